@@ -1,0 +1,41 @@
+"""The FastAPI application: versioned JSON API under /v1, OpenAPI at /openapi.json."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine, text
+
+from tsela import __version__
+from tsela.config import Settings, load_settings
+from tsela.reference import UnknownPortError
+from tsela.store.db import make_engine, session_factory
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    engine = engine or make_engine(settings.url)
+    app = FastAPI(
+        title="Tsela",
+        version=__version__,
+        description="Migration management between Lesotho and South Africa.",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+
+    @app.exception_handler(UnknownPortError)
+    async def _unknown_port(_request: Request, exc: UnknownPortError) -> JSONResponse:
+        return JSONResponse(status_code=404, content={"detail": str(exc)})
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, str]:
+        """Liveness and database reachability."""
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"status": "ok", "node": settings.node, "version": __version__}
+
+    from tsela.api.routes import reference
+
+    app.include_router(reference.router)
+    return app

@@ -1,0 +1,83 @@
+"""The ``tsela`` command line."""
+
+from __future__ import annotations
+
+import typer
+
+from tsela import __version__
+from tsela.cli.common import console, settings, user_errors
+
+app = typer.Typer(
+    name="tsela",
+    help="Tsela: migration management between Lesotho and South Africa.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"tsela {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """Configuration comes from the environment: TSELA_DATABASE_URL (default
+    sqlite:///var/tsela.db), TSELA_NODE (LS or ZA, default LS), TSELA_VAR_DIR (default ./var).
+    """
+
+
+@app.command()
+@user_errors
+def init() -> None:
+    """Create or upgrade the database schema and load the reference data (idempotent)."""
+    from tsela.services.setup import initialise
+
+    cfg = settings()
+    summary = initialise(cfg)
+    console.print(
+        f"database ready at {cfg.url.render_as_string(hide_password=True)} "
+        f"(node {cfg.node}); {summary.ports} ports of entry"
+    )
+
+
+@app.command()
+@user_errors
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8000, min=1, max=65535, help="TCP port to listen on."),
+) -> None:
+    """Serve the HTTP API (and the web pages) with uvicorn."""
+    import uvicorn
+
+    from tsela.api.app import create_app
+
+    cfg = settings()
+    console.print(f"Tsela serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run(create_app(cfg), host=host, port=port, log_level="info")
+
+
+def register_subcommands() -> None:
+    """Sub-command groups live in their own modules; each adds itself here."""
+    # Each module in this list exposes ``register(app)``.
+    from tsela.cli import synth as synth_cli
+
+    for module in (synth_cli,):
+        module.register(app)
+
+
+register_subcommands()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

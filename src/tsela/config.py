@@ -1,0 +1,71 @@
+"""Configuration from the environment, with defaults that need nothing installed.
+
+- ``TSELA_DATABASE_URL``: SQLAlchemy URL; default SQLite file ``./var/tsela.db``.
+- ``TSELA_NODE``: ``LS`` or ``ZA``, the country node that creates records (default ``LS``).
+- ``TSELA_VAR_DIR``: where local state lives (database, keys, exports); default ``./var``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+NODES = ("LS", "ZA")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    node: str
+    var_dir: Path
+
+    @property
+    def url(self) -> URL:
+        return parse_database_url(self.database_url)
+
+
+def parse_database_url(raw: str) -> URL:
+    try:
+        url = make_url(raw)
+    except ArgumentError as exc:
+        raise ConfigError(
+            f"malformed database URL {raw!r}: expected e.g. sqlite:///var/tsela.db or "
+            "postgresql+psycopg://user@host:5432/db"
+        ) from exc
+    backend = url.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise ConfigError(
+            f"unsupported database {backend!r} in {raw!r}: Tsela runs on sqlite or postgresql"
+        )
+    if backend == "postgresql" and url.drivername == "postgresql":
+        # psycopg 3 is the driver we install; plain postgresql:// would look for psycopg2.
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def validate_node(node: str) -> str:
+    code = node.strip().upper()
+    if code not in NODES:
+        raise ConfigError(f"unknown node {node!r}: TSELA_NODE must be one of {', '.join(NODES)}")
+    return code
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ) if env is None else env
+    var_dir = Path(env.get("TSELA_VAR_DIR", "var"))
+    default_db = f"sqlite:///{var_dir / 'tsela.db'}"
+    raw_url = env.get("TSELA_DATABASE_URL", default_db)
+    parse_database_url(raw_url)  # fail early, with a clear message
+    return Settings(
+        database_url=raw_url,
+        node=validate_node(env.get("TSELA_NODE", "LS")),
+        var_dir=var_dir,
+    )

@@ -1,0 +1,244 @@
+"""Tables of the operational store (SQLAlchemy 2 declarative models).
+
+Every record carries a UUIDv7 ``id`` and the ``node`` (LS or ZA) that created it, so the
+two countries' nodes can exchange rows without clashes. Enumerated values are stored as
+short strings with CHECK constraints, which migrate the same way on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from tsela.ids import new_id
+from tsela.store.types import UTCDateTime
+
+# Stable constraint names, so Alembic migrations can refer to them on both back ends.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+def str_enum(enum: type[StrEnum], name: str) -> SAEnum:
+    return SAEnum(
+        enum,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+class Record:
+    """Columns every table has."""
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    node: Mapped[str] = mapped_column(String(2), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
+
+
+class Sex(StrEnum):
+    MALE = "M"
+    FEMALE = "F"
+    UNSPECIFIED = "X"
+
+
+class DocumentStatus(StrEnum):
+    VALID = "valid"
+    LOST = "lost"
+    STOLEN = "stolen"
+    REVOKED = "revoked"
+
+
+class Direction(StrEnum):
+    ENTRY = "entry"
+    EXIT = "exit"
+
+
+class Decision(StrEnum):
+    CLEAR = "CLEAR"
+    REFER = "REFER"
+    DENY = "DENY"
+
+
+class Role(StrEnum):
+    BORDER_OFFICER = "border_officer"
+    SUPERVISOR = "supervisor"
+    PERMIT_OFFICER = "permit_officer"
+    ANALYST = "analyst"
+    ADMIN = "admin"
+    EMPLOYER = "employer"
+    WORKER = "worker"
+    SECRETARIAT = "secretariat"
+
+
+class Person(Record, Base):
+    """A traveller, worker or applicant as known to this node."""
+
+    __tablename__ = "person"
+
+    primary_name: Mapped[str] = mapped_column(String(120), nullable=False)
+    given_names: Mapped[str] = mapped_column(String(160), nullable=False, default="")
+    sex: Mapped[Sex] = mapped_column(str_enum(Sex, "sex"), nullable=False, default=Sex.UNSPECIFIED)
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    nationality: Mapped[str] = mapped_column(String(3), nullable=False)  # ISO 3166-1 alpha-3
+
+    documents: Mapped[list[TravelDocument]] = relationship(back_populates="holder")
+
+    __table_args__ = (Index("ix_person_name_birth", "primary_name", "birth_date"),)
+
+
+class TravelDocument(Record, Base):
+    __tablename__ = "travel_document"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id"), nullable=False)
+    document_type: Mapped[str] = mapped_column(String(2), nullable=False)  # ICAO: P, I, A, C, V
+    issuing_state: Mapped[str] = mapped_column(String(3), nullable=False)
+    number: Mapped[str] = mapped_column(String(20), nullable=False)
+    expiry_date: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[DocumentStatus] = mapped_column(
+        str_enum(DocumentStatus, "document_status"), nullable=False, default=DocumentStatus.VALID
+    )
+
+    holder: Mapped[Person] = relationship(back_populates="documents")
+
+    __table_args__ = (
+        UniqueConstraint("issuing_state", "number", name="uq_travel_document_state_number"),
+        Index("ix_travel_document_person", "person_id"),
+    )
+
+
+class PortOfEntry(Record, Base):
+    """A land or air port of entry; each side may use its own name for the same place."""
+
+    __tablename__ = "port_of_entry"
+
+    code: Mapped[str] = mapped_column(String(8), nullable=False, unique=True)
+    name_za: Mapped[str] = mapped_column(String(80), nullable=False)
+    name_ls: Mapped[str] = mapped_column(String(80), nullable=False)
+    za_province: Mapped[str] = mapped_column(String(40), nullable=False, default="")
+    ls_district: Mapped[str] = mapped_column(String(40), nullable=False, default="")
+    kind: Mapped[str] = mapped_column(String(8), nullable=False, default="land")
+    normal_hours: Mapped[str] = mapped_column(String(40), nullable=False, default="")
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+
+class Employer(Record, Base):
+    __tablename__ = "employer"
+
+    registration_number: Mapped[str] = mapped_column(String(40), nullable=False, unique=True)
+    name: Mapped[str] = mapped_column(String(160), nullable=False)
+    sector: Mapped[str] = mapped_column(String(60), nullable=False, default="")
+    address: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    contact: Mapped[str] = mapped_column(String(160), nullable=False, default="")
+    country: Mapped[str] = mapped_column(String(3), nullable=False, default="ZAF")
+
+
+class User(Record, Base):
+    __tablename__ = "app_user"  # "user" is reserved in PostgreSQL
+
+    username: Mapped[str] = mapped_column(String(60), nullable=False, unique=True)
+    full_name: Mapped[str] = mapped_column(String(160), nullable=False, default="")
+    password_hash: Mapped[str] = mapped_column(String(200), nullable=False)
+    role: Mapped[Role] = mapped_column(str_enum(Role, "role"), nullable=False)
+    port_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("port_of_entry.id"))
+    employer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("employer.id"))
+    person_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("person.id"))
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+
+class Permit(Record, Base):
+    __tablename__ = "permit"
+
+    number: Mapped[str] = mapped_column(String(32), nullable=False, unique=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id"), nullable=False)
+    permit_type: Mapped[str] = mapped_column(String(40), nullable=False)
+    status: Mapped[str] = mapped_column(String(24), nullable=False, default="draft")
+    employer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("employer.id"))
+    country: Mapped[str] = mapped_column(String(3), nullable=False, default="ZAF")  # where valid
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
+
+    __table_args__ = (Index("ix_permit_person", "person_id"),)
+
+
+class Crossing(Record, Base):
+    """One recorded entry into or exit from a country at a port of entry."""
+
+    __tablename__ = "crossing"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id"), nullable=False)
+    document_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("travel_document.id"))
+    port_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("port_of_entry.id"), nullable=False)
+    direction: Mapped[Direction] = mapped_column(str_enum(Direction, "direction"), nullable=False)
+    country: Mapped[str] = mapped_column(String(3), nullable=False)  # country entered or left
+    crossed_at: Mapped[datetime] = mapped_column(nullable=False)
+    officer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
+    idempotency_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    decision: Mapped[Decision] = mapped_column(
+        str_enum(Decision, "decision"), nullable=False, default=Decision.CLEAR
+    )
+    check_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+    __table_args__ = (
+        Index("ix_crossing_person_time", "person_id", "crossed_at"),
+        Index("ix_crossing_port_time", "port_id", "crossed_at"),
+    )
+
+
+class AuditEvent(Base):
+    """Append-only log of reads of personal data and of every change.
+
+    ``seq`` orders the log; ``prev_hash``/``hash`` chain each entry to the one before,
+    so an edited, deleted or reordered entry is detectable.
+    """
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    node: Mapped[str] = mapped_column(String(2), nullable=False)
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), unique=True)
+    at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(60), nullable=False)
+    action: Mapped[str] = mapped_column(String(60), nullable=False)
+    entity: Mapped[str] = mapped_column(String(40), nullable=False, default="")
+    entity_id: Mapped[str] = mapped_column(String(40), nullable=False, default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(nullable=False, default=dict)
+    source: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    prev_hash: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    hash: Mapped[str] = mapped_column(String(64), nullable=False, default="")
