@@ -103,3 +103,46 @@ def client(settings: Settings, engine: Engine):  # type: ignore[no-untyped-def]
 
     with TestClient(create_app(settings, engine)) as c:
         yield c
+
+
+@pytest.fixture
+def make_user(engine: Engine):  # type: ignore[no-untyped-def]
+    """Create a user with a role (border officers are posted at MSU unless told otherwise)."""
+    from tsela.services.accounts import create_user
+    from tsela.store.db import session_factory, transaction
+    from tsela.store.models import Role
+
+    counter = iter(range(1_000_000))
+
+    def make(role: str | Role, *, port: str | None = None, password: str = "correct horse 1", **kw):  # type: ignore[no-untyped-def]
+        role = Role(role)
+        if role is Role.BORDER_OFFICER and port is None:
+            port = "MSU"
+        with transaction(session_factory(engine)) as s:
+            user = create_user(
+                s,
+                node="LS",
+                username=kw.pop("username", f"{role.value}{next(counter)}"),
+                password=password,
+                role=role,
+                port_code=port,
+                **kw,
+            )
+        return user
+
+    return make
+
+
+@pytest.fixture
+def auth_headers(engine: Engine, make_user):  # type: ignore[no-untyped-def]
+    """``auth_headers(role, port=None)`` -> headers with a fresh Bearer token for a new user."""
+    from tsela.services.accounts import issue_api_token
+    from tsela.store.db import session_factory, transaction
+
+    def headers(role: str, port: str | None = None, **kw) -> dict[str, str]:  # type: ignore[no-untyped-def]
+        user = make_user(role, port=port, **kw)
+        with transaction(session_factory(engine)) as s:
+            token = issue_api_token(s, s.merge(user), label="test")
+        return {"Authorization": f"Bearer {token}"}
+
+    return headers

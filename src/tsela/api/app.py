@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from sqlalchemy import Engine, text
 
 from tsela import __version__
@@ -35,7 +36,24 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             conn.execute(text("SELECT 1"))
         return {"status": "ok", "node": settings.node, "version": __version__}
 
-    from tsela.api.routes import reference
+    from tsela.api.routes import auth, reference
 
-    app.include_router(reference.router)
+    for module in (reference, auth):
+        app.include_router(module.router)
     return app
+
+
+def api_routes(app: FastAPI) -> list[APIRoute]:
+    """Every API route of the app, including those of included routers.
+
+    (Recent FastAPI includes routers lazily, so ``app.routes`` alone does not list them.)
+    """
+    found: list[APIRoute] = []
+    stack = list(app.routes)
+    while stack:
+        route = stack.pop(0)
+        if isinstance(route, APIRoute):
+            found.append(route)
+        elif (inner := getattr(route, "original_router", None)) is not None:
+            stack.extend(inner.routes)  # an included APIRouter; its paths carry its prefix
+    return found

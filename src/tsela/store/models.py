@@ -245,3 +245,9 @@ class AuditEvent(Base):
     source: Mapped[str] = mapped_column(String(64), nullable=False, default="")
     prev_hash: Mapped[str] = mapped_column(String(64), nullable=False, default="")
     hash: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+
+    __table_args__ = (Index("ix_audit_event_action_entity", "action", "entity_id", "at"),)
+
+
+# Feature modules add their tables to the same metadata.
+from tsela.store import auth  # noqa: E402,F401

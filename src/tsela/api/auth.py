@@ -1,0 +1,111 @@
+"""Who is calling, and may they? Every route declares its roles through ``require_roles``.
+
+A caller proves identity with ``Authorization: Bearer <token>`` (API clients, port
+clients) or the ``tsela_session`` cookie (browsers; unsafe methods then also need the
+session's CSRF token in ``X-CSRF-Token``). Routes open to anyone are listed in
+``PUBLIC_ROUTES`` with the reason, and a test proves every other route refuses strangers.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Depends, HTTPException, Request, status
+from sqlalchemy.orm import Session
+
+from tsela.api.deps import get_session
+from tsela.services import accounts
+from tsela.store.models import Role, User
+
+SESSION_COOKIE = "tsela_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+# (method, path) -> why it is public. Anything not listed must declare roles.
+PUBLIC_ROUTES: dict[tuple[str, str], str] = {
+    ("GET", "/health"): "liveness probe for load balancers; reveals no data",
+    ("GET", "/v1/ports"): "ports of entry are public reference data",
+    ("POST", "/v1/auth/login"): "how a caller obtains credentials",
+    ("GET", "/openapi.json"): "API description",
+    ("GET", "/docs"): "API documentation page",
+    ("GET", "/docs/oauth2-redirect"): "API documentation helper",
+    ("GET", "/redoc"): "API documentation page",
+}
+
+STAFF = (Role.BORDER_OFFICER, Role.SUPERVISOR, Role.PERMIT_OFFICER, Role.ANALYST, Role.ADMIN)
+
+
+def _unauthorised(
+    detail: str = "sign in first: send a Bearer token or a session cookie",
+) -> HTTPException:
+    return HTTPException(
+        status_code=status.HTTP_401_UNAUTHORIZED,
+        detail=detail,
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def current_user(request: Request, session: Session = Depends(get_session)) -> User | None:
+    """The authenticated user, or None. Caches on the request."""
+    if hasattr(request.state, "user"):
+        cached: User | None = request.state.user
+        return cached
+    user: User | None = None
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        user = accounts.user_for_token(session, header[7:].strip())
+        if user is None:
+            raise _unauthorised("the token is unknown, expired or revoked")
+    else:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            found = accounts.session_user(session, cookie)
+            if found is not None:
+                user, web = found
+                session.commit()  # keep the idle timer moving
+                request.state.csrf_token = web.csrf_token
+                if request.method not in SAFE_METHODS:
+                    sent = request.headers.get(CSRF_HEADER, "")
+                    if not secrets.compare_digest(sent, web.csrf_token):
+                        raise HTTPException(
+                            status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token"
+                        )
+    request.state.user = user
+    return user
+
+
+def require_roles(*roles: Role) -> Callable[..., User]:
+    """A dependency admitting only the given roles; 401 for strangers, 403 for others."""
+    allowed = frozenset(roles)
+
+    def dependency(user: User | None = Depends(current_user)) -> User:
+        if user is None:
+            raise _unauthorised()
+        if user.role not in allowed:
+            names = ", ".join(sorted(r.value for r in allowed))
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"your role ({user.role.value}) may not do this; allowed: {names}",
+            )
+        return user
+
+    dependency.tsela_roles = allowed  # type: ignore[attr-defined]
+    return dependency
+
+
+def declared_roles(route: Any) -> frozenset[Role] | None:
+    """The roles a route admits, found in its dependency tree (None when it declares none)."""
+    stack = [route.dependant]
+    while stack:
+        dep = stack.pop()
+        roles = getattr(dep.call, "tsela_roles", None)
+        if roles is not None:
+            return frozenset(roles)
+        stack.extend(dep.dependencies)
+    return None
+
+
+def client_source(request: Request) -> str:
+    return request.client.host if request.client else ""

@@ -1,0 +1,80 @@
+"""Sign-in, roles on every route, rate limiting, and the audit of logins."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from sqlalchemy import Engine, select
+
+from tsela.api.app import api_routes
+from tsela.api.auth import PUBLIC_ROUTES, declared_roles
+from tsela.store.db import session_factory
+from tsela.store.models import AuditEvent, Role
+
+
+def test_login_gives_a_token_that_works_and_a_wrong_password_does_not(client, make_user) -> None:  # type: ignore[no-untyped-def]
+    make_user(Role.ANALYST, username="palesa", password="a long passphrase")
+    bad = client.post("/v1/auth/login", json={"username": "palesa", "password": "nope"})
+    assert bad.status_code == 401
+    assert bad.json()["detail"] == "wrong username or password"
+    ok = client.post("/v1/auth/login", json={"username": "Palesa", "password": "a long passphrase"})
+    assert ok.status_code == 200
+    token = ok.json()["access_token"]
+    me = client.get("/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.json()["username"] == "palesa"
+    assert me.json()["role"] == "analyst"
+    assert client.get("/v1/auth/me", headers={"Authorization": "Bearer forged"}).status_code == 401
+
+
+def test_logins_are_rate_limited_per_account(client, make_user, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    make_user(Role.SUPERVISOR, username="thabo", password="right password!")
+    codes = [
+        client.post(
+            "/v1/auth/login", json={"username": "thabo", "password": f"guess{i}"}
+        ).status_code
+        for i in range(6)
+    ]
+    assert codes == [401] * 5 + [429]
+    # Even the right password is refused while the account is locked.
+    locked = client.post(
+        "/v1/auth/login", json={"username": "thabo", "password": "right password!"}
+    )
+    assert locked.status_code == 429
+    assert locked.headers["Retry-After"] == "900"
+    with session_factory(engine)() as s:
+        actions = [e.action for e in s.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
+    assert actions.count("login.failed") == 5
+    assert actions[-2:] == ["login.locked", "login.locked"]
+
+
+def _fill(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path)
+
+
+def test_every_route_refuses_strangers_and_wrong_roles(client, auth_headers) -> None:  # type: ignore[no-untyped-def]
+    app = client.app
+    checked = 0
+    tokens = {role: auth_headers(role) for role in Role}
+    for route in api_routes(app):
+        for method in sorted(route.methods - {"HEAD", "OPTIONS"}):
+            if (method, route.path) in PUBLIC_ROUTES:
+                continue
+            roles = declared_roles(route)
+            assert roles is not None, f"{method} {route.path} declares no roles and is not public"
+            url = _fill(route.path)
+            anon = client.request(method, url, json={})
+            assert anon.status_code == 401, f"{method} {route.path} let a stranger in"
+            for role in set(Role) - roles:
+                resp = client.request(method, url, json={}, headers=tokens[role])
+                assert resp.status_code == 403, f"{method} {route.path} let a {role.value} in"
+            checked += 1
+    assert checked >= 1
+    # The public list names no route that has disappeared.
+    paths = {(m, r.path) for r in api_routes(app) for m in r.methods}
+    stale = {
+        k
+        for k in PUBLIC_ROUTES
+        if k not in paths and not k[1].startswith(("/docs", "/redoc", "/openapi"))
+    }
+    assert not stale
