@@ -196,8 +196,18 @@ class Permit(Record, Base):
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
+    # Added by migration 0003_permits: the applicant's document, renewal link, credential.
+    document_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("travel_document.id"))
+    renewal_of_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("permit.id"))
+    issued_at: Mapped[datetime | None] = mapped_column()
+    kid: Mapped[str | None] = mapped_column(String(64))
+    token: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (Index("ix_permit_person", "person_id"),)
+    __table_args__ = (
+        Index("ix_permit_person", "person_id"),
+        Index("ix_permit_status_valid_to", "status", "valid_to"),
+        Index("ix_permit_employer", "employer_id"),
+    )
 
 
 class Crossing(Record, Base):
@@ -251,3 +261,4 @@ class AuditEvent(Base):
 
 # Feature modules add their tables to the same metadata.
 from tsela.store import auth  # noqa: E402,F401
+from tsela.store import permits  # noqa: E402,F401
