@@ -66,9 +66,10 @@ def serve(
 def register_subcommands() -> None:
     """Sub-command groups live in their own modules; each adds itself here."""
     # Each module in this list exposes ``register(app)``.
+    from tsela.cli import admin as admin_cli
     from tsela.cli import synth as synth_cli
 
-    for module in (synth_cli,):
+    for module in (synth_cli, admin_cli):
         module.register(app)
 
 

@@ -1,9 +1,178 @@
-"""``tsela synth`` and ``tsela demo`` (filled in with the synthetic data generator)."""
+"""``tsela synth`` (synthetic population) and ``tsela demo`` (a populated instance)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import ExitStack
+from datetime import date, timedelta
+from pathlib import Path
+
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from tsela.cli.common import console, fail, settings, user_errors
+
+
+def _progress_factory(stack: ExitStack) -> Callable[[str, int], Callable[[int], None]]:
+    progress = stack.enter_context(
+        Progress(
+            TextColumn("{task.description:>8}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
+    )
+
+    def factory(label: str, total: int) -> Callable[[int], None]:
+        task = progress.add_task(label, total=total)
+        return lambda n: progress.advance(task, n)
+
+    return factory
+
+
+def _parse_day(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} must be a date like 2025-01-31, got {value!r}")
+
+
+def synth(
+    persons: int = typer.Option(2000, help="How many travellers to create."),
+    start: str = typer.Option("2025-01-01", help="First day of crossings (YYYY-MM-DD)."),
+    end: str = typer.Option(None, help="Last day of crossings (default: yesterday)."),
+    seed: int = typer.Option(2026, help="Random seed: the same seed gives the same data."),
+    parquet: Path = typer.Option(
+        None, help="Also write the analytics copy (Parquet) here (default: <var>/parquet)."
+    ),
+    no_store: bool = typer.Option(False, "--no-store", help="Only write Parquet."),
+    no_parquet: bool = typer.Option(False, "--no-parquet", help="Only write the database."),
+    replace: bool = typer.Option(
+        False, help="Delete ALL travellers, documents and crossings before loading."
+    ),
+) -> None:
+    """Generate a deterministic, realistic synthetic population and its crossings.
+
+    Commuters, migrant workers, students, traders and visitors with Easter and December
+    peaks, a few overstays and lost documents. Demo size is the default; benchmark size
+    is e.g. --persons 120000 (about ten million crossings).
+    """
+    from tsela.observatory.parquet import pseudonym_secret
+    from tsela.services.setup import initialise
+    from tsela.store.db import make_engine
+    from tsela.synth.generator import SynthConfig
+    from tsela.synth.run import synthesise
+
+    if persons < 1:
+        fail(f"--persons must be at least 1, got {persons}")
+    if no_store and no_parquet:
+        fail("--no-store and --no-parquet together leave nothing to write")
+    first = _parse_day(start, "--start")
+    last = (
+        _parse_day(end, "--end") if end else date.today().fromordinal(date.today().toordinal() - 1)
+    )
+    cfg_settings = settings()
+    cfg = SynthConfig(persons=persons, start=first, end=last, seed=seed)
+    engine = None
+    if not no_store:
+        engine = make_engine(cfg_settings.url)
+        initialise(cfg_settings, engine)
+    out = None if no_parquet else (parquet or cfg_settings.var_dir / "parquet")
+    with ExitStack() as stack:
+        summary = synthesise(
+            cfg,
+            node=cfg_settings.node,
+            engine=engine,
+            parquet_dir=out,
+            secret=pseudonym_secret(cfg_settings.var_dir) if out else b"",
+            replace=replace,
+            progress=_progress_factory(stack),
+        )
+    console.print(
+        f"{summary.persons:,} persons and {max(summary.crossings, summary.parquet_rows):,} "
+        f"crossings from {first} to {last}"
+        + (f"; database {cfg_settings.url.render_as_string(hide_password=True)}" if engine else "")
+        + (f"; Parquet in {out}" if out else "")
+    )
+
+
+DEMO_PASSWORD = "tsela-demo-2026"
+DEMO_USERS = [
+    ("officer", "border_officer", "MSU", "Border officer at Maseru Bridge"),
+    ("ficksburg", "border_officer", "FKB", "Border officer at Ficksburg Bridge"),
+    ("supervisor", "supervisor", None, "Port supervisor"),
+    ("permits", "permit_officer", None, "Permit officer"),
+    ("analyst", "analyst", None, "Observatory analyst"),
+    ("secretariat", "secretariat", None, "NCC secretariat"),
+    ("admin", "admin", None, "Administrator"),
+]
+
+
+def demo(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8000, min=1, max=65535, help="TCP port to listen on."),
+    persons: int = typer.Option(2000, help="Travellers to generate on first run."),
+    no_serve: bool = typer.Option(False, "--no-serve", help="Prepare the data, do not serve."),
+) -> None:
+    """Set up a demo instance (schema, reference data, synthetic data, demo users) and serve it.
+
+    Safe to run again: an already populated database is served as it is.
+    """
+    from sqlalchemy import select
+
+    from tsela.services.accounts import create_user
+    from tsela.services.setup import initialise
+    from tsela.store.db import make_engine, session_factory, transaction
+    from tsela.store.models import User
+    from tsela.synth.run import existing_persons
+
+    cfg = settings()
+    engine = make_engine(cfg.url)
+    initialise(cfg, engine)
+    if existing_persons(engine) == 0:
+        console.print("Generating the demo population (first run only)...")
+        typer.get_current_context().invoke(
+            synth,
+            persons=persons,
+            start="2025-01-01",
+            end=None,
+            seed=2026,
+            parquet=None,
+            no_store=False,
+            no_parquet=False,
+            replace=False,
+        )
+    with transaction(session_factory(engine)) as s:
+        have = set(s.scalars(select(User.username)))
+        for username, role, port_code, full_name in DEMO_USERS:
+            if username not in have:
+                create_user(
+                    s,
+                    node=cfg.node,
+                    username=username,
+                    password=DEMO_PASSWORD,
+                    role=role,
+                    port_code=port_code,
+                    full_name=full_name,
+                    actor="demo",
+                )
+    url = f"http://{host}:{port}"
+    console.print(f"\n[bold]Tsela demo[/] at [link={url}]{url}[/]  (API docs: {url}/docs)")
+    console.print(f"Demo logins (password for all: [bold]{DEMO_PASSWORD}[/]):")
+    for username, role, port_code, full_name in DEMO_USERS:
+        where = f" at {port_code}" if port_code else ""
+        console.print(f"  {username:<12} {role}{where}  - {full_name}")
+    if no_serve:
+        return
+    import uvicorn
+
+    from tsela.api.app import create_app
+
+    uvicorn.run(create_app(cfg, engine), host=host, port=port, log_level="info")
 
 
 def register(app: typer.Typer) -> None:
-    del app
+    app.command()(user_errors(synth))
+    app.command()(user_errors(demo))

@@ -1,0 +1,80 @@
+"""The analytics layout: crossings and travellers as partitioned Parquet.
+
+What leaves the operational store for analysis carries no names or document numbers:
+travellers are known by a pseudonymous key (an HMAC of the record id with a node secret),
+so analysts can count distinct and frequent travellers without knowing who they are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+
+CROSSINGS_SCHEMA = pa.schema(
+    [
+        ("crossing_id", pa.string()),
+        ("node", pa.string()),
+        ("traveller_key", pa.string()),
+        ("port", pa.string()),
+        ("direction", pa.string()),
+        ("country", pa.string()),
+        ("crossed_at", pa.timestamp("s", tz="UTC")),
+        ("decision", pa.string()),
+        ("nationality", pa.string()),
+        ("sex", pa.string()),
+        ("birth_year", pa.int16()),
+        ("year", pa.int16()),
+        ("month", pa.int8()),
+    ]
+)
+
+TRAVELLERS_SCHEMA = pa.schema(
+    [
+        ("traveller_key", pa.string()),
+        ("nationality", pa.string()),
+        ("sex", pa.string()),
+        ("birth_year", pa.int16()),
+    ]
+)
+
+
+def pseudonym_secret(var_dir: Path) -> bytes:
+    """The node's secret for traveller keys; created on first use, kept outside the database."""
+    path = var_dir / "keys" / "pseudonym.key"
+    if path.exists():
+        return bytes.fromhex(path.read_text().strip())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_bytes(32)
+    path.write_text(secret.hex())
+    path.chmod(0o600)
+    return secret
+
+
+def traveller_key(secret: bytes, person_id_hex: str) -> str:
+    return hmac.new(secret, person_id_hex.encode(), hashlib.sha256).hexdigest()[:20]
+
+
+def write_crossings(table: pa.Table, out_dir: Path, part: int) -> None:
+    """Append one batch to ``out_dir/crossings/year=YYYY/month=M/``."""
+    ds.write_dataset(
+        table,
+        out_dir / "crossings",
+        format="parquet",
+        partitioning=ds.partitioning(
+            pa.schema([("year", pa.int16()), ("month", pa.int8())]), flavor="hive"
+        ),
+        existing_data_behavior="overwrite_or_ignore",
+        basename_template=f"part-{part:05d}-{{i}}.parquet",
+    )
+
+
+def write_travellers(table: pa.Table, out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    import pyarrow.parquet as pq
+
+    pq.write_table(table, out_dir / "travellers.parquet")

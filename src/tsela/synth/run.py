@@ -1,0 +1,88 @@
+"""Generate a synthetic population and write it to the store and/or Parquet."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, func, select
+
+from tsela.store.bulk import bulk_writer
+from tsela.store.db import session_factory
+from tsela.store.models import Crossing, Person, TravelDocument
+from tsela.synth.generator import SynthConfig, estimate_crossings, make_population, make_trips
+from tsela.synth.load import (
+    load_crossings,
+    load_population,
+    new_hex_ids,
+    port_ids,
+    write_parquet,
+)
+
+# A progress callback factory: (label, total) -> advance(n)
+ProgressFactory = Callable[[str, int], Callable[[int], None]]
+
+
+class DatabaseNotEmpty(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class SynthSummary:
+    persons: int
+    crossings: int
+    parquet_rows: int
+
+
+def existing_persons(engine: Engine) -> int:
+    with session_factory(engine)() as s:
+        return s.scalar(select(func.count()).select_from(Person)) or 0
+
+
+def clear_travellers(engine: Engine) -> None:
+    """Delete every crossing, travel document and person (for --replace)."""
+    with session_factory(engine).begin() as s:
+        for model in (Crossing, TravelDocument, Person):
+            s.execute(model.__table__.delete())  # type: ignore[attr-defined]
+
+
+def synthesise(
+    cfg: SynthConfig,
+    *,
+    node: str,
+    engine: Engine | None = None,
+    parquet_dir: Path | None = None,
+    secret: bytes = b"",
+    replace: bool = False,
+    progress: ProgressFactory | None = None,
+) -> SynthSummary:
+    """Everything goes into the store in one transaction: a failure leaves it as it was."""
+    pop = make_population(cfg)
+    trips = make_trips(pop, cfg)
+    expected = estimate_crossings(trips, cfg)
+    loaded = 0
+    parquet_rows = 0
+    person_ids = None
+    if engine is not None:
+        have = existing_persons(engine)
+        if have and not replace:
+            raise DatabaseNotEmpty(
+                f"the database already holds {have:,} persons; synth fills an empty database "
+                "(point TSELA_DATABASE_URL elsewhere, or pass --replace to delete ALL "
+                "travellers, documents and crossings first)"
+            )
+        ports = port_ids(engine)
+        if replace:
+            clear_travellers(engine)
+        advance = progress("store", expected) if progress else None
+        with bulk_writer(engine) as writer:
+            stored = load_population(writer, pop, node)
+            loaded = load_crossings(writer, ports, pop, trips, cfg, stored, advance)
+        person_ids = stored.person_ids
+    if parquet_dir is not None:
+        if person_ids is None:
+            person_ids = new_hex_ids(len(pop))
+        advance = progress("parquet", expected) if progress else None
+        parquet_rows = write_parquet(parquet_dir, pop, trips, cfg, person_ids, secret, advance)
+    return SynthSummary(persons=len(pop), crossings=loaded, parquet_rows=parquet_rows)
