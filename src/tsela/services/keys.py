@@ -1,0 +1,156 @@
+"""Signing keys of a node, kept on disk outside the database.
+
+Layout under ``<TSELA_VAR_DIR>/keys/<NODE>/``:
+
+- ``<kid>.pem``     the active Ed25519 private key (PKCS#8 PEM, mode 0600);
+- ``keyset.json``   the public key set (JWKS) with every key the node ever used, active
+                    and retired, so tokens signed before a rotation stay verifiable.
+
+Rotation makes a new active key, marks the old one retired (with the time) and deletes the
+old private key: nothing can be signed with it any more, and verifiers refuse a token that
+claims to be signed by it after its retirement.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from tsela.config import validate_node
+from tsela.domain.credentials import CredentialError, KeySet, PublicKey, Signer, make_kid
+
+
+class KeyStoreError(ValueError):
+    """The key directory is missing, unreadable or inconsistent; the message says how."""
+
+
+def _write_private(path: Path, data: bytes, mode: int) -> None:
+    """Write atomically with the final permissions from the start (no readable window)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass
+class KeyStore:
+    var_dir: Path
+    node: str
+
+    def __post_init__(self) -> None:
+        self.node = validate_node(self.node)
+        self.dir = Path(self.var_dir) / "keys" / self.node
+
+    @property
+    def keyset_path(self) -> Path:
+        return self.dir / "keyset.json"
+
+    def _read(self) -> list[PublicKey]:
+        if not self.keyset_path.exists():
+            return []
+        try:
+            keys = KeySet.from_jwks(self.keyset_path.read_text("utf-8"))
+        except (OSError, CredentialError) as exc:
+            raise KeyStoreError(f"cannot read key set {self.keyset_path}: {exc}") from None
+        return list(keys.keys.values())
+
+    def _write(self, keys: list[PublicKey]) -> None:
+        text = json.dumps(KeySet(keys).to_jwks(), indent=2) + "\n"
+        _write_private(self.keyset_path, text.encode(), 0o644)
+
+    def keyset(self) -> KeySet:
+        """Every public key of this node (active and retired)."""
+        return KeySet(self._read())
+
+    def jwks(self) -> dict[str, object]:
+        return self.keyset().to_jwks()
+
+    def active(self) -> PublicKey | None:
+        live = [k for k in self._read() if k.status == "active"]
+        if len(live) > 1:
+            raise KeyStoreError(f"{self.keyset_path}: more than one active key")
+        return live[0] if live else None
+
+    def ensure(self, now: datetime) -> PublicKey:
+        """The active key, created on first use."""
+        current = self.active()
+        if current is not None:
+            return current
+        return self._new_key(now, self._read())
+
+    def _new_key(self, now: datetime, existing: list[PublicKey]) -> PublicKey:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.dir, 0o700)
+        private = Ed25519PrivateKey.generate()
+        raw = private.public_key().public_bytes_raw()
+        key = PublicKey(kid=make_kid(self.node, raw), node=self.node, raw=raw, created=now)
+        pem = private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        _write_private(self.dir / f"{key.kid}.pem", pem, 0o600)
+        self._write([*existing, key])
+        return key
+
+    def signer(self, now: datetime) -> Signer:
+        key = self.ensure(now)
+        path = self.dir / f"{key.kid}.pem"
+        try:
+            private = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        except FileNotFoundError:
+            raise KeyStoreError(
+                f"the private key of active key {key.kid} is missing ({path}); "
+                "rotate the keys to make a new one"
+            ) from None
+        if not isinstance(private, Ed25519PrivateKey):
+            raise KeyStoreError(f"{path} is not an Ed25519 private key")
+        if private.public_key().public_bytes_raw() != key.raw:
+            raise KeyStoreError(f"{path} does not match the public key {key.kid} in the key set")
+        return Signer(kid=key.kid, node=self.node, private_key=private)
+
+    def rotate(self, now: datetime) -> tuple[PublicKey | None, PublicKey]:
+        """Retire the active key (keeping its public half) and make a new one."""
+        keys = self._read()
+        old = next((k for k in keys if k.status == "active"), None)
+        kept = [
+            PublicKey(k.kid, k.node, k.raw, "retired", k.created, now) if k is old else k
+            for k in keys
+        ]
+        new = self._new_key(now, kept)
+        if old is not None:
+            (self.dir / f"{old.kid}.pem").unlink(missing_ok=True)
+            old = next(k for k in kept if k.kid == old.kid)
+        return old, new
+
+
+def load_keysets(paths: list[Path]) -> KeySet:
+    """Merge JWKS files (for an offline verifier that trusts both nodes)."""
+    docs: list[str] = []
+    for path in paths:
+        try:
+            docs.append(path.read_text("utf-8"))
+        except OSError as exc:
+            raise KeyStoreError(f"cannot read key set {path}: {exc.strerror}") from None
+    try:
+        return KeySet.from_jwks(*docs)
+    except CredentialError as exc:
+        raise KeyStoreError(f"{exc} (files: {', '.join(map(str, paths))})") from None
+
+
+def local_keysets(var_dir: Path) -> list[Path]:
+    """Key set files of every node found under ``<var>/keys``."""
+    root = Path(var_dir) / "keys"
+    return sorted(root.glob("*/keyset.json")) if root.exists() else []
