@@ -33,9 +33,9 @@ FORMATS = (TD1, TD2, TD3, MRVA, MRVB)
 LABELS = {TD1: "TD1", TD2: "TD2", TD3: "TD3", MRVA: "MRV-A", MRVB: "MRV-B"}
 LINE_LENGTH = {TD1: 30, TD2: 36, TD3: 44, MRVA: 44, MRVB: 36}
 LINE_COUNT = {TD1: 3, TD2: 2, TD3: 2, MRVA: 2, MRVB: 2}
-# First letter of the document code. Part 4: P for passports (A, C or I for other TD3-size
-# official documents); Parts 5 and 6: A, C or I; Part 7: V.
-DOCUMENT_CODE_FIRST = {TD1: "ACI", TD2: "ACI", TD3: "PACI", MRVA: "V", MRVB: "V"}
+# First letter of the document code: Part 4, P (passport); Parts 5 and 6, A, C or I, and
+# then not V; Part 7, V.
+DOCUMENT_CODE_FIRST = {TD1: "ACI", TD2: "ACI", TD3: "P", MRVA: "V", MRVB: "V"}
 # Years ahead an expiry date may lie, for the choice of century.
 EXPIRY_YEARS_AHEAD = 20
 
@@ -253,6 +253,11 @@ class _Report:
             self.errors.append(
                 f"document code {raw!r} ({_where(0, 1)}): the second character must be a "
                 "letter or <"
+            )
+        elif second == "V" and fmt in (TD1, TD2):
+            self.errors.append(
+                f"document code {raw!r} ({_where(0, 1)}): V may not be the second letter on a "
+                f"{LABELS[fmt]}"
             )
         return raw.rstrip("<")
 
@@ -703,10 +708,15 @@ def generate(fields: MrzFields) -> list[str]:
         raise ValueError(f"unknown MRZ format {fmt!r}: one of {', '.join(FORMATS)}")
     width = LINE_LENGTH[fmt]
     code = fields.document_type
-    if not re.fullmatch(r"[A-Z][A-Z<]?", code) or code[0] not in DOCUMENT_CODE_FIRST[fmt]:
+    if (
+        not re.fullmatch(r"[A-Z][A-Z<]?", code)
+        or code[0] not in DOCUMENT_CODE_FIRST[fmt]
+        or (fmt in (TD1, TD2) and code[1:] == "V")
+    ):
         raise ValueError(
             f"document type {code!r} does not fit a {LABELS[fmt]}: one or two letters, the "
             f"first one of {', '.join(DOCUMENT_CODE_FIRST[fmt])}"
+            + (", the second not V" if fmt in (TD1, TD2) else "")
         )
     sex = {"M": "M", "F": "F", "X": "<"}.get(fields.sex)
     if sex is None:
