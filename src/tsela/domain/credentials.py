@@ -458,6 +458,8 @@ class Verifier:
         token = token.strip()
         if len(token) > MAX_TOKEN_LENGTH and typ == PERMIT_TYP:
             raise CredentialError(f"{what}: {len(token)} characters is too long for a permit")
+        if not token.isascii():
+            raise CredentialError(f"{what}: contains characters that cannot be in a JWS")
         parts = token.split(".")
         if len(parts) != 3:
             raise CredentialError(
