@@ -262,3 +262,4 @@ class AuditEvent(Base):
 # Feature modules add their tables to the same metadata.
 from tsela.store import auth  # noqa: E402,F401
 from tsela.store import permits  # noqa: E402,F401
+from tsela.store import watchlists  # noqa: E402,F401

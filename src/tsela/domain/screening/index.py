@@ -1,0 +1,403 @@
+"""An in-memory screening index: finds the few entries worth scoring without a full scan.
+
+Layout (compact enough for millions of entries: numpy arrays, not an object per entry):
+
+- a vocabulary of folded name tokens (``orthography.fold_token``), each with a posting list
+  of the entries whose names contain it (CSR arrays ``_indptr``/``_postings``);
+- fuzzy keys for every vocabulary token: the token itself, each of its one-letter
+  deletions (the symmetric-deletion trick: two tokens within one edit or one adjacent
+  transposition share a key) and a consonant skeleton for wider spelling drift; stored as
+  sorted 64-bit hashes with the token id beside them, searched with ``np.searchsorted``;
+- per entry: its names as written (one string), birth year/month/day, a nationality-set id,
+  validity dates as ordinals.
+
+A query's tokens find similar vocabulary tokens through the fuzzy keys; entries sharing
+at least two of the query's words (one for a one-word name) become candidates; the best
+``candidates`` of them by token similarity and birth-date agreement are scored in full by
+``scoring.score``. Keys shared by too many tokens are skipped (frequency cut-off).
+"""
+
+from __future__ import annotations
+
+import threading
+from array import array
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from tsela.domain.screening.normalise import NormalisedName, ScreeningInputError, normalise_name
+from tsela.domain.screening.scoring import (
+    THRESHOLD,
+    BirthDate,
+    Candidate,
+    ScreeningQuery,
+    _pair_similarity,
+    score,
+)
+
+# A vocabulary token is a blocking match for a query token at or above this similarity.
+BLOCK_MIN = 0.72
+# Fuzzy keys shared by more vocabulary tokens than this carry no information; skipped.
+MAX_KEY_FANOUT = 2_000
+# Entries scored in full per query, at most.
+CANDIDATES = 64
+_NAME_SEP = "\x1f"
+_VOWELS = str.maketrans("", "", "aeiouhwy")
+
+
+@dataclass(frozen=True)
+class WatchlistPerson:
+    """A person entry as the index sees it (``key`` identifies it to the caller)."""
+
+    key: str
+    names: tuple[str, ...]
+    birth: BirthDate | None = None
+    nationalities: frozenset[str] = frozenset()
+    documents: frozenset[str] = frozenset()
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+
+@dataclass(frozen=True)
+class Match:
+    key: str
+    score: float
+    features: dict[str, Any]
+    explanation: tuple[str, ...]
+    matched_name: str
+
+
+@dataclass
+class _Scratch:
+    acc: np.ndarray
+    cnt: np.ndarray
+    tmp: np.ndarray
+
+
+def skeleton(token: str) -> str:
+    """Consonant skeleton: first letter, then consonants without h/w/y, repeats collapsed."""
+    if not token:
+        return ""
+    rest = token[1:].translate(_VOWELS)
+    out = [token[0]]
+    for c in rest:
+        if c != out[-1]:
+            out.append(c)
+    return "".join(out)
+
+
+def fuzzy_keys(token: str) -> set[str]:
+    keys = {token, "#" + skeleton(token)}
+    if len(token) >= 3:
+        keys.update(token[:i] + token[i + 1 :] for i in range(len(token)))
+    return keys
+
+
+def blocking_tokens(name: NormalisedName) -> set[str]:
+    out = set()
+    for t in name.tokens:
+        if t.initial:
+            continue  # an initial matches too many names to find candidates by
+        out.add(t.folded)
+        if t.core != t.folded and len(t.core) > 1:
+            out.add(t.core)
+    return out
+
+
+@dataclass
+class IndexStats:
+    entries: int
+    skipped: int
+    vocabulary: int
+    postings: int
+    fuzzy_keys: int
+    array_bytes: int
+    skipped_examples: list[tuple[str, str]] = field(default_factory=list)
+
+
+class ScreeningIndex:
+    """Immutable after ``build``; safe to query from several threads at once."""
+
+    def __init__(self) -> None:
+        self._keys: list[str] = []
+        self._names: list[str] = []
+        self._vocab: list[str] = []
+        self._vocab_ids: dict[str, int] = {}
+        self._indptr = np.zeros(1, dtype=np.int64)
+        self._postings = np.zeros(0, dtype=np.int32)
+        self._key_hash = np.zeros(0, dtype=np.int64)
+        self._key_vid = np.zeros(0, dtype=np.int32)
+        self._year = np.zeros(0, dtype=np.int16)
+        self._month = np.zeros(0, dtype=np.int8)
+        self._day = np.zeros(0, dtype=np.int8)
+        self._nat = np.zeros(0, dtype=np.int32)
+        self._nat_sets: list[frozenset[str]] = [frozenset()]
+        self._valid_from = np.zeros(0, dtype=np.int32)
+        self._valid_to = np.zeros(0, dtype=np.int32)
+        self._documents: dict[str, list[int]] = {}
+        self._entry_documents: dict[int, frozenset[str]] = {}
+        self._skipped: list[tuple[str, str]] = []
+        self._skipped_count = 0
+        self._local = threading.local()
+
+    # -- building ---------------------------------------------------------------------------
+
+    @classmethod
+    def build(cls, people: Iterable[WatchlistPerson]) -> ScreeningIndex:
+        """Index the given entries; entries without a usable name are skipped and counted."""
+        self = cls()
+        vocab_ids = self._vocab_ids
+        tok_ids, tok_entries = array("i"), array("i")
+        year, month, day = array("h"), array("b"), array("b")
+        nat, vfrom, vto = array("i"), array("i"), array("i")
+        nat_ids: dict[frozenset[str], int] = {frozenset(): 0}
+        pos = 0
+        for person in people:
+            try:
+                normalised = [normalise_name(n) for n in person.names]
+                if not normalised:
+                    raise ScreeningInputError("no name")
+            except ScreeningInputError as exc:
+                self._skipped_count += 1
+                if len(self._skipped) < 100:
+                    self._skipped.append((person.key, str(exc)))
+                continue
+            tokens: set[str] = set()
+            for n in normalised:
+                tokens |= blocking_tokens(n)
+            for tok in tokens:
+                vid = vocab_ids.get(tok)
+                if vid is None:
+                    vid = vocab_ids[tok] = len(vocab_ids)
+                tok_ids.append(vid)
+                tok_entries.append(pos)
+            self._keys.append(person.key)
+            self._names.append(_NAME_SEP.join(person.names))
+            b = person.birth
+            year.append(b.year if b else 0)
+            month.append((b.month or 0) if b else 0)
+            day.append((b.day or 0) if b else 0)
+            nid = nat_ids.get(person.nationalities)
+            if nid is None:
+                nid = nat_ids[person.nationalities] = len(nat_ids)
+            nat.append(nid)
+            vfrom.append(person.valid_from.toordinal() if person.valid_from else 0)
+            vto.append(person.valid_to.toordinal() if person.valid_to else 0)
+            if person.documents:
+                self._entry_documents[pos] = person.documents
+                for d in person.documents:
+                    self._documents.setdefault(d, []).append(pos)
+            pos += 1
+        self._vocab = [""] * len(vocab_ids)
+        for tok, vid in vocab_ids.items():
+            self._vocab[vid] = tok
+        self._nat_sets = [frozenset()] * len(nat_ids)
+        for s, nid in nat_ids.items():
+            self._nat_sets[nid] = s
+        ids = np.frombuffer(tok_ids, dtype=np.int32) if tok_ids else np.zeros(0, np.int32)
+        ents = np.frombuffer(tok_entries, dtype=np.int32) if tok_entries else np.zeros(0, np.int32)
+        order = np.argsort(ids, kind="stable")  # stable: each posting list stays sorted
+        self._postings = ents[order].copy()
+        self._indptr = np.zeros(len(self._vocab) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(ids, minlength=len(self._vocab)), out=self._indptr[1:])
+        self._build_fuzzy_keys()
+        self._year = np.array(year, dtype=np.int16)
+        self._month = np.array(month, dtype=np.int8)
+        self._day = np.array(day, dtype=np.int8)
+        self._nat = np.array(nat, dtype=np.int32)
+        self._valid_from = np.array(vfrom, dtype=np.int32)
+        self._valid_to = np.array(vto, dtype=np.int32)
+        return self
+
+    def _build_fuzzy_keys(self) -> None:
+        hashes, vids = array("q"), array("i")
+        for vid, tok in enumerate(self._vocab):
+            for key in fuzzy_keys(tok):
+                hashes.append(hash(key))
+                vids.append(vid)
+        h = np.frombuffer(hashes, dtype=np.int64) if hashes else np.zeros(0, np.int64)
+        v = np.frombuffer(vids, dtype=np.int32) if vids else np.zeros(0, np.int32)
+        order = np.argsort(h, kind="stable")
+        self._key_hash = h[order].copy()
+        self._key_vid = v[order].copy()
+
+    # -- facts ------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def stats(self) -> IndexStats:
+        arrays = (
+            self._indptr,
+            self._postings,
+            self._key_hash,
+            self._key_vid,
+            self._year,
+            self._month,
+            self._day,
+            self._nat,
+            self._valid_from,
+            self._valid_to,
+        )
+        return IndexStats(
+            entries=len(self),
+            skipped=self._skipped_count,
+            vocabulary=len(self._vocab),
+            postings=int(self._postings.size),
+            fuzzy_keys=int(self._key_hash.size),
+            array_bytes=sum(int(a.nbytes) for a in arrays),
+            skipped_examples=list(self._skipped),
+        )
+
+    def key_at(self, pos: int) -> str:
+        return self._keys[pos]
+
+    # -- querying ---------------------------------------------------------------------------
+
+    def _scratch(self) -> _Scratch:
+        s: _Scratch | None = getattr(self._local, "scratch", None)
+        if s is None:
+            n = len(self)
+            s = _Scratch(
+                acc=np.zeros(n, dtype=np.float32),
+                cnt=np.zeros(n, dtype=np.uint8),
+                tmp=np.zeros(n, dtype=np.float32),
+            )
+            self._local.scratch = s
+        return s
+
+    def similar_tokens(self, token: str) -> list[tuple[int, float]]:
+        """Vocabulary ids similar to a folded query token, with their similarity."""
+        if not len(self._key_hash):
+            return []
+        hs = np.fromiter((hash(k) for k in fuzzy_keys(token)), dtype=np.int64)
+        lo = np.searchsorted(self._key_hash, hs, side="left")
+        hi = np.searchsorted(self._key_hash, hs, side="right")
+        found: set[int] = set()
+        for a, b in zip(lo.tolist(), hi.tolist(), strict=True):
+            if 0 < b - a <= MAX_KEY_FANOUT:
+                found.update(self._key_vid[a:b].tolist())
+        out = []
+        for vid in found:
+            tok = self._vocab[vid]
+            sim = 1.0 if tok == token else _pair_similarity(token, tok)
+            if sim >= BLOCK_MIN:
+                out.append((vid, sim))
+        return out
+
+    def candidates(self, query: ScreeningQuery, limit: int = CANDIDATES) -> np.ndarray:
+        """Positions of the entries worth scoring for this query (best first, at most limit)."""
+        n = len(self)
+        if n == 0:
+            return np.zeros(0, dtype=np.int64)
+        groups: set[str] = set()
+        widest = 0
+        for name in query.names:
+            toks = blocking_tokens(name)
+            groups |= toks
+            widest = max(widest, sum(1 for t in name.tokens if not t.initial))
+        need = min(2, widest) if widest else 1
+        s = self._scratch()
+        touched_parts: list[np.ndarray] = []
+        try:
+            for tok in groups:
+                matches = sorted(self.similar_tokens(tok), key=lambda m: m[1])
+                if not matches:
+                    continue
+                parts = []
+                for vid, sim in matches:  # ascending: the best similarity is written last
+                    post = self._postings[self._indptr[vid] : self._indptr[vid + 1]]
+                    s.tmp[post] = sim
+                    parts.append(post)
+                idx = np.concatenate(parts)
+                s.acc[idx] += s.tmp[idx]  # repeated positions add once (buffered fancy add)
+                s.cnt[idx] += 1
+                s.tmp[idx] = 0.0
+                touched_parts.append(idx)
+            if touched_parts:
+                touched = np.concatenate(touched_parts)
+                chosen = np.unique(touched[s.cnt[touched] >= need])
+                prior = s.acc[chosen] / max(len(groups), 1)
+            else:
+                chosen = np.zeros(0, dtype=np.int64)
+                prior = np.zeros(0, dtype=np.float32)
+        finally:
+            for idx in touched_parts:
+                s.acc[idx] = 0.0
+                s.cnt[idx] = 0
+        chosen = chosen.astype(np.int64)
+        if query.documents:
+            extra = [p for d in query.documents for p in self._documents.get(d, [])]
+            if extra:
+                chosen = np.concatenate([chosen, np.array(extra, dtype=np.int64)])
+                prior = np.concatenate([prior, np.full(len(extra), 9.0, dtype=np.float32)])
+                # An entry found by both name and document: keep it once, with the best prior.
+                order = np.argsort(-prior, kind="stable")
+                chosen, prior = chosen[order], prior[order]
+                _, first = np.unique(chosen, return_index=True)
+                chosen, prior = chosen[first], prior[first]
+        if query.on is not None and chosen.size:
+            day = query.on.toordinal()
+            ok = (self._valid_from[chosen] <= day) & (
+                (self._valid_to[chosen] == 0) | (self._valid_to[chosen] >= day)
+            )
+            chosen, prior = chosen[ok], prior[ok]
+        if chosen.size > limit:
+            prior = prior + self._birth_prior(query.birth, chosen)
+            top = np.argpartition(-prior, limit - 1)[:limit]
+            chosen, prior = chosen[top], prior[top]
+        return chosen[np.argsort(-prior, kind="stable")]
+
+    def _birth_prior(self, birth: BirthDate | None, chosen: np.ndarray) -> np.ndarray:
+        """A cheap birth-date agreement bonus to rank many same-name candidates."""
+        if birth is None:
+            return np.zeros(chosen.size, dtype=np.float32)
+        year = self._year[chosen]
+        bonus = np.where(year == birth.year, 0.2, np.where(year == 0, 0.0, -0.2))
+        if birth.full:
+            same_day = (self._month[chosen] == birth.month) & (self._day[chosen] == birth.day)
+            swapped = (self._month[chosen] == birth.day) & (self._day[chosen] == birth.month)
+            bonus = bonus + np.where(same_day | swapped, 0.2, 0.0)
+        return bonus.astype(np.float32)
+
+    def candidate(self, pos: int) -> Candidate:
+        names = tuple(normalise_name(n) for n in self._names[pos].split(_NAME_SEP))
+        y = int(self._year[pos])
+        birth = None
+        if y:
+            m, d = int(self._month[pos]), int(self._day[pos])
+            birth = BirthDate(y, m or None, d or None)
+        return Candidate(
+            names=names,
+            birth=birth,
+            nationalities=self._nat_sets[int(self._nat[pos])],
+            documents=self._entry_documents.get(pos, frozenset()),
+        )
+
+    def screen(
+        self,
+        query: ScreeningQuery,
+        *,
+        threshold: float = THRESHOLD,
+        limit: int = 20,
+        candidates: int = CANDIDATES,
+    ) -> list[Match]:
+        """Entries scoring at or above ``threshold``, best first."""
+        out = []
+        for pos in self.candidates(query, candidates).tolist():
+            result = score(query, self.candidate(pos))
+            if result.score >= threshold:
+                out.append(
+                    Match(
+                        key=self._keys[pos],
+                        score=result.score,
+                        features=result.features,
+                        explanation=result.explanation,
+                        matched_name=result.matched_name,
+                    )
+                )
+        out.sort(key=lambda m: (-m.score, m.key))
+        return out[:limit]
