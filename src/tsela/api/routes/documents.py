@@ -1,0 +1,65 @@
+"""Travel documents: reading machine readable zones."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, HTTPException
+from pydantic import BaseModel, Field
+
+from tsela.api.auth import require_roles
+from tsela.domain.mrz import MrzUnusable, parse
+from tsela.store.models import Role, User
+
+router = APIRouter(prefix="/v1/documents", tags=["documents"])
+
+MRZ_READERS = (Role.BORDER_OFFICER, Role.SUPERVISOR, Role.PERMIT_OFFICER, Role.ADMIN)
+
+
+class MrzIn(BaseModel):
+    """Either the whole MRZ as one text (lines joined or split by newlines), or its lines."""
+
+    mrz: str | None = Field(None, max_length=400, examples=["P<UTOERIKSSON<<ANNA<MARIA<<<..."])
+    lines: list[str] | None = Field(None, max_length=5)
+
+
+class MrzOut(BaseModel):
+    valid: bool
+    format: str = Field(description="TD1, TD2, TD3, MRVA or MRVB")
+    document_type: str
+    issuing_state: str
+    issuing_state_name: str
+    surname: str
+    given_names: str
+    document_number: str
+    nationality: str
+    nationality_name: str
+    birth_date: date | None
+    expiry_date: date | None
+    sex: str = Field(description="M, F or X (unspecified)")
+    optional_data: str
+    optional_data_2: str = Field(description="TD1 only: the optional data of line 2")
+    errors: list[str] = Field(description="What is wrong, field by field, with its place")
+    hints: list[str] = Field(description="Likely OCR misreadings (O/0, I/1, B/8...)")
+    warnings: list[str]
+    lines: list[str]
+
+
+@router.post("/mrz", response_model=MrzOut)
+def read_mrz(body: MrzIn, user: User = Depends(require_roles(*MRZ_READERS))) -> MrzOut:
+    """Check a machine readable zone (ICAO Doc 9303: TD1, TD2, TD3, MRV-A, MRV-B).
+
+    200 with ``valid`` and every error found; 422 when the input is no MRZ at all.
+    """
+    del user
+    if (body.mrz is None) == (body.lines is None):
+        raise HTTPException(
+            422,
+            'send either "mrz" (the whole zone as text) or "lines" (a list of its lines)',
+        )
+    given: str | list[str] = body.mrz if body.mrz is not None else body.lines or []
+    try:
+        result = parse(given, date.today())
+    except MrzUnusable as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return MrzOut.model_validate(result.as_dict())
