@@ -67,9 +67,10 @@ def register_subcommands() -> None:
     """Sub-command groups live in their own modules; each adds itself here."""
     # Each module in this list exposes ``register(app)``.
     from tsela.cli import admin as admin_cli
+    from tsela.cli import mrz as mrz_cli
     from tsela.cli import synth as synth_cli
 
-    for module in (synth_cli, admin_cli):
+    for module in (synth_cli, admin_cli, mrz_cli):
         module.register(app)
 
 
