@@ -68,9 +68,10 @@ def register_subcommands() -> None:
     # Each module in this list exposes ``register(app)``.
     from tsela.cli import admin as admin_cli
     from tsela.cli import mrz as mrz_cli
+    from tsela.cli import permits as permits_cli
     from tsela.cli import synth as synth_cli
 
-    for module in (synth_cli, admin_cli, mrz_cli):
+    for module in (synth_cli, admin_cli, mrz_cli, permits_cli):
         module.register(app)
 
 
