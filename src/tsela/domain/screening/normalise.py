@@ -64,7 +64,6 @@ HONORIFICS = frozenset(
         "bishop",
         "chief",
         "judge",
-        "justice",
         "mnr",
         "mev",
         "mej",
@@ -80,7 +79,6 @@ HONORIFICS = frozenset(
         "moruti",
         "jr",
         "jnr",
-        "junior",
         "sr",
         "snr",
         "senior",
@@ -88,8 +86,7 @@ HONORIFICS = frozenset(
         "iii",
     ]
 )
-# "justice" and "junior" are also given names in southern Africa: kept when they are all
-# that is left, like every title (see ``_strip_titles``).
+# Not titles here: "Justice" and "Junior", which are given names in southern Africa.
 
 # Surname particles join the next token: "van der Merwe" -> "vandermerwe" (core "merwe").
 PARTICLES = frozenset(
@@ -156,9 +153,13 @@ def check_name_length(name: str, where: str = "name") -> None:
         )
 
 
-def _strip_titles(tokens: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+def _strip_titles(
+    tokens: list[tuple[str, str, str]], name: str, where: str
+) -> list[tuple[str, str, str]]:
     kept = [t for t in tokens if t[1] not in HONORIFICS]
-    return kept or tokens
+    if not kept:
+        raise ScreeningInputError(f"{where} {name[:40]!r} has only titles, no name")
+    return kept
 
 
 def _join_particles(tokens: list[tuple[str, str, str]]) -> list[NameToken]:
@@ -200,7 +201,7 @@ def normalise_name(name: str, where: str = "name") -> NormalisedName:
             triples.append((raw, plain, folded))
     if not triples:
         raise ScreeningInputError(f"{where} {name[:40]!r} has no letters")
-    tokens = _join_particles(_strip_titles(triples))
+    tokens = _join_particles(_strip_titles(triples, name, where))
     if len(tokens) > MAX_TOKENS:
         raise ScreeningInputError(
             f"{where} has {len(tokens)} words; a personal name has at most {MAX_TOKENS}"
