@@ -28,6 +28,7 @@ PUBLIC_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/health"): "liveness probe for load balancers; reveals no data",
     ("GET", "/v1/ports"): "ports of entry are public reference data",
     ("POST", "/v1/auth/login"): "how a caller obtains credentials",
+    ("GET", "/v1/governance/public"): "governance items the secretariat marked public",
     ("GET", "/openapi.json"): "API description",
     ("GET", "/docs"): "API documentation page",
     ("GET", "/docs/oauth2-redirect"): "API documentation helper",

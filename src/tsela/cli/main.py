@@ -67,12 +67,13 @@ def register_subcommands() -> None:
     """Sub-command groups live in their own modules; each adds itself here."""
     # Each module in this list exposes ``register(app)``.
     from tsela.cli import admin as admin_cli
+    from tsela.cli import governance as governance_cli
     from tsela.cli import mrz as mrz_cli
     from tsela.cli import permits as permits_cli
     from tsela.cli import screen as screen_cli
     from tsela.cli import synth as synth_cli
 
-    for module in (synth_cli, admin_cli, mrz_cli, permits_cli, screen_cli):
+    for module in (synth_cli, admin_cli, mrz_cli, permits_cli, screen_cli, governance_cli):
         module.register(app)
 
 

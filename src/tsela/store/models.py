@@ -263,3 +263,4 @@ class AuditEvent(Base):
 from tsela.store import auth  # noqa: E402,F401
 from tsela.store import permits  # noqa: E402,F401
 from tsela.store import watchlists  # noqa: E402,F401
+from tsela.store import governance  # noqa: E402,F401
