@@ -1,0 +1,90 @@
+"""The obvious way to apply a stay rule: a set of days, and a loop over every day.
+
+Kept out of ``src/tsela`` on purpose: it is the yardstick the benchmark compares the engine
+with, and the oracle the property tests check the engine against. It shares nothing with
+``tsela.domain.stay`` but the rule's definitions (Regulation (EU) 2016/399 art. 6): the days
+of entry and exit count, a day of leaving and re-entering counts once for the window, the
+window checked on a day is that day and the ``window_days - 1`` days before it, days under an
+overriding permit are lawful (and not counted when ``permit_days_count`` is false).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+
+@dataclass(frozen=True)
+class NaiveRule:
+    max_days_per_entry: int | None
+    window_days: int | None
+    max_days_in_window: int | None
+    permit_days_count: bool = True
+
+
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def naive_evaluate(
+    rule: NaiveRule,
+    stays: list[tuple[date, date | None]],
+    as_of: date,
+    permits: list[tuple[date, date]] = (),  # type: ignore[assignment]
+) -> dict[str, Any]:
+    """Days used, days remaining, latest exit, overstay days (total and per stay, in date
+    order), computed day by day."""
+    permit: set[date] = set()
+    for start, end in permits:
+        permit.update(_days(start, end))
+    present: set[date] = set()
+    spans = sorted((entry, leave or as_of) for entry, leave in stays)
+    for entry, leave in spans:
+        present.update(_days(entry, leave))
+    counted = present if rule.permit_days_count else present - permit
+
+    def in_window(day: date, days: set[date]) -> int:
+        assert rule.window_days is not None
+        return sum(1 for i in range(rule.window_days) if day - timedelta(days=i) in days)
+
+    def entry_used(entry: date, day: date) -> int:
+        return sum(1 for d in _days(entry, day) if rule.permit_days_count or d not in permit)
+
+    def lawful(entry: date, day: date, days: set[date]) -> bool:
+        if day in permit:
+            return True
+        if rule.max_days_per_entry is not None and entry_used(entry, day) > rule.max_days_per_entry:
+            return False
+        return rule.window_days is None or in_window(day, days) <= rule.max_days_in_window  # type: ignore[operator]
+
+    per_stay = []
+    for entry, leave in spans:
+        per_stay.append(sum(1 for d in _days(entry, leave) if not lawful(entry, d, counted)))
+
+    ongoing = bool(stays) and any(leave is None for _, leave in stays)
+    start = max(e for e, leave in stays if leave is None) if ongoing else as_of
+    # Stay on day by day from ``start`` until a day is not lawful.
+    days = {d for d in counted if d < start}
+    day = start
+    latest: date | None = None
+    for _ in range(100_000):
+        if rule.permit_days_count or day not in permit:
+            days.add(day)
+        if not lawful(start, day, days):
+            break
+        latest = day
+        day += timedelta(days=1)
+    if rule.window_days is not None:
+        used = in_window(as_of, counted)
+    else:
+        used = entry_used(start, as_of) if ongoing else 0
+    # A stay in progress has already used the as-of day; a new one starts on it.
+    remaining = 0 if latest is None else max(0, (latest - as_of).days + (0 if ongoing else 1))
+    return {
+        "days_used": used,
+        "days_remaining": remaining,
+        "latest_exit": latest,
+        "overstay_days": sum(per_stay),
+        "per_stay": per_stay,
+    }
