@@ -27,7 +27,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @app.exception_handler(UnknownPortError)
     async def _unknown_port(_request: Request, exc: UnknownPortError) -> JSONResponse:
-        return JSONResponse(status_code=404, content={"detail": str(exc)})
+        return JSONResponse(status_code=422, content={"detail": str(exc)})
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:
@@ -36,9 +36,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             conn.execute(text("SELECT 1"))
         return {"status": "ok", "node": settings.node, "version": __version__}
 
-    from tsela.api.routes import auth, documents, governance, reference
+    from tsela.api.routes import auth, checks, documents, governance, reference
 
-    for module in (reference, auth, documents, governance):
+    for module in (reference, auth, documents, checks, governance):
         app.include_router(module.router)
     return app
 

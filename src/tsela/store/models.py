@@ -1,3 +1,4 @@
+# ruff: noqa: I001  (feature modules register their tables at the bottom, one line each)
 """Tables of the operational store (SQLAlchemy 2 declarative models).
 
 Every record carries a UUIDv7 ``id`` and the ``node`` (LS or ZA) that created it, so the
@@ -29,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from tsela.domain.values import Decision, Direction, DocumentStatus, Role, Sex
 from tsela.ids import new_id
 from tsela.store.types import UTCDateTime
 
@@ -49,6 +51,7 @@ def utcnow() -> datetime:
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map: ClassVar[dict[Any, Any]] = {
+        list[dict[str, Any]]: JSON(),
         datetime: UTCDateTime(),
         dict[str, Any]: JSON(),
     }
@@ -72,41 +75,6 @@ class Record:
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     node: Mapped[str] = mapped_column(String(2), nullable=False)
     created_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
-
-
-class Sex(StrEnum):
-    MALE = "M"
-    FEMALE = "F"
-    UNSPECIFIED = "X"
-
-
-class DocumentStatus(StrEnum):
-    VALID = "valid"
-    LOST = "lost"
-    STOLEN = "stolen"
-    REVOKED = "revoked"
-
-
-class Direction(StrEnum):
-    ENTRY = "entry"
-    EXIT = "exit"
-
-
-class Decision(StrEnum):
-    CLEAR = "CLEAR"
-    REFER = "REFER"
-    DENY = "DENY"
-
-
-class Role(StrEnum):
-    BORDER_OFFICER = "border_officer"
-    SUPERVISOR = "supervisor"
-    PERMIT_OFFICER = "permit_officer"
-    ANALYST = "analyst"
-    ADMIN = "admin"
-    EMPLOYER = "employer"
-    WORKER = "worker"
-    SECRETARIAT = "secretariat"
 
 
 class Person(Record, Base):
@@ -227,6 +195,9 @@ class Crossing(Record, Base):
         str_enum(Decision, "decision"), nullable=False, default=Decision.CLEAR
     )
     check_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # Hash of the request that recorded it: a retry with the same Idempotency-Key must
+    # carry the same request, or it is refused.
+    request_hash: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index("ix_crossing_person_time", "person_id", "crossed_at"),
@@ -261,6 +232,7 @@ class AuditEvent(Base):
 
 # Feature modules add their tables to the same metadata.
 from tsela.store import auth  # noqa: E402,F401
+from tsela.store import checks  # noqa: E402,F401
+from tsela.store import governance  # noqa: E402,F401
 from tsela.store import permits  # noqa: E402,F401
 from tsela.store import watchlists  # noqa: E402,F401
-from tsela.store import governance  # noqa: E402,F401

@@ -1,0 +1,189 @@
+"""Border control: check a traveller (POST /v1/checks), record the crossing (POST /v1/crossings),
+and the supervisor's review of overrides."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response, status
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from tsela.api.auth import client_source, require_roles
+from tsela.api.deps import get_session, get_settings
+from tsela.config import Settings
+from tsela.domain.values import Direction, Role
+from tsela.services import checks as svc
+from tsela.services.screening_link import document_alerts, screener
+from tsela.store.models import User, utcnow
+
+router = APIRouter(prefix="/v1", tags=["border control"])
+
+OFFICERS = (Role.BORDER_OFFICER, Role.SUPERVISOR)
+
+
+class TravellerIn(BaseModel):
+    surname: str = Field(min_length=1, max_length=120)
+    given_names: str = Field("", max_length=160)
+    nationality: str = Field(min_length=1, max_length=3, description="ICAO/ISO alpha-3 code")
+    birth_date: date | None = None
+    sex: str = Field("X", pattern="^[MFX]$")
+    expiry_date: date | None = None
+    document_type: str = Field("P", max_length=2)
+
+
+class CheckIn(BaseModel):
+    port: str = Field(min_length=2, max_length=8, examples=["MSU"])
+    direction: Direction
+    at: datetime | None = Field(None, description="Crossing time with zone; default now")
+    mrz: str | None = Field(None, max_length=200, description="The MRZ as scanned")
+    document_number: str | None = Field(None, max_length=20)
+    issuing_state: str | None = Field(None, max_length=3)
+    traveller: TravellerIn | None = None
+
+
+class CrossingIn(BaseModel):
+    check_id: uuid.UUID
+    override_reason: str | None = Field(None, max_length=2000)
+
+
+class ReviewIn(BaseModel):
+    note: str = Field(min_length=1, max_length=2000)
+
+
+def _fail(
+    session: Session, exc: svc.CheckError, settings: Settings, user: User, request: Request
+) -> HTTPException:
+    session.rollback()
+    if exc.audit:
+        svc.log_refusal(
+            session, exc, node=settings.node, actor=user.username, source=client_source(request)
+        )
+        session.commit()
+    return HTTPException(exc.status, exc.message)
+
+
+@router.post("/checks", status_code=status.HTTP_201_CREATED)
+def check_traveller(
+    body: CheckIn,
+    request: Request,
+    user: User = Depends(require_roles(*OFFICERS)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> dict[str, Any]:
+    """Check a traveller at a port: document, permits, days of stay, watchlists, history.
+
+    Answers CLEAR, REFER or DENY with every reason, the traveller's summary, recent
+    crossings, days remaining and a check id to record the crossing with.
+    """
+    traveller = svc.TravellerDetails(**body.traveller.model_dump()) if body.traveller else None
+    req = svc.CheckRequest(
+        port=body.port,
+        direction=body.direction,
+        at=body.at or utcnow(),
+        mrz=body.mrz,
+        document_number=body.document_number,
+        issuing_state=body.issuing_state,
+        traveller=traveller,
+    )
+    try:
+        result = svc.run_check(
+            session,
+            node=settings.node,
+            officer=user,
+            request=req,
+            screener=screener,
+            document_alerts=document_alerts,
+            source=client_source(request),
+        )
+    except svc.CheckError as exc:
+        raise _fail(session, exc, settings, user, request) from None
+    session.commit()
+    return result.as_dict()
+
+
+@router.post("/crossings", status_code=status.HTTP_201_CREATED)
+def record_crossing(
+    body: CrossingIn,
+    request: Request,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    user: User = Depends(require_roles(*OFFICERS)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> dict[str, Any]:
+    """Record the crossing of a checked traveller. A retry with the same Idempotency-Key and
+    body returns the crossing already recorded (200) and never records twice."""
+    payload = svc.request_hash(body.model_dump(mode="json"))
+    attempt = 0
+    while True:
+        try:
+            done = svc.record_crossing(
+                session,
+                node=settings.node,
+                officer=user,
+                check_id=body.check_id,
+                idempotency_key=idempotency_key or "",
+                payload_hash=payload,
+                override_reason=body.override_reason,
+                source=client_source(request),
+            )
+            session.commit()
+            break
+        except svc.CheckError as exc:
+            raise _fail(session, exc, settings, user, request) from None
+        except IntegrityError:
+            # A concurrent retry with the same key won the race: answer as a replay.
+            session.rollback()
+            attempt += 1
+            if attempt > 1:
+                raise
+    if not done.created:
+        response.status_code = status.HTTP_200_OK
+    c = done.crossing
+    return {
+        "crossing_id": str(c.id),
+        "check_id": str(done.check.id),
+        "direction": c.direction.value,
+        "country": c.country,
+        "crossed_at": c.crossed_at.isoformat(),
+        "decision": c.decision.value,
+        "overridden": done.check.override_reason is not None,
+        "replayed": not done.created,
+    }
+
+
+@router.get("/overrides")
+def list_overrides(
+    port: str | None = None,
+    day: date | None = None,
+    include_reviewed: bool = False,
+    user: User = Depends(require_roles(Role.SUPERVISOR, Role.ADMIN)),
+    session: Session = Depends(get_session),
+) -> list[dict[str, Any]]:
+    """REFER and DENY decisions (overridden or not) and watchlist hits awaiting review."""
+    del user
+    return svc.overrides(session, port_code=port, day=day, pending_only=not include_reviewed)
+
+
+@router.post("/overrides/{check_id}/review")
+def review_override(
+    check_id: uuid.UUID,
+    body: ReviewIn,
+    request: Request,
+    user: User = Depends(require_roles(Role.SUPERVISOR)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> dict[str, str]:
+    """A supervisor signs off a REFER/DENY decision or an override, with a note."""
+    try:
+        check = svc.review(
+            session, node=settings.node, supervisor=user, check_id=check_id, note=body.note
+        )
+    except svc.CheckError as exc:
+        raise _fail(session, exc, settings, user, request) from None
+    session.commit()
+    return {"check_id": str(check.id), "reviewed_at": check.reviewed_at.isoformat()}  # type: ignore[union-attr]

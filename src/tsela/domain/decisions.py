@@ -1,0 +1,273 @@
+"""From findings to a border decision: CLEAR, REFER (secondary inspection) or DENY.
+
+Pure: the check service gathers the facts (document, permits, stay, watchlists, history),
+this module turns each into a ``Reason`` an officer understands and takes the most severe.
+A DENY is a recommendation: a person refused entry always has an officer's decision behind
+it (Lesotho Data Protection Act 2011: no decision based solely on automated processing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import IntEnum
+from typing import Any
+
+from tsela.domain.values import Decision
+
+
+class Severity(IntEnum):
+    INFO = 0  # shown, does not change the decision
+    REFER = 1  # send to secondary inspection
+    DENY = 2  # recommend refusal
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str  # stable identifier, e.g. "document.expired"
+    severity: Severity
+    message: str  # in words an officer understands
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "severity": self.severity.name.lower(), "message": self.message}
+
+
+def decide(reasons: Iterable[Reason]) -> Decision:
+    worst = max((r.severity for r in reasons), default=Severity.INFO)
+    if worst is Severity.DENY:
+        return Decision.DENY
+    if worst is Severity.REFER:
+        return Decision.REFER
+    return Decision.CLEAR
+
+
+def ordered(reasons: Iterable[Reason]) -> list[Reason]:
+    """Most severe first, otherwise in the order found."""
+    items = list(reasons)
+    return sorted(items, key=lambda r: -int(r.severity))
+
+
+# --------------------------------------------------------------------------- document
+
+
+def document_reasons(
+    *,
+    mrz_errors: Sequence[str],
+    expiry: date | None,
+    status: str,
+    today: date,
+    direction: str,
+    alert_source: str | None = None,
+) -> list[Reason]:
+    out: list[Reason] = []
+    for error in mrz_errors:
+        out.append(Reason("mrz.invalid", Severity.REFER, f"The MRZ does not check out: {error}."))
+    if status in ("lost", "stolen", "revoked"):
+        source = f" ({alert_source})" if alert_source else ""
+        out.append(
+            Reason(
+                f"document.{status}",
+                Severity.DENY,
+                f"This document is reported {status}{source}: hold it and refer the traveller.",
+            )
+        )
+    if expiry is not None and expiry < today:
+        # Leaving on an expired passport is allowed (one goes home); entering is not.
+        severity = Severity.DENY if direction == "entry" else Severity.REFER
+        out.append(
+            Reason(
+                "document.expired",
+                severity,
+                f"The document expired on {expiry.isoformat()}.",
+            )
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- history
+
+
+@dataclass(frozen=True)
+class PastCrossing:
+    direction: str  # "entry" / "exit"
+    crossed_at: datetime
+    port: str
+
+
+def history_reasons(
+    direction: str, country_name: str, history: Sequence[PastCrossing]
+) -> list[Reason]:
+    """Irregular-crossing indicators from this country's own records (newest last)."""
+    last = history[-1] if history else None
+    if direction == "entry" and last is not None and last.direction == "entry":
+        return [
+            Reason(
+                "history.still_inside",
+                Severity.REFER,
+                f"Our records say the traveller entered {country_name} on "
+                f"{last.crossed_at.date().isoformat()} at {last.port} and has not left since: "
+                "an exit was not recorded, or the border was crossed elsewhere.",
+            )
+        ]
+    if direction == "exit" and (last is None or last.direction == "exit"):
+        when = (
+            f"; the last record is an exit on {last.crossed_at.date().isoformat()} at {last.port}"
+            if last
+            else ""
+        )
+        return [
+            Reason(
+                "history.no_entry",
+                Severity.REFER,
+                f"No entry into {country_name} is recorded for this exit{when}: the traveller may "
+                "have entered irregularly.",
+            )
+        ]
+    return []
+
+
+def stays_from_history(history: Sequence[PastCrossing]) -> list[tuple[date, date | None]]:
+    """Pair each entry with the next exit: the traveller's stays (last one may be open)."""
+    stays: list[tuple[date, date | None]] = []
+    open_entry: date | None = None
+    for c in history:
+        day = c.crossed_at.date()
+        if c.direction == "entry":
+            if open_entry is not None:
+                # Two entries in a row: the missing exit is unknown; close the earlier stay
+                # the day before the next entry so days are not counted twice.
+                stays.append((open_entry, max(open_entry, date.fromordinal(day.toordinal() - 1))))
+            open_entry = day
+        elif open_entry is not None:
+            stays.append((open_entry, max(day, open_entry)))
+            open_entry = None
+    if open_entry is not None:
+        stays.append((open_entry, None))
+    # Same-day exit and re-entry share a day; keep stays from overlapping.
+    merged: list[tuple[date, date | None]] = []
+    for entry, leave in stays:
+        if merged and merged[-1][1] is not None and entry <= merged[-1][1]:  # type: ignore[operator]
+            prev_entry, _ = merged[-1]
+            merged[-1] = (prev_entry, leave)
+            continue
+        merged.append((entry, leave))
+    return merged
+
+
+# --------------------------------------------------------------------------- stay
+
+
+def stay_reasons(
+    *,
+    direction: str,
+    days_remaining: int | None,
+    latest_exit: date | None,
+    overstay_days: int,
+    rule_label: str,
+    permit_label: str | None,
+    today: date | None = None,
+) -> list[Reason]:
+    out: list[Reason] = []
+    if permit_label:
+        out.append(
+            Reason(
+                "permit.valid",
+                Severity.INFO,
+                f"Holds a valid {permit_label}: the visitor stay limit does not apply.",
+            )
+        )
+    if direction == "entry":
+        if latest_exit is None and days_remaining is not None and days_remaining <= 0:
+            out.append(
+                Reason(
+                    "stay.none_left",
+                    Severity.DENY,
+                    f"No days of stay are left under {rule_label}.",
+                )
+            )
+        elif latest_exit is not None and today is not None:
+            days = (latest_exit - today).days + 1
+            out.append(
+                Reason(
+                    "stay.allowed",
+                    Severity.INFO,
+                    f"May stay until {latest_exit.isoformat()} ({days} days including today) "
+                    f"under {rule_label}.",
+                )
+            )
+    if overstay_days > 0:
+        out.append(
+            Reason(
+                "stay.overstay",
+                Severity.REFER,
+                f"Overstayed by {overstay_days} day{'s' if overstay_days != 1 else ''} "
+                f"under {rule_label}.",
+            )
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- watchlists
+
+# Categories where a strong match must stop the traveller; a trafficking victim is
+# referred for protection, never denied.
+# (Category names are those of the watchlists: tsela.store.watchlists.WatchlistCategory.)
+DENY_CATEGORIES = frozenset({"wanted", "deportation", "banned_entry", "sanctions"})
+PROTECT_CATEGORIES = frozenset({"trafficking", "missing_person"})
+# A hit at or above this score is "strong": with a DENY category it recommends refusal;
+# below it (but above the screening threshold) the traveller is referred.
+STRONG_MATCH = 0.9
+
+
+@dataclass(frozen=True)
+class WatchlistFinding:
+    list_name: str
+    category: str
+    score: float
+    strong: bool  # above the strong-match threshold
+    entry_name: str
+    why: str
+
+
+_CATEGORY_WORDS = {
+    "trafficking": "victim of trafficking",
+    "missing_person": "missing person",
+    "deportation": "deportation order",
+    "banned_entry": "entry ban",
+}
+
+
+def watchlist_reasons(hits: Sequence[WatchlistFinding]) -> list[Reason]:
+    out: list[Reason] = []
+    for h in hits:
+        pct = f"{h.score:.0%}"
+        if h.category in PROTECT_CATEGORIES:
+            out.append(
+                Reason(
+                    "watchlist.protect",
+                    Severity.REFER,
+                    f"Possible {_CATEGORY_WORDS.get(h.category, h.category)} on {h.list_name} "
+                    f"({h.entry_name}, match {pct}: {h.why}). Refer discreetly for protection.",
+                )
+            )
+        elif h.strong and h.category in DENY_CATEGORIES:
+            out.append(
+                Reason(
+                    "watchlist.match",
+                    Severity.DENY,
+                    f"Matches {h.entry_name} on {h.list_name} "
+                    f"({_CATEGORY_WORDS.get(h.category, h.category)}, "
+                    f"match {pct}: {h.why}).",
+                )
+            )
+        else:
+            out.append(
+                Reason(
+                    "watchlist.possible",
+                    Severity.REFER,
+                    f"Possible match with {h.entry_name} on {h.list_name} "
+                    f"({_CATEGORY_WORDS.get(h.category, h.category)}, match {pct}: {h.why}).",
+                )
+            )
+    return out

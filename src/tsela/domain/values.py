@@ -1,0 +1,40 @@
+"""Enumerated values of the domain, shared by every layer (the store keeps them as text)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Sex(StrEnum):
+    MALE = "M"
+    FEMALE = "F"
+    UNSPECIFIED = "X"
+
+
+class DocumentStatus(StrEnum):
+    VALID = "valid"
+    LOST = "lost"
+    STOLEN = "stolen"
+    REVOKED = "revoked"
+
+
+class Direction(StrEnum):
+    ENTRY = "entry"
+    EXIT = "exit"
+
+
+class Decision(StrEnum):
+    CLEAR = "CLEAR"
+    REFER = "REFER"
+    DENY = "DENY"
+
+
+class Role(StrEnum):
+    BORDER_OFFICER = "border_officer"
+    SUPERVISOR = "supervisor"
+    PERMIT_OFFICER = "permit_officer"
+    ANALYST = "analyst"
+    ADMIN = "admin"
+    EMPLOYER = "employer"
+    WORKER = "worker"
+    SECRETARIAT = "secretariat"

@@ -1,0 +1,742 @@
+"""Border control: check a traveller, then record the crossing.
+
+``run_check`` does in one transaction what an officer needs before letting someone through:
+read the document, find or register the traveller, look at the document's status, permits,
+days of stay, watchlists and crossing history, and recommend CLEAR / REFER / DENY with every
+reason. ``record_crossing`` then records the crossing against that check, idempotently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tsela.domain import decisions as dec
+from tsela.domain import mrz as mrzlib
+from tsela.domain import stay as staylib
+from tsela.domain.values import Decision, Direction, DocumentStatus, Role, Sex
+from tsela.reference import country_name
+from tsela.reference import port as port_info
+from tsela.services import audit
+from tsela.store.checks import BorderCheck
+from tsela.store.models import Crossing, Person, PortOfEntry, TravelDocument, User, utcnow
+
+NODE_COUNTRY = {"LS": "LSO", "ZA": "ZAF"}
+CLOCK_SKEW = timedelta(minutes=5)  # a scanner's clock may run a little ahead
+HISTORY_LIMIT = 1000  # crossings looked at for stay rules (covers any 180-day window)
+RECENT = 5
+MIN_OVERRIDE_REASON = 10
+# Lesotho and South Africa keep UTC+2 all year; days of stay are border calendar days.
+BORDER_TZ = ZoneInfo("Africa/Maseru")
+
+
+class CheckError(Exception):
+    """A request Tsela refuses, with the HTTP status that says why.
+
+    ``audit`` (action, entity, entity_id, detail) is set when the refusal itself must be
+    logged; the caller rolls back whatever was half done, then writes that entry.
+    """
+
+    def __init__(
+        self, status: int, message: str, audit: tuple[str, str, str, dict[str, Any]] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.audit = audit
+
+
+def log_refusal(session: Session, exc: CheckError, *, node: str, actor: str, source: str) -> None:
+    """Write the audit entry of a refused request (after the caller rolled back)."""
+    if exc.audit is None:
+        return
+    action, entity, entity_id, detail = exc.audit
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        node=node,
+        entity=entity,
+        entity_id=entity_id,
+        detail={**detail, "refusal": exc.message},
+        source=source,
+    )
+
+
+@dataclass(frozen=True)
+class TravellerDetails:
+    """Typed in by hand when there is no MRZ and the document is not yet known."""
+
+    surname: str
+    given_names: str
+    nationality: str
+    birth_date: date | None
+    sex: str = "X"
+    expiry_date: date | None = None
+    document_type: str = "P"
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    port: str
+    direction: Direction
+    at: datetime
+    mrz: str | None = None
+    document_number: str | None = None
+    issuing_state: str | None = None
+    traveller: TravellerDetails | None = None
+
+    def fingerprint(self) -> str:
+        body = {
+            "port": self.port.upper(),
+            "direction": self.direction.value,
+            "at": self.at.isoformat(),
+            "mrz": " ".join((self.mrz or "").split()).upper(),
+            "document_number": (self.document_number or "").upper(),
+            "issuing_state": (self.issuing_state or "").upper(),
+        }
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ScreenInput:
+    surname: str
+    given_names: str
+    birth_date: date | None
+    nationality: str
+    issuing_state: str
+    document_number: str
+
+
+# Screening is pluggable so the offline port client can screen against its local copy.
+Screener = Callable[[Session, ScreenInput, date], Sequence[dec.WatchlistFinding]]
+DocumentAlerts = Callable[[Session, str, str], "tuple[str, str] | None"]
+
+
+@dataclass
+class CheckResult:
+    check: BorderCheck
+    person: Person
+    document: TravelDocument
+    reasons: list[dec.Reason]
+    stay: dict[str, Any] | None
+    permits: list[dict[str, Any]]
+    hits: list[dec.WatchlistFinding]
+    recent: list[dict[str, Any]]
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        p, d = self.person, self.document
+        return {
+            "check_id": str(self.check.id),
+            "decision": self.check.decision.value,
+            "reasons": [r.as_dict() for r in self.reasons],
+            "direction": self.check.direction.value,
+            "country": self.check.country,
+            "checked_at": self.check.checked_at.isoformat(),
+            "traveller": {
+                "person_id": str(p.id),
+                "surname": p.primary_name,
+                "given_names": p.given_names,
+                "nationality": p.nationality,
+                "nationality_name": country_name(p.nationality),
+                "birth_date": p.birth_date.isoformat() if p.birth_date else None,
+                "sex": p.sex.value,
+            },
+            "document": {
+                "document_id": str(d.id),
+                "type": d.document_type,
+                "issuing_state": d.issuing_state,
+                "number": d.number,
+                "expiry_date": d.expiry_date.isoformat() if d.expiry_date else None,
+                "status": d.status.value,
+            },
+            "stay": self.stay,
+            "days_remaining": self.stay.get("days_remaining") if self.stay else None,
+            "permits": self.permits,
+            "watchlist_hits": [
+                {
+                    "list": h.list_name,
+                    "category": h.category,
+                    "score": round(h.score, 3),
+                    "name": h.entry_name,
+                    "why": h.why,
+                }
+                for h in self.hits
+            ],
+            "recent_crossings": self.recent,
+            "warnings": self.warnings,
+        }
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _port(session: Session, code: str) -> PortOfEntry:
+    info = port_info(code)  # UnknownPortError names the known ports
+    found = session.scalar(select(PortOfEntry).where(PortOfEntry.code == info.code))
+    if found is None:
+        raise CheckError(422, f"port {info.code} is not loaded in this database; run `tsela init`")
+    return found
+
+
+def ensure_posted(session: Session, officer: User, port: PortOfEntry, action: str) -> None:
+    """A border officer works only at the port they are posted to."""
+    if officer.role is Role.BORDER_OFFICER and officer.port_id != port.id:
+        posted = session.get(PortOfEntry, officer.port_id) if officer.port_id else None
+        where = posted.code if posted else "no port"
+        raise CheckError(
+            403,
+            f"you are posted at {where}; you may not {action} at {port.code}",
+            audit=("access.refused", "port", port.code, {"posted": where, "wanted": action}),
+        )
+
+
+def _find_document(session: Session, issuing_state: str, number: str) -> TravelDocument | None:
+    return session.scalar(
+        select(TravelDocument).where(
+            TravelDocument.issuing_state == issuing_state, TravelDocument.number == number
+        )
+    )
+
+
+def _register(
+    session: Session, node: str, details: TravellerDetails, issuing_state: str, number: str
+) -> TravelDocument:
+    sex = details.sex if details.sex in ("M", "F", "X") else "X"
+    person = Person(
+        node=node,
+        primary_name=details.surname.strip().upper(),
+        given_names=details.given_names.strip().upper(),
+        sex=Sex(sex),
+        birth_date=details.birth_date,
+        nationality=details.nationality.strip().upper(),
+    )
+    session.add(person)
+    session.flush()
+    document = TravelDocument(
+        node=node,
+        person_id=person.id,
+        document_type=details.document_type[:2] or "P",
+        issuing_state=issuing_state,
+        number=number,
+        expiry_date=details.expiry_date,
+        status=DocumentStatus.VALID,
+    )
+    session.add(document)
+    session.flush()
+    return document
+
+
+def _history(session: Session, person_id: uuid.UUID, country: str) -> list[dec.PastCrossing]:
+    rows = session.execute(
+        select(Crossing.direction, Crossing.crossed_at, PortOfEntry.code)
+        .join(PortOfEntry, PortOfEntry.id == Crossing.port_id)
+        .where(Crossing.person_id == person_id, Crossing.country == country)
+        .order_by(Crossing.crossed_at.desc())
+        .limit(HISTORY_LIMIT)
+    ).all()
+    return [dec.PastCrossing(d.value, t, code) for d, t, code in reversed(rows)]
+
+
+def _recent(session: Session, person_id: uuid.UUID) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(
+            Crossing.direction,
+            Crossing.country,
+            Crossing.crossed_at,
+            PortOfEntry.code,
+            PortOfEntry.name_za,
+            PortOfEntry.name_ls,
+        )
+        .join(PortOfEntry, PortOfEntry.id == Crossing.port_id)
+        .where(Crossing.person_id == person_id)
+        .order_by(Crossing.crossed_at.desc())
+        .limit(RECENT)
+    ).all()
+    return [
+        {
+            "direction": d.value,
+            "country": c,
+            "crossed_at": t.isoformat(),
+            "port": code,
+            "port_name": name_za if c == "ZAF" else name_ls,
+        }
+        for d, c, t, code, name_za, name_ls in rows
+    ]
+
+
+def _permits(session: Session, person_id: uuid.UUID, day: date) -> tuple[list[Any], list[str]]:
+    from tsela.services import permits as permit_service
+
+    return (
+        permit_service.valid_permits_for(session, person_id, day),
+        permit_service.permit_findings(session, person_id, day),
+    )
+
+
+def _stay(
+    person: Person,
+    country: str,
+    direction: Direction,
+    day: date,
+    history: list[dec.PastCrossing],
+    permits: list[Any],
+) -> tuple[dict[str, Any] | None, list[dec.Reason]]:
+    if person.nationality == country:
+        return None, [
+            dec.Reason(
+                "stay.citizen",
+                dec.Severity.INFO,
+                f"Citizen of {country_name(country) or country}: no limit on stay.",
+            )
+        ]
+    covering = [p for p in permits if p.country == country and p.overrides_stay_limit]
+    try:
+        rule = staylib.select_rule(staylib.load_rules(), person.nationality, country, day)
+    except staylib.UnknownRuleError:
+        return None, [
+            dec.Reason(
+                "stay.no_rule",
+                dec.Severity.INFO,
+                f"No stay rule is configured for nationals of {person.nationality} visiting "
+                f"{country}: check the visa or permit by hand.",
+            )
+        ]
+    stays = dec.stays_from_history(history)
+    if direction is Direction.ENTRY:
+        if stays and stays[-1][1] is None:
+            # Irregular: still "inside" per our records. Close that stay the day before.
+            entry = stays[-1][0]
+            stays[-1] = (entry, max(entry, day - timedelta(days=1)))
+        if stays and stays[-1][1] is not None and stays[-1][1] >= day:
+            stays[-1] = (stays[-1][0], None)  # same-day re-entry continues that stay
+        else:
+            stays.append((day, None))
+    elif stays and stays[-1][1] is None:
+        stays[-1] = (stays[-1][0], day)
+    covers = [
+        staylib.PermitCover(p.valid_from, p.valid_to, p.permit_type)
+        for p in covering
+        if p.valid_from and p.valid_to
+    ]
+    assessment = staylib.evaluate(
+        rule, [staylib.Stay(a, b) for a, b in stays], as_of=day, permits=covers
+    )
+    last_over = 0
+    if direction is Direction.EXIT and assessment.stays:
+        last_over = assessment.stays[-1].overstay_days
+    label = f"rule {rule.id} ({assessment.version_label})"
+    reasons = dec.stay_reasons(
+        direction=direction.value,
+        days_remaining=assessment.days_remaining,
+        latest_exit=assessment.latest_exit,
+        overstay_days=last_over,
+        rule_label=label,
+        permit_label=(f"{covering[0].type_name} {covering[0].number}" if covering else None),
+        today=day,
+    )
+    summary = {
+        "rule": rule.id,
+        "rule_version": assessment.version_label,
+        "days_used": assessment.days_used,
+        "days_remaining": assessment.days_remaining,
+        "latest_exit": assessment.latest_exit.isoformat() if assessment.latest_exit else None,
+        "overstay_days": last_over,
+        "explanation": assessment.explanation_text,
+    }
+    return summary, reasons
+
+
+# --------------------------------------------------------------------------- the check
+
+
+def run_check(
+    session: Session,
+    *,
+    node: str,
+    officer: User,
+    request: CheckRequest,
+    now: datetime | None = None,
+    screener: Screener | None = None,
+    document_alerts: DocumentAlerts | None = None,
+    offline: bool = False,
+    source: str = "",
+) -> CheckResult:
+    now = now or utcnow()
+    country = NODE_COUNTRY[node]
+    port = _port(session, request.port)
+    ensure_posted(session, officer, port, "check travellers")
+    if request.at.tzinfo is None:
+        raise CheckError(
+            422, "the crossing time must include a time zone (e.g. 2026-11-25T08:30+02:00)"
+        )
+    if request.at > now + CLOCK_SKEW:
+        raise CheckError(
+            422,
+            f"the crossing time {request.at.isoformat()} is in the future "
+            f"(server time {now.isoformat(timespec='seconds')})",
+            audit=("check.rejected", "port", port.code, {"at": request.at.isoformat()}),
+        )
+    day = request.at.astimezone(BORDER_TZ).date()
+    reasons: list[dec.Reason] = []
+    warnings: list[str] = []
+    mrz_errors: list[str] = []
+
+    if request.mrz:
+        try:
+            parsed = mrzlib.parse(request.mrz, today=day)
+        except mrzlib.MrzUnusable as exc:
+            raise CheckError(422, f"unreadable MRZ: {exc}") from None
+        mrz_errors = list(parsed.errors)
+        warnings.extend(parsed.hints)
+        warnings.extend(parsed.warnings)
+        issuing_state = parsed.issuing_state
+        number = parsed.document_number
+        if not number or not issuing_state:
+            raise CheckError(
+                422,
+                "the MRZ gives no usable document number or issuing state: "
+                + "; ".join(parsed.errors),
+            )
+        details = TravellerDetails(
+            surname=parsed.surname,
+            given_names=parsed.given_names,
+            nationality=parsed.nationality or issuing_state,
+            birth_date=parsed.birth_date,
+            sex=parsed.sex,
+            expiry_date=parsed.expiry_date,
+            document_type=parsed.document_type,
+        )
+    else:
+        if not request.document_number or not request.issuing_state:
+            raise CheckError(
+                422, "give the MRZ, or the document number and issuing state typed by hand"
+            )
+        issuing_state = request.issuing_state.strip().upper()
+        number = request.document_number.strip().upper().replace(" ", "")
+        details = request.traveller  # type: ignore[assignment]
+
+    document = _find_document(session, issuing_state, number)
+    if document is None:
+        if details is None:
+            raise CheckError(
+                422,
+                f"document {number} of {issuing_state} is not known here: give the traveller's "
+                "surname, given names, nationality, birth date and sex to register them",
+            )
+        document = _register(session, node, details, issuing_state, number)
+        audit.record(
+            session,
+            actor=officer.username,
+            action="person.register",
+            node=node,
+            entity="person",
+            entity_id=document.person_id,
+            source=source,
+            detail={"via": "check", "port": port.code},
+        )
+    person = session.get(Person, document.person_id)
+    assert person is not None
+    if request.mrz and details is not None and person.primary_name != details.surname.upper():
+        warnings.append(
+            f"The name on the document ({details.surname}) differs from our record "
+            f"({person.primary_name})."
+        )
+
+    alert = document_alerts(session, issuing_state, number) if document_alerts else None
+    status = document.status.value
+    alert_source = None
+    if alert is not None and status == "valid":
+        status, alert_source = alert
+    expiry = document.expiry_date or (details.expiry_date if details else None)
+    reasons += dec.document_reasons(
+        mrz_errors=mrz_errors,
+        expiry=expiry,
+        status=status,
+        today=day,
+        direction=request.direction.value,
+        alert_source=alert_source,
+    )
+
+    valid_permits, permit_notes = _permits(session, person.id, day)
+    for note in permit_notes:
+        severe = any(word in note for word in (" was revoked", " was suspended"))
+        reasons.append(
+            dec.Reason(
+                "permit.problem",
+                dec.Severity.REFER if severe else dec.Severity.INFO,
+                note[:1].upper() + note[1:] + ".",
+            )
+        )
+
+    history = _history(session, person.id, country)
+    try:
+        stay, stay_reasons = _stay(person, country, request.direction, day, history, valid_permits)
+    except staylib.StayInputError as exc:
+        stay, stay_reasons = (
+            None,
+            [
+                dec.Reason(
+                    "stay.unreadable",
+                    dec.Severity.REFER,
+                    f"The recorded stays could not be evaluated: {exc}.",
+                )
+            ],
+        )
+    reasons += stay_reasons
+
+    hits: list[dec.WatchlistFinding] = []
+    if screener is not None:
+        hits = list(
+            screener(
+                session,
+                ScreenInput(
+                    surname=person.primary_name,
+                    given_names=person.given_names,
+                    birth_date=person.birth_date,
+                    nationality=person.nationality,
+                    issuing_state=issuing_state,
+                    document_number=number,
+                ),
+                day,
+            )
+        )
+    reasons += dec.watchlist_reasons(hits)
+    reasons += dec.history_reasons(
+        request.direction.value, country_name(country) or country, history
+    )
+
+    reasons = dec.ordered(reasons)
+    decision = dec.decide(reasons)
+    check = BorderCheck(
+        node=node,
+        port_id=port.id,
+        officer_id=officer.id,
+        person_id=person.id,
+        document_id=document.id,
+        direction=request.direction,
+        country=country,
+        checked_at=request.at,
+        decision=decision,
+        reasons=[r.as_dict() for r in reasons],
+        mrz_valid=not mrz_errors,
+        offline=offline,
+    )
+    session.add(check)
+    session.flush()
+    audit.record(
+        session,
+        actor=officer.username,
+        action="check",
+        node=node,
+        entity="person",
+        entity_id=person.id,
+        source=source,
+        detail={
+            "check": str(check.id),
+            "port": port.code,
+            "decision": decision.value,
+            "offline": offline,
+        },
+    )
+    return CheckResult(
+        check=check,
+        person=person,
+        document=document,
+        reasons=reasons,
+        stay=stay,
+        permits=[p.as_dict() for p in valid_permits],
+        hits=hits,
+        recent=_recent(session, person.id),
+        warnings=warnings,
+    )
+
+
+# --------------------------------------------------------------------------- recording
+
+
+@dataclass(frozen=True)
+class Recorded:
+    crossing: Crossing
+    check: BorderCheck
+    created: bool  # False when an identical retry returned the earlier crossing
+
+
+def request_hash(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def record_crossing(
+    session: Session,
+    *,
+    node: str,
+    officer: User,
+    check_id: uuid.UUID,
+    idempotency_key: str,
+    payload_hash: str,
+    override_reason: str | None = None,
+    now: datetime | None = None,
+    source: str = "",
+) -> Recorded:
+    now = now or utcnow()
+    if not idempotency_key or len(idempotency_key) > 80:
+        raise CheckError(422, "an Idempotency-Key header of 1 to 80 characters is required")
+    existing = session.scalar(select(Crossing).where(Crossing.idempotency_key == idempotency_key))
+    if existing is not None:
+        if existing.request_hash != payload_hash:
+            raise CheckError(
+                422,
+                f"Idempotency-Key {idempotency_key!r} was already used for a different request; "
+                "use a new key for a new crossing",
+                audit=(
+                    "crossing.replay_refused",
+                    "crossing",
+                    str(existing.id),
+                    {"idempotency_key": idempotency_key},
+                ),
+            )
+        check = session.get(BorderCheck, existing.check_id) if existing.check_id else None
+        assert check is not None
+        return Recorded(existing, check, created=False)
+    check = session.get(BorderCheck, check_id)
+    if check is None:
+        raise CheckError(404, f"no check {check_id}")
+    port = session.get(PortOfEntry, check.port_id)
+    assert port is not None
+    ensure_posted(session, officer, port, "record crossings")
+    if check.crossing_id is not None:
+        raise CheckError(
+            409, f"check {check_id} is already recorded as crossing {check.crossing_id}"
+        )
+    if check.person_id is None:
+        raise CheckError(422, "this check found no traveller; nothing to record")
+    reason = (override_reason or "").strip()
+    if check.decision is not Decision.CLEAR:
+        if len(reason) < MIN_OVERRIDE_REASON:
+            raise CheckError(
+                422,
+                f"the check says {check.decision.value}: to record the crossing anyway, write why "
+                f"(an override reason of at least {MIN_OVERRIDE_REASON} characters)",
+            )
+        check.override_reason = reason
+        check.overridden_by = officer.id
+        check.overridden_at = now
+    crossing = Crossing(
+        node=node,
+        person_id=check.person_id,
+        document_id=check.document_id,
+        port_id=check.port_id,
+        direction=check.direction,
+        country=check.country,
+        crossed_at=check.checked_at,
+        officer_id=officer.id,
+        idempotency_key=idempotency_key,
+        decision=check.decision,
+        check_id=check.id,
+        request_hash=payload_hash,
+    )
+    session.add(crossing)
+    session.flush()
+    check.crossing_id = crossing.id
+    audit.record(
+        session,
+        actor=officer.username,
+        action="crossing.override" if check.override_reason else "crossing.record",
+        node=node,
+        entity="crossing",
+        entity_id=crossing.id,
+        source=source,
+        detail={
+            "check": str(check.id),
+            "decision": check.decision.value,
+            "override_reason": check.override_reason,
+        },
+    )
+    return Recorded(crossing, check, created=True)
+
+
+# --------------------------------------------------------------------------- supervisors
+
+
+def overrides(
+    session: Session, *, port_code: str | None, day: date | None, pending_only: bool = True
+) -> list[dict[str, Any]]:
+    """Overridden REFER/DENY decisions and watchlist hits to review, per port and day."""
+    q = (
+        select(BorderCheck, PortOfEntry.code, Person, User.username)
+        .join(PortOfEntry, PortOfEntry.id == BorderCheck.port_id)
+        .join(Person, Person.id == BorderCheck.person_id)
+        .outerjoin(User, User.id == BorderCheck.overridden_by)
+        .where(BorderCheck.decision != Decision.CLEAR)
+        .order_by(BorderCheck.checked_at.desc())
+        .limit(500)
+    )
+    if port_code:
+        q = q.where(PortOfEntry.code == port_info(port_code).code)
+    if day:
+        start = datetime.combine(day, datetime.min.time(), BORDER_TZ)
+        q = q.where(
+            BorderCheck.checked_at >= start, BorderCheck.checked_at < start + timedelta(days=1)
+        )
+    if pending_only:
+        q = q.where(BorderCheck.reviewed_at.is_(None))
+    out = []
+    for check, code, person, by in session.execute(q).all():
+        out.append(
+            {
+                "check_id": str(check.id),
+                "port": code,
+                "checked_at": check.checked_at.isoformat(),
+                "direction": check.direction.value,
+                "decision": check.decision.value,
+                "traveller": f"{person.given_names} {person.primary_name}".strip(),
+                "reasons": [r["message"] for r in check.reasons],
+                "overridden": check.override_reason is not None,
+                "override_reason": check.override_reason,
+                "overridden_by": by,
+                "watchlist": any(r["code"].startswith("watchlist.") for r in check.reasons),
+                "reviewed": check.reviewed_at is not None,
+            }
+        )
+    return out
+
+
+def review(
+    session: Session,
+    *,
+    node: str,
+    supervisor: User,
+    check_id: uuid.UUID,
+    note: str,
+    now: datetime | None = None,
+) -> BorderCheck:
+    check = session.get(BorderCheck, check_id)
+    if check is None:
+        raise CheckError(404, f"no check {check_id}")
+    if not note.strip():
+        raise CheckError(422, "a review needs a note")
+    if check.reviewed_at is not None:
+        raise CheckError(409, f"check {check_id} was already reviewed")
+    check.reviewed_by = supervisor.id
+    check.reviewed_at = now or utcnow()
+    check.review_note = note.strip()
+    audit.record(
+        session,
+        actor=supervisor.username,
+        action="check.review",
+        node=node,
+        entity="check",
+        entity_id=check.id,
+        detail={"note": note.strip()},
+    )
+    return check
