@@ -28,6 +28,13 @@ PUBLIC_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/health"): "liveness probe for load balancers; reveals no data",
     ("GET", "/v1/ports"): "ports of entry are public reference data",
     ("POST", "/v1/auth/login"): "how a caller obtains credentials",
+    ("POST", "/v1/permits/verify"): (
+        "police and employers check a permit shown to them; the answer repeats only "
+        "what the signed permit itself shows"
+    ),
+    ("GET", "/v1/permits/keys"): "public keys for offline permit verification",
+    ("GET", "/v1/permits/revocations"): "signed revocation list for offline verifiers",
+    ("GET", "/v1/permit-types"): "permit types, rights and rules are public information",
     ("GET", "/v1/governance/public"): "governance items the secretariat marked public",
     ("GET", "/openapi.json"): "API description",
     ("GET", "/docs"): "API documentation page",

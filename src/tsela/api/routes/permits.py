@@ -1,0 +1,578 @@
+"""Permits and employers over HTTP: the workflow, signed permits, and their verification.
+
+Roles: applicants (worker) and employers apply and follow their own permits; permit
+officers and administrators decide and issue. Verification, the public key set and the
+signed revocation list are public (see each route's docstring for why).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from tsela.api.auth import require_roles
+from tsela.api.deps import get_session, get_settings
+from tsela.config import Settings
+from tsela.domain import permits as dom
+from tsela.domain.credentials import SAST, KeySet, Verification
+from tsela.services import employers as emp
+from tsela.services import permits as svc
+from tsela.services.keys import KeyStore, KeyStoreError, load_keysets, local_keysets
+from tsela.services.permit_qr import render_png, render_svg
+from tsela.store.models import Role, User
+
+router = APIRouter(tags=["permits"])
+
+OFFICERS = (Role.PERMIT_OFFICER, Role.ADMIN)
+APPLICANTS = (Role.WORKER, Role.EMPLOYER, *OFFICERS)
+JWT_MEDIA = "application/jwt"
+
+
+def _today() -> date:
+    return datetime.now(SAST).date()
+
+
+def _actor(user: User, settings: Settings) -> svc.Actor:
+    return svc.Actor.of(user, settings.node)
+
+
+def _keys(settings: Settings) -> KeyStore:
+    return KeyStore(settings.var_dir, settings.node)
+
+
+def _http(exc: Exception) -> HTTPException:
+    """The status that fits each kind of refusal; the message is the service's own."""
+    if isinstance(exc, svc.NotFound):
+        return HTTPException(404, str(exc))
+    if isinstance(exc, svc.Forbidden | dom.RoleNotAllowed):
+        return HTTPException(403, str(exc))
+    if isinstance(exc, dom.ReasonRequired):
+        return HTTPException(422, str(exc))
+    if isinstance(exc, dom.IllegalTransition):
+        return HTTPException(409, str(exc))
+    if isinstance(exc, KeyStoreError):
+        return HTTPException(503, f"signing keys unavailable: {exc}")
+    return HTTPException(422, str(exc))
+
+
+def _run(session: Session, work: Any) -> Any:
+    """Run one use case in the request's transaction: commit on success, else nothing kept."""
+    try:
+        result = work()
+        session.commit()
+        return result
+    except ValueError as exc:
+        session.rollback()
+        raise _http(exc) from exc
+
+
+# --- models -------------------------------------------------------------------------------
+
+
+class ApplicantIn(BaseModel):
+    surname: str = Field(..., max_length=120)
+    given_names: str = Field("", max_length=160)
+    birth_date: date | None = None
+    nationality: str = Field(..., min_length=3, max_length=3, examples=["LSO"])
+    document_number: str = Field(..., max_length=20, examples=["RA1234567"])
+    document_expiry: date
+    issuing_state: str | None = Field(None, min_length=3, max_length=3)
+    sex: Literal["M", "F", "X"] = "X"
+
+
+class EvidenceIn(BaseModel):
+    kind: str = Field(..., max_length=40, examples=["passport"])
+    reference: str = Field("", max_length=160)
+    note: str = Field("", max_length=2000)
+
+
+class ApplicationIn(BaseModel):
+    """Either ``applicant`` (as on the travel document) or ``person_id`` of a known person."""
+
+    permit_type: str = Field(..., examples=["SEASONAL"])
+    applicant: ApplicantIn | None = None
+    person_id: uuid.UUID | None = None
+    employer: str | None = Field(None, description="Employer id or registration number")
+    country: str | None = Field(None, min_length=3, max_length=3)
+    evidence: list[EvidenceIn] = Field(default_factory=list, max_length=50)
+
+
+class DecisionIn(BaseModel):
+    decision: Literal[
+        "approve", "reject", "request_evidence", "suspend", "reinstate", "revoke", "expire"
+    ]
+    reason: str | None = Field(None, max_length=2000)
+
+
+class EndEmploymentIn(BaseModel):
+    end_date: date
+    reason: str = Field(..., max_length=2000)
+
+
+class VerifyIn(BaseModel):
+    token: str = Field(..., max_length=8000, description="The signed permit (from its QR code)")
+
+
+class EmployerIn(BaseModel):
+    registration_number: str = Field(..., max_length=60, examples=["2019/123456/07"])
+    name: str = Field(..., max_length=200)
+    sector: str = Field(..., max_length=60)
+    address: str = Field("", max_length=2000)
+    contact: str = Field("", max_length=200)
+    country: str = Field("ZAF", min_length=3, max_length=3)
+
+
+DECISION_TARGET = {
+    "approve": "approved",
+    "reject": "rejected",
+    "request_evidence": "evidence_requested",
+    "suspend": "suspended",
+    "reinstate": "issued",
+    "revoke": "revoked",
+    "expire": "expired",
+}
+
+
+def _permit_out(session: Session, actor: svc.Actor, ref: str, today: date) -> dict[str, Any]:
+    view = svc.view(session, actor, ref, today).as_dict()
+    view["history"] = [
+        {
+            "at": e.at.isoformat(),
+            "action": e.action,
+            "from": e.from_status,
+            "to": e.to_status,
+            "by": e.actor,
+            "role": e.role,
+            "reason": e.reason,
+        }
+        for e in svc.history(session, actor, ref)
+    ]
+    return view
+
+
+def _verification_out(result: Verification) -> dict[str, Any]:
+    c = result.claims
+    return {
+        "status": result.status.value,
+        "valid": result.valid,
+        "reasons": list(result.reasons),
+        "kid": result.kid,
+        "permit": None
+        if c is None
+        else {
+            "number": c.number,
+            "holder": c.holder,
+            "birth_date": c.birth_date.isoformat() if c.birth_date else None,
+            "nationality": c.nationality,
+            "document": c.document,
+            "type": c.permit_type,
+            "type_name": c.type_name,
+            "rights": list(c.rights),
+            "country": c.country,
+            "valid_from": c.valid_from.isoformat(),
+            "valid_to": c.valid_to.isoformat(),
+            "employer": c.employer,
+            "issuer": c.issuer,
+        },
+    }
+
+
+# --- public: types, keys, revocations, verify ---------------------------------------------
+
+
+@router.get("/v1/permit-types")
+def list_permit_types() -> list[dict[str, Any]]:
+    """Permit types with rights, validity, evidence and conditions.
+
+    Public: the rules for permits are public information applicants need before applying.
+    """
+    return [
+        {
+            "code": t.code,
+            "name": t.name,
+            "description": t.description,
+            "countries": list(t.countries),
+            "nationalities": list(t.nationalities),
+            "rights": list(t.rights),
+            "overrides_stay_limit": t.overrides_stay_limit,
+            "validity_days": t.validity_days,
+            "valid_until": t.valid_until.isoformat() if t.valid_until else None,
+            "applications_open": t.applications_open.isoformat() if t.applications_open else None,
+            "applications_close": t.applications_close.isoformat()
+            if t.applications_close
+            else None,
+            "renewable": t.renewable,
+            "employer_required": t.employer_required,
+            "evidence": {
+                "required": list(t.evidence.required),
+                "any_of": [list(g) for g in t.evidence.any_of],
+            },
+            "conditions": list(t.conditions),
+            "fee_zar": t.fee_zar,
+        }
+        for t in dom.permit_types().values()
+    ]
+
+
+@router.get("/v1/permits/keys")
+def permit_keys(settings: Settings = Depends(get_settings)) -> JSONResponse:
+    """This node's public key set (JWKS), active and retired keys.
+
+    Public: offline verifiers (police, employers, port scanners) download it; it holds only
+    public keys.
+    """
+    try:
+        store = _keys(settings)
+        store.ensure(datetime.now(SAST))
+        return JSONResponse(store.jwks(), headers={"Cache-Control": "public, max-age=3600"})
+    except KeyStoreError as exc:
+        raise _http(exc) from exc
+
+
+@router.get("/v1/permits/revocations")
+def permit_revocations(
+    settings: Settings = Depends(get_settings), session: Session = Depends(get_session)
+) -> Response:
+    """The signed list of this node's revoked and suspended permits (a JWS, by permit id).
+
+    Public: offline verifiers download it to stay current; it names no person, only the
+    ids already printed in the permits' own tokens, and is signed so it cannot be faked.
+    """
+    try:
+        signed = svc.signed_revocation_list(session, _keys(settings), datetime.now(SAST))
+    except KeyStoreError as exc:
+        raise _http(exc) from exc
+    return Response(signed, media_type=JWT_MEDIA, headers={"Cache-Control": "no-cache"})
+
+
+@router.post("/v1/permits/verify")
+def verify_permit(
+    body: VerifyIn,
+    settings: Settings = Depends(get_settings),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    """Verify a permit: valid, expired, suspended, revoked, forged or unknown key.
+
+    Public: a police officer or an employer checks a permit someone shows them; the answer
+    repeats only what the signed permit itself carries (holder, type, rights, validity),
+    and this node's register says whether it was revoked or suspended since.
+    """
+    files = [*local_keysets(settings.var_dir), *sorted(settings.var_dir.glob("verifier/keys-*"))]
+    try:
+        _keys(settings).ensure(datetime.now(SAST))
+        keyset = load_keysets(files) if files else KeySet()
+    except KeyStoreError as exc:
+        raise _http(exc) from exc
+    result = svc.verify_online(session, body.token, keyset, settings.node, _today())
+    return _verification_out(result)
+
+
+# --- applications and decisions ------------------------------------------------------------
+
+
+@router.post("/v1/permits", status_code=201)
+def apply_for_permit(
+    body: ApplicationIn,
+    user: User = Depends(require_roles(*APPLICANTS)),
+    settings: Settings = Depends(get_settings),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    """Open an application (a draft permit). Workers apply for themselves, employers for
+    their workers, officers at the counter."""
+    actor = _actor(user, settings)
+    applicant = svc.Applicant(**body.applicant.model_dump()) if body.applicant else None
+    evidence = [svc.EvidenceItem(e.kind, e.reference, e.note) for e in body.evidence]
+
+    def work() -> dict[str, Any]:
+        permit = svc.apply(
+            session,
+            actor,
+            type_code=body.permit_type,
+            today=_today(),
+            applicant=applicant,
+            person_id=body.person_id,
+            employer=body.employer,
+            country=body.country,
+            evidence=evidence,
+        )
+        return _permit_out(session, actor, permit.number, _today())
+
+    result: dict[str, Any] = _run(session, work)
+    return result
+
+
+@router.get("/v1/permits")
+def list_permits(
+    employer: str | None = Query(None, description="Employer id or registration number"),
+    permit_type: str | None = Query(None, alias="type"),
+    status: str | None = None,
+    expiring_within: int | None = Query(None, ge=0, le=3650),
+    format: Literal["json", "csv"] = "json",
+    user: User = Depends(require_roles(*APPLICANTS)),
+    settings: Settings = Depends(get_settings),
+    session: Session = Depends(get_session),
+) -> Any:
+    """Permits the caller may see (employers: their workers'; workers: their own), with
+    filters; ``expiring_within=30|60|90`` gives the reminder lists; ``format=csv`` exports."""
+    actor = _actor(user, settings)
+
+    def work() -> list[svc.PermitView]:
+        employer_id = emp.get_employer(session, employer).id if employer else None
+        return svc.list_permits(
+            session,
+            actor,
+            _today(),
+            employer_id=employer_id,
+            type_code=permit_type,
+            status=status,
+            expiring_within=expiring_within,
+        )
+
+    views: list[svc.PermitView] = _run(session, work)
+    if format == "csv":
+        return Response(
+            svc.to_csv(views),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="permits.csv"'},
+        )
+    return [v.as_dict() for v in views]
+
+
+@router.get("/v1/permits/expiring-summary")
+def expiring_summary(
+    by: Literal["employer", "type"] = "employer",
+    within: int = Query(90, ge=0, le=365),
+    user: User = Depends(require_roles(Role.EMPLOYER, *OFFICERS)),
+    settings: Settings = Depends(get_settings),
+    session: Session = Depends(get_session),
+) -> dict[str, dict[int, int]]:
+    """Counts of permits ending within 30, 60 and 90 days, by employer or by type."""
+    actor = _actor(user, settings)
+    views = _run(
+        session, lambda: svc.list_permits(session, actor, _today(), expiring_within=within)
+    )
+    return svc.expiring_summary(views, by)
+
+
+@router.get("/v1/permits/{ref}")
+def get_permit(
+    ref: str,
+    user: User = Depends(require_roles(*APPLICANTS)),
+    settings: Settings = Depends(get_settings),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    """A permit (by id or number) with its status today and its history."""
+    actor = _actor(user, settings)
+    result: dict[str, Any] = _run(session, lambda: _permit_out(session, actor, ref, _today()))
+    return result
+
+
+@router.post("/v1/permits/{ref}/evidence")
+def add_evidence(
+    ref: str,
+    items: list[EvidenceIn],
+    user: User = Depends(require_roles(*APPLICANTS)),
+    settings: Settings = Depends(get_settings),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    """Add evidence to an application (draft, submitted or evidence requested)."""
+    actor = _actor(user, settings)
+    evidence = [svc.EvidenceItem(e.kind, e.reference, e.note) for e in items]
+
+    def work() -> dict[str, Any]:
+        svc.add_evidence(session, actor, ref, evidence)
+        return _permit_out(session, actor, ref, _today())
+
+    result: dict[str, Any] = _run(session, work)
+    return result
+
+
+@router.post("/v1/permits/{ref}/submit")
+def submit_application(
+    ref: str,
+    user: User = Depends(require_roles(*APPLICANTS)),
+    settings: Settings = Depends(get_settings),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    """Submit an application, or answer a request for evidence."""
+    actor = _actor(user, settings)
+
+    def work() -> dict[str, Any]:
+        svc.submit(session, actor, ref, _today())
+        return _permit_out(session, actor, ref, _today())
+
+    result: dict[str, Any] = _run(session, work)
+    return result
+
+
+@router.post("/v1/permits/{ref}/decision")
+def decide(
+    ref: str,
+    body: DecisionIn,
+    user: User = Depends(require_roles(*OFFICERS)),
+    settings: Settings = Depends(get_settings),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    """An officer's decision; a reason is required to reject, request evidence, suspend,
+    reinstate or revoke. Illegal moves answer 409 with what is possible instead."""
+    actor = _actor(user, settings)
+
+    def work() -> dict[str, Any]:
+        svc.decide(session, actor, ref, DECISION_TARGET[body.decision], body.reason)
+        return _permit_out(session, actor, ref, _today())
+
+    result: dict[str, Any] = _run(session, work)
+    return result
+
+
+@router.post("/v1/permits/{ref}/issue")
+def issue_permit(
+    ref: str,
+    user: User = Depends(require_roles(*OFFICERS)),
+    settings: Settings = Depends(get_settings),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    """Issue an approved permit: fixes its validity and signs the credential (``token``)."""
+    actor = _actor(user, settings)
+    now = datetime.now(SAST)
+
+    def work() -> dict[str, Any]:
+        permit = svc.issue(session, actor, ref, _keys(settings).signer(now), _today(), now)
+        out = _permit_out(session, actor, ref, _today())
+        out["token"] = permit.token
+        out["kid"] = permit.kid
+        return out
+
+    result: dict[str, Any] = _run(session, work)
+    return result
+
+
+@router.post("/v1/permits/{ref}/renew", status_code=201)
+def renew_permit(
+    ref: str,
+    user: User = Depends(require_roles(*APPLICANTS)),
+    settings: Settings = Depends(get_settings),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    """Open a renewal application for an expiring permit (evidence carried over)."""
+    actor = _actor(user, settings)
+
+    def work() -> dict[str, Any]:
+        new = svc.renew(session, actor, ref, _today())
+        return _permit_out(session, actor, new.number, _today())
+
+    result: dict[str, Any] = _run(session, work)
+    return result
+
+
+@router.post("/v1/permits/{ref}/end-employment")
+def end_employment(
+    ref: str,
+    body: EndEmploymentIn,
+    user: User = Depends(require_roles(Role.EMPLOYER, *OFFICERS)),
+    settings: Settings = Depends(get_settings),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    """An employer reports that a worker's employment under this permit has ended."""
+    actor = _actor(user, settings)
+
+    def work() -> dict[str, Any]:
+        job = svc.end_employment(session, actor, ref, body.end_date, body.reason)
+        return {
+            "permit": ref,
+            "employer_id": str(job.employer_id),
+            "end_date": body.end_date.isoformat(),
+            "reason": job.end_reason,
+        }
+
+    result: dict[str, Any] = _run(session, work)
+    return result
+
+
+@router.get("/v1/permits/{ref}/qr.{kind}")
+def permit_qr(
+    ref: str,
+    kind: Literal["png", "svg"],
+    user: User = Depends(require_roles(*APPLICANTS)),
+    settings: Settings = Depends(get_settings),
+    session: Session = Depends(get_session),
+) -> Response:
+    """The QR code of an issued permit's signed credential, to print on the card."""
+    actor = _actor(user, settings)
+
+    def work() -> str:
+        permit = svc.load_permit(session, ref)
+        svc.view(session, actor, ref, _today())  # scope check, and the read is audited
+        if not permit.token:
+            raise svc.PermitError(f"permit {permit.number} has not been issued ({permit.status})")
+        return permit.token
+
+    token: str = _run(session, work)
+    if kind == "png":
+        return Response(render_png(token), media_type="image/png")
+    return Response(render_svg(token), media_type="image/svg+xml")
+
+
+# --- employers --------------------------------------------------------------------------------
+
+
+@router.post("/v1/employers", status_code=201)
+def register_employer(
+    body: EmployerIn,
+    user: User = Depends(require_roles(*OFFICERS)),
+    settings: Settings = Depends(get_settings),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    """Register an employer."""
+    actor = _actor(user, settings)
+
+    def work() -> dict[str, Any]:
+        e = emp.register_employer(session, actor, **body.model_dump())
+        return _employer_out(e)
+
+    result: dict[str, Any] = _run(session, work)
+    return result
+
+
+def _employer_out(e: Any) -> dict[str, Any]:
+    return {
+        "id": str(e.id),
+        "registration_number": e.registration_number,
+        "name": e.name,
+        "sector": e.sector,
+        "address": e.address,
+        "contact": e.contact,
+        "country": e.country,
+    }
+
+
+@router.get("/v1/employers")
+def list_employers(
+    sector: str | None = None,
+    user: User = Depends(require_roles(*OFFICERS)),
+    session: Session = Depends(get_session),
+) -> list[dict[str, Any]]:
+    """The registry of employers."""
+    del user
+    return [_employer_out(e) for e in emp.list_employers(session, sector)]
+
+
+@router.get("/v1/employers/{ref}/permits")
+def employer_permits(
+    ref: str,
+    request: Request,
+    user: User = Depends(require_roles(Role.EMPLOYER, *OFFICERS)),
+    settings: Settings = Depends(get_settings),
+    session: Session = Depends(get_session),
+) -> list[dict[str, Any]]:
+    """The permits of an employer's workers (an employer sees only its own)."""
+    del request
+    actor = _actor(user, settings)
+    views = _run(session, lambda: emp.workers_permits(session, actor, ref, _today()))
+    return [v.as_dict() for v in views]
