@@ -36,9 +36,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             conn.execute(text("SELECT 1"))
         return {"status": "ok", "node": settings.node, "version": __version__}
 
-    from tsela.api.routes import auth, checks, documents, governance, permits, reference
+    from tsela.api.routes import auth, checks, documents, governance, permits, reference, screening
 
-    for module in (reference, auth, documents, checks, governance, permits):
+    for module in (reference, auth, documents, checks, governance, permits, screening):
         app.include_router(module.router)
     return app
 

@@ -1,0 +1,271 @@
+"""Watchlist screening: screen a person, import a list, see the lists loaded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile, status
+from pydantic import BaseModel, Field, ValidationError
+
+from tsela.api.auth import require_roles
+from tsela.api.deps import get_engine, get_settings
+from tsela.config import Settings
+from tsela.domain.screening import MAX_NAME_LENGTH, THRESHOLD, ScreeningInputError
+from tsela.store.models import Role, User
+
+router = APIRouter(prefix="/v1", tags=["screening"])
+
+SCREENERS = (Role.BORDER_OFFICER, Role.SUPERVISOR, Role.ADMIN)
+IMPORTERS = (Role.SUPERVISOR, Role.ADMIN)
+# A screening request is a few names and dates; anything bigger is refused unread.
+MAX_SCREEN_BODY = 16 * 1024
+MAX_IMPORT_BYTES = 512 * 1024**2
+
+
+class ScreenIn(BaseModel):
+    names: list[str] = Field(
+        min_length=1,
+        max_length=10,
+        description="The traveller's name, and any other names (aliases) to screen together.",
+        examples=[["Tshepo Moshweshwe"]],
+    )
+    birth_date: str | None = Field(
+        None, max_length=10, description="YYYY-MM-DD, YYYY-MM or YYYY", examples=["1985-03-14"]
+    )
+    nationality: str | None = Field(None, max_length=3, description="ISO 3166 alpha-3")
+    document: str | None = Field(None, max_length=40, description="Travel document number")
+    threshold: float = Field(THRESHOLD, ge=0.0, le=1.0)
+    limit: int = Field(20, ge=1, le=200)
+
+
+class HitOut(BaseModel):
+    entry_id: str
+    list_name: str
+    list_version: int
+    category: str
+    reason: str
+    names: list[str]
+    birth_date: str | None
+    nationalities: list[str]
+    score: float = Field(description="0 to 1; hits are reported at or above the threshold")
+    matched_name: str
+    features: dict[str, Any]
+    explanation: list[str]
+
+
+class ScreenOut(BaseModel):
+    threshold: float
+    hits: list[HitOut]
+
+
+async def _screen_body(request: Request) -> ScreenIn:
+    """The request body, read with a size limit before any parsing."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_SCREEN_BODY):
+        raise HTTPException(
+            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            f"request body over {MAX_SCREEN_BODY} bytes; a screening request is a few names",
+        )
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_SCREEN_BODY:
+            raise HTTPException(
+                status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+                f"request body over {MAX_SCREEN_BODY} bytes; a screening request is a few names",
+            )
+    try:
+        parsed = ScreenIn.model_validate_json(bytes(body))
+    except ValidationError as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            [
+                {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]}
+                for e in exc.errors(include_url=False, include_input=False)
+            ],
+        ) from None
+    for i, name in enumerate(parsed.names):
+        if len(name) > MAX_NAME_LENGTH:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_ENTITY,
+                f"names[{i}] is {len(name)} characters long; the limit is {MAX_NAME_LENGTH}",
+            )
+    return parsed
+
+
+@router.post(
+    "/screen",
+    response_model=ScreenOut,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": ScreenIn.model_json_schema()}},
+        }
+    },
+)
+def screen_person(
+    body: ScreenIn = Depends(_screen_body),
+    user: User = Depends(require_roles(*SCREENERS)),
+    engine: Any = Depends(get_engine),
+    settings: Settings = Depends(get_settings),
+) -> ScreenOut:
+    """Screen a person against every person watchlist; hits best first, each with its reasons."""
+    from tsela.services.screening import screen
+
+    try:
+        hits = screen(
+            engine,
+            body.names,
+            birth_date=body.birth_date,
+            nationality=body.nationality,
+            documents=[body.document] if body.document else (),
+            threshold=body.threshold,
+            limit=body.limit,
+            actor=user.username,
+            node=settings.node,
+        )
+    except ScreeningInputError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+    return ScreenOut(
+        threshold=body.threshold,
+        hits=[HitOut(**h.__dict__) for h in hits],
+    )
+
+
+class ProblemOut(BaseModel):
+    line: int
+    message: str
+
+
+class ImportOut(BaseModel):
+    list_name: str
+    kind: str
+    version: int
+    loaded: int
+    replaced: int
+    ignored: int
+    error_count: int
+    errors: list[ProblemOut]
+    warnings: list[ProblemOut]
+
+
+@router.post("/watchlists/{name}/import", response_model=ImportOut)
+def import_list(
+    name: str,
+    file: UploadFile = File(..., description="CSV or FtM JSON lines"),
+    format: str = Form("csv", description="csv or ftm"),
+    kind: str = Form("person", description="person or document"),
+    category: str = Form("other"),
+    source: str = Form("", max_length=200),
+    mapping: list[str] = Form([], description="CSV COLUMN=FIELD pairs"),
+    user: User = Depends(require_roles(*IMPORTERS)),
+    engine: Any = Depends(get_engine),
+    settings: Settings = Depends(get_settings),
+) -> ImportOut:
+    """Replace the list ``name`` with the uploaded file, atomically; bad rows are listed."""
+    from tsela.services.screening import ImportFileError, import_watchlist
+    from tsela.store.watchlists import WatchlistCategory, WatchlistKind
+
+    try:
+        kind_value = WatchlistKind(kind)
+        category_value = WatchlistCategory(category)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+    data = file.file.read(MAX_IMPORT_BYTES + 1)
+    if len(data) > MAX_IMPORT_BYTES:
+        raise HTTPException(
+            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            f"file over {MAX_IMPORT_BYTES // 1024**2} MB; import it with the command line",
+        )
+    try:
+        report = import_watchlist(
+            engine,
+            list_name=name,
+            data=data,
+            fmt=format,
+            kind=kind_value,
+            category=category_value,
+            source=source,
+            mapping=mapping,
+            actor=user.username,
+            node=settings.node,
+        )
+    except ImportFileError as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            {"message": str(exc), "errors": [e.__dict__ for e in exc.errors[:100]]},
+        ) from None
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+    return ImportOut(
+        list_name=report.list_name,
+        kind=report.kind,
+        version=report.version,
+        loaded=report.loaded,
+        replaced=report.replaced,
+        ignored=report.ignored,
+        error_count=report.error_count,
+        errors=[ProblemOut(**e.__dict__) for e in report.errors],
+        warnings=[ProblemOut(**w.__dict__) for w in report.warnings],
+    )
+
+
+class WatchlistOut(BaseModel):
+    name: str
+    kind: str
+    category: str
+    source: str
+    version: int
+    entries: int
+    imported_by: str
+    imported_at: str
+
+
+@router.get("/watchlists", response_model=list[WatchlistOut])
+def watchlists(
+    user: User = Depends(require_roles(*SCREENERS)),
+    engine: Any = Depends(get_engine),
+) -> list[WatchlistOut]:
+    """The lists loaded, with their version and who imported them."""
+    from tsela.services.screening import list_watchlists
+
+    del user
+    return [
+        WatchlistOut(**(w.__dict__ | {"imported_at": w.imported_at.isoformat()}))
+        for w in list_watchlists(engine)
+    ]
+
+
+class DocumentCheckOut(BaseModel):
+    issuing_state: str
+    number: str
+    alerts: list[dict[str, Any]]
+
+
+@router.get("/watchlists/documents/{issuing_state}/{number}", response_model=DocumentCheckOut)
+def document_alerts(
+    issuing_state: str,
+    number: str,
+    user: User = Depends(require_roles(*SCREENERS)),
+    engine: Any = Depends(get_engine),
+) -> DocumentCheckOut:
+    """Lost, stolen or revoked alerts on one travel document."""
+    from tsela.services.screening import check_document
+
+    del user
+    if len(number) > 40 or len(issuing_state) > 3:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY, "document number or state too long"
+        )
+    try:
+        hits = check_document(engine, issuing_state, number)
+    except ScreeningInputError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+    return DocumentCheckOut(
+        issuing_state=issuing_state.upper(),
+        number=number,
+        alerts=[
+            h.__dict__ | {"reported_on": h.reported_on.isoformat() if h.reported_on else None}
+            for h in hits
+        ],
+    )
