@@ -43,6 +43,37 @@ TRAVELLERS_SCHEMA = pa.schema(
 )
 
 
+# Permits as the observatory sees them: no number, no name, no token; the holder only by
+# the same pseudonymous key as in the crossings (to tell stays covered by a permit).
+PERMITS_SCHEMA = pa.schema(
+    [
+        ("traveller_key", pa.string()),
+        ("node", pa.string()),
+        ("permit_type", pa.string()),
+        ("status", pa.string()),
+        ("sector", pa.string()),
+        ("country", pa.string()),
+        ("valid_from", pa.date32()),
+        ("valid_to", pa.date32()),
+        ("issued_at", pa.timestamp("s", tz="UTC")),
+    ]
+)
+
+# Border checks, for watchlist hits per port: no person, no document, no reasons' text.
+CHECKS_SCHEMA = pa.schema(
+    [
+        ("node", pa.string()),
+        ("port", pa.string()),
+        ("direction", pa.string()),
+        ("country", pa.string()),
+        ("checked_at", pa.timestamp("s", tz="UTC")),
+        ("decision", pa.string()),
+        ("watchlist_hit", pa.bool_()),
+        ("overridden", pa.bool_()),
+    ]
+)
+
+
 def pseudonym_secret(var_dir: Path) -> bytes:
     """The node's secret for traveller keys; created on first use, kept outside the database."""
     path = var_dir / "keys" / "pseudonym.key"

@@ -1,0 +1,629 @@
+"""The observatory's indicators, each defined once: id, title, plain description, formula, SQL.
+
+Every indicator is a DuckDB query over the views the engine defines for a period and ports
+(``crossings``, ``crossings_history``, ``travellers``, ``permits``, ``selected_ports``,
+``period_bounds``, ``season_windows``; see ``tsela.observatory.engine``). The CLI, the API,
+the dashboard, the monthly report and the open-data release all read from here, so a figure
+means the same thing wherever it appears.
+
+Counting conventions (they matter for reading the figures):
+
+- A crossing is one record: leaving one country and entering the other at a port makes two
+  records (one kept by each side), so a round trip is four. "Entries into ZAF" counts people
+  arriving in South Africa; "exits from LSO" the same people leaving Lesotho.
+- Days, months and hours are border-local (UTC+2, no daylight saving in either country).
+- Age is the age reached in the year of the crossing (year of crossing minus birth year).
+- A stay in a country is an entry into it followed by the traveller's next record at that
+  country's side being an exit; stays of the country's own nationals are not stays abroad and
+  are left out. Both the entry day and the exit day count as days of stay, as in the stay rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import pyarrow as pa
+from dateutil.easter import easter
+
+from tsela.observatory.engine import (
+    NoDataError,
+    Observatory,
+    ObservatoryError,
+    Period,
+    check_ports,
+)
+
+# The 30-day visa exemption for Lesotho citizens visiting South Africa
+# (reference/stay_rules/lso-to-zaf.toml, version "30-day visa exemption").
+VISITOR_LIMIT_DAYS = 30
+# How far back an exit in the period is paired with its entry (stays longer are not seen).
+STAY_LOOKBACK_DAYS = 365
+AGE_BANDS = ("0-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown")
+COUNTRIES = ("ZAF", "LSO")
+
+
+@dataclass(frozen=True)
+class Param:
+    """A parameter an indicator takes, with its default and what values are allowed."""
+
+    name: str
+    default: int | str
+    help: str
+    minimum: int | None = None
+    maximum: int | None = None
+    choices: tuple[str, ...] = ()
+
+    def parse(self, raw: object, indicator_id: str) -> int | str:
+        if self.choices:
+            value = str(raw).strip().upper()
+            if value not in self.choices:
+                raise ObservatoryError(
+                    f"{indicator_id}: {self.name} must be one of {', '.join(self.choices)}, "
+                    f"got {raw!r}"
+                )
+            return value
+        try:
+            number = int(str(raw).strip())
+        except ValueError:
+            raise ObservatoryError(
+                f"{indicator_id}: {self.name} must be a whole number, got {raw!r}"
+            ) from None
+        if self.minimum is not None and number < self.minimum:
+            raise ObservatoryError(
+                f"{indicator_id}: {self.name} must be at least {self.minimum}, got {number}"
+            )
+        if self.maximum is not None and number > self.maximum:
+            raise ObservatoryError(
+                f"{indicator_id}: {self.name} must be at most {self.maximum}, got {number}"
+            )
+        return number
+
+
+@dataclass(frozen=True)
+class Indicator:
+    id: str
+    title: str
+    description: str
+    formula: str
+    unit: str
+    sql: str
+    subject: str = "crossings"  # what "no data" is missing, in words
+    params: tuple[Param, ...] = ()
+    lookback_days: int = 0
+    by_port: bool = True  # False: the port filter does not apply
+    source: str = "crossings"  # "crossings", "permits" or "checks"
+
+    def bind(self, raw: Mapping[str, object] | None) -> dict[str, int | str]:
+        raw = dict(raw or {})
+        known = {p.name: p for p in self.params}
+        unknown = sorted(set(raw) - set(known))
+        if unknown:
+            takes = ", ".join(known) or "no parameters"
+            raise ObservatoryError(
+                f"{self.id} does not take {', '.join(unknown)} (it takes {takes})"
+            )
+        return {
+            name: p.parse(raw[name], self.id) if name in raw else p.default
+            for name, p in known.items()
+        }
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "description": self.description,
+            "formula": self.formula,
+            "unit": self.unit,
+            "by_port": self.by_port,
+            "params": [
+                {
+                    "name": p.name,
+                    "default": p.default,
+                    "help": p.help,
+                    **({"choices": list(p.choices)} if p.choices else {}),
+                    **({"minimum": p.minimum} if p.minimum is not None else {}),
+                    **({"maximum": p.maximum} if p.maximum is not None else {}),
+                }
+                for p in self.params
+            ],
+        }
+
+
+@dataclass
+class Result:
+    indicator: Indicator
+    period: Period
+    ports: tuple[str, ...]
+    params: dict[str, int | str]
+    table: pa.Table
+    notes: list[str] = field(default_factory=list)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Plain rows for JSON (dates as ISO text)."""
+        out = []
+        for row in self.table.to_pylist():
+            out.append({k: v.isoformat() if isinstance(v, date) else v for k, v in row.items()})
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "indicator": self.indicator.describe(),
+            "period": {"from": self.period.start.isoformat(), "to": self.period.end.isoformat()},
+            "ports": list(self.ports),
+            "params": self.params,
+            "columns": self.table.column_names,
+            "rows": self.rows(),
+            "notes": self.notes,
+        }
+
+
+COUNTRY = Param("country", "ZAF", "country the stays are in (ZAF or LSO)", choices=COUNTRIES)
+
+# Pairs each entry into the country with the traveller's next record at that country's side;
+# an exit there ends the stay. The exit must fall in the period and at a selected port.
+STAYS = """
+seq AS (
+    SELECT traveller_key, nationality, direction, day, port,
+           lead(direction) OVER w AS next_direction,
+           lead(day) OVER w AS next_day,
+           lead(port) OVER w AS next_port
+    FROM crossings_history
+    WHERE country = '{country}'
+      AND traveller_key IN (
+          SELECT traveller_key FROM crossings_history, period_bounds
+          WHERE country = '{country}' AND direction = 'exit'
+            AND day BETWEEN first_day AND last_day)
+    WINDOW w AS (PARTITION BY traveller_key ORDER BY crossed_at)
+),
+stays AS (
+    SELECT traveller_key, nationality, day AS entry_day, next_day AS exit_day,
+           next_port AS exit_port, date_diff('day', day, next_day) + 1 AS days
+    FROM seq, period_bounds
+    WHERE direction = 'entry' AND next_direction = 'exit'
+      AND nationality <> '{country}'
+      AND next_day BETWEEN first_day AND last_day
+      AND next_port IN (SELECT port FROM selected_ports)
+)
+"""
+
+# Season windows: Easter (Tuesday before Good Friday to the Tuesday after Easter Monday),
+# December holidays (10 to 31 December); built per year by ``season_windows``.
+DAILY_WITH_SEASON = """
+cal AS (
+    SELECT CAST(d AS DATE) AS day
+    FROM period_bounds, unnest(generate_series(first_day, last_day, INTERVAL 1 DAY)) AS t(d)
+),
+agg AS (SELECT day, CAST(count(*) AS BIGINT) AS n FROM crossings GROUP BY day),
+daily AS (
+    SELECT cal.day, coalesce(agg.n, 0) AS n, w.label AS season, w.first_day AS w_first,
+           w.last_day AS w_last
+    FROM cal LEFT JOIN agg USING (day)
+    LEFT JOIN season_windows w ON cal.day BETWEEN w.first_day AND w.last_day
+)
+"""
+
+INDICATORS: tuple[Indicator, ...] = (
+    Indicator(
+        id="crossings.daily",
+        title="Daily crossings by port and direction",
+        description="Crossing records each border-local day at each port, into or out of "
+        "each country.",
+        formula="count(crossings) per day, port, country, direction",
+        unit="crossings",
+        sql="""
+        SELECT day, port, country, direction, count(*) AS crossings
+        FROM crossings GROUP BY ALL ORDER BY ALL
+        """,
+    ),
+    Indicator(
+        id="crossings.monthly",
+        title="Monthly crossings by port and direction",
+        description="Crossing records each month at each port, into or out of each country.",
+        formula="count(crossings) per month, port, country, direction",
+        unit="crossings",
+        sql="""
+        SELECT strftime(m, '%Y-%m') AS month, port, country, direction, crossings
+        FROM (SELECT month AS m, port, country, direction, count(*) AS crossings
+              FROM crossings GROUP BY ALL)
+        ORDER BY month, port, country, direction
+        """,
+    ),
+    Indicator(
+        id="crossings.by_nationality",
+        title="Monthly crossings by nationality",
+        description="Crossing records each month by the traveller's nationality (ISO 3166 "
+        "alpha-3), into or out of each country.",
+        formula="count(crossings) per month, nationality, country, direction",
+        unit="crossings",
+        sql="""
+        SELECT strftime(m, '%Y-%m') AS month, nationality, country, direction, crossings
+        FROM (SELECT month AS m, nationality, country, direction, count(*) AS crossings
+              FROM crossings GROUP BY ALL)
+        ORDER BY month, nationality, country, direction
+        """,
+    ),
+    Indicator(
+        id="crossings.by_sex_age",
+        title="Monthly crossings by sex and age band",
+        description="Crossing records each month by the traveller's sex and age band (age "
+        "reached in the year of the crossing).",
+        formula="count(crossings) per month, sex, age band (year of crossing - birth year), "
+        "country, direction",
+        unit="crossings",
+        sql="""
+        SELECT strftime(m, '%Y-%m') AS month, sex, age_band, country, direction, crossings
+        FROM (SELECT month AS m, sex, age_band(year(day) - birth_year) AS age_band,
+                     country, direction, count(*) AS crossings
+              FROM crossings GROUP BY ALL)
+        ORDER BY month, sex, age_band, country, direction
+        """,
+    ),
+    Indicator(
+        id="flows.net",
+        title="Net flow into each country by month and port",
+        description="Entries into a country minus exits from it: positive when more people "
+        "arrived than left.",
+        formula="net = count(entries) - count(exits) per month, port, country",
+        unit="people",
+        sql="""
+        SELECT strftime(m, '%Y-%m') AS month, port, country, entries, exits,
+               entries - exits AS net
+        FROM (SELECT month AS m, port, country,
+                     count(*) FILTER (direction = 'entry') AS entries,
+                     count(*) FILTER (direction = 'exit') AS exits
+              FROM crossings GROUP BY ALL)
+        ORDER BY month, port, country
+        """,
+    ),
+    Indicator(
+        id="travellers.distinct",
+        title="Distinct travellers by month and port",
+        description="How many different people crossed each month, at each port and at all "
+        "selected ports together (port ALL; a person using two ports counts once there).",
+        formula="count(distinct traveller) per month and port, and per month",
+        unit="travellers",
+        sql="""
+        SELECT strftime(m, '%Y-%m') AS month, coalesce(port, 'ALL') AS port, travellers
+        FROM (SELECT month AS m, port, count(DISTINCT traveller_key) AS travellers
+              FROM crossings GROUP BY GROUPING SETS ((month, port), (month)))
+        ORDER BY month, port = 'ALL', port
+        """,
+    ),
+    Indicator(
+        id="travellers.frequent",
+        title="Frequent crossers by month",
+        description="Travellers who entered a country at least min_entries times in the month "
+        "(8 entries is about four round trips), and their share of travellers and crossings.",
+        formula="frequent = count(traveller with entries >= min_entries); "
+        "frequent_pct = 100 * frequent / travellers; crossings_by_frequent_pct = "
+        "100 * crossings of frequent travellers / crossings",
+        unit="travellers",
+        params=(Param("min_entries", 8, "entries in a month that make a frequent crosser", 1),),
+        sql="""
+        WITH per AS (
+            SELECT month AS m, traveller_key, count(*) AS crossings,
+                   count(*) FILTER (direction = 'entry') AS entries
+            FROM crossings GROUP BY ALL
+        )
+        SELECT strftime(m, '%Y-%m') AS month, count(*) AS travellers,
+               count(*) FILTER (entries >= {min_entries}) AS frequent_travellers,
+               round(100.0 * count(*) FILTER (entries >= {min_entries}) / count(*), 1)
+                   AS frequent_pct,
+               round(100.0 * coalesce(sum(crossings) FILTER (entries >= {min_entries}), 0)
+                     / sum(crossings), 1) AS crossings_by_frequent_pct
+        FROM per GROUP BY m ORDER BY month
+        """,
+    ),
+    Indicator(
+        id="stays.length",
+        title="Length of stay by month of departure",
+        description="Stays abroad that ended in the month (exit at a selected port): how many, "
+        "and how long on average, at the median and for the longest tenth. Stays of the "
+        "country's own nationals are left out; stays longer than a year are not seen.",
+        formula="days = exit day - entry day + 1; average, median and 90th percentile of days "
+        "per month of exit",
+        unit="days",
+        subject="completed stays",
+        params=(COUNTRY,),
+        lookback_days=STAY_LOOKBACK_DAYS,
+        sql="WITH "
+        + STAYS
+        + """
+        SELECT strftime(date_trunc('month', exit_day), '%Y-%m') AS month,
+               count(*) AS stays, round(avg(days), 1) AS average_days,
+               median(days) AS median_days, quantile_disc(days, 0.9) AS p90_days
+        FROM stays GROUP BY ALL ORDER BY month
+        """,
+    ),
+    Indicator(
+        id="stays.overstays",
+        title="Overstays by month of departure",
+        description="Stays that ended in the month and lasted longer than limit_days (30: the "
+        "visa exemption for Lesotho citizens in South Africa), unless a permit of the traveller "
+        "covered the days beyond the limit. The synthetic data carry no permits: there, permit "
+        "holders' long stays count as overstays.",
+        formula="overstay = days > limit_days and no permit valid from entry day + limit_days "
+        "to exit day; overstay_rate_pct = 100 * overstays / stays",
+        unit="stays",
+        subject="completed stays",
+        params=(
+            COUNTRY,
+            Param("limit_days", VISITOR_LIMIT_DAYS, "longest stay allowed without a permit", 1),
+        ),
+        lookback_days=STAY_LOOKBACK_DAYS,
+        sql="WITH "
+        + STAYS
+        + """,
+        judged AS (
+            SELECT s.*, s.days > {limit_days} AS over, EXISTS (
+                SELECT 1 FROM permits p
+                WHERE p.traveller_key = s.traveller_key AND p.country = '{country}'
+                  AND p.issued_at IS NOT NULL
+                  AND p.valid_from <= s.entry_day + {limit_days} AND p.valid_to >= s.exit_day
+            ) AS covered
+            FROM stays s
+        )
+        SELECT strftime(date_trunc('month', exit_day), '%Y-%m') AS month, count(*) AS stays,
+               count(*) FILTER (over AND NOT covered) AS overstays,
+               round(100.0 * count(*) FILTER (over AND NOT covered) / count(*), 2)
+                   AS overstay_rate_pct,
+               count(*) FILTER (over AND covered) AS long_stays_with_permit
+        FROM judged GROUP BY ALL ORDER BY month
+        """,
+    ),
+    Indicator(
+        id="permits.summary",
+        title="Permits issued, active and expiring by type and sector",
+        description="Permits issued during the period, active on its last day, and ending "
+        "within expiring_days after it, by permit type and the employer's sector. Status is "
+        "as of the export.",
+        formula="issued = count(issue day in period); active = count(status issued and valid "
+        "on the last day); expiring = count(status issued and valid_to in the next "
+        "expiring_days)",
+        unit="permits",
+        subject="permits issued, active or expiring",
+        source="permits",
+        by_port=False,
+        params=(Param("expiring_days", 90, "how far ahead 'expiring' looks", 1, 3660),),
+        sql="""
+        SELECT * FROM (
+            SELECT permit_type, coalesce(nullif(sector, ''), '(none)') AS sector,
+                count(*) FILTER (CAST(CAST(issued_at AS TIMESTAMP) + INTERVAL 2 HOUR AS DATE)
+                                 BETWEEN first_day AND last_day) AS issued,
+                count(*) FILTER (status = 'issued' AND valid_from <= last_day
+                                 AND valid_to >= last_day) AS active,
+                count(*) FILTER (status = 'issued' AND valid_to > last_day
+                                 AND valid_to <= last_day + {expiring_days}) AS expiring
+            FROM permits, period_bounds GROUP BY ALL
+        ) WHERE issued + active + expiring > 0
+        ORDER BY permit_type, sector
+        """,
+    ),
+    Indicator(
+        id="screening.referrals",
+        title="Referrals and refusals per port",
+        description="Crossings referred to secondary inspection (a watchlist or document "
+        "alert, or an officer's call) and entries refused, per month and port.",
+        formula="referred = count(decision REFER); denied = count(decision DENY); "
+        "per_1000 = 1000 * (referred + denied) / crossings",
+        unit="crossings",
+        sql="""
+        SELECT strftime(m, '%Y-%m') AS month, port, crossings, referred, denied,
+               round(1000.0 * (referred + denied) / crossings, 2) AS per_1000
+        FROM (SELECT month AS m, port, count(*) AS crossings,
+                     count(*) FILTER (decision = 'REFER') AS referred,
+                     count(*) FILTER (decision = 'DENY') AS denied
+              FROM crossings GROUP BY ALL)
+        ORDER BY month, port
+        """,
+    ),
+    Indicator(
+        id="screening.watchlist_hits",
+        title="Watchlist hits per port",
+        description="Border checks whose screening found a watchlist match (possible or "
+        "confirmed), per month and port, with the checks' decisions.",
+        formula="hits = count(checks with a watchlist.* reason); hits_per_1000 = 1000 * hits "
+        "/ checks",
+        unit="checks",
+        subject="border checks",
+        source="checks",
+        sql="""
+        SELECT strftime(m, '%Y-%m') AS month, port, checks, watchlist_hits, referred, denied,
+               overridden, round(1000.0 * watchlist_hits / checks, 2) AS hits_per_1000
+        FROM (SELECT month AS m, port, count(*) AS checks,
+                     count(*) FILTER (watchlist_hit) AS watchlist_hits,
+                     count(*) FILTER (decision = 'REFER') AS referred,
+                     count(*) FILTER (decision = 'DENY') AS denied,
+                     count(*) FILTER (overridden) AS overridden
+              FROM checks GROUP BY ALL)
+        ORDER BY month, port
+        """,
+    ),
+    Indicator(
+        id="busy.hours",
+        title="Busiest hours per port and weekday",
+        description="Crossings in each hour of each weekday at each port over the period, and "
+        "the average for one such hour (to plan staffing).",
+        formula="crossings per port, weekday, hour; average = crossings / number of such "
+        "weekdays in the period",
+        unit="crossings per hour",
+        sql="""
+        WITH n AS (
+            SELECT isodow(d) AS weekday, count(*) AS days
+            FROM period_bounds, unnest(generate_series(first_day, last_day, INTERVAL 1 DAY))
+                AS t(d)
+            GROUP BY ALL
+        )
+        SELECT port, weekday,
+               dayname(DATE '2024-01-07' + CAST(weekday AS INTEGER)) AS weekday_name,
+               hour, crossings, round(crossings / n.days, 1) AS average
+        FROM (SELECT port, isodow(local_at) AS weekday, hour(local_at) AS hour,
+                     count(*) AS crossings FROM crossings GROUP BY ALL)
+        JOIN n USING (weekday)
+        ORDER BY port, weekday, hour
+        """,
+    ),
+    Indicator(
+        id="busy.days",
+        title="Busiest days per port",
+        description="The top days of the period at each port by crossings.",
+        formula="crossings per port and day, ranked (1 = busiest)",
+        unit="crossings",
+        params=(Param("top", 10, "how many days per port", 1, 366),),
+        sql="""
+        SELECT port, day, dayname(day) AS weekday, crossings, rank FROM (
+            SELECT port, day, count(*) AS crossings,
+                   row_number() OVER (PARTITION BY port ORDER BY count(*) DESC, day) AS rank
+            FROM crossings GROUP BY port, day)
+        WHERE rank <= {top}
+        ORDER BY port, rank
+        """,
+    ),
+    Indicator(
+        id="seasonality.monthly",
+        title="Seasonality: crossings per day each month against the period's average",
+        description="Average crossings per day in each month, as a percentage of the average "
+        "day of the period (100 = ordinary); months holding the Easter or December holiday "
+        "peaks are marked.",
+        formula="per_day = crossings / days of the month in the period; index_pct = 100 * "
+        "per_day / (crossings in period / days in period)",
+        unit="% of an average day",
+        sql="WITH "
+        + DAILY_WITH_SEASON
+        + """,
+        overall AS (SELECT sum(n) / count(*) AS per_day FROM daily)
+        SELECT strftime(date_trunc('month', day), '%Y-%m') AS month,
+               CAST(sum(n) AS BIGINT) AS crossings,
+               count(*) AS days, round(sum(n) / count(*), 1) AS per_day,
+               round(100 * sum(n) / count(*) / nullif((SELECT per_day FROM overall), 0), 1)
+                   AS index_pct,
+               coalesce(string_agg(DISTINCT season, ', ' ORDER BY season), '') AS season
+        FROM daily GROUP BY ALL ORDER BY month
+        """,
+    ),
+    Indicator(
+        id="seasonality.peaks",
+        title="Seasonal peaks: Easter and December against an ordinary day",
+        description="Crossings per day during the Easter window (Tuesday before Good Friday "
+        "to the Tuesday after Easter Monday) and the December holidays (10-31 December), "
+        "against the average day outside these windows in the period.",
+        formula="ratio = (crossings per day in the window) / (crossings per day outside "
+        "every window)",
+        unit="times an ordinary day",
+        sql="WITH "
+        + DAILY_WITH_SEASON
+        + """,
+        ordinary AS (SELECT avg(n) AS per_day FROM daily WHERE season IS NULL)
+        SELECT season, w_first AS first_day, w_last AS last_day, count(*) AS days_in_period,
+               CAST(sum(n) AS BIGINT) AS crossings, round(avg(n), 1) AS per_day,
+               round((SELECT per_day FROM ordinary), 1) AS ordinary_per_day,
+               round(avg(n) / nullif((SELECT per_day FROM ordinary), 0), 2) AS ratio
+        FROM daily WHERE season IS NOT NULL AND n > 0
+        GROUP BY ALL ORDER BY first_day
+        """,
+    ),
+)
+
+REGISTRY: dict[str, Indicator] = {ind.id: ind for ind in INDICATORS}
+
+
+def get(indicator_id: str) -> Indicator:
+    try:
+        return REGISTRY[indicator_id]
+    except KeyError:
+        raise ObservatoryError(
+            f"unknown indicator {indicator_id!r}: known indicators are {', '.join(REGISTRY)}"
+        ) from None
+
+
+def season_windows(first_year: int, last_year: int) -> list[tuple[str, date, date]]:
+    out = []
+    for year in range(first_year, last_year + 1):
+        good_friday = easter(year) - timedelta(days=2)
+        out.append(("Easter", good_friday - timedelta(days=3), good_friday + timedelta(days=4)))
+        out.append(("December", date(year, 12, 10), date(year, 12, 31)))
+    return out
+
+
+AGE_BAND_MACRO = """
+CREATE OR REPLACE MACRO age_band(age) AS CASE
+    WHEN age IS NULL OR age < 0 THEN 'unknown'
+    WHEN age < 18 THEN '0-17' WHEN age < 25 THEN '18-24' WHEN age < 35 THEN '25-34'
+    WHEN age < 45 THEN '35-44' WHEN age < 55 THEN '45-54' WHEN age < 65 THEN '55-64'
+    ELSE '65+' END
+"""
+
+
+def prepare(obs: Observatory, period: Period) -> None:
+    """Helpers every indicator may use (macros, season windows of the period's years)."""
+    obs.con.execute(AGE_BAND_MACRO)
+    windows = season_windows(period.start.year - 1, period.end.year)
+    values = ", ".join(
+        f"('{label}', DATE '{a.isoformat()}', DATE '{b.isoformat()}')" for label, a, b in windows
+    )
+    obs.con.execute(
+        f"CREATE OR REPLACE TEMP TABLE season_windows AS SELECT * FROM (VALUES {values}) "
+        "AS t(label, first_day, last_day)"
+    )
+
+
+def _arrow(relation: Any) -> pa.Table:
+    convert = getattr(relation, "to_arrow_table", None) or relation.fetch_arrow_table
+    table: pa.Table = convert()
+    return table
+
+
+def run(
+    obs: Observatory,
+    indicator_id: str,
+    period: Period,
+    ports: tuple[str, ...] | list[str] = (),
+    params: Mapping[str, object] | None = None,
+) -> Result:
+    """Compute one indicator; no data is a ``NoDataError`` saying what is missing and where."""
+    ind = get(indicator_id)
+    values = ind.bind(params)
+    chosen = check_ports(ports)
+    if chosen and not ind.by_port:
+        raise ObservatoryError(f"{ind.id} is not counted by port: leave out the port filter")
+    obs.select(period, chosen, ind.lookback_days)
+    prepare(obs, period)
+    table = _arrow(obs.sql(ind.sql.format(**values)))
+    notes: list[str] = []
+    if ind.source == "crossings":
+        missing = obs.months_without_data(period)
+        if missing and table.num_rows:
+            shown = ", ".join(missing[:6]) + (" ..." if len(missing) > 6 else "")
+            notes.append(
+                f"no crossing data for {shown} (the analytics copy holds {obs.coverage()})"
+            )
+    if ind.id == "stays.overstays" and not obs.has_permits:
+        notes.append(
+            "no permit data in the analytics copy: long stays of permit holders count as overstays"
+        )
+    if table.num_rows == 0:
+        raise NoDataError(no_data_message(obs, ind, period, chosen))
+    return Result(ind, period, chosen, values, table, notes)
+
+
+def no_data_message(
+    obs: Observatory, ind: Indicator, period: Period, ports: tuple[str, ...]
+) -> str:
+    where = f" at {', '.join(ports)}" if ports else ""
+    when = f"in {period.label()}"
+    if ind.source in ("permits", "checks"):
+        present = obs.has_permits if ind.source == "permits" else obs.has_checks
+        hint = (
+            ""
+            if present
+            else f" (the analytics copy has no {ind.source}: write it from the database with "
+            "`tsela export parquet`)"
+        )
+        return f"no {ind.subject} {when}{where}{hint}"
+    return (
+        f"no {ind.subject} {when}{where} in the analytics copy {obs.dir} "
+        f"(it holds crossings for {obs.coverage()})"
+    )
