@@ -40,6 +40,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     for module in (reference, auth, documents, checks, governance, permits, screening):
         app.include_router(module.router)
+    from tsela.api.routes import stay as stay_routes
+
+    app.include_router(stay_routes.router)
     return app
 
 

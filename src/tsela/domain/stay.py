@@ -953,8 +953,8 @@ def _explain(
     if ongoing:
         if version.window_days is None:
             out.append(
-                f"The stay in progress began on {start}; by {as_of} it has used "
-                f"{_days(days_used)} of {version.max_days_per_entry}."
+                f"The stay in progress began on {start}; by {as_of} it has lasted "
+                f"{_days(days_used)} (limit {version.max_days_per_entry})."
             )
         else:
             out.append(f"A stay is in progress since {start}.")
