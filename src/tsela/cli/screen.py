@@ -29,9 +29,10 @@ def _engine():  # type: ignore[no-untyped-def]
 
 @user_errors
 def screen_command(
-    names: list[str] = typer.Argument(
-        ..., help="The name to screen; give several to screen aliases together.", show_default=False
+    name: list[str] = typer.Argument(
+        ..., help="The name to screen (quotes optional: the words are joined).", show_default=False
     ),
+    alias: list[str] = typer.Option(None, help="Another name of the same person (repeatable)."),
     dob: str = typer.Option(None, "--dob", help="Birth date: YYYY-MM-DD, YYYY-MM or YYYY."),
     nationality: str = typer.Option(None, help="ISO 3166 alpha-3 code, e.g. LSO, ZAF."),
     document: list[str] = typer.Option(None, help="A travel document number (repeatable)."),
@@ -53,7 +54,7 @@ def screen_command(
 
     hits = screen(
         _engine(),
-        names,
+        [" ".join(name), *(alias or [])],
         birth_date=dob,
         nationality=nationality,
         documents=document or (),

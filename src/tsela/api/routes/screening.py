@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from pydantic import BaseModel, Field, ValidationError
 
 from tsela.api.auth import require_roles
@@ -63,7 +63,7 @@ async def _screen_body(request: Request) -> ScreenIn:
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > MAX_SCREEN_BODY):
         raise HTTPException(
-            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            413,
             f"request body over {MAX_SCREEN_BODY} bytes; a screening request is a few names",
         )
     body = bytearray()
@@ -71,14 +71,14 @@ async def _screen_body(request: Request) -> ScreenIn:
         body += chunk
         if len(body) > MAX_SCREEN_BODY:
             raise HTTPException(
-                status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+                413,
                 f"request body over {MAX_SCREEN_BODY} bytes; a screening request is a few names",
             )
     try:
         parsed = ScreenIn.model_validate_json(bytes(body))
     except ValidationError as exc:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            422,
             [
                 {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]}
                 for e in exc.errors(include_url=False, include_input=False)
@@ -87,7 +87,7 @@ async def _screen_body(request: Request) -> ScreenIn:
     for i, name in enumerate(parsed.names):
         if len(name) > MAX_NAME_LENGTH:
             raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_ENTITY,
+                422,
                 f"names[{i}] is {len(name)} characters long; the limit is {MAX_NAME_LENGTH}",
             )
     return parsed
@@ -125,7 +125,7 @@ def screen_person(
             node=settings.node,
         )
     except ScreeningInputError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+        raise HTTPException(422, str(exc)) from None
     return ScreenOut(
         threshold=body.threshold,
         hits=[HitOut(**h.__dict__) for h in hits],
@@ -170,11 +170,11 @@ def import_list(
         kind_value = WatchlistKind(kind)
         category_value = WatchlistCategory(category)
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+        raise HTTPException(422, str(exc)) from None
     data = file.file.read(MAX_IMPORT_BYTES + 1)
     if len(data) > MAX_IMPORT_BYTES:
         raise HTTPException(
-            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            413,
             f"file over {MAX_IMPORT_BYTES // 1024**2} MB; import it with the command line",
         )
     try:
@@ -192,11 +192,11 @@ def import_list(
         )
     except ImportFileError as exc:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            422,
             {"message": str(exc), "errors": [e.__dict__ for e in exc.errors[:100]]},
         ) from None
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+        raise HTTPException(422, str(exc)) from None
     return ImportOut(
         list_name=report.list_name,
         kind=report.kind,
@@ -254,13 +254,11 @@ def document_alerts(
 
     del user
     if len(number) > 40 or len(issuing_state) > 3:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY, "document number or state too long"
-        )
+        raise HTTPException(422, "document number or state too long")
     try:
         hits = check_document(engine, issuing_state, number)
     except ScreeningInputError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+        raise HTTPException(422, str(exc)) from None
     return DocumentCheckOut(
         issuing_state=issuing_state.upper(),
         number=number,
