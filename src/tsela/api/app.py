@@ -36,9 +36,18 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             conn.execute(text("SELECT 1"))
         return {"status": "ok", "node": settings.node, "version": __version__}
 
-    from tsela.api.routes import auth, checks, documents, governance, permits, reference, screening
+    from tsela.api.routes import (
+        auth,
+        checks,
+        documents,
+        governance,
+        permits,
+        port,
+        reference,
+        screening,
+    )
 
-    for module in (reference, auth, documents, checks, governance, permits, screening):
+    for module in (reference, auth, documents, checks, port, permits, governance, screening):
         app.include_router(module.router)
     from tsela.api.routes import stay as stay_routes
 

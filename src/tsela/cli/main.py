@@ -70,11 +70,20 @@ def register_subcommands() -> None:
     from tsela.cli import governance as governance_cli
     from tsela.cli import mrz as mrz_cli
     from tsela.cli import permits as permits_cli
+    from tsela.cli import port as port_cli
     from tsela.cli import screen as screen_cli
     from tsela.cli import stay as stay_cli
     from tsela.cli import synth as synth_cli
 
-    for module in (synth_cli, admin_cli, mrz_cli, permits_cli, screen_cli, governance_cli):
+    for module in (
+        synth_cli,
+        admin_cli,
+        mrz_cli,
+        governance_cli,
+        permits_cli,
+        screen_cli,
+        port_cli,
+    ):
         module.register(app)
     stay_cli.register(app)
 

@@ -1,0 +1,108 @@
+"""For port clients that must keep working offline: a snapshot to check against, and the
+upload of crossings recorded while the link was down."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response, status
+from pydantic import Field
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from tsela.api.auth import client_source, require_roles
+from tsela.api.deps import get_session, get_settings
+from tsela.api.routes.checks import OFFICERS, CheckIn, _fail
+from tsela.config import Settings
+from tsela.services import checks as svc
+from tsela.services import port_sync
+from tsela.store.models import User
+
+router = APIRouter(prefix="/v1/port", tags=["offline ports"])
+
+
+class OfflineCrossingIn(CheckIn):
+    local_decision: str = Field(pattern="^(CLEAR|REFER|DENY)$")
+    override_reason: str | None = Field(None, max_length=2000)
+
+
+@router.get("/snapshot")
+def port_snapshot(
+    port: str,
+    request: Request,
+    user: User = Depends(require_roles(*OFFICERS)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> dict[str, Any]:
+    """Watchlists and document alerts for a port's offline copy (the officer's own port)."""
+    found = svc._port(session, port)
+    try:
+        svc.ensure_posted(session, user, found, "download the snapshot")
+    except svc.CheckError as exc:
+        raise _fail(session, exc, settings, user, request) from None
+    from tsela.services import audit
+
+    audit.record(
+        session,
+        actor=user.username,
+        action="port.snapshot",
+        node=settings.node,
+        entity="port",
+        entity_id=found.code,
+        source=client_source(request),
+    )
+    session.commit()
+    return port_sync.snapshot(session, node=settings.node, port=found.code)
+
+
+@router.post("/crossings", status_code=status.HTTP_201_CREATED)
+def upload_offline_crossing(
+    body: OfflineCrossingIn,
+    request: Request,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    user: User = Depends(require_roles(*OFFICERS)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> dict[str, Any]:
+    """A crossing recorded while the port was offline: checked as of its time and recorded
+    once, whatever the retries (Idempotency-Key)."""
+    if not idempotency_key:
+        raise HTTPException(422, "an Idempotency-Key header is required")
+    if body.at is None:
+        raise HTTPException(422, "an offline crossing must say when it happened ('at')")
+    traveller = svc.TravellerDetails(**body.traveller.model_dump()) if body.traveller else None
+    req = svc.CheckRequest(
+        port=body.port,
+        direction=body.direction,
+        at=body.at,
+        mrz=body.mrz,
+        document_number=body.document_number,
+        issuing_state=body.issuing_state,
+        traveller=traveller,
+    )
+    payload = svc.request_hash(body.model_dump(mode="json"))
+    for attempt in range(2):
+        try:
+            result, created = port_sync.accept_offline_crossing(
+                session,
+                node=settings.node,
+                officer=user,
+                request=req,
+                idempotency_key=idempotency_key,
+                payload_hash=payload,
+                local_decision=body.local_decision,
+                officer_reason=body.override_reason,
+                source=client_source(request),
+            )
+            session.commit()
+            break
+        except svc.CheckError as exc:
+            raise _fail(session, exc, settings, user, request) from None
+        except IntegrityError:
+            session.rollback()  # a concurrent retry recorded it first: answer as a replay
+            if attempt:
+                raise
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return {**result, "replayed": not created}

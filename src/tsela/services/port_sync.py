@@ -1,0 +1,184 @@
+"""What a port needs to keep working offline, and taking back what it recorded meanwhile.
+
+The snapshot carries the watchlists (persons and documents) in Tsela's own import format
+(CSV), so the port client loads them with the very importer the server uses, into a local
+database with the same schema: offline checks then run the same code as online ones.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tsela.domain.values import DocumentStatus
+from tsela.services import checks as svc
+from tsela.services.screening_link import document_alerts, screener
+from tsela.store.models import TravelDocument, User, utcnow
+from tsela.store.watchlists import DocumentAlert, Watchlist, WatchlistEntry, WatchlistKind
+
+PERSON_COLUMNS = (
+    "id",
+    "name",
+    "aliases",
+    "birth_date",
+    "nationality",
+    "category",
+    "reason",
+    "valid_from",
+    "valid_to",
+    "documents",
+)
+DOCUMENT_COLUMNS = ("issuing_state", "number", "status", "reported_on")
+REGISTER_LIST = "Tsela document register"  # documents this node itself knows are lost etc.
+
+
+def _csv(header: tuple[str, ...], rows: list[list[str]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def _birth(e: WatchlistEntry) -> str:
+    if e.birth_date:
+        return e.birth_date.isoformat()
+    if e.birth_year and e.birth_month:
+        return f"{e.birth_year:04d}-{e.birth_month:02d}"
+    return f"{e.birth_year:04d}" if e.birth_year else ""
+
+
+def snapshot(session: Session, *, node: str, port: str) -> dict[str, Any]:
+    lists: list[dict[str, Any]] = []
+    for wl in session.scalars(select(Watchlist).order_by(Watchlist.name)):
+        if wl.kind is WatchlistKind.PERSON:
+            rows = [
+                [
+                    str(e.id),
+                    e.names[0] if e.names else "",
+                    ";".join(e.names[1:]),
+                    _birth(e),
+                    ";".join(e.nationalities or []),
+                    e.category.value,
+                    e.reason,
+                    e.valid_from.isoformat() if e.valid_from else "",
+                    e.valid_to.isoformat() if e.valid_to else "",
+                    ";".join(e.documents or []),
+                ]
+                for e in session.scalars(
+                    select(WatchlistEntry).where(WatchlistEntry.watchlist_id == wl.id)
+                )
+            ]
+            data = _csv(PERSON_COLUMNS, rows)
+        else:
+            rows = [
+                [
+                    a.issuing_state,
+                    a.number,
+                    a.status.value,
+                    a.reported_on.isoformat() if a.reported_on else "",
+                ]
+                for a in session.scalars(
+                    select(DocumentAlert).where(DocumentAlert.watchlist_id == wl.id)
+                )
+            ]
+            data = _csv(DOCUMENT_COLUMNS, rows)
+        lists.append(
+            {
+                "name": wl.name,
+                "kind": wl.kind.value,
+                "category": wl.category.value,
+                "source": wl.source,
+                "version": wl.version,
+                "data": data,
+            }
+        )
+    flagged = session.execute(
+        select(TravelDocument.issuing_state, TravelDocument.number, TravelDocument.status).where(
+            TravelDocument.status != DocumentStatus.VALID
+        )
+    ).all()
+    lists.append(
+        {
+            "name": REGISTER_LIST,
+            "kind": WatchlistKind.DOCUMENT.value,
+            "category": "other",
+            "source": f"node {node}",
+            "version": 0,
+            "data": _csv(DOCUMENT_COLUMNS, [[s, n, st.value, ""] for s, n, st in flagged]),
+        }
+    )
+    return {"node": node, "port": port, "generated_at": utcnow().isoformat(), "lists": lists}
+
+
+def accept_offline_crossing(
+    session: Session,
+    *,
+    node: str,
+    officer: User,
+    request: svc.CheckRequest,
+    idempotency_key: str,
+    payload_hash: str,
+    local_decision: str,
+    officer_reason: str | None,
+    source: str = "",
+) -> tuple[dict[str, Any], bool]:
+    """Check (as of the time it happened) and record a crossing made while offline.
+
+    The traveller has crossed already, so the crossing is always recorded; where the server's
+    decision is not CLEAR it is recorded as an override for a supervisor to review.
+    Returns (result, created); an identical retry returns the first result.
+    """
+    from tsela.store.models import Crossing
+
+    existing = session.scalar(select(Crossing).where(Crossing.idempotency_key == idempotency_key))
+    if existing is not None:
+        if existing.request_hash != payload_hash:
+            raise svc.CheckError(
+                422,
+                f"Idempotency-Key {idempotency_key!r} was already used for a different crossing",
+                audit=(
+                    "crossing.replay_refused",
+                    "crossing",
+                    str(existing.id),
+                    {"idempotency_key": idempotency_key},
+                ),
+            )
+        return {"crossing_id": str(existing.id), "decision": existing.decision.value}, False
+    result = svc.run_check(
+        session,
+        node=node,
+        officer=officer,
+        request=request,
+        screener=screener,
+        document_alerts=document_alerts,
+        offline=True,
+        source=source,
+        now=max(utcnow(), request.at),
+    )
+    reason = None
+    if result.check.decision.value != "CLEAR":
+        reason = f"Crossed while the port was offline (local decision {local_decision})" + (
+            f": {officer_reason}" if officer_reason else ""
+        )
+    done = svc.record_crossing(
+        session,
+        node=node,
+        officer=officer,
+        check_id=result.check.id,
+        idempotency_key=idempotency_key,
+        payload_hash=payload_hash,
+        override_reason=reason,
+        source=source,
+    )
+    return {
+        "crossing_id": str(done.crossing.id),
+        "check_id": str(result.check.id),
+        "decision": result.check.decision.value,
+        "local_decision": local_decision,
+        "crossed_at": done.crossing.crossed_at.isoformat(),
+    }, True

@@ -1,0 +1,179 @@
+"""The offline port: a real server process is stopped and restarted in the middle of a
+stream of crossings; every crossing reaches the server once, in order, none lost."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from tsela.domain.mrz import MrzFields, generate
+from tsela.port.client import PortClient, PortError
+from tsela.services.accounts import create_user, issue_api_token
+from tsela.services.screening import import_watchlist
+from tsela.services.setup import seed_ports
+from tsela.store.checks import BorderCheck
+from tsela.store.db import make_engine, migrate, session_factory, transaction
+from tsela.store.models import Crossing
+from tsela.store.watchlists import WatchlistCategory, WatchlistKind
+
+
+def mrz(n: int) -> str:
+    return "\n".join(
+        generate(
+            MrzFields(
+                format="TD3",
+                document_type="P",
+                issuing_state="LSO",
+                surname="MOLEFE",
+                given_names=f"THABO {chr(65 + n % 26)}",
+                document_number=f"RA{7000000 + n}",
+                nationality="LSO",
+                birth_date=date(1980, 1, 1) + timedelta(days=n),
+                expiry_date=date(2032, 1, 1),
+                sex="M",
+            )
+        )
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    def __init__(self, db: Path, var: Path) -> None:
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "TSELA_DATABASE_URL": f"sqlite:///{db}",
+            "TSELA_NODE": "ZA",
+            "TSELA_VAR_DIR": str(var),
+        }
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tsela.cli.main", "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.2)
+        raise RuntimeError("server did not start")
+
+    def stop(self) -> None:
+        assert self.proc is not None
+        self.proc.terminate()
+        self.proc.wait(timeout=20)
+
+
+@pytest.fixture
+def world(tmp_path: Path):  # type: ignore[no-untyped-def]
+    db = tmp_path / "server.db"
+    engine = make_engine(f"sqlite:///{db}")
+    migrate(engine)
+    seed_ports(engine, "ZA")
+    with transaction(session_factory(engine)) as s:
+        officer = create_user(
+            s,
+            node="ZA",
+            username="sani1",
+            password="long password 1",
+            role="border_officer",
+            port_code="SNP",
+        )
+        token = issue_api_token(s, officer)
+    # Passport 15 of the stream is reported stolen before the port takes its snapshot.
+    import_watchlist(
+        engine,
+        list_name="SLTD",
+        data="issuing_state,number,status\nLSO,RA7000015,stolen\n",
+        fmt="csv",
+        actor="test",
+        node="ZA",
+        kind=WatchlistKind.DOCUMENT,
+        category=WatchlistCategory.OTHER,
+    )
+    server = Server(db, tmp_path / "var")
+    server.start()
+    client = PortClient(tmp_path / "port", server=server.url, token=token, port="SNP", timeout=2)
+    yield server, client, engine
+    client.close()
+    if server.proc and server.proc.poll() is None:
+        server.stop()
+    engine.dispose()
+
+
+def test_stream_survives_server_outage(world) -> None:  # type: ignore[no-untyped-def]
+    server, client, engine = world
+    assert client.sync()["lists"] == 1  # SLTD (the node's own register is empty)
+    start = datetime.now(UTC) - timedelta(hours=1)
+    online = []
+    for i in range(30):
+        if i == 10:
+            server.stop()
+        if i == 20:
+            server.start()
+        at = start + timedelta(minutes=i)
+        if i == 15:
+            # Offline, the local copy still knows the passport is stolen.
+            probe = client.check(direction="entry", mrz=mrz(i), at=at, record=False)
+            assert not probe.online and probe.decision == "DENY"
+            with pytest.raises(PortError, match="override reason"):
+                client.check(direction="entry", mrz=mrz(i), at=at)
+            result = client.check(
+                direction="entry",
+                mrz=mrz(i),
+                at=at,
+                override_reason="Held; police called; crossing recorded",
+            )
+        else:
+            result = client.check(direction="entry", mrz=mrz(i), at=at)
+        online.append(result.online)
+    assert online[:10] == [True] * 10
+    assert online[10:20] == [False] * 10
+    assert online[20:] == [True] * 10  # the queue went up first, then online again
+    assert client.pending() == 0
+
+    with session_factory(engine)() as s:
+        rows = s.execute(
+            select(Crossing.crossed_at, Crossing.idempotency_key, Crossing.person_id).order_by(
+                Crossing.crossed_at
+            )
+        ).all()
+        offline_checks = s.scalars(select(BorderCheck).where(BorderCheck.offline)).all()
+    assert len(rows) == 30
+    assert len({r.idempotency_key for r in rows}) == 30
+    assert [r.crossed_at for r in rows] == sorted(r.crossed_at for r in rows)
+    assert rows[0].crossed_at == start.replace(microsecond=start.microsecond)
+    assert len(offline_checks) == 10
+    stolen = [c for c in offline_checks if c.decision.value == "DENY"]
+    assert len(stolen) == 1 and "offline" in (stolen[0].override_reason or "")
+
+    # Upload everything again as if every answer had been lost: nothing is recorded twice.
+    client.queue.execute("UPDATE queue SET sent_at = NULL")
+    report = client.upload()
+    assert report.replayed == 10 and report.sent == 0 and report.left == 0
+    with session_factory(engine)() as s:
+        assert len(s.execute(select(Crossing.id)).all()) == 30
