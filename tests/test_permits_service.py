@@ -171,6 +171,7 @@ def test_worker_cannot_approve_and_sees_only_own(db: Session, keys: KeyStore) ->
         ({"document_number": "R$1"}, "document number 'R$1' must be 5 to 20 letters or digits"),
         ({"nationality": "XXA1"}, "nationality 'XXA1' is not an ISO 3166"),
         ({"surname": " "}, "surname is empty"),
+        ({"sex": "Q"}, "sex must be M, F or X"),
     ],
 )
 def test_applicant_with_invalid_document_is_refused(
@@ -197,7 +198,9 @@ def test_lep_rules_from_the_reference_data(db: Session) -> None:
             OFFICER,
             type_code="LEP",
             today=lep_day,
-            applicant=lineo(document_expiry=lep_day + timedelta(days=100)),
+            applicant=lineo(
+                document_number="RB7654321", document_expiry=lep_day + timedelta(days=100)
+            ),
         )
     with pytest.raises(PermitRuleError, match="closed on 2016-12-31"):
         svc.apply(db, OFFICER, type_code="LSP", today=lep_day, applicant=lineo())
@@ -212,7 +215,7 @@ def test_lsp_holder_gets_lep_valid_to_programme_end(db: Session, keys: KeyStore)
         OFFICER,
         type_code="LSP",
         today=lsp_day,
-        applicant=lineo(document_expiry=date(2026, 1, 1)),
+        applicant=lineo(document_expiry=date(2030, 1, 1)),
         evidence=[
             svc.EvidenceItem(k)
             for k in (
@@ -460,3 +463,17 @@ def test_verify_online_refuses_token_not_in_register(db: Session, keys: KeyStore
     got = svc.verify_online(db, token, keys.keyset(), "LS", TODAY)
     assert got.status is VerifyStatus.FORGED
     assert "not in the register" in got.message
+
+
+def test_known_document_with_other_details_is_refused_not_overwritten(db: Session) -> None:
+    _study(db)
+    with pytest.raises(svc.PermitError, match="registered to another person"):
+        svc.apply(db, OFFICER, type_code="FCC", today=TODAY, applicant=lineo(surname="Thabo"))
+    with pytest.raises(svc.PermitError, match="on record with expiry 2030-01-31, not 2031-01-31"):
+        svc.apply(
+            db,
+            OFFICER,
+            type_code="FCC",
+            today=TODAY,
+            applicant=lineo(document_expiry=date(2031, 1, 31)),
+        )

@@ -309,7 +309,12 @@ def _find_or_register(
                 f"(surname {person.primary_name!r}, not {surname!r})"
             )
         if a.document_expiry and doc.expiry_date != a.document_expiry:
-            doc.expiry_date = a.document_expiry
+            # Never overwrite a document record silently: one of the two is wrong.
+            recorded = doc.expiry_date.isoformat() if doc.expiry_date else "none"
+            raise PermitError(
+                f"applicant: document {state} {number} is on record with expiry {recorded}, "
+                f"not {a.document_expiry.isoformat()}: check the document"
+            )
         return person, doc
     person = Person(
         node=actor.node,
