@@ -7,7 +7,9 @@ import typer
 from tsela.cli.common import console, fail, settings, user_errors
 
 user_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
-audit_app = typer.Typer(help="Inspect and verify the tamper-evident audit log.", no_args_is_help=True)
+audit_app = typer.Typer(
+    help="Inspect and verify the tamper-evident audit log.", no_args_is_help=True
+)
 
 
 @user_app.command("add")
@@ -37,8 +39,16 @@ def add_user(
     cfg = settings()
     try:
         with transaction(session_factory(make_engine(cfg.url))) as s:
-            create_user(s, node=cfg.node, username=username, password=password, role=role_value,
-                        port_code=port, full_name=full_name, actor="cli")
+            create_user(
+                s,
+                node=cfg.node,
+                username=username,
+                password=password,
+                role=role_value,
+                port_code=port,
+                full_name=full_name,
+                actor="cli",
+            )
     except AccountError as exc:
         fail(str(exc))
     console.print(f"user {username.lower()} created ({role_value.value})")
@@ -59,7 +69,9 @@ def verify_audit() -> None:
         return
     for problem in report.problems:
         console.print(f"[red]{problem}[/]")
-    console.print(f"audit log BROKEN: {len(report.problems)} problem(s) in {report.entries:,} entries")
+    console.print(
+        f"audit log BROKEN: {len(report.problems)} problem(s) in {report.entries:,} entries"
+    )
     raise typer.Exit(1)
 
 

@@ -70,9 +70,7 @@ def synth(
     if no_store and no_parquet:
         fail("--no-store and --no-parquet together leave nothing to write")
     first = _parse_day(start, "--start")
-    last = (
-        _parse_day(end, "--end") if end else date.today().fromordinal(date.today().toordinal() - 1)
-    )
+    last = _parse_day(end, "--end") if end else date.today() - timedelta(days=1)
     cfg_settings = settings()
     cfg = SynthConfig(persons=persons, start=first, end=last, seed=seed)
     engine = None
