@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -199,3 +200,35 @@ def test_expiring_csv_and_types(api: TestClient, auth_headers) -> None:  # type:
     assert summary.json() == {}
     types = {t["code"]: t for t in api.get("/v1/permit-types").json()}
     assert types["LEP"]["fee_zar"] == 1090 and types["LEP"]["valid_until"] == "2027-05-28"
+
+
+def test_offline_verifier_fetches_keys_and_list_then_works_alone(  # type: ignore[no-untyped-def]
+    api: TestClient, auth_headers, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import httpx
+    from typer.testing import CliRunner
+
+    from tsela.cli.main import app as cli
+
+    officer = auth_headers("permit_officer")
+    _employer(api, officer)
+    issued = _issue(api, officer)
+    api.post(
+        f"/v1/permits/{issued['number']}/decision",
+        json={"decision": "suspend", "reason": "under investigation"},
+        headers=officer,
+    )
+    # The police laptop talks to the node once (here: the test client stands in for it).
+    monkeypatch.setattr(httpx, "get", lambda url, timeout: api.get(url))
+    laptop = {
+        "TSELA_VAR_DIR": str(tmp_path / "laptop"),
+        "TSELA_DATABASE_URL": f"sqlite:///{tmp_path / 'laptop' / 'none.db'}",
+    }
+    runner = CliRunner()
+    got = runner.invoke(cli, ["permit", "fetch", "--server", "http://testserver"], env=laptop)
+    assert got.exit_code == 0, got.output
+    assert "node LS: 1 key(s), 0 revoked and 1 suspended" in got.output
+    monkeypatch.setattr(httpx, "get", None)  # offline from here on
+    got = runner.invoke(cli, ["permit", "verify", issued["token"], "--json"], env=laptop)
+    assert got.exit_code == 1
+    assert json.loads(got.output)["status"] == "suspended"
