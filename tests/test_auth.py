@@ -11,6 +11,7 @@ from tsela.api.app import api_routes
 from tsela.api.auth import PUBLIC_ROUTES, declared_roles
 from tsela.store.db import session_factory
 from tsela.store.models import AuditEvent, Role
+from tsela.web.security import is_page_route
 
 
 def test_login_gives_a_token_that_works_and_a_wrong_password_does_not(client, make_user) -> None:  # type: ignore[no-untyped-def]
@@ -63,8 +64,13 @@ def test_every_route_refuses_strangers_and_wrong_roles(client, auth_headers) -> 
             roles = declared_roles(route)
             assert roles is not None, f"{method} {route.path} declares no roles and is not public"
             url = _fill(route.path)
-            anon = client.request(method, url, json={})
-            assert anon.status_code == 401, f"{method} {route.path} let a stranger in"
+            anon = client.request(method, url, json={}, follow_redirects=False)
+            if is_page_route(route):
+                # Web pages send strangers to the sign-in page instead of answering 401.
+                assert anon.status_code == 303, f"{method} {route.path} let a stranger in"
+                assert anon.headers["location"].startswith("/login"), route.path
+            else:
+                assert anon.status_code == 401, f"{method} {route.path} let a stranger in"
             for role in set(Role) - roles:
                 resp = client.request(method, url, json={}, headers=tokens[role])
                 assert resp.status_code == 403, f"{method} {route.path} let a {role.value} in"

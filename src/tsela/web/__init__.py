@@ -1,0 +1,23 @@
+"""The web application: server-rendered pages (FastAPI + Jinja2) in English and Sesotho.
+
+``install(app)`` adds the pages, the static files under ``/static`` and the handlers that
+turn "sign in first", "not your role" and "forged form" into pages. Pages live in the
+modules of this package, each with its own router; templates extend ``base.html``.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+
+def install(app: FastAPI) -> None:
+    from tsela.web import console, desk, employer, review, routes, verify, worker
+    from tsela.web.security import CsrfRejected, LoginRequired, PageForbidden
+
+    for module in (routes, verify, desk, worker, employer, console, review):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(packages=[("tsela.web", "static")]), name="static")
+    app.add_exception_handler(LoginRequired, routes.on_login_required)
+    app.add_exception_handler(PageForbidden, routes.on_forbidden)
+    app.add_exception_handler(CsrfRejected, routes.on_csrf)

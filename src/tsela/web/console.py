@@ -1,0 +1,215 @@
+"""Border officer console: scan or paste the MRZ, see the decision (CLEAR / REFER / DENY)
+large, with every reason, the traveller, recent crossings and days remaining; record the
+crossing with one key, or override a REFER/DENY with a written reason.
+
+Works from the keyboard alone: the scan box has focus, a scanner's final Enter submits a
+complete MRZ, the record button has focus after a CLEAR, R records, N starts a new scan.
+The MRZ and names travel in POST bodies only; redirects carry the crossing id.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from tsela.api.auth import client_source
+from tsela.api.deps import get_session, get_settings
+from tsela.config import Settings
+from tsela.domain.values import Direction
+from tsela.reference import UnknownPortError, country_name
+from tsela.services import checks as svc
+from tsela.services.screening_link import document_alerts, screener
+from tsela.store.models import PortOfEntry, Role, User, utcnow
+from tsela.web.i18n import N_
+from tsela.web.render import add_nav, render
+from tsela.web.security import page_roles
+
+router = APIRouter(include_in_schema=False)
+OFFICERS = (Role.BORDER_OFFICER, Role.SUPERVISOR)
+
+add_nav("/console", N_("Border console"), OFFICERS)
+
+DECISIONS = {
+    "CLEAR": (N_("CLEAR"), "ok", N_("Let the traveller through.")),
+    "REFER": (N_("REFER"), "warn", N_("Send the traveller to secondary inspection.")),
+    "DENY": (N_("DENY"), "bad", N_("Refusal recommended: an officer must decide.")),
+}
+
+
+def _ports(session: Session, user: User) -> tuple[PortOfEntry | None, list[PortOfEntry]]:
+    """The officer's own port, or (supervisors) every active port to choose from."""
+    if user.port_id:
+        return session.get(PortOfEntry, user.port_id), []
+    ports = list(
+        session.scalars(
+            select(PortOfEntry).where(PortOfEntry.active.is_(True)).order_by(PortOfEntry.code)
+        )
+    )
+    return None, ports
+
+
+def _console(
+    request: Request,
+    session: Session,
+    user: User,
+    *,
+    result: svc.CheckResult | None = None,
+    error: str | None = None,
+    direction: str = "entry",
+    port_code: str = "",
+    recorded: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    posted, ports = _ports(session, user)
+    ctx = {
+        "posted": posted,
+        "ports": ports,
+        "port_code": port_code or (posted.code if posted else ""),
+        "direction": direction,
+        "result": result.as_dict() if result else None,
+        "decision": DECISIONS[result.check.decision.value] if result else None,
+        "idempotency_key": secrets.token_urlsafe(18),
+        "error": error,
+        "recorded": recorded,
+        "country_name": country_name,
+    }
+    return render(request, "console.html", ctx, status_code)
+
+
+@router.get("/console")
+def console(
+    request: Request,
+    user: User = Depends(page_roles(*OFFICERS)),
+    session: Session = Depends(get_session),
+) -> Response:
+    """Border officers and supervisors: the scan box, ready for the next traveller."""
+    recorded = request.query_params.get("recorded")
+    kind = recorded if recorded in ("crossing", "override") else None
+    return _console(
+        request,
+        session,
+        user,
+        recorded=kind,
+        direction=request.query_params.get("direction", "entry"),
+    )
+
+
+@router.post("/console/check")
+def check(
+    request: Request,
+    user: User = Depends(page_roles(*OFFICERS)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+    mrz: str = Form(""),
+    direction: str = Form("entry"),
+    port: str = Form(""),
+    document_number: str = Form(""),
+    issuing_state: str = Form(""),
+) -> Response:
+    """Border officers and supervisors: check the traveller whose document was scanned."""
+    try:
+        way = Direction(direction)
+    except ValueError:
+        way = Direction.ENTRY
+    posted, _ports_list = _ports(session, user)
+    port_code = posted.code if posted else port.strip().upper()
+    keep = {"direction": way.value, "port_code": port_code}
+    if not port_code:
+        return _console(
+            request, session, user, error=N_("Choose the port."), **keep, status_code=400
+        )
+    if not mrz.strip() and not document_number.strip():
+        return _console(
+            request,
+            session,
+            user,
+            error=N_("Scan the document, or type its number and issuing state."),
+            **keep,
+            status_code=400,
+        )
+    req = svc.CheckRequest(
+        port=port_code,
+        direction=way,
+        at=utcnow(),
+        mrz=mrz.strip()[:200] or None,
+        document_number=document_number.strip()[:20] or None,
+        issuing_state=issuing_state.strip()[:3] or None,
+    )
+    try:
+        result = svc.run_check(
+            session,
+            node=settings.node,
+            officer=user,
+            request=req,
+            screener=screener,
+            document_alerts=document_alerts,
+            source=client_source(request),
+        )
+    except svc.CheckError as exc:
+        _fail(session, exc, settings, user, request)
+        return _console(request, session, user, error=exc.message, **keep, status_code=exc.status)
+    except UnknownPortError as exc:
+        session.rollback()
+        return _console(request, session, user, error=str(exc), **keep, status_code=400)
+    session.commit()
+    return _console(request, session, user, result=result, **keep)
+
+
+def _fail(
+    session: Session, exc: svc.CheckError, settings: Settings, user: User, request: Request
+) -> None:
+    session.rollback()
+    if exc.audit:
+        svc.log_refusal(
+            session, exc, node=settings.node, actor=user.username, source=client_source(request)
+        )
+        session.commit()
+
+
+@router.post("/console/record")
+def record(
+    request: Request,
+    user: User = Depends(page_roles(*OFFICERS)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+    check_id: str = Form(""),
+    idempotency_key: str = Form(""),
+    override_reason: str = Form(""),
+    direction: str = Form("entry"),
+) -> Response:
+    """Border officers and supervisors: record the crossing (an override needs a reason)."""
+    try:
+        check_uuid = uuid.UUID(check_id)
+    except ValueError:
+        return _console(request, session, user, error=N_("This check is unknown."), status_code=400)
+    reason = override_reason.strip() or None
+    # The same body as POST /v1/crossings, so a retry from either is recognised.
+    payload = svc.request_hash({"check_id": str(check_uuid), "override_reason": reason})
+    try:
+        done = svc.record_crossing(
+            session,
+            node=settings.node,
+            officer=user,
+            check_id=check_uuid,
+            idempotency_key=idempotency_key,
+            payload_hash=payload,
+            override_reason=reason,
+            source=client_source(request),
+        )
+        session.commit()
+    except svc.CheckError as exc:
+        _fail(session, exc, settings, user, request)
+        return _console(request, session, user, error=exc.message, status_code=exc.status)
+    except IntegrityError:
+        # The same form sent twice at once: the other request recorded it.
+        session.rollback()
+        return RedirectResponse("/console?recorded=crossing", status_code=303)
+    kind = "override" if done.check.override_reason else "crossing"
+    way = direction if direction in ("entry", "exit") else "entry"
+    return RedirectResponse(f"/console?recorded={kind}&direction={way}", status_code=303)

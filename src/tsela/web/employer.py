@@ -1,0 +1,193 @@
+"""Employer portal: the permits of the employer's workers, registering a worker (an
+application on their behalf), and verifying a permit by pasting it or uploading its QR."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from tsela.api.deps import get_session, get_settings
+from tsela.config import Settings
+from tsela.domain import permits as dom
+from tsela.domain.permits import PermitRuleError
+from tsela.services import audit
+from tsela.services import employers as employer_service
+from tsela.services import permits as svc
+from tsela.store.models import Employer, Role, User
+from tsela.web.applying import evidence_from, form_fields, open_types
+from tsela.web.i18n import N_
+from tsela.web.render import add_nav, render, today
+from tsela.web.security import page_roles
+from tsela.web.verify import Checked, check_token, token_from_form
+
+router = APIRouter(include_in_schema=False)
+
+add_nav("/employer", N_("My workers"), (Role.EMPLOYER,))
+add_nav("/employer/verify", N_("Verify a permit"), (Role.EMPLOYER,))
+
+DONE = {
+    "registered": N_("The worker is registered and the application is sent."),
+    "draft": N_("The worker is registered; the application waits for missing evidence."),
+}
+
+
+def _employer(session: Session, user: User) -> Employer | None:
+    return session.get(Employer, user.employer_id) if user.employer_id else None
+
+
+@router.get("/employer")
+def workers(
+    request: Request,
+    user: User = Depends(page_roles(Role.EMPLOYER)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> Response:
+    """Employers: the permits and applications of their own workers."""
+    employer = _employer(session, user)
+    if employer is None:
+        return render(request, "employer_unlinked.html", {}, 409)
+    actor = svc.Actor.of(user, settings.node)
+    permits = employer_service.workers_permits(session, actor, employer.id, today())
+    session.commit()  # the listing is audited
+    return render(
+        request,
+        "employer_home.html",
+        {
+            "employer": employer,
+            "permits": permits,
+            "done": DONE.get(request.query_params.get("done", "")),
+        },
+    )
+
+
+def _register_page(
+    request: Request,
+    employer: Employer,
+    fields: dict[str, str],
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    types = open_types(today(), None, employer_types=True)
+    chosen = next(
+        (t for t in types if t.type.code == (fields.get("type_code") or fields.get("type"))), None
+    )
+    return render(
+        request,
+        "employer_register.html",
+        {"types": types, "chosen": chosen, "error": error, "values": fields, "employer": employer},
+        status_code,
+    )
+
+
+@router.get("/employer/workers/new")
+def register_form(
+    request: Request,
+    user: User = Depends(page_roles(Role.EMPLOYER)),
+    session: Session = Depends(get_session),
+) -> Response:
+    """Employers: register a worker by applying for a work permit on their behalf."""
+    employer = _employer(session, user)
+    if employer is None:
+        return render(request, "employer_unlinked.html", {}, 409)
+    return _register_page(request, employer, {"type": request.query_params.get("type", "")})
+
+
+def _day(text: str, field: str) -> date | None:
+    if not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise svc.PermitError(f"{field}: {text!r} is not a date like 1990-04-30") from None
+
+
+@router.post("/employer/workers/new")
+def register(
+    request: Request,
+    user: User = Depends(page_roles(Role.EMPLOYER)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+    fields: dict[str, str] = Depends(form_fields),
+) -> Response:
+    """Employers: open (and send, when complete) an application for a worker."""
+    employer = _employer(session, user)
+    if employer is None:
+        return render(request, "employer_unlinked.html", {}, 409)
+    types = open_types(today(), None, employer_types=True)
+    chosen = next((t for t in types if t.type.code == fields.get("type_code")), None)
+    if chosen is None:
+        return _register_page(request, employer, fields, N_("Choose a permit type."), 400)
+    actor = svc.Actor.of(user, settings.node)
+    try:
+        applicant = svc.Applicant(
+            surname=fields.get("surname", ""),
+            given_names=fields.get("given_names", ""),
+            birth_date=_day(fields.get("birth_date", ""), "date of birth"),
+            nationality=fields.get("nationality", ""),
+            document_number=fields.get("document_number", ""),
+            document_expiry=_day(fields.get("document_expiry", ""), "passport expiry date"),
+            sex=fields.get("sex", "X") or "X",
+        )
+        permit = svc.apply(
+            session,
+            actor,
+            type_code=chosen.type.code,
+            today=today(),
+            applicant=applicant,
+            country=fields.get("country") or None,
+            evidence=evidence_from(fields, chosen.type),
+        )
+        complete = not chosen.type.evidence.missing(svc.evidence_kinds(session, permit))
+        if complete:
+            svc.submit(session, actor, permit.id, today())
+    except (svc.PermitError, PermitRuleError, dom.IllegalTransition) as exc:
+        session.rollback()
+        return _register_page(request, employer, fields, str(exc), 400)
+    session.commit()
+    return RedirectResponse(
+        f"/employer?done={'registered' if complete else 'draft'}", status_code=303
+    )
+
+
+def _check_audited(session: Session, settings: Settings, user: User, token: str) -> Checked:
+    checked = check_token(session, settings, token)
+    result = checked.verification
+    if result is not None:
+        audit.record(
+            session,
+            actor=user.username,
+            action="permit.verify",
+            node=settings.node,
+            entity="permit",
+            entity_id=result.claims.permit_id if result.claims else "",
+            detail={"status": result.status.value},
+        )
+        session.commit()
+    return checked
+
+
+@router.get("/employer/verify")
+def verify_form(request: Request, _user: User = Depends(page_roles(Role.EMPLOYER))) -> Response:
+    """Employers: check a permit a job seeker shows them."""
+    return render(request, "employer_verify.html", {"checked": None})
+
+
+@router.post("/employer/verify")
+async def verify_submit(
+    request: Request,
+    user: User = Depends(page_roles(Role.EMPLOYER)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+    token: str = Form(""),
+    image: UploadFile | None = File(None),
+) -> Response:
+    """Employers: verify by pasted token or uploaded QR image (the check is audited)."""
+    text, checked = await token_from_form(token, image)
+    if text is not None:
+        checked = await run_in_threadpool(_check_audited, session, settings, user, text)
+    status = 200 if checked.problem is None else 400
+    return render(request, "employer_verify.html", {"checked": checked}, status)

@@ -1,0 +1,112 @@
+"""Words people read for codes kept in data: permit states, types, evidence, actions.
+
+Marked with ``N_`` so Babel extracts them; templates translate them when rendering. A code
+without a label here (a new permit type added to the data) shows the data's own name.
+"""
+
+from __future__ import annotations
+
+from tsela.domain.permits import PermitStatus
+from tsela.web.i18n import N_
+
+S = PermitStatus
+
+STATUS: dict[str, tuple[str, str]] = {  # status -> (label, tone of its badge)
+    S.DRAFT: (N_("Draft"), "info"),
+    S.SUBMITTED: (N_("Submitted"), "info"),
+    S.EVIDENCE_REQUESTED: (N_("Evidence requested"), "warn"),
+    S.APPROVED: (N_("Approved"), "ok"),
+    S.REJECTED: (N_("Rejected"), "bad"),
+    S.ISSUED: (N_("Issued"), "ok"),
+    S.SUSPENDED: (N_("Suspended"), "warn"),
+    S.REVOKED: (N_("Revoked"), "bad"),
+    S.EXPIRED: (N_("Expired"), "warn"),
+}
+
+# The button that moves a permit to a state.
+ACTION: dict[str, str] = {
+    S.SUBMITTED: N_("Submit"),
+    S.EVIDENCE_REQUESTED: N_("Request evidence"),
+    S.APPROVED: N_("Approve"),
+    S.REJECTED: N_("Reject"),
+    S.ISSUED: N_("Issue"),
+    S.SUSPENDED: N_("Suspend"),
+    S.REVOKED: N_("Revoke"),
+    S.EXPIRED: N_("Record as expired"),
+}
+
+PERMIT_TYPE: dict[str, str] = {
+    "LSP": N_("Lesotho Special Permit"),
+    "LEP": N_("Lesotho Exemption Permit"),
+    "STUDY": N_("Cross-border study permit"),
+    "BUSINESS": N_("Business establishment permit"),
+    "SEASONAL": N_("Seasonal farm-work permit"),
+    "FCC": N_("Frequent-crosser card (border resident)"),
+}
+
+EVIDENCE: dict[str, str] = {
+    "passport": N_("Passport"),
+    "population_register": N_("Population register extract"),
+    "police_clearance_ls": N_("Police clearance (Lesotho)"),
+    "police_clearance_za": N_("Police clearance (South Africa)"),
+    "employer_affidavit": N_("Employer's affidavit"),
+    "tax_registration": N_("Tax registration"),
+    "company_registration": N_("Company registration"),
+    "institution_registration": N_("Registration at a school or university"),
+    "proof_of_funds": N_("Proof of funds"),
+    "business_plan": N_("Business plan"),
+    "employment_contract": N_("Employment contract"),
+    "proof_of_residence": N_("Proof of residence"),
+}
+
+COUNTRY: dict[str, str] = {
+    "LSO": N_("Lesotho"),
+    "ZAF": N_("South Africa"),
+}
+
+RIGHTS: dict[str, str] = {
+    "work": N_("work"),
+    "study": N_("study"),
+    "business": N_("run a business"),
+    "reside": N_("reside"),
+    "fast_lane": N_("fast lane at the border"),
+}
+
+
+def status_label(status: str) -> str:
+    return STATUS.get(status, (status, "info"))[0]
+
+
+def status_tone(status: str) -> str:
+    return STATUS.get(status, (status, "info"))[1]
+
+
+def type_label(code: str, fallback: str = "") -> str:
+    return PERMIT_TYPE.get(code, fallback or code)
+
+
+def evidence_label(kind: str) -> str:
+    return EVIDENCE.get(kind, kind.replace("_", " "))
+
+
+def country_label(code: str) -> str:
+    return COUNTRY.get(code, code)
+
+
+def right_label(code: str) -> str:
+    return RIGHTS.get(code, code)
+
+
+def action_label(target: str) -> str:
+    return ACTION.get(target, target)
+
+
+FILTERS = {
+    "status_label": status_label,
+    "status_tone": status_tone,
+    "type_label": type_label,
+    "evidence_label": evidence_label,
+    "country_label": country_label,
+    "right_label": right_label,
+    "action_label": action_label,
+}

@@ -1,0 +1,141 @@
+"""Rendering pages: one Jinja2 environment per language, role-based navigation, and the
+headers every page gets (no caching of personal data, a strict content security policy).
+
+Other areas add their pages to the navigation with ``add_nav`` and extend ``base.html``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from tsela.domain.credentials import SAST
+from tsela.store.models import Role, User
+from tsela.web.i18n import LANG_COOKIE, LANGUAGES, N_, choose_language, translations
+from tsela.web.labels import FILTERS
+from tsela.web.security import CSRF_FIELD, FORM_COOKIE, Caller, cookies_secure, form_token
+
+# No inline script or style: the CSP forbids them, so injected markup cannot run.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+
+@dataclass(frozen=True)
+class NavItem:
+    path: str
+    label: str  # an N_() message, translated when rendered
+    roles: frozenset[Role]
+
+
+NAV: list[NavItem] = []
+
+
+def add_nav(path: str, label: str, roles: tuple[Role, ...] | frozenset[Role]) -> None:
+    """Show a link to ``path`` to the given roles (label marked with N_ for translation)."""
+    if any(item.path == path for item in NAV):
+        return
+    NAV.append(NavItem(path, label, frozenset(roles)))
+
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.BORDER_OFFICER: N_("Border officer"),
+    Role.SUPERVISOR: N_("Supervisor"),
+    Role.PERMIT_OFFICER: N_("Permit officer"),
+    Role.ANALYST: N_("Analyst"),
+    Role.ADMIN: N_("Administrator"),
+    Role.EMPLOYER: N_("Employer"),
+    Role.WORKER: N_("Worker"),
+    Role.SECRETARIAT: N_("Secretariat"),
+}
+
+
+def today() -> date:
+    """Today in Lesotho and South Africa (UTC+2), where permits and stays are counted."""
+    return datetime.now(SAST).date()
+
+
+def _fmt_date(value: date | datetime | None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        return value.astimezone(SAST).strftime("%Y-%m-%d %H:%M")
+    return value.isoformat()
+
+
+@cache
+def environment(lang: str) -> Environment:
+    env = Environment(
+        loader=PackageLoader("tsela.web", "templates"),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    env.filters["day"] = _fmt_date
+    env.filters.update(FILTERS)
+    env.globals["LANGUAGES"] = LANGUAGES
+    env.globals["CSRF_FIELD"] = CSRF_FIELD
+    return env
+
+
+def nav_for(user: User | None) -> list[NavItem]:
+    if user is None:
+        return []
+    return [item for item in NAV if user.role in item.roles]
+
+
+def render(
+    request: Request,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    lang, chosen = choose_language(request)
+    caller: Caller | None = getattr(request.state, "web_caller", None)
+    user = caller.user if caller else None
+    token, new_cookie = form_token(request)
+    env = environment(lang)
+    page = env.get_template(template).render(
+        request=request,
+        path=request.url.path,
+        lang=lang,
+        user=user,
+        role_label=ROLE_LABELS.get(user.role, "") if user else "",
+        nav=nav_for(user),
+        csrf_token=token,
+        **(context or {}),
+    )
+    response = HTMLResponse(page, status_code=status_code)
+    response.headers.update(SECURITY_HEADERS)
+    response.headers["Content-Language"] = lang
+    secure = cookies_secure(request)
+    if chosen:
+        response.set_cookie(
+            LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", secure=secure, httponly=True
+        )
+    if new_cookie:
+        response.set_cookie(FORM_COOKIE, token, samesite="lax", secure=secure, httponly=True)
+    return response
+
+
+def gettext_for(request: Request) -> Any:
+    """The ``_`` of the request's language, for messages built in Python."""
+    lang, _chosen = choose_language(request)
+    return translations(lang).gettext

@@ -1,0 +1,133 @@
+"""Supervisor review: REFER and DENY decisions, overrides and watchlist hits, per port and
+per day, each signed off with a note."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from datetime import date
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tsela.api.deps import get_session, get_settings
+from tsela.config import Settings
+from tsela.reference import UnknownPortError
+from tsela.services import audit
+from tsela.services import checks as svc
+from tsela.store.models import PortOfEntry, Role, User
+from tsela.web.i18n import N_
+from tsela.web.render import add_nav, render, today
+from tsela.web.security import page_roles
+
+router = APIRouter(include_in_schema=False)
+READERS = (Role.SUPERVISOR, Role.ADMIN)
+
+add_nav("/review", N_("Review"), READERS)
+
+
+def _filters(request: Request) -> tuple[str, date | None, bool, str | None]:
+    """Port code, day and 'include reviewed' from the query (codes and dates only)."""
+    port = request.query_params.get("port", "").strip().upper()
+    raw_day = request.query_params.get("day", "").strip()
+    problem = None
+    day: date | None = today()
+    if raw_day == "all":
+        day = None
+    elif raw_day:
+        try:
+            day = date.fromisoformat(raw_day)
+        except ValueError:
+            problem = N_("The day must be a date like 2026-11-25.")
+    return port, day, request.query_params.get("reviewed") == "1", problem
+
+
+def _back(port: str, day: str, reviewed: str) -> str:
+    params = [
+        f"port={port}" if port else "",
+        f"day={day}" if day else "",
+        "reviewed=1" if reviewed == "1" else "",
+    ]
+    query = "&".join(p for p in params if p)
+    return "/review" + ("?" + query if query else "")
+
+
+@router.get("/review")
+def review_list(
+    request: Request,
+    user: User = Depends(page_roles(*READERS)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> Response:
+    """Supervisors: what needs a second look, filtered by port and day."""
+    port, day, include_reviewed, problem = _filters(request)
+    items: list[dict[str, object]] = []
+    if problem is None:
+        try:
+            items = svc.overrides(
+                session, port_code=port or None, day=day, pending_only=not include_reviewed
+            )
+        except UnknownPortError as exc:
+            problem = str(exc)
+    # Traveller names are shown: the read is logged like any read of personal data.
+    audit.record(
+        session,
+        actor=user.username,
+        action="overrides.read",
+        node=settings.node,
+        entity="check",
+        detail={"port": port or None, "day": day.isoformat() if day else None, "count": len(items)},
+    )
+    session.commit()
+    per_port_day = Counter((str(i["port"]), str(i["checked_at"])[:10]) for i in items)
+    ports = list(session.scalars(select(PortOfEntry.code).order_by(PortOfEntry.code)))
+    return render(
+        request,
+        "review.html",
+        {
+            "items": items,
+            "summary": sorted(per_port_day.items()),
+            "ports": ports,
+            "port": port,
+            "day": day.isoformat() if day else "all",
+            "include_reviewed": include_reviewed,
+            "problem": problem,
+            "can_review": user.role is Role.SUPERVISOR,
+            "done": request.query_params.get("done") == "1",
+        },
+        400 if problem else 200,
+    )
+
+
+@router.post("/review/{check_id}")
+def sign_off(
+    request: Request,
+    check_id: str,
+    user: User = Depends(page_roles(Role.SUPERVISOR)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+    note: str = Form(""),
+    port: str = Form(""),
+    day: str = Form(""),
+    reviewed: str = Form(""),
+) -> Response:
+    """Supervisors: sign off a REFER/DENY decision or an override, with a note."""
+    try:
+        svc.review(
+            session, node=settings.node, supervisor=user, check_id=uuid.UUID(check_id), note=note
+        )
+    except ValueError:
+        return render(request, "error.html", {"error": "missing"}, 404)
+    except svc.CheckError as exc:
+        session.rollback()
+        return render(
+            request,
+            "review_error.html",
+            {"message": exc.message, "back": _back(port, day, reviewed)},
+            exc.status,
+        )
+    session.commit()
+    target = _back(port, day, reviewed)
+    return RedirectResponse(target + ("&" if "?" in target else "?") + "done=1", status_code=303)

@@ -1,0 +1,145 @@
+"""Signing in and out, the home page of each role, and the error pages."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from tsela.api.auth import SESSION_COOKIE, client_source
+from tsela.api.deps import get_session, get_settings
+from tsela.config import Settings
+from tsela.services import accounts
+from tsela.store.models import Role, User
+from tsela.web.i18n import N_
+from tsela.web.render import add_nav, nav_for, render
+from tsela.web.security import (
+    FORM_COOKIE,
+    LoginRequired,
+    PageForbidden,
+    cookies_secure,
+    login_url,
+    page_roles,
+    public_page,
+    safe_next,
+)
+
+router = APIRouter(include_in_schema=False)
+
+# Where each role starts; roles without their own page land on the home page's link list.
+ROLE_HOME: dict[Role, str] = {
+    Role.BORDER_OFFICER: "/console",
+    Role.SUPERVISOR: "/review",
+    Role.PERMIT_OFFICER: "/desk",
+    Role.WORKER: "/me",
+    Role.EMPLOYER: "/employer",
+}
+
+add_nav("/", N_("Home"), tuple(Role))
+
+
+def home_of(user: User) -> str:
+    return ROLE_HOME.get(user.role, "/")
+
+
+@router.get("/")
+def home(request: Request, user: User = Depends(page_roles(*Role))) -> Response:
+    """Any signed-in user: their own start page, or a list of the pages open to them."""
+    target = home_of(user)
+    if target != "/":
+        return RedirectResponse(target, status_code=303)
+    links = [item for item in nav_for(user) if item.path != "/"]
+    return render(request, "home.html", {"links": links})
+
+
+@router.get("/login")
+def login_form(
+    request: Request, user: User | None = Depends(public_page), next: str | None = None
+) -> Response:
+    """Public: the sign-in page."""
+    if user is not None:
+        return RedirectResponse(safe_next(next) or home_of(user), status_code=303)
+    notice = None
+    if request.query_params.get("expired"):
+        notice = "expired"
+    elif request.query_params.get("bye"):
+        notice = "bye"
+    return render(request, "login.html", {"notice": notice, "error": None, "next": next or ""})
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    _anyone: User | None = Depends(public_page),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+    username: str = Form(""),
+    password: str = Form(""),
+    next: str = Form(""),
+) -> Response:
+    """Public: check the password (rate-limited and audited) and start a browser session."""
+    ctx = {"notice": None, "next": next, "username": username}
+    if not username.strip() or not password:
+        return render(request, "login.html", {**ctx, "error": "missing"}, 400)
+    try:
+        user = accounts.authenticate(
+            session,
+            node=settings.node,
+            username=username[:60],
+            password=password[:200],
+            source=client_source(request),
+        )
+    except accounts.LoginRefused as exc:
+        session.commit()  # the failure is audited and counts towards the limit
+        if exc.locked:
+            return render(request, "login.html", {**ctx, "error": "locked"}, 429)
+        return render(request, "login.html", {**ctx, "error": "wrong"}, 401)
+    started = accounts.start_session(session, user)
+    session.commit()
+    response = RedirectResponse(safe_next(next) or home_of(user), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        started.secret,
+        httponly=True,
+        samesite="lax",
+        secure=cookies_secure(request),
+        path="/",
+    )
+    response.delete_cookie(FORM_COOKIE, path="/")
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request,
+    _user: User = Depends(page_roles(*Role)),
+    session: Session = Depends(get_session),
+) -> Response:
+    """Any signed-in user: end the session here and in the database."""
+    secret = request.cookies.get(SESSION_COOKIE)
+    if secret:
+        accounts.end_session(session, secret)
+        session.commit()
+    response = RedirectResponse("/login?bye=1", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# --- error pages (registered as exception handlers by tsela.web.install) ------------------
+
+
+async def on_login_required(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LoginRequired)
+    response = RedirectResponse(login_url(request, exc.expired), status_code=303)
+    if exc.expired:
+        response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+async def on_forbidden(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PageForbidden)
+    return render(request, "error.html", {"error": "forbidden"}, 403)
+
+
+async def on_csrf(request: Request, exc: Exception) -> Response:
+    return render(request, "error.html", {"error": "csrf"}, 403)

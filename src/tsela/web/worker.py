@@ -1,0 +1,213 @@
+"""Worker portal (English and Sesotho): apply for a permit, follow it, show it with its
+QR code, answer a request for evidence, and see how many days of stay remain."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
+from sqlalchemy.orm import Session
+
+from tsela.api.deps import get_session, get_settings
+from tsela.config import Settings
+from tsela.domain import permits as dom
+from tsela.domain.permits import PermitRuleError, PermitStatus
+from tsela.services import permit_qr
+from tsela.services import permits as svc
+from tsela.store.models import Person, Role, User
+from tsela.web.applying import evidence_from, form_fields, open_types
+from tsela.web.i18n import N_
+from tsela.web.render import add_nav, render, today
+from tsela.web.security import page_roles
+
+router = APIRouter(include_in_schema=False)
+S = PermitStatus
+
+add_nav("/me", N_("My permits"), (Role.WORKER,))
+
+DONE = {
+    "applied": N_("Your application has been sent. You will see the decision here."),
+    "draft": N_("Your application is saved but not sent: some evidence is still missing."),
+    "answered": N_("Your evidence has been sent to the permit office."),
+}
+
+
+def _person(session: Session, user: User) -> Person | None:
+    return session.get(Person, user.person_id) if user.person_id else None
+
+
+def _unlinked(request: Request) -> Response:
+    return render(request, "worker_unlinked.html", {}, 409)
+
+
+@router.get("/me")
+def my_permits(
+    request: Request,
+    user: User = Depends(page_roles(Role.WORKER)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> Response:
+    """Workers: their applications and permits, and the days of stay they have left."""
+    person = _person(session, user)
+    if person is None:
+        return _unlinked(request)
+    actor = svc.Actor.of(user, settings.node)
+    permits = svc.list_permits(session, actor, today())
+    session.commit()  # the listing is audited
+    current = [p for p in permits if p.effective_status in (S.ISSUED, S.SUSPENDED)]
+    return render(
+        request,
+        "worker_home.html",
+        {
+            "permits": permits,
+            "current": current,
+            "done": DONE.get(request.query_params.get("done", "")),
+        },
+    )
+
+
+@router.get("/me/apply")
+def apply_form(
+    request: Request,
+    user: User = Depends(page_roles(Role.WORKER)),
+    session: Session = Depends(get_session),
+) -> Response:
+    """Workers: choose a permit type, then fill in the application for it."""
+    person = _person(session, user)
+    if person is None:
+        return _unlinked(request)
+    types = open_types(today(), person.nationality)
+    chosen = next((t for t in types if t.type.code == request.query_params.get("type")), None)
+    return render(
+        request,
+        "worker_apply.html",
+        {"types": types, "chosen": chosen, "error": None, "values": {}},
+    )
+
+
+@router.post("/me/apply")
+def apply(
+    request: Request,
+    user: User = Depends(page_roles(Role.WORKER)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+    fields: dict[str, str] = Depends(form_fields),
+) -> Response:
+    """Workers: open an application for themselves and send it when the evidence is complete."""
+    person = _person(session, user)
+    if person is None:
+        return _unlinked(request)
+    types = open_types(today(), person.nationality)
+    chosen = next((t for t in types if t.type.code == fields.get("type_code")), None)
+    if chosen is None:
+        ctx = {"types": types, "chosen": None, "error": N_("Choose a permit type."), "values": {}}
+        return render(request, "worker_apply.html", ctx, 400)
+    actor = svc.Actor.of(user, settings.node)
+    employer = fields.get("employer", "").strip() or None
+    try:
+        permit = svc.apply(
+            session,
+            actor,
+            type_code=chosen.type.code,
+            today=today(),
+            person_id=person.id,
+            employer=employer,
+            country=fields.get("country") or None,
+            evidence=evidence_from(fields, chosen.type),
+        )
+        complete = not chosen.type.evidence.missing(svc.evidence_kinds(session, permit))
+        if complete:
+            svc.submit(session, actor, permit.id, today())
+    except (svc.PermitError, PermitRuleError, dom.IllegalTransition) as exc:
+        session.rollback()
+        ctx = {"types": types, "chosen": chosen, "error": str(exc), "values": fields}
+        return render(request, "worker_apply.html", ctx, 400)
+    session.commit()
+    done = "applied" if complete else "draft"
+    return RedirectResponse(f"/me/permits/{permit.id}?done={done}", status_code=303)
+
+
+@router.get("/me/permits/{permit_id}")
+def my_permit(
+    request: Request,
+    permit_id: str,
+    user: User = Depends(page_roles(Role.WORKER)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> Response:
+    """Workers: one of their permits: status, the reasons given, and the QR code once issued."""
+    return _permit_page(request, session, user, settings, permit_id)
+
+
+def _permit_page(
+    request: Request,
+    session: Session,
+    user: User,
+    settings: Settings,
+    permit_id: str,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    actor = svc.Actor.of(user, settings.node)
+    try:
+        view = svc.view(session, actor, permit_id, today())
+        history = svc.history(session, actor, view.id)
+        permit = svc.load_permit(session, view.id)
+    except (svc.NotFound, svc.Forbidden):
+        # Another person's permit looks the same as one that does not exist.
+        session.rollback()
+        return render(request, "error.html", {"error": "missing"}, 404)
+    kinds = svc.evidence_kinds(session, permit)
+    session.commit()  # the read is audited
+    ptype = dom.permit_type(view.permit_type)
+    qr = None
+    if permit.token and view.status in (S.ISSUED, S.SUSPENDED):
+        qr = Markup(permit_qr.render_svg(permit.token, scale=5))  # generated by segno, no input
+    reasons = [ev for ev in history if ev.reason]
+    return render(
+        request,
+        "worker_permit.html",
+        {
+            "p": view,
+            "ptype": ptype,
+            "qr": qr,
+            "token": permit.token if qr else None,
+            "history": history,
+            "reasons": reasons,
+            "have": set(kinds),
+            "missing": ptype.evidence.missing(kinds),
+            "can_answer": view.status in (S.DRAFT, S.EVIDENCE_REQUESTED),
+            "error": error,
+            "done": DONE.get(request.query_params.get("done", "")),
+        },
+        status_code,
+    )
+
+
+@router.post("/me/permits/{permit_id}/evidence")
+def answer(
+    request: Request,
+    permit_id: str,
+    user: User = Depends(page_roles(Role.WORKER)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+    fields: dict[str, str] = Depends(form_fields),
+) -> Response:
+    """Workers: add the evidence asked for and send the application (again)."""
+    actor = svc.Actor.of(user, settings.node)
+    try:
+        permit = svc.load_permit(session, permit_id)
+        items = evidence_from(fields, dom.permit_type(permit.permit_type))
+        if items:
+            svc.add_evidence(session, actor, permit.id, items)
+        else:
+            svc.view(session, actor, permit.id, today())  # checks it is theirs
+        svc.submit(session, actor, permit.id, today())
+    except (svc.NotFound, svc.Forbidden):
+        session.rollback()
+        return render(request, "error.html", {"error": "missing"}, 404)
+    except (svc.PermitError, PermitRuleError, dom.IllegalTransition) as exc:
+        session.rollback()
+        return _permit_page(request, session, user, settings, permit_id, str(exc), 400)
+    session.commit()
+    return RedirectResponse(f"/me/permits/{permit.id}?done=answered", status_code=303)
