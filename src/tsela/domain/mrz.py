@@ -22,7 +22,6 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 from typing import Any, NamedTuple
 
 from tsela.domain.icao_codes import SPECIMEN_STATE, country_name, known_codes
@@ -44,6 +43,8 @@ _ALPHABET_SET = frozenset(ALPHABET)
 _DIGITS = "0123456789"
 # Character -> check-digit value, applied to a whole line at once (bytes.translate).
 _VALUES = bytes.maketrans(ALPHABET.encode("ascii"), bytes(range(36)) + b"\0")
+_VALUE = {c: v for v, c in enumerate(ALPHABET[:36])} | {"<": 0}
+_WEIGHTS = (7, 3, 1)
 _LINE_OK = re.compile(r"[A-Z0-9<]+").fullmatch
 _NAME_OK = re.compile(r"[A-Z<]+").fullmatch
 
@@ -170,6 +171,16 @@ def check_digit(text: str) -> int:
 
 # The 3-character MRZ form of every known code (with its fillers) -> the code.
 _CODES = {code.ljust(3, "<"): code for code in known_codes()}
+# Document codes that pass, per format -> the code without its filler.
+_GOOD_CODES = {
+    fmt: {
+        first + second: (first + second).rstrip("<")
+        for first in DOCUMENT_CODE_FIRST[fmt]
+        for second in "<ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+        if not (second == "V" and fmt in (TD1, TD2))
+    }
+    for fmt in FORMATS
+}
 _EMPTY_TD3_OPTIONAL = frozenset({"<" * 14 + "<", "<" * 14 + "0"})  # data and check digit
 _UNKNOWN_BIRTH = re.compile(r"\d\d<<<<|\d\d\d\d<<|<<<<<<").fullmatch
 
@@ -213,10 +224,12 @@ class _Report:
     def _swap_hints(self, label: str, line: int, start: int, end: int, target: int) -> None:
         """Name single OCR swaps in the field that would make its check digit agree."""
         text = self.lines[line][start:end]
+        total = check_digit(text)
         for i, c in enumerate(text):
+            weight = _WEIGHTS[i % 3]
             for alt in _SWAPS.get(c, ()):
-                trial = text[:i] + alt + text[i + 1 :]
-                if check_digit(trial) == target:
+                # One character changed moves the weighted sum by weight x the value change.
+                if (total + weight * (_VALUE[alt] - _VALUE[c])) % 10 == target:
                     self.hints.append(
                         f"{label}: the check digit agrees if {c!r} at "
                         f"{_where(line, start + i)} is read as {alt!r}"
@@ -312,8 +325,7 @@ class _Report:
         text = self.lines[line]
         raw = text[start : start + 6]
         if raw.isdigit():
-            # Dates repeat across documents: the century choice and check digit are cached.
-            found, digit = (_birth_date if birth else _expiry_date)(raw, today)
+            found, digit = _read_date(raw, today, birth)
             if text[start + 6] != digit:
                 self.check(label, line, start, start + 6, values[start : start + 6], start + 6)
             if type(found) is date:
@@ -401,18 +413,35 @@ def _century(yy: int, month: int, day: int, limit: date) -> int:
     return year
 
 
-@lru_cache(maxsize=1 << 16)
-def _birth_date(raw: str, today: date) -> tuple[date | str, str]:
+# Dates repeat across documents, so each day's readings of YYMMDD are kept:
+# {today: ({birth YYMMDD: (date or why not, check digit)}, {expiry YYMMDD: ...})}.
+_DateCache = dict[str, tuple[date | str, str]]
+_DATE_CACHES: dict[date, tuple[_DateCache, _DateCache]] = {}
+_CACHE_LIMIT = 1 << 17
+
+
+def _date_caches(today: date) -> tuple[_DateCache, _DateCache]:
+    caches = _DATE_CACHES.get(today)
+    if caches is None:
+        if len(_DATE_CACHES) > 3:
+            _DATE_CACHES.clear()
+        caches = _DATE_CACHES[today] = ({}, {})
+    return caches
+
+
+def _read_date(raw: str, today: date, birth: bool) -> tuple[date | str, str]:
     """(the date or why it is none, the check digit) of six digits YYMMDD."""
-    yy, month, day = int(raw[0:2]), int(raw[2:4]), int(raw[4:6])
-    return _calendar(_century(yy, month, day, today), month, day), _DIGITS[check_digit(raw)]
-
-
-@lru_cache(maxsize=1 << 16)
-def _expiry_date(raw: str, today: date) -> tuple[date | str, str]:
-    yy, month, day = int(raw[0:2]), int(raw[2:4]), int(raw[4:6])
-    limit = _years_later(today, EXPIRY_YEARS_AHEAD)
-    return _calendar(_century(yy, month, day, limit), month, day), _DIGITS[check_digit(raw)]
+    cache = _date_caches(today)[0 if birth else 1]
+    found = cache.get(raw)
+    if found is None:
+        yy, month, day = int(raw[0:2]), int(raw[2:4]), int(raw[4:6])
+        limit = today if birth else _years_later(today, EXPIRY_YEARS_AHEAD)
+        year = _century(yy, month, day, limit)
+        found = (_calendar(year, month, day), _DIGITS[check_digit(raw)])
+        if len(cache) > _CACHE_LIMIT:
+            cache.clear()
+        cache[raw] = found
+    return found
 
 
 def _years_later(day: date, years: int) -> date:
@@ -427,18 +456,17 @@ _JOINED = {90: (TD1, 30), 72: (TD2, 36), 88: (TD3, 44)}
 
 def _split(mrz: str | Iterable[str]) -> tuple[str, list[str]]:
     """Normalise the input into the lines of one format, or say why it cannot be an MRZ."""
-    if isinstance(mrz, str):
-        parts = mrz.split()
-    else:
-        parts = []
-        for item in mrz:
+    if not isinstance(mrz, str):
+        items = list(mrz)
+        for item in items:
             if not isinstance(item, str):
                 raise MrzUnusable(f"MRZ lines must be text, not {type(item).__name__}")
-            parts.extend(item.split())
+        mrz = "\n".join(items)
+    # ASCII-only upper case: str.upper() would turn a stray 'ß' into two characters.
+    text = mrz.upper() if mrz.isascii() else "".join(map(_ascii_upper, mrz))
+    parts = text.split()
     if not parts:
         raise MrzUnusable("no MRZ given: the input is empty")
-    # ASCII-only upper case: str.upper() would turn a stray 'ß' into two characters.
-    parts = [p.upper() if p.isascii() else "".join(_ascii_upper(c) for c in p) for p in parts]
     if len(parts) == 1:
         whole = parts[0]
         size = len(whole)
@@ -500,6 +528,15 @@ def parse(mrz: str | Iterable[str], today: date) -> MrzResult:
     """
     fmt, lines = _split(mrz)
     report = _Report(lines)
+    if not _LINE_OK("".join(lines)):
+        _bad_characters(report)
+    if fmt == TD1:
+        return _parse_td1(lines, report, today)
+    return _parse_two_lines(fmt, lines, report, today)
+
+
+def _bad_characters(report: _Report) -> None:
+    lines = report.lines
     for i, line in enumerate(lines):
         if not _LINE_OK(line):
             for j, c in enumerate(line):
@@ -509,9 +546,6 @@ def parse(mrz: str | Iterable[str], today: date) -> MrzResult:
                     )
             # Read on with a filler there, to report the fields' own problems too.
             lines[i] = "".join(c if c in _ALPHABET_SET else "<" for c in line)
-    if fmt == TD1:
-        return _parse_td1(lines, report, today)
-    return _parse_two_lines(fmt, lines, report, today)
 
 
 def _extended_number(
@@ -561,22 +595,34 @@ def _parse_two_lines(fmt: str, lines: list[str], report: _Report, today: date) -
     l2 = lines[1]
     v2 = l2.encode("ascii").translate(_VALUES)
     width = LINE_LENGTH[fmt]
-    document_type = report.document_code(fmt)
-    issuing = report.code("issuing state", 0, 2)
+    l1 = lines[0]
+    # Each lookup below is the whole check for a good field; the report explains bad ones.
+    document_type = _GOOD_CODES[fmt].get(l1[0:2]) or report.document_code(fmt)
+    issuing = _CODES.get(l1[2:5]) or report.code("issuing state", 0, 2)
     names = report.name(0, 5, width)
     extended = _extended_number(report, 1, 0, 9, 28, 35) if fmt == TD2 else None
     if extended is None:
-        number = _number(report, 1, 0)
+        number = l2[0:9].rstrip("<") or _number(report, 1, 0)
         if l2[9] != _DIGITS[_weighted(v2[0:9])]:
             report.check("document number", 1, 0, 9, v2[0:9], 9)
         optional = l2[28:42] if fmt == TD3 else l2[28:35] if fmt == TD2 else l2[28:width]
         optional = optional.rstrip("<")
     else:
         number, optional = extended
-    nationality = report.code("nationality", 1, 10)
-    birth = report.when("birth date", 1, 13, v2, today, birth=True)
-    sex = report.sex(1, 20)
-    expiry = report.when("expiry date", 1, 21, v2, today, birth=False)
+    nationality = _CODES.get(l2[10:13]) or report.code("nationality", 1, 10)
+    births, expiries = _date_caches(today)
+    # Fast path: a date already seen today, with its check digit right.
+    hit = births.get(l2[13:19])
+    if hit is not None and type(hit[0]) is date and l2[19] == hit[1]:
+        birth: date | None = hit[0]
+    else:
+        birth = report.when("birth date", 1, 13, v2, today, birth=True)
+    sex = _SEX.get(l2[20]) or report.sex(1, 20)
+    hit = expiries.get(l2[21:27])
+    if hit is not None and type(hit[0]) is date and l2[27] == hit[1]:
+        expiry: date | None = hit[0]
+    else:
+        expiry = report.when("expiry date", 1, 21, v2, today, birth=False)
     if fmt != TD2 and expiry is None and l2[21:27] == "<<<<<<":
         report.errors.append(f"expiry date is empty ({_where(1, 21)}): a {LABELS[fmt]} has one")
     if fmt == TD3:
@@ -598,20 +644,29 @@ def _parse_td1(lines: list[str], report: _Report, today: date) -> MrzResult:
     l1, l2 = lines[0], lines[1]
     v1 = l1.encode("ascii").translate(_VALUES)
     v2 = l2.encode("ascii").translate(_VALUES)
-    document_type = report.document_code(TD1)
-    issuing = report.code("issuing state", 0, 2)
+    document_type = _GOOD_CODES[TD1].get(l1[0:2]) or report.document_code(TD1)
+    issuing = _CODES.get(l1[2:5]) or report.code("issuing state", 0, 2)
     extended = _extended_number(report, 0, 5, 14, 15, 30)
     if extended is None:
-        number = _number(report, 0, 5)
+        number = l1[5:14].rstrip("<") or _number(report, 0, 5)
         if l1[14] != _DIGITS[_weighted(v1[5:14])]:
             report.check("document number", 0, 5, 14, v1[5:14], 14)
         optional = l1[15:30].rstrip("<")
     else:
         number, optional = extended
-    birth = report.when("birth date", 1, 0, v2, today, birth=True)
-    sex = report.sex(1, 7)
-    expiry = report.when("expiry date", 1, 8, v2, today, birth=False)
-    nationality = report.code("nationality", 1, 15)
+    births, expiries = _date_caches(today)
+    hit = births.get(l2[0:6])
+    if hit is not None and type(hit[0]) is date and l2[6] == hit[1]:
+        birth: date | None = hit[0]
+    else:
+        birth = report.when("birth date", 1, 0, v2, today, birth=True)
+    sex = _SEX.get(l2[7]) or report.sex(1, 7)
+    hit = expiries.get(l2[8:14])
+    if hit is not None and type(hit[0]) is date and l2[14] == hit[1]:
+        expiry: date | None = hit[0]
+    else:
+        expiry = report.when("expiry date", 1, 8, v2, today, birth=False)
+    nationality = _CODES.get(l2[15:18]) or report.code("nationality", 1, 15)
     composite = v1[5:30] + v2[0:7] + v2[8:15] + v2[18:29]
     if l2[29] != _DIGITS[_weighted(composite)]:
         report.check("composite", 1, -1, -1, composite, 29)
