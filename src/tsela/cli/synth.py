@@ -131,8 +131,7 @@ def demo(
     initialise(cfg, engine)
     if existing_persons(engine) == 0:
         console.print("Generating the demo population (first run only)...")
-        typer.get_current_context().invoke(
-            synth,
+        synth(
             persons=persons,
             start="2025-01-01",
             end=None,
