@@ -10,11 +10,14 @@ from pathlib import Path
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tsela.domain.credentials import (
     CredentialError,
     KeySet,
     PermitClaims,
+    PublicKey,
     RevocationList,
     Signer,
     Verifier,
@@ -243,8 +246,6 @@ def test_token_signed_with_a_retired_key_after_retirement_is_forged(tmp_path: Pa
     private = Ed25519PrivateKey.generate()
     raw = private.public_key().public_bytes_raw()
     kid = make_kid("LS", raw)
-    from tsela.domain.credentials import PublicKey
-
     keys = KeySet([PublicKey(kid, "LS", raw, "retired", NOW - timedelta(days=30), NOW)])
     late = Signer(kid, "LS", private).sign(
         claims(issued_at=int((NOW + timedelta(days=1)).timestamp())).to_claims()
@@ -297,3 +298,35 @@ def test_qr_round_trip_png_and_svg(token: str, store: KeyStore, tmp_path: Path) 
         decode_image(blank)
     with pytest.raises(QRError, match="not a readable image"):
         decode_image(b"not an image")
+
+
+_KEY = Ed25519PrivateKey.generate()
+_KID = make_kid("LS", _KEY.public_key().public_bytes_raw())
+_KEYSET = KeySet([PublicKey(_KID, "LS", _KEY.public_key().public_bytes_raw())])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    holder=st.text(min_size=1, max_size=60),
+    employer=st.none() | st.text(max_size=40),
+    start=st.dates(date(2000, 1, 1), date(2040, 1, 1)),
+    days=st.integers(0, 4000),
+    rights=st.lists(st.sampled_from(["work", "study", "business", "reside"]), unique=True),
+)
+def test_any_permit_round_trips_and_both_backends_agree(  # type: ignore[no-untyped-def]
+    holder, employer, start, days, rights
+) -> None:
+    c = claims(
+        holder=holder,
+        employer=employer or None,
+        valid_from=start,
+        valid_to=start + timedelta(days=days),
+        rights=tuple(rights),
+    )
+    token = Signer(_KID, "LS", _KEY).sign(c.to_claims())
+    assert token.isascii()
+    day = start + timedelta(days=days // 2)
+    fast = Verifier(_KEYSET).verify(token, day)
+    slow = Verifier(_KEYSET, backend="cryptography").verify(token, day)
+    assert fast.status is slow.status is VerifyStatus.VALID
+    assert fast.claims == slow.claims == c
