@@ -331,7 +331,8 @@ _BY_PAIR = {(t.source, t.target): t for t in TRANSITIONS}
 FINAL = frozenset({S.REJECTED, S.REVOKED, S.EXPIRED})
 
 
-def _status(value: str | PermitStatus) -> PermitStatus:
+def parse_status(value: str | PermitStatus) -> PermitStatus:
+    """A status from its name; IllegalTransition names the known ones."""
     try:
         return PermitStatus(value)
     except ValueError:
@@ -340,7 +341,7 @@ def _status(value: str | PermitStatus) -> PermitStatus:
 
 
 def find_transition(current: str | PermitStatus, target: str | PermitStatus) -> Transition:
-    cur, tgt = _status(current), _status(target)
+    cur, tgt = parse_status(current), parse_status(target)
     found = _BY_PAIR.get((cur, tgt))
     if found is None:
         nexts = [t.target.value for t in TRANSITIONS if t.source is cur]
@@ -384,7 +385,7 @@ def transition(
 
 
 def allowed_targets(current: str | PermitStatus, role: Role | str) -> list[PermitStatus]:
-    cur = _status(current)
+    cur = parse_status(current)
     return [t.target for t in TRANSITIONS if t.source is cur and Role(role) in t.roles]
 
 
@@ -408,7 +409,7 @@ def expiry_status(
 
     Expiry follows from the dates; no scheduled job has to flip it.
     """
-    st = _status(status)
+    st = parse_status(status)
     if st not in (S.ISSUED, S.SUSPENDED) or valid_to is None:
         return ExpiryState(st, None, None)
     if today > valid_to:
@@ -421,7 +422,7 @@ def expiry_status(
 def is_valid_on(
     status: str | PermitStatus, valid_from: date | None, valid_to: date | None, on: date
 ) -> bool:
-    if _status(status) is not S.ISSUED or valid_from is None or valid_to is None:
+    if parse_status(status) is not S.ISSUED or valid_from is None or valid_to is None:
         return False
     return valid_from <= on <= valid_to
 

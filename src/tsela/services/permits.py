@@ -569,7 +569,7 @@ def decide(
 ) -> Permit:
     """An officer's decision: request evidence, approve, reject, suspend, reinstate, revoke."""
     permit = load_permit(session, ref)
-    target = dom._status(target)
+    target = dom.parse_status(target)
     if target in (S.ISSUED,) and permit.status == S.APPROVED:
         raise PermitError("use issue to issue an approved permit (it signs the credential)")
     _move(session, actor, permit, target, reason, now)
@@ -1002,7 +1002,7 @@ def list_permits(
     if type_code:
         q = q.where(Permit.permit_type == dom.permit_type(type_code).code)
     if status:
-        q = q.where(Permit.status == dom._status(status).value)
+        q = q.where(Permit.status == dom.parse_status(status).value)
     if expiring_within is not None:
         if expiring_within < 0:
             raise PermitError(f"expiring within {expiring_within} days: must be 0 or more")
