@@ -340,7 +340,7 @@ def test_century_edges() -> None:
 
 
 def test_icao_special_codes() -> None:
-    fields = MrzFields(TD3, "P", "D", "MUSTERMANN", "ERIKA", "C01X00T47", "XXA", None,
+    fields = MrzFields(TD3, "P", "D", "MUSTERMANN", "ERIKA", "C01X00T47", "XXA", date(1964, 8, 12),
                        date(2030, 1, 1), "F")  # fmt: skip
     lines = generate(fields)
     assert lines[0].startswith("P<D<<MUSTERMANN<<ERIKA<")  # Germany is D, filled to 3
@@ -349,7 +349,15 @@ def test_icao_special_codes() -> None:
     assert (result.issuing_state, result.nationality) == ("D", "XXA")
     assert result.as_dict()["nationality_name"].startswith("Stateless person")
     for code in ("UNO", "XDC", "EUE", "GBN", "XOM", "XXB", "XXC", "XXX", "LSO", "ZAF"):
-        assert parse(generate(replace(fields, nationality=code)), TODAY).valid
+        result = parse(generate(replace(fields, nationality=code)), TODAY)
+        assert result.valid, (code, result.errors)
+        assert result.warnings == ()
+    # Kosovo's RKS is on real passports but in no standard list: accepted, with a warning.
+    kosovo = parse(generate(replace(fields, issuing_state="RKS", nationality="RKS")), TODAY)
+    assert kosovo.valid
+    assert "nationality RKS is in use but in neither ISO 3166-1 nor ICAO Doc 9303" in (
+        kosovo.warnings
+    )
 
 
 def test_names_are_split_on_double_filler_and_cleaned() -> None:

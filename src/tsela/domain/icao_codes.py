@@ -46,12 +46,19 @@ ICAO_SPECIAL_CODES: dict[str, str] = {
 
 SPECIMEN_STATE = "UTO"
 
+# Codes printed on real documents that are in neither ISO 3166-1 nor Doc 9303 Part 3.
+# Accepted so that the traveller is not refused for it, with a warning naming the code.
+CODES_IN_USE: dict[str, str] = {
+    "RKS": "Kosovo (code on passports of the Republic of Kosovo since 2008)",
+}
+
 
 @cache
 def known_codes() -> dict[str, str]:
     """Every code an MRZ may carry -> its English name."""
     codes = {c.alpha_3: c.name for c in pycountry.countries}
     codes.update(ICAO_SPECIAL_CODES)
+    codes.update(CODES_IN_USE)
     return codes
 
 

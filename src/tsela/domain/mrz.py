@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, NamedTuple
 
-from tsela.domain.icao_codes import SPECIMEN_STATE, country_name, known_codes
+from tsela.domain.icao_codes import CODES_IN_USE, SPECIMEN_STATE, country_name, known_codes
 
 TD1, TD2, TD3, MRVA, MRVB = "TD1", "TD2", "TD3", "MRVA", "MRVB"
 FORMATS = (TD1, TD2, TD3, MRVA, MRVB)
@@ -370,6 +370,11 @@ class _Report:
             self.warnings.append(
                 "issuing state UTO is ICAO's fictional Utopia: this is a specimen document"
             )
+        for label, code in (("issuing state", issuing), ("nationality", nationality)):
+            if code in CODES_IN_USE:
+                self.warnings.append(
+                    f"{label} {code} is in use but in neither ISO 3166-1 nor ICAO Doc 9303"
+                )
         if birth is not None and expiry is not None and expiry <= birth:
             self.errors.append(
                 f"expiry date {expiry.isoformat()} is not after birth date {birth.isoformat()}"
