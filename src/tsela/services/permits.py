@@ -221,6 +221,8 @@ def _event(
             at=at,
         )
     )
+    # The audit entry keeps the time it was written (the log's own order); ``at`` above is
+    # the time of the act, which a caller may give.
     audit.record(
         session,
         actor=actor.name,
@@ -236,7 +238,6 @@ def _event(
             "role": actor.role.value,
             **(detail or {}),
         },
-        at=at,
     )
 
 
@@ -754,7 +755,6 @@ def issue_many(
         entity="permit",
         entity_id=f"batch of {len(rows)}",
         detail={"kid": signer.kid, "permits": [str(r[0].id) for r in rows]},
-        at=now,
     )
     return len(rows)
 
