@@ -56,5 +56,8 @@ def decode_image(source: Path | bytes) -> list[str]:
 def looks_like_image(arg: str) -> bool:
     """A CLI argument is an image path (not a token) if it names an existing file."""
     if arg.count(".") == 2 and "/" not in arg and len(arg) > 100:
+        return False  # a JWS compact token
+    try:
+        return Path(arg).is_file()
+    except OSError:  # e.g. a name longer than the file system allows
         return False
-    return Path(arg).is_file()
