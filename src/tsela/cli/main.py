@@ -69,6 +69,7 @@ def register_subcommands() -> None:
     from tsela.cli import admin as admin_cli
     from tsela.cli import governance as governance_cli
     from tsela.cli import mrz as mrz_cli
+    from tsela.cli import observatory as observatory_cli
     from tsela.cli import permits as permits_cli
     from tsela.cli import port as port_cli
     from tsela.cli import screen as screen_cli
@@ -83,6 +84,7 @@ def register_subcommands() -> None:
         permits_cli,
         screen_cli,
         port_cli,
+        observatory_cli,
     ):
         module.register(app)
     stay_cli.register(app)
