@@ -60,7 +60,7 @@ FEATURES = {
     "plain": "valid MRZ",
     "special": "valid MRZ, an ICAO special code (Part 3) as issuing state or nationality",
     "long number": "valid MRZ, document number over 9 characters (Part 5/6 note j)",
-    "AC": "valid MRZ, crew member certificate code AC (Part 5/6: C may follow A there)",
+    "AC": "valid MRZ, crew member certificate code AC (Part 5 note k: C follows A only there)",
     "optional 0": "valid MRZ, TD3 without optional data, its check digit 0 (Part 4)",
 }
 PLAIN_STATES = [s for s in STATES if s not in SPECIAL]
@@ -192,7 +192,12 @@ def make_cases(size: int, seed: int, today: date) -> list[Case]:
             broken = put(lines, i, p + 2, bad or "0231")
             why = "birth date is no calendar date (check digits right)"
             cases.append(Case("impossible date", fmt, recompute(broken, fmt), False, why, fields))
-        elif roll < 0.93:
+        elif roll < 0.88:
+            if fmt not in (TD1, TD2):
+                continue
+            why = "document code AI: I may not follow A on a card (Part 5 note k)"
+            cases.append(Case("document code AI", fmt, put(lines, 0, 0, "AI"), False, why, fields))
+        elif roll < 0.94:
             i, p = nationality_at(fmt)
             code = rng.choice(["ZZZ", "QQQ", "ABC", "XYZ"])
             why = f"nationality {code} is neither ISO 3166-1 nor ICAO"

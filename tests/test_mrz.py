@@ -360,6 +360,20 @@ def test_icao_special_codes() -> None:
     )
 
 
+def test_document_codes_of_cards() -> None:
+    """Part 5, note k: A, C or I; then any letter but V, and no I after A; AC is the crew
+    member certificate."""
+    for code, error in (
+        ("IV", "document code 'IV' (line 1 position 2): V may not follow I on a TD1"),
+        ("AI", "document code 'AI' (line 1 position 2): I may not follow A on a TD1"),
+        ("PA", "document code 'PA' (line 1 position 1) does not fit a TD1: its first letter "
+         "must be A, C or I"),
+    ):  # fmt: skip
+        assert error in parse(_with(TD1_SPECIMEN, 1, 1, code), TODAY).errors
+    for code in ("AC", "ID", "IR", "C<", "A<"):
+        assert parse(_with(TD1_SPECIMEN, 1, 1, code), TODAY).valid, code
+
+
 def test_names_are_split_on_double_filler_and_cleaned() -> None:
     lines = _with(TD2_SPECIMEN, 1, 6, "VAN<DER<BERG<<JAN<<PIETER<<<<<<")
     result = parse(lines, TODAY)
@@ -430,6 +444,7 @@ def test_names_are_transliterated_as_icao_part_3_says() -> None:
         ({"sex": "U"}, "sex 'U' must be M, F or X"),
         ({"document_type": "I"}, "document type 'I' does not fit a TD3"),
         ({"document_type": "V"}, "document type 'V' does not fit a TD3"),
+        ({"format": TD1, "document_type": "AI"}, "document type 'AI' does not fit a TD1"),
         ({"expiry_date": None}, "expiry date is required on a TD3"),
         ({"optional_data": "ZE184226B<<<<<XX"}, "optional data 'ZE184226B<<<<<XX' has 16"),
         ({"optional_data": "ze18"}, "optional data 'ze18' has 'z'"),

@@ -32,8 +32,8 @@ FORMATS = (TD1, TD2, TD3, MRVA, MRVB)
 LABELS = {TD1: "TD1", TD2: "TD2", TD3: "TD3", MRVA: "MRV-A", MRVB: "MRV-B"}
 LINE_LENGTH = {TD1: 30, TD2: 36, TD3: 44, MRVA: 44, MRVB: 36}
 LINE_COUNT = {TD1: 3, TD2: 2, TD3: 2, MRVA: 2, MRVB: 2}
-# First letter of the document code: Part 4, P (passport); Parts 5 and 6, A, C or I, and
-# then not V; Part 7, V.
+# First letter of the document code: Part 4, P (passport); Part 7, V; Parts 5 and 6 (note
+# k), A, C or I, then never V, and not I after A (AC only on crew member certificates).
 DOCUMENT_CODE_FIRST = {TD1: "ACI", TD2: "ACI", TD3: "P", MRVA: "V", MRVB: "V"}
 # Years ahead an expiry date may lie, for the choice of century.
 EXPIRY_YEARS_AHEAD = 20
@@ -177,7 +177,7 @@ _GOOD_CODES = {
         first + second: (first + second).rstrip("<")
         for first in DOCUMENT_CODE_FIRST[fmt]
         for second in "<ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-        if not (second == "V" and fmt in (TD1, TD2))
+        if not (fmt in (TD1, TD2) and (second == "V" or first + second == "AI"))
     }
     for fmt in FORMATS
 }
@@ -257,7 +257,9 @@ class _Report:
         first, second = raw
         allowed = DOCUMENT_CODE_FIRST[fmt]
         if first not in allowed:
-            letters = " or ".join(allowed) if len(allowed) < 3 else ", ".join(allowed)
+            letters = (
+                allowed if len(allowed) == 1 else ", ".join(allowed[:-1]) + " or " + allowed[-1]
+            )
             self.errors.append(
                 f"document code {raw!r} ({_where(0, 0)}) does not fit a {LABELS[fmt]}: "
                 f"its first letter must be {letters}"
@@ -267,10 +269,10 @@ class _Report:
                 f"document code {raw!r} ({_where(0, 1)}): the second character must be a "
                 "letter or <"
             )
-        elif second == "V" and fmt in (TD1, TD2):
+        elif fmt in (TD1, TD2) and (second == "V" or raw == "AI"):
             self.errors.append(
-                f"document code {raw!r} ({_where(0, 1)}): V may not be the second letter on a "
-                f"{LABELS[fmt]}"
+                f"document code {raw!r} ({_where(0, 1)}): {second} may not follow {first} on "
+                f"a {LABELS[fmt]}"
             )
         return raw.rstrip("<")
 
@@ -771,12 +773,12 @@ def generate(fields: MrzFields) -> list[str]:
     if (
         not re.fullmatch(r"[A-Z][A-Z<]?", code)
         or code[0] not in DOCUMENT_CODE_FIRST[fmt]
-        or (fmt in (TD1, TD2) and code[1:] == "V")
+        or (fmt in (TD1, TD2) and (code[1:] == "V" or code == "AI"))
     ):
         raise ValueError(
             f"document type {code!r} does not fit a {LABELS[fmt]}: one or two letters, the "
             f"first one of {', '.join(DOCUMENT_CODE_FIRST[fmt])}"
-            + (", the second not V" if fmt in (TD1, TD2) else "")
+            + (", the second not V, nor I after A" if fmt in (TD1, TD2) else "")
         )
     sex = {"M": "M", "F": "F", "X": "<"}.get(fields.sex)
     if sex is None:
