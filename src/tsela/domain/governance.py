@@ -173,9 +173,15 @@ def find_cycle(depends_on: Mapping[K, Iterable[K]]) -> list[K] | None:
     return None
 
 
-def check_acyclic(depends_on: Mapping[K, Iterable[K]], label: Callable[[K], str] = str) -> None:
+def check_acyclic(
+    depends_on: Mapping[K, Iterable[K]], label: Callable[[K], str] = str, start: K | None = None
+) -> None:
+    """Raise on a circular chain, told from ``start`` (the item being changed) if it is on it."""
     cycle = find_cycle(depends_on)
     if cycle is not None:
+        if start in cycle:
+            i = cycle.index(start)
+            cycle = [*cycle[i:-1], *cycle[:i], start]
         chain = " -> ".join(label(k) for k in cycle)
         raise DependencyCycleError(f"circular dependency between activities: {chain}", cycle)
 

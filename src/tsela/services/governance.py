@@ -330,7 +330,7 @@ def dependency_graph(session: Session) -> dict[uuid.UUID, set[uuid.UUID]]:
 
 
 def code_label(session: Session) -> dict[uuid.UUID, str]:
-    return dict(session.execute(select(Activity.id, Activity.code)).tuples().all())
+    return {id_: code for id_, code in session.execute(select(Activity.id, Activity.code))}
 
 
 @dataclass
@@ -429,7 +429,7 @@ def _set_dependencies(session: Session, activity: Activity, codes: Sequence[str]
     graph = dependency_graph(session)
     graph[activity.id] = {t.id for t in targets}
     labels = code_label(session)
-    check_acyclic(graph, lambda i: labels.get(i, str(i)))
+    check_acyclic(graph, lambda i: labels.get(i, str(i)), start=activity.id)
     for dep in session.scalars(
         select(ActivityDependency).where(ActivityDependency.activity_id == activity.id)
     ):
@@ -683,7 +683,9 @@ def set_public(
 def _loaded() -> Any:
     return (
         selectinload(Activity.owner),
-        selectinload(Activity.objective).selectinload(Objective.instrument),
+        selectinload(Activity.objective)
+        .selectinload(Objective.instrument)
+        .options(selectinload(Instrument.body), selectinload(Instrument.meeting)),
         selectinload(Activity.output),
         selectinload(Activity.last_reviewed_meeting),
         selectinload(Activity.notes),

@@ -675,7 +675,7 @@ def _write(
             {"code": row.code, "line": row.line, "owner": owner.code, "due": row.due.isoformat()},
         )
         report.created.append(row.code)
-    stored = dict(session.execute(select(Activity.code, Activity.id)).tuples().all())
+    stored = {code: id_ for code, id_ in session.execute(select(Activity.code, Activity.id))}
     for row in rows:
         for dep in row.depends_on:
             session.add(
