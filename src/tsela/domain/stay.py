@@ -24,7 +24,7 @@ Pure: no clock, no I/O except reading the rule files shipped in the package.
 from __future__ import annotations
 
 import tomllib
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -33,6 +33,7 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any, NamedTuple, NoReturn
 
+import numpy as np
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -399,8 +400,13 @@ class StayOutcome(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class StayAssessment:
-    """The answer for one traveller on one day. ``overstays`` lists only the stays with an
-    overstay; ``stays`` gives every stay with its outcome (built when asked for)."""
+    """The answer for one traveller on one day.
+
+    ``overstays`` lists the stays with an overstay and ``stays`` every stay with its outcome;
+    both are built when asked for, from ``chronological`` (the stays in date order) and
+    ``overstay_index`` ((position in ``chronological``, overstay days, first overstay day as
+    an ordinal) for each stay with an overstay).
+    """
 
     rule_id: str
     version_label: str
@@ -409,29 +415,33 @@ class StayAssessment:
     days_remaining: int
     latest_exit: date | None
     overstay_days: int
-    overstays: tuple[StayOutcome, ...]
     ongoing: bool
     window_start: date | None
     explanation: tuple[str, ...]
     chronological: tuple[Stay, ...] = field(repr=False)
+    overstay_index: tuple[tuple[int, int, int], ...] = field(repr=False)
 
     @property
     def explanation_text(self) -> str:
         return " ".join(self.explanation)
 
+    def _outcome(self, i: int, over: int, first: int | None) -> StayOutcome:
+        s = self.chronological[i]
+        days = ((s.exit or self.as_of) - s.entry).days + 1
+        return StayOutcome(s.entry, s.exit, days, over, date.fromordinal(first) if over else None)
+
+    @property
+    def overstays(self) -> tuple[StayOutcome, ...]:
+        """The stays with an overstay, in date order."""
+        return tuple(self._outcome(i, over, first) for i, over, first in self.overstay_index)
+
     @property
     def stays(self) -> tuple[StayOutcome, ...]:
         """Every stay in date order with its days and overstay."""
-        # Equal stays have equal outcomes, so the dates identify an outcome.
-        over = {(o.entry, o.exit): o for o in self.overstays}
-        out = []
-        for s in self.chronological:
-            found = over.get((s.entry, s.exit))
-            if found is None:
-                days = ((s.exit or self.as_of) - s.entry).days + 1
-                found = StayOutcome(s.entry, s.exit, days, 0, None)
-            out.append(found)
-        return tuple(out)
+        over = {i: (days, first) for i, days, first in self.overstay_index}
+        return tuple(
+            self._outcome(i, *over.get(i, (0, None))) for i in range(len(self.chronological))
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: the five answers first, then what they were computed from."""
@@ -496,18 +506,27 @@ def _subtract(base: list[tuple[int, int]], cut: list[tuple[int, int]]) -> list[t
 
 
 class _Days:
-    """A set of days as sorted disjoint intervals with running totals: counts in O(log n)."""
+    """A set of days as sorted disjoint runs with running totals: counts in O(log n).
 
-    __slots__ = ("before", "ends", "starts")
+    Kept both as numpy arrays (to count for many days at once) and as lists (for one day,
+    where ``bisect`` beats a numpy call).
+    """
 
-    def __init__(self, intervals: list[tuple[int, int]]) -> None:
-        self.starts = [a for a, _ in intervals]
-        self.ends = [b for _, b in intervals]
-        self.before: list[int] = []
-        total = 0
-        for a, b in intervals:
-            self.before.append(total)
-            total += b - a + 1
+    __slots__ = ("_before", "_ends", "_starts", "before", "ends", "starts")
+
+    def __init__(self, starts: np.ndarray, ends: np.ndarray) -> None:
+        self._starts = starts
+        self._ends = ends
+        lengths = ends - starts + 1
+        self._before = np.cumsum(lengths) - lengths
+        self.starts: list[int] = starts.tolist()
+        self.ends: list[int] = ends.tolist()
+        self.before: list[int] = self._before.tolist()
+
+    @classmethod
+    def of(cls, intervals: list[tuple[int, int]]) -> _Days:
+        arr = np.array(intervals, dtype=np.int64).reshape(-1, 2)
+        return cls(arr[:, 0], arr[:, 1])
 
     def upto(self, day: int) -> int:
         """How many days of the set fall on or before ``day``."""
@@ -516,6 +535,15 @@ class _Days:
             return 0
         end = self.ends[k]
         return self.before[k] + (min(day, end) - self.starts[k] + 1)
+
+    def upto_many(self, days: np.ndarray) -> np.ndarray:
+        """``upto`` for each of ``days`` at once."""
+        if not self.starts:
+            return np.zeros_like(days)
+        k = np.searchsorted(self._starts, days, side="right") - 1
+        kk = np.maximum(k, 0)
+        counts = self._before[kk] + np.minimum(days, self._ends[kk]) - self._starts[kk] + 1
+        return np.where(k >= 0, counts, 0)
 
     def count(self, lo: int, hi: int) -> int:
         return self.upto(hi) - self.upto(lo - 1) if lo <= hi else 0
@@ -556,47 +584,91 @@ def _first_true(lo: int, hi: int, over: Callable[[int], bool]) -> int | None:
 
 # --------------------------------------------------------------------------- evaluation
 
-
 Row = tuple[int, int, int, Stay]  # (entry, exit or as-of, number as given, stay), as ordinals
-Overstay = tuple[int, int, int]  # (row index, overstay days, first overstay day)
+NO_DAY = np.iinfo(np.int64).max
 
 
-def _sorted_rows(stays: Iterable[Stay], today: int) -> list[Row]:
-    """The stays sorted by date (an open stay ends on ``today``); refuses impossible input,
-    naming stays by their 1-based number as given."""
-    try:
-        rows = [
-            (s.entry.toordinal(), today if s.exit is None else s.exit.toordinal(), n, s)
-            for n, s in enumerate(stays, start=1)
-        ]
-    except AttributeError:
-        for n, s in enumerate(stays, start=1):
-            if not isinstance(s, Stay):
-                raise StayInputError(f"stay {n}: expected a Stay, got {type(s).__name__}") from None
-        raise
-    for a, b, n, s in rows:
-        if not a <= b <= today:
-            as_of = date.fromordinal(today)
-            if s.exit is not None and b < a:
-                raise StayInputError(f"stay {n} ({s}): exit before entry")
-            if a > today:
-                raise StayInputError(f"stay {n} ({s}): entry is after the as-of date {as_of}")
-            raise StayInputError(
-                f"stay {n} ({s}): exit is after the as-of date {as_of}; "
-                "evaluate as of the exit date to check a planned stay"
+class _Stays:
+    """The stays as day numbers, sorted by date, checked: no stay ends before it starts or
+    after the day asked about, no two overlap (a stay may begin on the day the one before it
+    ends: leaving and re-entering the same day), only the last may still be open."""
+
+    __slots__ = ("entry", "exit", "given", "open_last", "order")
+
+    def __init__(self, stays: Iterable[Stay], today: int) -> None:
+        given = stays if isinstance(stays, list | tuple) else list(stays)
+        try:
+            entry = np.array([s.entry.toordinal() for s in given], dtype=np.int64)
+            leave = np.array([s.exit.toordinal() if s.exit else -1 for s in given], dtype=np.int64)
+        except AttributeError:
+            for number, s in enumerate(given, start=1):
+                if not isinstance(s, Stay):
+                    raise StayInputError(
+                        f"stay {number}: expected a Stay, got {type(s).__name__}"
+                    ) from None
+            raise
+        is_open = leave < 0
+        leave[is_open] = today
+        bad = (leave < entry) | (entry > today) | (leave > today)
+        if bad.any():
+            _refuse(given, int(np.flatnonzero(bad)[0]), today)
+        order = np.lexsort((leave, entry))  # by entry, then exit, then as given (stable)
+        self.entry = entry[order]
+        self.exit = leave[order]
+        clash = self.entry[1:] < self.exit[:-1]
+        clash |= is_open[order][:-1]
+        if clash.any():
+            i = int(np.flatnonzero(clash)[0])
+            _overlap(self._row(given, order, i), self._row(given, order, i + 1))
+        self.given = given
+        self.order = order
+        self.open_last = bool(len(order)) and bool(is_open[order[-1]])
+
+    def _row(self, given: Sequence[Stay], order: np.ndarray, i: int) -> Row:
+        k = int(order[i])
+        return int(self.entry[i]), int(self.exit[i]), k + 1, given[k]
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def stay(self, i: int) -> Stay:
+        """The i-th stay in date order."""
+        return self.given[int(self.order[i])]
+
+    def rows(self) -> list[Row]:
+        return [
+            (a, b, k + 1, self.given[k])
+            for a, b, k in zip(
+                self.entry.tolist(), self.exit.tolist(), self.order.tolist(), strict=True
             )
-    rows.sort()
-    # Leaving and re-entering on the same day is not an overlap: a stay may start on the day
-    # the one before it ends. Only the last stay may be open.
-    prev_end = -1
-    prev_open = False
-    for a, b, _, s in rows:
-        if a < prev_end or prev_open:
-            k = rows.index((a, b, _, s))
-            _overlap(rows[k - 1], rows[k])
-        prev_end = b
-        prev_open = s.exit is None
-    return rows
+        ]
+
+    def chronological(self) -> tuple[Stay, ...]:
+        return tuple(map(self.given.__getitem__, self.order.tolist()))
+
+    def presence(self) -> _Days:
+        """The days present, as runs: a day shared by two stays (same-day re-entry) once."""
+        if not len(self.order):
+            return _Days.of([])
+        new_run = np.empty(len(self.order), dtype=bool)
+        new_run[0] = True
+        # Sorted and not overlapping, exits never go down, so a run ends at its last exit.
+        new_run[1:] = self.entry[1:] > self.exit[:-1] + 1
+        first = np.flatnonzero(new_run)
+        last = np.concatenate((first[1:] - 1, [len(self.order) - 1]))
+        return _Days(self.entry[first], self.exit[last])
+
+
+def _refuse(given: Sequence[Stay], k: int, today: int) -> NoReturn:
+    s, number, as_of = given[k], k + 1, date.fromordinal(today)
+    if s.exit is not None and s.exit < s.entry:
+        raise StayInputError(f"stay {number} ({s}): exit before entry")
+    if s.entry.toordinal() > today:
+        raise StayInputError(f"stay {number} ({s}): entry is after the as-of date {as_of}")
+    raise StayInputError(
+        f"stay {number} ({s}): exit is after the as-of date {as_of}; "
+        "evaluate as of the exit date to check a planned stay"
+    )
 
 
 def _overlap(before: Row, after: Row) -> NoReturn:
@@ -611,29 +683,6 @@ def _overlap(before: Row, after: Row) -> NoReturn:
     last = min(b1, b2)
     span = f"on {s2.entry}" if last == a2 else f"from {s2.entry} to {date.fromordinal(last)}"
     raise StayInputError(f"stays {first} and {second} overlap {span}")
-
-
-def _presence(rows: list[Row]) -> _Days:
-    """The days present, as one set: a day shared by two stays (same-day re-entry) once."""
-    days = _Days([])
-    if not rows:
-        return days
-    starts, ends, before = days.starts, days.ends, days.before
-    cur_a, cur_b = rows[0][0], rows[0][1]
-    total = 0
-    for a, b, _, _ in rows:
-        if a > cur_b + 1:
-            starts.append(cur_a)
-            ends.append(cur_b)
-            before.append(total)
-            total += cur_b - cur_a + 1
-            cur_a = a
-        if b > cur_b:
-            cur_b = b
-    starts.append(cur_a)
-    ends.append(cur_b)
-    before.append(total)
-    return days
 
 
 def _permits(
@@ -653,94 +702,68 @@ def _permits(
     return used, ignored
 
 
-def _overstays_plain(
-    rows: list[Row], counted: _Days | None, per_entry: int | None, window: int | None, cap: int
-) -> list[Overstay]:
-    """The stays with an overstay when no permit is involved.
+def _first_over(
+    stays: _Stays, counted: _Days, per_entry: int | None, window: int | None, cap: int
+) -> np.ndarray:
+    """For each stay (date order), its first day over the limits, or NO_DAY.
 
-    One pass in date order. With a window, the days used in the window ending on a stay's
-    last day come from running totals and two forward-moving pointers, so a stay within the
-    limits costs a few integer operations; a stay over the limit from its first day needs one
-    more look-up, and only a stay that crosses the limit part-way needs a binary search.
+    All days of a stay are present and counted, so along a stay the days in the window ending
+    on each day never go down (one comes in, at most one drops out) and neither does the
+    count for the per-entry limit: each stay is over from some day to its end. The window
+    count on a day is a difference of running totals; all stays are handled at once, and a
+    stay that goes over part-way is found by a binary search run on all such stays together.
     """
-    out: list[Overstay] = []
-    if window is None or counted is None:
-        assert per_entry is not None
-        for i, (a, b, _, _) in enumerate(rows):
-            if b - a >= per_entry:
-                out.append((i, b - a + 1 - per_entry, a + per_entry))
-        return out
-    starts, ends, before = counted.starts, counted.ends, counted.before
-    upto = counted.upto
-    last = len(starts) - 1
-    k = 0  # the merged run of presence holding the current stay
-    j = -1  # the last merged run starting on or before (stay end - window)
-    h = -1  # the last merged run starting on or before (stay entry - window)
-    for i, (a, b, _, _) in enumerate(rows):
-        while ends[k] < a:
-            k += 1
-        edge = b - window
-        while j < last and starts[j + 1] <= edge:
-            j += 1
-        if j < 0:
-            used_before = 0
-        else:
-            used_before = before[j] - starts[j] + 1 + (edge if edge < ends[j] else ends[j])
-        # Days a..b are all present: up to day t there are base + t of them.
-        base = before[k] - starts[k] + 1
-        first = a + per_entry if per_entry is not None and b - a >= per_entry else None
-        if base + b - used_before > cap:
-            edge = a - window
-            while h < last and starts[h + 1] <= edge:
-                h += 1
-            if h < 0:
-                used_before = 0
+    a, b = stays.entry, stays.exit
+    first = np.full(len(a), NO_DAY, dtype=np.int64)
+    if per_entry is not None:
+        first = np.where(b - a + 1 > per_entry, a + per_entry, first)
+    if window is None:
+        return first
+    upto = counted.upto_many
+    over_at_end = upto(b) - upto(b - window) > cap
+    if not over_at_end.any():
+        return first
+    idx = np.flatnonzero(over_at_end)
+    starts = a[idx]
+    over_at_start = upto(starts) - upto(starts - window) > cap
+    found = starts.copy()
+    # Few stays go over part-way (after that the next ones are over from their first day):
+    # a binary search each, on plain ints.
+    one = counted.upto
+    for k in np.flatnonzero(~over_at_start).tolist():
+        lo, hi = int(starts[k]), int(b[idx[k]])
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if one(mid) - one(mid - window) > cap:
+                hi = mid
             else:
-                used_before = before[h] - starts[h] + 1 + (edge if edge < ends[h] else ends[h])
-            if base + a - used_before > cap:
-                first = a  # over the limit from the first day
-            else:
-                # Crosses the limit part-way (or hits the per-entry limit first).
-                hi = b if first is None else first - 1
-                if hi == b or base + hi - upto(hi - window) > cap:
-                    lo = a
-                    while lo < hi:
-                        mid = (lo + hi) // 2
-                        if base + mid - upto(mid - window) > cap:
-                            hi = mid
-                        else:
-                            lo = mid + 1
-                    first = lo
-        if first is not None:
-            out.append((i, b - first + 1, first))
-    return out
+                lo = mid + 1
+        found[k] = lo
+    first[idx] = np.minimum(first[idx], found)
+    return first
 
 
-def _overstays_with_permits(
+def _overstays_with_uncounted_permits(
     rows: list[Row],
     counted: _Days,
     permit_days: _Days,
     per_entry: int | None,
     window: int | None,
     cap: int,
-    permit_days_count: bool,
-) -> list[Overstay]:
-    """As ``_overstays_plain``, when permits make some days lawful (and maybe uncounted)."""
-    out: list[Overstay] = []
+) -> list[tuple[int, int, int]]:
+    """(stay index, overstay days, first overstay day) of the stays with an overstay, when
+    days under a permit are lawful and not counted: a stay's count then only grows between
+    the permits that cover part of it, so each such stretch gets its own binary search."""
+    out: list[tuple[int, int, int]] = []
     for i, (a, b, _, _) in enumerate(rows):
 
         def unlawful(day: int, a: int = a) -> bool:
-            if per_entry is not None:
-                used = day - a + 1
-                if not permit_days_count:
-                    used -= permit_days.count(a, day)
-                if used > per_entry:
-                    return True
+            if per_entry is not None and day - a + 1 - permit_days.count(a, day) > per_entry:
+                return True
             return window is not None and counted.count(day - window + 1, day) > cap
 
         over = 0
         first: int | None = None
-        # A day under a permit is lawful; between permits the count only grows, day by day.
         for r0, r1 in permit_days.gaps(a, b):
             assert r1 is not None
             hit = _first_true(r0, r1, unlawful)
@@ -782,43 +805,57 @@ def evaluate(
             f"as-of date {as_of}: rule {rule.id} has no version in force that day ({when})"
         )
     today = as_of.toordinal()
-    rows = _sorted_rows(stays, today)
+    checked = _Stays(stays, today)
     used_permits, ignored_permits = _permits(permits, version)
 
     per_entry = version.max_days_per_entry
     window = version.window_days
     cap = version.max_days_in_window or 0
-    permit_days = _Days(
+    permit_days = _Days.of(
         _merge((p.valid_from.toordinal(), p.valid_to.toordinal()) for p in used_permits)
     )
     counts_permit_days = version.permit_days_count or not used_permits
-    # Only a window needs the set of days present; a per-entry limit looks at one stay.
-    presence = _presence(rows) if window is not None or used_permits else _Days([])
-    counted = (
-        presence
-        if counts_permit_days
-        else _Days(_subtract(presence.intervals(), permit_days.intervals()))
-    )
-    if used_permits:
-        overs = _overstays_with_permits(
-            rows, counted, permit_days, per_entry, window, cap, version.permit_days_count
-        )
+    presence = checked.presence()
+    # (stay index in date order, overstay days, first overstay day) of each stay over the limits
+    overs: tuple[tuple[int, int, int], ...]
+    if counts_permit_days:
+        # Days under a permit count like any other, so the limits bite where they would
+        # without the permit; the permit only makes the days it covers lawful.
+        counted = presence
+        first = _first_over(checked, presence, per_entry, window, cap)
+        idx = np.flatnonzero(first != NO_DAY)
+        lo, hi = first[idx], checked.exit[idx]
+        if not used_permits:
+            overs = tuple(zip(idx.tolist(), (hi - lo + 1).tolist(), lo.tolist(), strict=True))
+        else:
+            found = []
+            for i, day, end in zip(idx.tolist(), lo.tolist(), hi.tolist(), strict=True):
+                over = end - day + 1 - permit_days.count(day, end)
+                if over:
+                    found.append((i, over, next(permit_days.gaps(day, end))[0]))
+            overs = tuple(found)
     else:
-        overs = _overstays_plain(rows, counted, per_entry, window, cap)
+        counted = _Days.of(_subtract(presence.intervals(), permit_days.intervals()))
+        overs = tuple(
+            _overstays_with_uncounted_permits(
+                checked.rows(), counted, permit_days, per_entry, window, cap
+            )
+        )
+    chronological = checked.chronological()
     overstays = tuple(
         StayOutcome(
-            rows[i][3].entry,
-            rows[i][3].exit,
-            rows[i][1] - rows[i][0] + 1,
+            chronological[i].entry,
+            chronological[i].exit,
+            int(checked.exit[i] - checked.entry[i]) + 1,
             over,
-            date.fromordinal(first),
+            date.fromordinal(first_day),
         )
-        for i, over, first in overs
+        for i, over, first_day in overs[:EXPLAIN_OVERSTAYS]
     )
 
     # --- latest lawful exit of the stay in progress, or of one starting on the as-of date.
-    ongoing = bool(rows) and rows[-1][3].exit is None
-    start = rows[-1][0] if ongoing else today
+    ongoing = checked.open_last
+    start = int(checked.entry[-1]) if ongoing else today
 
     def stay_days(lo: int, hi: int) -> int:
         """Counted days in [lo, hi] of a stay running on from ``start`` (lo >= start)."""
@@ -856,14 +893,16 @@ def evaluate(
 
     early = 0
     if version.effective_from is not None:
-        early = bisect_left(rows, (version.effective_from.toordinal(),))
+        early = int(np.searchsorted(checked.entry, version.effective_from.toordinal()))
     explanation = _explain(
         rule=rule,
         version=version,
         as_of=as_of,
         early=early,
-        any_stays=bool(rows),
+        any_stays=bool(len(checked)),
         overstays=overstays,
+        overstayed_stays=len(overs),
+        more_overstay_days=sum(over for _, over, _ in overs[EXPLAIN_OVERSTAYS:]),
         ongoing=ongoing,
         start=date.fromordinal(start),
         first_bad=date.fromordinal(first_bad),
@@ -883,11 +922,11 @@ def evaluate(
         days_remaining=days_remaining,
         latest_exit=latest,
         overstay_days=sum(over for _, over, _ in overs),
-        overstays=overstays,
         ongoing=ongoing,
         window_start=window_start,
         explanation=explanation,
-        chronological=tuple(row[3] for row in rows),
+        chronological=chronological,
+        overstay_index=overs,
     )
 
 
@@ -903,6 +942,8 @@ def _explain(
     early: int,
     any_stays: bool,
     overstays: tuple[StayOutcome, ...],
+    overstayed_stays: int,
+    more_overstay_days: int,
     ongoing: bool,
     start: date,
     first_bad: date,
@@ -991,20 +1032,18 @@ def _explain(
             "the limit minus the days used."
         )
 
-    overstayed = overstays
-    if not overstayed:
+    if not overstayed_stays:
         out.append("No stay given has an overstay.")
-    for o in overstayed[:EXPLAIN_OVERSTAYS]:
+    for o in overstays:
         end = o.exit.isoformat() if o.exit else f"{as_of} (still in progress)"
         out.append(
             f"The stay from {o.entry} to {end} overstayed by {_days(o.overstay_days)}, "
             f"starting {o.first_overstay_day}."
         )
-    if len(overstayed) > EXPLAIN_OVERSTAYS:
-        rest = overstayed[EXPLAIN_OVERSTAYS:]
+    if overstayed_stays > len(overstays):
         out.append(
-            f"{len(rest)} more stays overstayed, by "
-            f"{_days(sum(o.overstay_days for o in rest))} in all."
+            f"{overstayed_stays - len(overstays)} more stays overstayed, by "
+            f"{_days(more_overstay_days)} in all."
         )
     return tuple(out)
 
