@@ -29,21 +29,20 @@ def _today(value: str | None) -> date:
 
 @mrz_app.command("parse")
 def parse_command(
-    lines: list[str] = typer.Argument(
+    lines: list[str] | None = typer.Argument(
         None,
         help="The MRZ lines (quote each: they contain '<'), or the lines joined. "
         "Without lines, or with '-', the MRZ is read from standard input.",
         show_default=False,
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
-    today: str = typer.Option(
+    today: str | None = typer.Option(
         None, help="Read the two-digit years as on this day (YYYY-MM-DD); default today."
     ),
 ) -> None:
     """Check an MRZ and show its fields.
 
-    Exit status 0 when the MRZ is valid, 1 when it is readable but wrong (the errors say
-    where), 2 when the input is no MRZ at all.
+    Exit status: 0 valid; 1 readable but wrong (each error says where); 2 not an MRZ at all.
     """
     from tsela.domain.mrz import MrzUnusable, parse
 
