@@ -48,37 +48,42 @@ def naive_evaluate(
         assert rule.window_days is not None
         return sum(1 for i in range(rule.window_days) if day - timedelta(days=i) in days)
 
-    def entry_used(entry: date, day: date) -> int:
-        return sum(1 for d in _days(entry, day) if rule.permit_days_count or d not in permit)
-
-    def lawful(entry: date, day: date, days: set[date]) -> bool:
-        if day in permit:
+    def over_limits(used_this_entry: int, day: date, days: set[date]) -> bool:
+        if rule.max_days_per_entry is not None and used_this_entry > rule.max_days_per_entry:
             return True
-        if rule.max_days_per_entry is not None and entry_used(entry, day) > rule.max_days_per_entry:
-            return False
-        return rule.window_days is None or in_window(day, days) <= rule.max_days_in_window  # type: ignore[operator]
+        return rule.window_days is not None and in_window(day, days) > rule.max_days_in_window  # type: ignore[operator]
 
     per_stay = []
     for entry, leave in spans:
-        per_stay.append(sum(1 for d in _days(entry, leave) if not lawful(entry, d, counted)))
+        used = over = 0
+        for day in _days(entry, leave):
+            if rule.permit_days_count or day not in permit:
+                used += 1
+            if day not in permit and over_limits(used, day, counted):
+                over += 1
+        per_stay.append(over)
 
     ongoing = bool(stays) and any(leave is None for _, leave in stays)
     start = max(e for e, leave in stays if leave is None) if ongoing else as_of
     # Stay on day by day from ``start`` until a day is not lawful.
     days = {d for d in counted if d < start}
     day = start
+    used = 0
     latest: date | None = None
     for _ in range(100_000):
         if rule.permit_days_count or day not in permit:
             days.add(day)
-        if not lawful(start, day, days):
+            used += 1
+        if day not in permit and over_limits(used, day, days):
             break
         latest = day
         day += timedelta(days=1)
     if rule.window_days is not None:
         used = in_window(as_of, counted)
+    elif ongoing:
+        used = sum(1 for d in _days(start, as_of) if rule.permit_days_count or d not in permit)
     else:
-        used = entry_used(start, as_of) if ongoing else 0
+        used = 0
     # A stay in progress has already used the as-of day; a new one starts on it.
     remaining = 0 if latest is None else max(0, (latest - as_of).days + (0 if ongoing else 1))
     return {
