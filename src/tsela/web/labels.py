@@ -72,6 +72,21 @@ RIGHTS: dict[str, str] = {
     "fast_lane": N_("fast lane at the border"),
 }
 
+# Severity of a reason given by the border check.
+SEVERITY: dict[str, tuple[str, str]] = {
+    "deny": (N_("DENY"), "bad"),
+    "refer": (N_("REFER"), "warn"),
+    "info": (N_("INFO"), "info"),
+}
+
+
+def severity_label(severity: str) -> str:
+    return SEVERITY.get(severity, (severity.upper(), "info"))[0]
+
+
+def severity_tone(severity: str) -> str:
+    return SEVERITY.get(severity, (severity, "info"))[1]
+
 
 def status_label(status: str) -> str:
     return STATUS.get(status, (status, "info"))[0]
@@ -109,4 +124,6 @@ FILTERS = {
     "country_label": country_label,
     "right_label": right_label,
     "action_label": action_label,
+    "severity_label": severity_label,
+    "severity_tone": severity_tone,
 }

@@ -19,6 +19,7 @@ from tsela.web.applying import evidence_from, form_fields, open_types
 from tsela.web.i18n import N_
 from tsela.web.render import add_nav, render, today
 from tsela.web.security import page_roles
+from tsela.web.stay_view import stay_left
 
 router = APIRouter(include_in_schema=False)
 S = PermitStatus
@@ -61,6 +62,7 @@ def my_permits(
         {
             "permits": permits,
             "current": current,
+            "stay": stay_left(session, person, today()),
             "done": DONE.get(request.query_params.get("done", "")),
         },
     )

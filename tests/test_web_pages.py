@@ -1,0 +1,338 @@
+"""The web pages' plumbing: signing in and out, session expiry, CSRF on every form, cookie
+flags, roles, languages, security headers, and no personal data in URLs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from html.parser import HTMLParser
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select, update
+
+from tsela.api.app import create_app
+from tsela.config import Settings
+from tsela.store.auth import WebSession
+from tsela.store.db import session_factory
+from tsela.store.models import AuditEvent, Role, utcnow
+from web_support import add_employer, add_person, csrf_of, use_fast_password_hashing
+
+PASSWORD = "correct horse 1"
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_fast_password_hashing(monkeypatch)
+
+
+@pytest.fixture
+def settings_tmp(engine: Engine, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=engine.url.render_as_string(hide_password=False),
+        node="LS",
+        var_dir=tmp_path,
+    )
+
+
+@pytest.fixture
+def web(settings_tmp: Settings, engine: Engine) -> Iterator[TestClient]:
+    with TestClient(create_app(settings_tmp, engine)) as client:
+        yield client
+
+
+def sign_in(client: TestClient, username: str, password: str = PASSWORD, next: str = ""):  # type: ignore[no-untyped-def]
+    page = client.get("/login")
+    return client.post(
+        "/login",
+        data={
+            "username": username,
+            "password": password,
+            "next": next,
+            "csrf_token": csrf_of(page.text),
+        },
+        follow_redirects=False,
+    )
+
+
+# --- signing in and out ---------------------------------------------------------------------
+
+
+def test_a_stranger_is_sent_to_sign_in_and_comes_back_to_the_page(web, make_user) -> None:  # type: ignore[no-untyped-def]
+    make_user(Role.PERMIT_OFFICER, username="palesa")
+    first = web.get("/desk", follow_redirects=False)
+    assert first.status_code == 303
+    assert first.headers["location"] == "/login?next=/desk"
+    signed = sign_in(web, "palesa", next="/desk")
+    assert signed.status_code == 303
+    assert signed.headers["location"] == "/desk"
+    desk = web.get("/desk")
+    assert desk.status_code == 200
+    assert "<h1>Permit desk</h1>" in desk.text
+
+
+def test_each_role_lands_on_its_own_page(web, make_user) -> None:  # type: ignore[no-untyped-def]
+    expected = {
+        Role.BORDER_OFFICER: "/console",
+        Role.SUPERVISOR: "/review",
+        Role.PERMIT_OFFICER: "/desk",
+        Role.WORKER: "/me",
+        Role.EMPLOYER: "/employer",
+    }
+    for role, home in expected.items():
+        make_user(role, username=f"u-{role.value}")
+        client = TestClient(web.app)
+        assert sign_in(client, f"u-{role.value}").headers["location"] == home
+        assert client.get(home).status_code in (200, 409), role  # 409: account not linked yet
+
+
+def test_a_wrong_password_is_refused_and_gives_no_session(web, make_user, engine) -> None:  # type: ignore[no-untyped-def]
+    make_user(Role.SUPERVISOR, username="thabo")
+    bad = sign_in(web, "thabo", "not the password")
+    assert bad.status_code == 401
+    assert "Wrong username or password." in bad.text
+    assert "tsela_session" not in bad.headers.get("set-cookie", "")
+    assert web.get("/review", follow_redirects=False).status_code == 303
+    with session_factory(engine)() as s:
+        actions = list(s.scalars(select(AuditEvent.action)))
+    assert "login.failed" in actions
+
+
+def test_the_login_form_locks_after_repeated_failures(web, make_user) -> None:  # type: ignore[no-untyped-def]
+    make_user(Role.SUPERVISOR, username="thabo")
+    codes = [sign_in(web, "thabo", f"guess {i}").status_code for i in range(6)]
+    assert codes == [401] * 5 + [429]
+    assert "Too many failed sign-ins" in sign_in(web, "thabo").text
+
+
+def test_sign_out_ends_the_session_on_the_server(web, make_user, engine) -> None:  # type: ignore[no-untyped-def]
+    make_user(Role.PERMIT_OFFICER, username="palesa")
+    sign_in(web, "palesa")
+    cookie = web.cookies.get("tsela_session")
+    desk = web.get("/desk")
+    out = web.post("/logout", data={"csrf_token": csrf_of(desk.text)}, follow_redirects=False)
+    assert out.status_code == 303
+    assert out.headers["location"] == "/login?bye=1"
+    # Replaying the old cookie does not work: the session ended in the database.
+    replay = TestClient(web.app, cookies={"tsela_session": cookie})
+    assert replay.get("/desk", follow_redirects=False).status_code == 303
+    with session_factory(engine)() as s:
+        assert s.scalar(select(WebSession.ended_at)) is not None
+
+
+def test_an_idle_session_expires_with_a_message(web, make_user, engine) -> None:  # type: ignore[no-untyped-def]
+    make_user(Role.PERMIT_OFFICER, username="palesa")
+    sign_in(web, "palesa")
+    with session_factory(engine)() as s:
+        s.execute(update(WebSession).values(last_seen_at=utcnow() - timedelta(minutes=31)))
+        s.commit()
+    gone = web.get("/desk", follow_redirects=False)
+    assert gone.status_code == 303
+    assert gone.headers["location"] == "/login?next=/desk&expired=1"
+    page = web.get(gone.headers["location"])
+    assert "Your session has expired. Please sign in again." in page.text
+
+
+def test_a_page_of_another_role_is_refused_with_403(web, make_user) -> None:  # type: ignore[no-untyped-def]
+    make_user(Role.WORKER, username="lineo")
+    sign_in(web, "lineo")
+    refused = web.get("/desk")
+    assert refused.status_code == 403
+    assert "Your role may not open this page." in refused.text
+
+
+# --- CSRF and cookies -----------------------------------------------------------------------
+
+
+def test_forms_without_the_csrf_token_are_refused(web, make_user, engine) -> None:  # type: ignore[no-untyped-def]
+    make_user(Role.PERMIT_OFFICER, username="palesa")
+    # Sign-in form: the double-submit cookie must match the hidden field.
+    web.get("/login")
+    forged = web.post(
+        "/login", data={"username": "palesa", "password": PASSWORD, "csrf_token": "x" * 43}
+    )
+    assert forged.status_code == 403
+    assert "did not come from Tsela" in forged.text
+    missing = web.post("/login", data={"username": "palesa", "password": PASSWORD})
+    assert missing.status_code == 403
+    # A signed-in user's forms carry the session's token; without it nothing happens.
+    sign_in(web, "palesa")
+    refused = web.post("/logout", follow_redirects=False)
+    assert refused.status_code == 403
+    assert web.get("/desk").status_code == 200  # still signed in
+    with session_factory(engine)() as s:
+        assert s.scalar(select(WebSession.ended_at)) is None
+
+
+def test_the_session_cookie_is_httponly_samesite_and_secure_over_https(
+    settings_tmp, engine, make_user, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    make_user(Role.PERMIT_OFFICER, username="palesa")
+    app = create_app(settings_tmp, engine)
+    plain = sign_in(TestClient(app), "palesa").headers["set-cookie"]
+    assert "tsela_session=" in plain
+    assert "HttpOnly" in plain
+    assert "SameSite=lax" in plain
+    assert "Secure" not in plain  # the demo serves plain http on localhost
+    https = sign_in(TestClient(app, base_url="https://tsela.example"), "palesa")
+    assert "Secure" in https.headers["set-cookie"]
+    monkeypatch.setenv("TSELA_COOKIE_SECURE", "1")  # behind a TLS proxy
+    forced = sign_in(TestClient(app), "palesa").headers["set-cookie"]
+    assert "Secure" in forced
+
+
+def test_pages_send_security_headers(web) -> None:  # type: ignore[no-untyped-def]
+    page = web.get("/login")
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["cache-control"] == "no-store"
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert web.get("/static/tsela.css").status_code == 200
+
+
+# --- every form, and what URLs carry --------------------------------------------------------
+
+
+class _Forms(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[dict[str, object]] = []
+        self._current: dict[str, object] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "form":
+            self._current = {"method": (a.get("method") or "get").lower(), "fields": {}}
+            self.forms.append(self._current)
+        elif tag in ("input", "textarea", "select", "button") and self._current and a.get("name"):
+            self._current["fields"][a["name"]] = a.get("value") or ""  # type: ignore[index]
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._current = None
+
+
+# Fields a GET form may carry (they end up in URLs and logs): codes, dates, flags.
+GET_FIELDS = {"type", "port", "day", "reviewed"}
+
+
+def _forms(html: str) -> list[dict[str, object]]:
+    parser = _Forms()
+    parser.feed(html)
+    return parser.forms
+
+
+def test_every_form_posts_with_a_csrf_token_or_carries_only_codes(web, make_user, engine) -> None:  # type: ignore[no-untyped-def]
+    person = add_person(engine)
+    employer = add_employer(engine)
+    pages = {
+        Role.BORDER_OFFICER: ["/console"],
+        Role.SUPERVISOR: ["/review", "/console"],
+        Role.PERMIT_OFFICER: ["/desk"],
+        Role.WORKER: ["/me", "/me/apply", "/me/apply?type=STUDY"],
+        Role.EMPLOYER: ["/employer", "/employer/workers/new?type=SEASONAL", "/employer/verify"],
+    }
+    seen = 0
+    for role, paths in pages.items():
+        links = {"person_id": person} if role is Role.WORKER else {}
+        if role is Role.EMPLOYER:
+            links = {"employer_id": employer}
+        make_user(role, username=f"f-{role.value}", **links)
+        client = TestClient(web.app)
+        sign_in(client, f"f-{role.value}")
+        for path in [*paths, "/verify"]:
+            page = client.get(path)
+            assert page.status_code == 200, path
+            for form in _forms(page.text):
+                fields = form["fields"]
+                if form["method"] == "post":
+                    assert fields.get("csrf_token"), f"a form on {path} has no CSRF token"  # type: ignore[union-attr]
+                else:
+                    assert set(fields) <= GET_FIELDS, f"GET form on {path} sends {set(fields)}"  # type: ignore[arg-type]
+                seen += 1
+    assert seen >= 12
+
+
+def test_no_name_or_document_number_travels_in_a_url(web, make_user, engine) -> None:  # type: ignore[no-untyped-def]
+    """A worker applies; every URL and redirect of the flow carries ids and codes only."""
+    person = add_person(engine, surname="NTHATISI", given="MPHO", number="RB7654321")
+    make_user(Role.WORKER, username="mpho", person_id=person)
+    urls: list[str] = []
+    web.event_hooks["request"] = [lambda request: urls.append(str(request.url))]
+    sign_in(web, "mpho")
+    form = web.get("/me/apply?type=STUDY")
+    done = web.post(
+        "/me/apply",
+        data={
+            "csrf_token": csrf_of(form.text),
+            "type_code": "STUDY",
+            "country": "ZAF",
+            "ev_passport": "RB7654321",
+            "ev_institution_registration": "NUL-2026-0042",
+            "ev_proof_of_funds": "bank letter",
+        },
+    )
+    assert done.status_code == 200
+    assert "Your application has been sent." in done.text
+    assert len(urls) >= 5
+    for url in urls:
+        for secret in ("NTHATISI", "MPHO", "RB7654321", "nthatisi", "mpho@"):
+            assert secret not in url, url
+    assert re.search(r"/me/permits/[0-9a-f-]{36}\?done=applied$", urls[-1])
+
+
+# --- languages ------------------------------------------------------------------------------
+
+
+def test_language_from_the_switch_the_cookie_and_the_browser(web) -> None:  # type: ignore[no-untyped-def]
+    english = web.get("/login")
+    assert english.headers["content-language"] == "en"
+    assert '<html lang="en">' in english.text
+    assert "<h1>Sign in</h1>" in english.text
+    sesotho = web.get("/login?lang=st")
+    assert '<html lang="st">' in sesotho.text
+    assert "<h1>Kena</h1>" in sesotho.text
+    assert "tsela_lang=st" in sesotho.headers["set-cookie"]
+    # The cookie remembers the choice.
+    assert "Netefatsa tumello" in web.get("/verify").text
+    # A new browser that prefers Sesotho gets Sesotho.
+    fresh = TestClient(web.app)
+    page = fresh.get("/login", headers={"Accept-Language": "st-LS, en;q=0.5"})
+    assert page.headers["content-language"] == "st"
+    other = fresh.get("/login", headers={"Accept-Language": "fr, en;q=0.3"})
+    assert other.headers["content-language"] == "en"
+
+
+def _template_messages() -> set[str]:
+    root = resources.files("tsela.web")
+    method_map = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
+    options = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+    keywords = {"_": None, "gettext": None, "N_": None}
+    found = extract_from_dir(str(root), method_map, options_map=options, keywords=keywords)
+    out: set[str] = set()
+    for _file, _line, message, _comments, _context in found:
+        out.update([message] if isinstance(message, str) else [m for m in message if m])
+    return out
+
+
+def test_every_message_of_the_pages_has_a_sesotho_translation() -> None:
+    messages = _template_messages()
+    assert len(messages) > 200  # the extractor really read the templates
+    path = resources.files("tsela.web") / "locale" / "st" / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as fh:
+        catalog = read_po(fh)
+    missing = sorted(
+        m
+        for m in messages
+        if not (catalog.get(m) and catalog.get(m).string and not catalog.get(m).fuzzy)
+    )
+    assert not missing, f"{len(missing)} messages have no Sesotho translation: {missing[:10]}"
+    # Placeholders survive translation.
+    for m in messages:
+        for name in re.findall(r"%\((\w+)\)s", m):
+            assert f"%({name})s" in catalog.get(m).string, m
