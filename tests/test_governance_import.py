@@ -108,10 +108,12 @@ def test_bad_rows_are_reported_by_line_and_good_rows_kept(bodies: Engine) -> Non
         assert a9.status is Status.AT_RISK
         assert [n.text for n in a9.notes] == ["funds late"]
         audit = s.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
-    added = [e.detail["code"] for e in audit if e.action == "governance.activity.add"]
-    assert sorted(added) == ["A1", "A9"]
-    summary = [e for e in audit if e.action == "governance.plan.import"][-1]
+    (summary,) = [e for e in audit if e.action == "governance.plan.import"]
+    assert sorted(summary.detail["activities"]) == ["A1", "A9"]
+    assert summary.detail["instruments"] == ["NCC-SP"]
+    assert summary.detail["objectives"] == ["NCC-SP/S1"]
     assert summary.detail["refused_lines"] == sorted(errors)
+    assert summary.actor == "cli:test"
 
 
 def test_a_row_that_fails_several_checks_lists_every_reason(bodies: Engine) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from tsela.domain.governance import (
     parse_choice,
     parse_status,
 )
+from tsela.ids import new_id
 from tsela.services import indicators
 from tsela.services.governance import (
     Actor,
@@ -536,7 +538,11 @@ def check_plan(session: Session, raw_rows: Rows, now: datetime) -> list[PlanRow]
 def import_plan(
     session: Session, actor: Actor, node: str, raw_rows: Rows, now: datetime, source_name: str = ""
 ) -> ImportReport:
-    """Check every row, then write the good ones (in the caller's transaction)."""
+    """Check every row, then write the good ones (in the caller's transaction).
+
+    The import is one change by one person: one audit event lists what it created
+    (activities, instruments, objectives, sessions) and the lines it refused.
+    """
     require_secretariat(actor, "import plans")
     if not raw_rows:
         raise GovernanceError(f"{source_name or 'the plan'}: no rows to import")
@@ -544,8 +550,11 @@ def import_plan(
     report = ImportReport(rows=len(rows))
     report.errors = [LineError(r.line, "; ".join(r.problems)) for r in rows if not r.ok]
     good = [r for r in rows if r.ok]
+    created: dict[str, list[str]] = {}
     if good:
-        _write(session, actor, node, good, now, report)
+        created = _Writer(session, actor, node, now).write(good)
+        report.created = created["activities"]
+        report.instruments = created["instruments"]
     record_change(
         session,
         actor,
@@ -556,87 +565,95 @@ def import_plan(
         {
             "file": source_name,
             "rows": report.rows,
-            "created": len(report.created),
+            **created,
             "refused_lines": [e.line for e in report.errors],
         },
     )
     return report
 
 
-def _write(
-    session: Session,
-    actor: Actor,
-    node: str,
-    rows: list[PlanRow],
-    now: datetime,
-    report: ImportReport,
-) -> None:
-    bodies = {b.code: b for b in session.scalars(select(Body))}
-    instruments = {
-        i.code: i
-        for i in session.scalars(
-            select(Instrument).where(Instrument.code.in_({r.instrument for r in rows}))
-        )
-    }
-    objectives: dict[tuple[str, str], Objective] = {}
-    outputs: dict[tuple[str, str, str], Output] = {}
-    activities: dict[str, Activity] = {}
-    for row in rows:
-        body = bodies[row.get("body").upper()]
-        inst = instruments.get(row.instrument)
-        if inst is None:
-            inst = _new_instrument(session, actor, node, row, body)
-            instruments[inst.code] = inst
-            report.instruments.append(inst.code)
-        obj = objectives.get(row.objective_key)
-        if obj is None:
-            obj = session.scalar(
-                select(Objective).where(
-                    Objective.instrument_id == inst.id, Objective.code == row.get("objective_code")
-                )
+class _Writer:
+    """Writes checked rows: objects get their ids up front, so one flush stores them all."""
+
+    def __init__(self, session: Session, actor: Actor, node: str, now: datetime) -> None:
+        self.session, self.actor, self.node, self.now = session, actor, node, now
+        self.created: dict[str, list[str]] = {
+            k: [] for k in ("activities", "instruments", "objectives", "meetings")
+        }
+
+    def write(self, rows: list[PlanRow]) -> dict[str, list[str]]:
+        s = self.session
+        self.bodies = {b.code: b for b in s.scalars(select(Body))}
+        codes = {r.instrument for r in rows}
+        self.instruments = {
+            i.code: i for i in s.scalars(select(Instrument).where(Instrument.code.in_(codes)))
+        }
+        self.objectives = {
+            (o.instrument.code, o.code): o
+            for o in s.scalars(select(Objective).join(Instrument).where(Instrument.code.in_(codes)))
+        }
+        self.outputs = {
+            (o.objective.instrument.code, o.objective.code, o.code): o
+            for o in s.scalars(
+                select(Output).join(Objective).join(Instrument).where(Instrument.code.in_(codes))
             )
-            if obj is None:
-                obj = Objective(
-                    node=node,
-                    instrument=inst,
-                    code=row.get("objective_code"),
-                    title=row.get("objective_title"),
+        }
+        self.targets = {
+            (t.objective_id, t.indicator_id, t.params)
+            for obj in self.objectives.values()
+            for t in obj.indicators
+        }
+        self.meetings: dict[tuple[str, date], Meeting] = {}
+        activity_ids: dict[str, uuid.UUID] = {}
+        for row in rows:
+            activity_ids[row.code] = self._activity(row).id
+        s.flush()
+        stored = {code: id_ for code, id_ in s.execute(select(Activity.code, Activity.id))}
+        for row in rows:
+            for dep in row.depends_on:
+                s.add(
+                    ActivityDependency(
+                        activity_id=activity_ids[row.code], depends_on_id=stored[dep]
+                    )
                 )
-                session.add(obj)
-                session.flush()
-                record_change(
-                    session,
-                    actor,
-                    node,
-                    "objective.add",
-                    "gov_objective",
-                    obj.id,
-                    {"instrument": inst.code, "code": obj.code},
-                )
-            objectives[row.objective_key] = obj
+        s.flush()
+        # The checks make a cycle impossible; this guards the invariant if they ever regress.
+        assert find_cycle(dependency_graph(s)) is None
+        return self.created
+
+    def _activity(self, row: PlanRow) -> Activity:
+        inst = self.instruments.get(row.instrument) or self._instrument(row)
+        obj = self.objectives.get(row.objective_key)
+        if obj is None:
+            obj = Objective(
+                id=new_id(),
+                node=self.node,
+                instrument=inst,
+                code=row.get("objective_code"),
+                title=row.get("objective_title"),
+            )
+            self.session.add(obj)
+            self.objectives[row.objective_key] = obj
+            self.created["objectives"].append(f"{inst.code}/{obj.code}")
         output = None
         if row.get("output_code"):
-            okey = (*row.objective_key, row.get("output_code"))
-            output = outputs.get(okey) or session.scalar(
-                select(Output).where(
-                    Output.objective_id == obj.id, Output.code == row.get("output_code")
-                )
-            )
+            key = (*row.objective_key, row.get("output_code"))
+            output = self.outputs.get(key)
             if output is None:
                 output = Output(
-                    node=node,
+                    node=self.node,
                     objective=obj,
                     code=row.get("output_code"),
                     title=row.get("output_title"),
                 )
-                session.add(output)
-            outputs[okey] = output
+                self.outputs[key] = output
         if row.get("indicator"):
-            _indicator(session, node, obj, row)
-        owner = bodies[row.get("owner").upper()]
+            self._indicator(obj, row)
+        owner = self.bodies[row.get("owner").upper()]
         assert row.start is not None and row.due is not None  # checked in parse_row
         activity = Activity(
-            node=node,
+            id=new_id(),
+            node=self.node,
             code=row.code,
             title=row.get("activity_title"),
             objective=obj,
@@ -645,111 +662,75 @@ def _write(
             start_date=row.start,
             due_date=row.due,
             status=row.status,
-            closed_on=(row.closed_on or local_today(now, owner.timezone))
+            closed_on=(row.closed_on or local_today(self.now, owner.timezone))
             if row.status in CLOSED
             else None,
             public=row.public,
-            updated_at=now,
+            updated_at=self.now,
         )
-        session.add(activity)
-        activities[row.code] = activity
-        session.flush()
+        self.session.add(activity)
         if row.get("note"):
-            session.add(
+            self.session.add(
                 ProgressNote(
-                    node=node,
-                    activity_id=activity.id,
-                    written_at=now,
-                    author=actor.username,
+                    node=self.node,
+                    activity=activity,
+                    written_at=self.now,
+                    author=self.actor.username,
                     text=row.get("note"),
                     status_to=row.status if row.status is not Status.NOT_STARTED else None,
                 )
             )
-        record_change(
-            session,
-            actor,
-            node,
-            "activity.add",
-            "gov_activity",
-            activity.id,
-            {"code": row.code, "line": row.line, "owner": owner.code, "due": row.due.isoformat()},
+        self.created["activities"].append(row.code)
+        return activity
+
+    def _instrument(self, row: PlanRow) -> Instrument:
+        body = self.bodies[row.get("body").upper()]
+        meeting = None
+        if row.adopted_on is not None:
+            meeting = self._meeting(body, row.adopted_on, row.get("meeting_place"))
+        assert row.kind is not None
+        inst = Instrument(
+            id=new_id(),
+            node=self.node,
+            code=row.instrument,
+            kind=row.kind,
+            title=row.get("instrument_title"),
+            body=body,
+            meeting=meeting,
+            adopted_on=row.adopted_on,
+            text=row.get("instrument_text"),
+            source=row.get("source"),
         )
-        report.created.append(row.code)
-    stored = {code: id_ for code, id_ in session.execute(select(Activity.code, Activity.id))}
-    for row in rows:
-        for dep in row.depends_on:
-            session.add(
-                ActivityDependency(activity_id=activities[row.code].id, depends_on_id=stored[dep])
+        self.session.add(inst)
+        self.instruments[inst.code] = inst
+        self.created["instruments"].append(inst.code)
+        return inst
+
+    def _meeting(self, body: Body, held_on: date, place: str) -> Meeting:
+        key = (body.code, held_on)
+        if key not in self.meetings:
+            found = self.session.scalar(
+                select(Meeting).where(Meeting.body_id == body.id, Meeting.held_on == held_on)
             )
-    session.flush()
-    # Paranoia: the checks above should make this impossible.
-    assert find_cycle(dependency_graph(session)) is None
+            if found is None:
+                found = Meeting(
+                    id=new_id(), node=self.node, body=body, held_on=held_on, place=place
+                )
+                self.session.add(found)
+                self.created["meetings"].append(f"{body.code} {held_on.isoformat()}")
+            self.meetings[key] = found
+        return self.meetings[key]
 
-
-def _new_instrument(
-    session: Session, actor: Actor, node: str, row: PlanRow, body: Body
-) -> Instrument:
-    meeting = None
-    if row.adopted_on is not None:
-        meeting = session.scalar(
-            select(Meeting).where(Meeting.body_id == body.id, Meeting.held_on == row.adopted_on)
-        )
-        if meeting is None:
-            meeting = Meeting(
-                node=node, body_id=body.id, held_on=row.adopted_on, place=row.get("meeting_place")
-            )
-            session.add(meeting)
-            session.flush()
-            record_change(
-                session,
-                actor,
-                node,
-                "meeting.add",
-                "gov_meeting",
-                meeting.id,
-                {"body": body.code, "held_on": row.adopted_on.isoformat()},
-            )
-    assert row.kind is not None
-    inst = Instrument(
-        node=node,
-        code=row.instrument,
-        kind=row.kind,
-        title=row.get("instrument_title"),
-        body_id=body.id,
-        meeting_id=meeting.id if meeting else None,
-        adopted_on=row.adopted_on,
-        text=row.get("instrument_text"),
-        source=row.get("source"),
-    )
-    session.add(inst)
-    session.flush()
-    record_change(
-        session,
-        actor,
-        node,
-        "instrument.add",
-        "gov_instrument",
-        inst.id,
-        {"code": inst.code, "body": body.code},
-    )
-    return inst
-
-
-def _indicator(session: Session, node: str, obj: Objective, row: PlanRow) -> None:
-    params = indicators.format_params(row.params)
-    exists = session.scalar(
-        select(IndicatorTarget.id).where(
-            IndicatorTarget.objective_id == obj.id,
-            IndicatorTarget.indicator_id == row.get("indicator"),
-            IndicatorTarget.params == params,
-        )
-    )
-    if exists is None:
+    def _indicator(self, obj: Objective, row: PlanRow) -> None:
+        params = indicators.format_params(row.params)
+        key = (obj.id, row.get("indicator"), params)
+        if key in self.targets:  # same values (checked), already there
+            return
         assert row.baseline is not None and row.target is not None
-        session.add(
+        self.session.add(
             IndicatorTarget(
-                node=node,
-                objective_id=obj.id,
+                node=self.node,
+                objective=obj,
                 indicator_id=row.get("indicator"),
                 params=params,
                 baseline=row.baseline,
@@ -758,7 +739,7 @@ def _indicator(session: Session, node: str, obj: Objective, row: PlanRow) -> Non
                 unit=row.get("unit"),
             )
         )
-        session.flush()
+        self.targets.add(key)
 
 
 # --- Templates -------------------------------------------------------------------------------
