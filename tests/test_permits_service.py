@@ -477,3 +477,75 @@ def test_known_document_with_other_details_is_refused_not_overwritten(db: Sessio
             today=TODAY,
             applicant=lineo(document_expiry=date(2031, 1, 31)),
         )
+
+
+def test_employer_applies_for_its_own_workers_only(db: Session) -> None:
+    farm = _employer(db)
+    other = _employer(db, "2001/000001/07")
+    farm_account = svc.Actor("farm.hr", Role.EMPLOYER, "LS", employer_id=farm.id)
+    evidence = [svc.EvidenceItem("passport"), svc.EvidenceItem("employment_contract")]
+    permit = svc.apply(
+        db, farm_account, type_code="SEASONAL", today=TODAY, applicant=lineo(), evidence=evidence
+    )
+    assert permit.employer_id == farm.id  # the employer's own, without being told
+    svc.submit(db, farm_account, permit.number, TODAY)
+    with pytest.raises(svc.Forbidden, match="only for their own employer's workers"):
+        svc.apply(
+            db,
+            farm_account,
+            type_code="SEASONAL",
+            today=TODAY,
+            applicant=lineo(document_number="RC1111111"),
+            employer=other.registration_number,
+        )
+
+
+def test_worker_applies_only_for_themselves(db: Session) -> None:
+    first = _study(db)
+    worker = svc.Actor("lineo", Role.WORKER, "LS", person_id=first.person_id)
+    card = svc.apply(
+        db,
+        worker,
+        type_code="FCC",
+        today=TODAY,
+        person_id=first.person_id,
+        evidence=[svc.EvidenceItem("passport"), svc.EvidenceItem("proof_of_residence")],
+    )
+    assert card.person_id == first.person_id
+    with pytest.raises(svc.Forbidden, match="may apply only for themselves"):
+        svc.apply(
+            db,
+            worker,
+            type_code="FCC",
+            today=TODAY,
+            applicant=lineo(surname="Thabo", document_number="RD2222222"),
+        )
+
+
+def test_suspend_and_reinstate_show_in_online_verification(db: Session, keys: KeyStore) -> None:
+    permit = _study(db)
+    svc.submit(db, OFFICER, permit.number, TODAY)
+    svc.decide(db, OFFICER, permit.number, "approved")
+    svc.issue(db, OFFICER, permit.number, keys.signer(NOW), TODAY)
+    token = permit.token or ""
+    svc.decide(db, OFFICER, permit.number, "suspended", "police enquiry")
+    got = svc.verify_online(db, token, keys.keyset(), "LS", TODAY)
+    assert got.status is VerifyStatus.SUSPENDED and "police enquiry" in got.message
+    svc.decide(db, OFFICER, permit.number, "issued", "enquiry closed")
+    got = svc.verify_online(db, token, keys.keyset(), "LS", TODAY)
+    assert got.status is VerifyStatus.VALID
+    assert got.reasons[-1] == "status checked in the register of node LS"
+
+
+def test_expire_due_records_only_permits_past_their_last_day(db: Session, keys: KeyStore) -> None:
+    permit = _study(db)
+    svc.submit(db, OFFICER, permit.number, TODAY)
+    svc.decide(db, OFFICER, permit.number, "approved")
+    svc.issue(db, OFFICER, permit.number, keys.signer(NOW), TODAY)
+    assert permit.valid_to is not None
+    assert svc.expire_due(db, ADMIN, permit.valid_to) == 0
+    assert permit.status == "issued"
+    assert svc.expire_due(db, ADMIN, permit.valid_to + timedelta(days=1)) == 1
+    assert permit.status == "expired"
+    with pytest.raises(IllegalTransition, match="'expired' is final"):
+        svc.decide(db, OFFICER, permit.number, "revoked", "too late")
