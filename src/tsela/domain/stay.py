@@ -11,12 +11,13 @@ days before it. A stay still open counts up to the day asked about. When a trave
 and re-enters on the same day, that calendar day counts once for the window (it is one day of
 presence), while each of the two stays counts it towards its own per-entry limit.
 
-The arithmetic works on day intervals with running totals (bisect), never day by day, so a
-traveller with a thousand past crossings is evaluated in well under a millisecond. The key
-fact that makes this possible: while a traveller stays on continuously (and no permit covers
-the days), the days used in the window ending on each day never decrease, since each new day
-adds one and at most one old day drops out. So "the first day over the limit" in such a run
-is found by binary search.
+The arithmetic works on day intervals with running totals (numpy for all stays at once,
+bisect for single days), never day by day, so a traveller with a thousand past crossings is
+evaluated in well under a millisecond. The key fact that makes this possible: while a
+traveller stays on continuously (and no permit covers the days), the days used in the window
+ending on each day never decrease, since each new day adds one and at most one old day drops
+out. So a stay is over the limit from some day to its end, and that first day is found by
+binary search.
 
 Pure: no clock, no I/O except reading the rule files shipped in the package.
 """
@@ -428,7 +429,8 @@ class StayAssessment:
     def _outcome(self, i: int, over: int, first: int | None) -> StayOutcome:
         s = self.chronological[i]
         days = ((s.exit or self.as_of) - s.entry).days + 1
-        return StayOutcome(s.entry, s.exit, days, over, date.fromordinal(first) if over else None)
+        first_day = date.fromordinal(first) if over and first is not None else None
+        return StayOutcome(s.entry, s.exit, days, over, first_day)
 
     @property
     def overstays(self) -> tuple[StayOutcome, ...]:
