@@ -1,0 +1,351 @@
+"""The pages doing their work: permit desk, worker and employer portals, public verify,
+officer console and supervisor review (TestClient, on SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+
+from tsela.api.app import create_app
+from tsela.config import Settings
+from tsela.services import permit_qr
+from tsela.store.checks import BorderCheck
+from tsela.store.db import session_factory
+from tsela.store.models import AuditEvent, Crossing, Permit, Role
+from web_support import (
+    add_employer,
+    add_person,
+    csrf_of,
+    passport_mrz,
+    use_fast_password_hashing,
+)
+
+PASSWORD = "correct horse 1"
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_fast_password_hashing(monkeypatch)
+
+
+@pytest.fixture
+def app(engine: Engine, tmp_path: Path):  # type: ignore[no-untyped-def]
+    settings = Settings(
+        database_url=engine.url.render_as_string(hide_password=False),
+        node="LS",
+        var_dir=tmp_path,  # the node's signing keys go here
+    )
+    return create_app(settings, engine)
+
+
+def browser(app, username: str) -> TestClient:  # type: ignore[no-untyped-def]
+    """A signed-in browser of its own (cookies are per client)."""
+    client = TestClient(app)
+    page = client.get("/login")
+    signed = client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "csrf_token": csrf_of(page.text)},
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303, signed.text
+    return client
+
+
+def post_form(client: TestClient, page_url: str, action: str, data: dict[str, str]):  # type: ignore[no-untyped-def]
+    page = client.get(page_url)
+    return client.post(action, data={"csrf_token": csrf_of(page.text), **data})
+
+
+@pytest.fixture
+def worker_and_officer(app, engine, make_user) -> Iterator[tuple[TestClient, TestClient]]:  # type: ignore[no-untyped-def]
+    person = add_person(engine, surname="MOLAPO", given="PALESA", number="RC1112223")
+    make_user(Role.WORKER, username="palesa", person_id=person)
+    make_user(Role.PERMIT_OFFICER, username="desk")
+    yield browser(app, "palesa"), browser(app, "desk")
+
+
+def apply_study(worker: TestClient, complete: bool = True):  # type: ignore[no-untyped-def]
+    data = {"type_code": "STUDY", "country": "ZAF", "ev_passport": "RC1112223"}
+    if complete:
+        data |= {"ev_institution_registration": "NUL-2026-7", "ev_proof_of_funds": "bursary"}
+    return post_form(worker, "/me/apply?type=STUDY", "/me/apply", data)
+
+
+def permit_id_of(response) -> str:  # type: ignore[no-untyped-def]
+    found = re.search(r"/me/permits/([0-9a-f-]{36})", str(response.url))
+    assert found, response.url
+    return found.group(1)
+
+
+# --- permit desk and worker portal -----------------------------------------------------------
+
+
+def test_worker_applies_officer_approves_and_issues_worker_sees_the_qr(
+    worker_and_officer, engine
+) -> None:  # type: ignore[no-untyped-def]
+    worker, officer = worker_and_officer
+    applied = apply_study(worker)
+    assert "Your application has been sent." in applied.text
+    permit_id = permit_id_of(applied)
+
+    queue = officer.get("/desk")
+    assert f'href="/desk/permits/{permit_id}"' in queue.text
+    assert "MOLAPO, PALESA" in queue.text
+    page = officer.get(f"/desk/permits/{permit_id}")
+    assert "NUL-2026-7" in page.text  # the evidence reference the worker typed
+
+    # Rejecting needs a reason: refused, and nothing changes.
+    no_reason = post_form(
+        officer, f"/desk/permits/{permit_id}", f"/desk/permits/{permit_id}/decide",
+        {"target": "rejected", "reason": ""},
+    )  # fmt: skip
+    assert no_reason.status_code == 400
+    assert "a reason is required to reject" in no_reason.text
+    with session_factory(engine)() as s:
+        assert s.scalar(select(Permit.status)) == "submitted"
+
+    approved = post_form(
+        officer, f"/desk/permits/{permit_id}", f"/desk/permits/{permit_id}/decide",
+        {"target": "approved", "reason": ""},
+    )  # fmt: skip
+    assert "The decision is recorded." in approved.text
+    issued = post_form(
+        officer, f"/desk/permits/{permit_id}", f"/desk/permits/{permit_id}/issue", {}
+    )
+    assert "The permit is issued and signed." in issued.text
+
+    mine = worker.get(f"/me/permits/{permit_id}")
+    assert "<svg" in mine.text  # the QR code, inline
+    with session_factory(engine)() as s:
+        token = s.scalar(select(Permit.token))
+    assert token and token in mine.text  # the same credential, as text under the QR
+    home = worker.get("/me")
+    assert "days left on this permit" in home.text
+
+
+def test_a_request_for_evidence_reaches_the_worker_who_answers_it(worker_and_officer) -> None:  # type: ignore[no-untyped-def]
+    worker, officer = worker_and_officer
+    permit_id = permit_id_of(apply_study(worker))
+    post_form(
+        officer, f"/desk/permits/{permit_id}", f"/desk/permits/{permit_id}/decide",
+        {"target": "evidence_requested", "reason": "The bursary letter is not signed."},
+    )  # fmt: skip
+    page = worker.get(f"/me/permits/{permit_id}?lang=st")
+    assert "Ho kopiloe bopaki" in page.text  # "Evidence requested", in Sesotho
+    assert "The bursary letter is not signed." in page.text
+    answered = post_form(
+        worker, f"/me/permits/{permit_id}", f"/me/permits/{permit_id}/evidence",
+        {"ev_proof_of_funds": "signed bursary letter"},
+    )  # fmt: skip
+    assert "Bopaki ba hao bo rometsoe ofising ea litumello." in answered.text
+    assert "signed bursary letter" in officer.get(f"/desk/permits/{permit_id}").text
+
+
+def test_an_incomplete_application_is_kept_as_a_draft(worker_and_officer) -> None:  # type: ignore[no-untyped-def]
+    worker, officer = worker_and_officer
+    draft = apply_study(worker, complete=False)
+    assert "some evidence is still missing" in draft.text
+    assert "/desk/permits/" not in officer.get("/desk").text  # nothing for the desk yet
+
+
+def test_a_worker_cannot_open_another_workers_permit(
+    app, worker_and_officer, engine, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    worker, _officer = worker_and_officer
+    permit_id = permit_id_of(apply_study(worker))
+    other = add_person(engine, surname="SEEISO", given="TEBOHO", number="RD9998887")
+    make_user(Role.WORKER, username="teboho", person_id=other)
+    nosy = browser(app, "teboho")
+    refused = nosy.get(f"/me/permits/{permit_id}")
+    assert refused.status_code == 404
+    assert "MOLAPO" not in refused.text
+
+
+# --- verifying permits -----------------------------------------------------------------------
+
+
+def issued_token(worker: TestClient, officer: TestClient, engine: Engine) -> tuple[str, str]:
+    permit_id = permit_id_of(apply_study(worker))
+    for action, data in (("decide", {"target": "approved", "reason": ""}), ("issue", {})):
+        post_form(
+            officer, f"/desk/permits/{permit_id}", f"/desk/permits/{permit_id}/{action}", data
+        )
+    with session_factory(engine)() as s:
+        token = s.scalar(select(Permit.token))
+    assert token
+    return permit_id, token
+
+
+def test_public_verify_says_valid_forged_revoked(app, worker_and_officer, engine) -> None:  # type: ignore[no-untyped-def]
+    worker, officer = worker_and_officer
+    permit_id, token = issued_token(worker, officer, engine)
+    public = TestClient(app)
+    valid = post_form(public, "/verify", "/verify", {"token": token})
+    assert valid.status_code == 200
+    assert "This permit is genuine and valid today." in valid.text
+    assert "MOLAPO, PALESA" in valid.text
+    # Change one character of the signed payload: the signature no longer matches.
+    head, body, sig = token.split(".")
+    flipped = body[:10] + ("A" if body[10] != "A" else "B") + body[11:]
+    forged = post_form(public, "/verify", "/verify", {"token": f"{head}.{flipped}.{sig}"})
+    assert "FORGED" in forged.text
+    assert "This is not a genuine Tsela permit." in forged.text
+    post_form(
+        officer, f"/desk/permits/{permit_id}", f"/desk/permits/{permit_id}/decide",
+        {"target": "revoked", "reason": "Obtained with a false bursary letter."},
+    )  # fmt: skip
+    revoked = post_form(public, "/verify", "/verify?lang=st", {"token": token})
+    assert "E HLAKOTSOE" in revoked.text  # REVOKED, in Sesotho
+    assert "Obtained with a false bursary letter." in revoked.text
+    empty = post_form(public, "/verify", "/verify", {"token": "  "})
+    assert empty.status_code == 400
+    assert "Beha khoutu ea tumello" in empty.text  # the language chosen stays (cookie)
+
+
+def test_employer_registers_a_worker_and_verifies_a_qr_image(
+    app, worker_and_officer, engine, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    worker, officer = worker_and_officer
+    _permit_id, token = issued_token(worker, officer, engine)
+    employer_id = add_employer(engine)
+    make_user(Role.EMPLOYER, username="orchard", employer_id=employer_id)
+    boss = browser(app, "orchard")
+    registered = post_form(
+        boss,
+        "/employer/workers/new?type=SEASONAL",
+        "/employer/workers/new",
+        {
+            "type_code": "SEASONAL",
+            "surname": "Ramokhele",
+            "given_names": "Nthabiseng",
+            "birth_date": "1996-08-02",
+            "sex": "F",
+            "nationality": "LSO",
+            "document_number": "RE4445556",
+            "document_expiry": "2032-01-31",
+            "country": "ZAF",
+            "ev_passport": "RE4445556",
+            "ev_employment_contract": "MO-2026-118",
+        },
+    )
+    assert "The worker is registered and the application is sent." in registered.text
+    assert "RAMOKHELE, NTHABISENG" in registered.text
+    bad_date = post_form(
+        boss,
+        "/employer/workers/new?type=SEASONAL",
+        "/employer/workers/new",
+        {"type_code": "SEASONAL", "surname": "X", "nationality": "LSO", "birth_date": "31/12/90"},
+    )
+    assert bad_date.status_code == 400
+    assert "date of birth: '31/12/90' is not a date like 1990-04-30" in bad_date.text
+
+    page = boss.get("/employer/verify")
+    png = permit_qr.render_png(token)
+    checked = boss.post(
+        "/employer/verify",
+        data={"csrf_token": csrf_of(page.text), "token": ""},
+        files={"image": ("permit.png", png, "image/png")},
+    )
+    assert checked.status_code == 200
+    assert "This permit is genuine and valid today." in checked.text
+    not_image = boss.post(
+        "/employer/verify",
+        data={"csrf_token": csrf_of(page.text)},
+        files={"image": ("notes.txt", b"hello", "text/plain")},
+    )
+    assert not_image.status_code == 400
+    assert "No QR code could be read from the image." in not_image.text
+    with session_factory(engine)() as s:
+        verified = list(
+            s.scalars(select(AuditEvent.detail).where(AuditEvent.action == "permit.verify"))
+        )
+    assert verified == [{"status": "valid"}]
+
+
+# --- officer console and supervisor review ---------------------------------------------------
+
+
+@pytest.fixture
+def officer(app, make_user) -> TestClient:  # type: ignore[no-untyped-def]
+    make_user(Role.BORDER_OFFICER, username="lerato", port="MSU")
+    return browser(app, "lerato")
+
+
+def scan(officer: TestClient, mrz: list[str], direction: str = "entry"):  # type: ignore[no-untyped-def]
+    return post_form(
+        officer, "/console", "/console/check", {"mrz": "\n".join(mrz), "direction": direction}
+    )
+
+
+def test_officer_scans_sees_clear_and_records_the_crossing(officer, engine) -> None:  # type: ignore[no-untyped-def]
+    result = scan(officer, passport_mrz(surname="MOKOENA", given="LINEO"))
+    assert result.status_code == 200
+    assert 'id="decision-word">CLEAR<' in result.text
+    assert "LINEO MOKOENA" in result.text
+    assert "No crossing recorded before." in result.text
+    check_id = re.search(r'name="check_id" value="([^"]+)"', result.text).group(1)  # type: ignore[union-attr]
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', result.text).group(1)  # type: ignore[union-attr]
+    form = {"csrf_token": csrf_of(result.text), "check_id": check_id, "idempotency_key": key}
+    done = officer.post("/console/record", data=form, follow_redirects=False)
+    assert done.status_code == 303
+    assert done.headers["location"] == "/console?recorded=crossing&direction=entry"
+    again = officer.post("/console/record", data=form, follow_redirects=False)  # double click
+    assert again.status_code == 303
+    with session_factory(engine)() as s:
+        assert len(list(s.scalars(select(Crossing)))) == 1
+    # The next scan shows the crossing just recorded.
+    second = scan(officer, passport_mrz(surname="MOKOENA", given="LINEO"), direction="exit")
+    assert "Maseru Bridge" in second.text
+
+
+def test_deny_needs_an_override_reason_and_goes_to_the_supervisor(
+    app, officer, engine, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    expired = passport_mrz(
+        surname="THABANE", given="KATLEHO", number="RF2223334", expiry=date(2024, 1, 31)
+    )
+    result = scan(officer, expired)
+    assert 'id="decision-word">DENY<' in result.text
+    assert "expired" in result.text.lower()
+    check_id = re.search(r'name="check_id" value="([^"]+)"', result.text).group(1)  # type: ignore[union-attr]
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', result.text).group(1)  # type: ignore[union-attr]
+    form = {"csrf_token": csrf_of(result.text), "check_id": check_id, "idempotency_key": key}
+    short = officer.post("/console/record", data={**form, "override_reason": "ok"})
+    assert short.status_code == 422
+    assert "override reason of at least 10 characters" in short.text
+    with session_factory(engine)() as s:
+        assert s.scalar(select(Crossing.id)) is None
+    reason = "Returning citizen, identity confirmed by ID card 0101"
+    done = officer.post(
+        "/console/record", data={**form, "override_reason": reason}, follow_redirects=False
+    )
+    assert done.headers["location"].startswith("/console?recorded=override")
+
+    make_user(Role.SUPERVISOR, username="mookameli")
+    boss = browser(app, "mookameli")
+    listed = boss.get("/review?port=MSU&day=all")
+    assert "KATLEHO THABANE" in listed.text
+    assert reason in listed.text
+    signed = post_form(
+        boss, "/review?port=MSU&day=all", f"/review/{check_id}",
+        {"note": "Checked the ID card copy.", "port": "MSU", "day": "all"},
+    )  # fmt: skip
+    assert "Signed off." in signed.text
+    assert "Nothing to review for this port and day." in signed.text
+    with session_factory(engine)() as s:
+        assert s.scalar(select(BorderCheck.review_note)) == "Checked the ID card copy."
+
+
+def test_console_explains_an_unreadable_scan(officer) -> None:  # type: ignore[no-untyped-def]
+    garbage = scan(officer, ["THIS IS NOT AN MRZ"])
+    assert garbage.status_code == 422
+    assert "unreadable MRZ" in garbage.text
+    nothing = post_form(officer, "/console", "/console/check", {"mrz": "", "direction": "entry"})
+    assert nothing.status_code == 400
+    assert "Scan the document, or type its number and issuing state." in nothing.text
