@@ -242,6 +242,8 @@ def test_api_staff_roles_may_evaluate(client, auth_headers, role: str) -> None: 
 
 def test_api_refuses_strangers_and_non_staff(client, auth_headers) -> None:  # type: ignore[no-untyped-def]
     assert client.post("/v1/stay/evaluate", json=body()).status_code == 401
+    # Roles are checked before the body: a stranger learns nothing from a 422.
+    assert client.post("/v1/stay/evaluate", json={}).status_code == 401
     assert (
         client.post("/v1/stay/evaluate", json=body(), headers=auth_headers("employer")).status_code
         == 403
