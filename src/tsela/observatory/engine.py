@@ -36,6 +36,10 @@ class ObservatoryError(ValueError):
     """A question the observatory cannot answer as asked; the message says why."""
 
 
+class MissingCopyError(ObservatoryError):
+    """There is no analytics copy to read at all (a set-up problem, not a bad question)."""
+
+
 class NoDataError(ObservatoryError):
     """The analytics copy holds no rows for what was asked (never shown as an empty chart)."""
 
@@ -170,7 +174,7 @@ class Observatory:
         self.dir = Path(parquet_dir)
         crossings = self.dir / "crossings"
         if not crossings.is_dir():
-            raise ObservatoryError(
+            raise MissingCopyError(
                 f"no analytics data in {self.dir} (no crossings/ folder): write it with "
                 "`tsela export parquet` (from the database) or `tsela synth` (synthetic data)"
             )

@@ -521,8 +521,8 @@ INDICATORS: tuple[Indicator, ...] = (
                CAST(sum(n) AS BIGINT) AS crossings, round(avg(n), 1) AS per_day,
                round((SELECT per_day FROM ordinary), 1) AS ordinary_per_day,
                round(avg(n) / nullif((SELECT per_day FROM ordinary), 0), 2) AS ratio
-        FROM daily WHERE season IS NOT NULL AND n > 0
-        GROUP BY ALL ORDER BY first_day
+        FROM daily WHERE season IS NOT NULL
+        GROUP BY ALL HAVING sum(n) > 0 ORDER BY first_day
         """,
     ),
 )

@@ -1,0 +1,79 @@
+"""The observatory's indicators over HTTP (read from the Parquet analytics copy).
+
+Roles: analysts, supervisors, administrators and the NCC secretariat. Indicator values are
+aggregates, but fine-grained ones (a small port on one day) can still be about few people,
+so they are not public: the public gets the open-data release (``tsela release``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+
+from tsela.api.auth import require_roles
+from tsela.api.deps import get_settings
+from tsela.config import Settings
+from tsela.observatory.engine import (
+    MissingCopyError,
+    NoDataError,
+    Observatory,
+    ObservatoryError,
+    Period,
+)
+from tsela.observatory.indicators import INDICATORS, REGISTRY, run
+from tsela.store.models import Role, User
+
+router = APIRouter(prefix="/v1/indicators", tags=["observatory"])
+
+READERS = (Role.ANALYST, Role.SUPERVISOR, Role.ADMIN, Role.SECRETARIAT)
+RESERVED = {"from", "to", "port"}
+
+
+def parquet_dir(settings: Settings) -> Path:
+    return settings.var_dir / "parquet"
+
+
+def open_copy(settings: Settings) -> Observatory:
+    try:
+        return Observatory(parquet_dir(settings))
+    except MissingCopyError as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
+
+
+@router.get("")
+def list_indicators(
+    _user: User = Depends(require_roles(*READERS)),
+) -> list[dict[str, Any]]:
+    """Every indicator's definition: id, title, description, formula, unit, parameters."""
+    return [ind.describe() for ind in INDICATORS]
+
+
+@router.get("/{indicator_id}")
+def indicator_values(
+    indicator_id: str,
+    request: Request,
+    start: str | None = Query(None, alias="from", description="First day, month or year."),
+    end: str | None = Query(None, alias="to", description="Last day, month or year."),
+    port: list[str] = Query([], description="Port codes (repeat for several); all if none."),
+    _user: User = Depends(require_roles(*READERS)),
+    settings: Settings = Depends(get_settings),
+) -> dict[str, Any]:
+    """An indicator's values for a period and ports; other query parameters are the
+    indicator's own (e.g. ``limit_days=30`` for ``stays.overstays``)."""
+    if indicator_id not in REGISTRY:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            f"unknown indicator {indicator_id!r}: known indicators are {', '.join(REGISTRY)}",
+        )
+    params = {k: v for k, v in request.query_params.items() if k not in RESERVED}
+    with open_copy(settings) as obs:
+        try:
+            period = Period.between(start, end, obs.default_period())
+            result = run(obs, indicator_id, period, port, params)
+        except NoDataError as exc:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+        except ObservatoryError as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    return result.as_dict()
