@@ -549,3 +549,53 @@ def test_expire_due_records_only_permits_past_their_last_day(db: Session, keys: 
     assert permit.status == "expired"
     with pytest.raises(IllegalTransition, match="'expired' is final"):
         svc.decide(db, OFFICER, permit.number, "revoked", "too late")
+
+
+def test_programme_extension_reissues_still_valid_permits(
+    db: Session, keys: KeyStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+
+    from tsela.domain import permits as dom
+
+    lsp_day, lep_day = date(2016, 5, 10), date(2024, 2, 1)
+    lsp_kinds = ("passport", "population_register", "police_clearance_ls", "police_clearance_za")
+    lsp = svc.apply(
+        db,
+        OFFICER,
+        type_code="LSP",
+        today=lsp_day,
+        applicant=lineo(),
+        evidence=[svc.EvidenceItem(k) for k in (*lsp_kinds, "institution_registration")],
+    )
+    svc.submit(db, OFFICER, lsp.number, lsp_day)
+    svc.decide(db, OFFICER, lsp.number, "approved")
+    svc.issue(db, OFFICER, lsp.number, keys.signer(NOW), lsp_day)
+    lep = svc.apply(
+        db,
+        OFFICER,
+        type_code="LEP",
+        today=lep_day,
+        applicant=lineo(),
+        evidence=[svc.EvidenceItem("passport")],
+    )
+    svc.submit(db, OFFICER, lep.number, lep_day)
+    svc.decide(db, OFFICER, lep.number, "approved")
+    svc.issue(db, OFFICER, lep.number, keys.signer(NOW), lep_day)
+    old_token = lep.token or ""
+    assert svc.extend_programme(db, OFFICER, "LEP", keys.signer(NOW), TODAY) == []
+
+    # The government moves the end of the LEP: one line of data.
+    shipped = dom.permit_types()
+    moved = {**shipped, "LEP": dataclasses.replace(shipped["LEP"], valid_until=date(2028, 12, 31))}
+    monkeypatch.setattr(dom, "permit_types", lambda: moved)
+    (done,) = svc.extend_programme(db, OFFICER, "LEP", keys.signer(NOW), TODAY)
+    assert done.number == lep.number and lep.valid_to == date(2028, 12, 31)
+    verifier = Verifier(keys.keyset())
+    after_old_end = date(2027, 6, 1)
+    assert verifier.verify(old_token, after_old_end).status is VerifyStatus.EXPIRED
+    assert verifier.verify(lep.token or "", after_old_end).status is VerifyStatus.VALID
+    (last,) = [e for e in svc.history(db, OFFICER, lep.number) if e.action == "extend"]
+    assert last.reason == "LEP programme extended: last day 2027-05-28 -> 2028-12-31"
+    # The LSP ended in 2019: it is not revived.
+    assert lsp.valid_to == date(2019, 12, 31)

@@ -265,6 +265,25 @@ def renew_cmd(
     console.print(f"renewal application {new_number} opened for {number.upper()}")
 
 
+@permit_app.command("extend")
+@user_errors
+def extend_cmd(
+    permit_type: str = typer.Argument(..., help="The type whose programme end moved (e.g. LEP)."),
+    today: str = typer.Option(None, help=TODAY_HELP),
+) -> None:
+    """After editing a type's valid_until (an extension), re-issue its still-valid permits."""
+    from tsela.services import permits as svc
+
+    now = _now()
+    signer = _keystore().signer(now)
+    with _session() as s:
+        done = svc.extend_programme(s, _actor(), permit_type, signer, _today(today), now)
+        lines = [f"{p.number}  now valid to {p.valid_to}" for p in done]
+    for line in lines:
+        console.print(line)
+    console.print(f"{len(lines)} permit(s) re-issued; give the holders their new QR codes")
+
+
 @permit_app.command("show")
 @user_errors
 def show_cmd(

@@ -759,6 +759,54 @@ def issue_many(
     return len(rows)
 
 
+def extend_programme(
+    session: Session,
+    actor: Actor,
+    type_code: str,
+    signer: cred.Signer,
+    today: date,
+    now: datetime | None = None,
+) -> list[Permit]:
+    """Re-issue the still-valid permits of a type after its programme end moved later
+    (as the LEP was extended to 2024, then 2027): new last day, newly signed token.
+
+    Old tokens stay genuine and show as expired after their old last day; holders get the
+    new QR code.
+    """
+    if actor.role not in (Role.PERMIT_OFFICER, Role.ADMIN):
+        raise Forbidden(f"a {actor.role.value} may not extend permits")
+    now = now or utcnow()
+    ptype = dom.permit_type(type_code)
+    rows = session.execute(
+        select(Permit, Person, TravelDocument, Employer)
+        .join(Person, Person.id == Permit.person_id)
+        .outerjoin(TravelDocument, TravelDocument.id == Permit.document_id)
+        .outerjoin(Employer, Employer.id == Permit.employer_id)
+        .where(
+            Permit.permit_type == ptype.code,
+            Permit.status.in_([S.ISSUED, S.SUSPENDED]),
+            Permit.node == signer.node,
+            Permit.valid_to >= today,
+        )
+        .order_by(Permit.number)
+    ).all()
+    extended = []
+    for permit, person, doc, employer in rows:
+        assert permit.valid_from and permit.valid_to
+        _, end = ptype.validity(permit.valid_from)
+        if end <= permit.valid_to:
+            continue
+        before = permit.valid_to
+        permit.valid_to = end
+        permit.token = signer.sign(_claims(permit, person, doc, employer, ptype, now).to_claims())
+        permit.kid = signer.kid
+        permit.updated_at = now
+        reason = f"{ptype.code} programme extended: last day {before} -> {end}"
+        _event(session, actor, permit, "extend", permit.status, permit.status, reason, now)
+        extended.append(permit)
+    return extended
+
+
 def renew(
     session: Session, actor: Actor, ref: uuid.UUID | str, today: date, now: datetime | None = None
 ) -> Permit:
