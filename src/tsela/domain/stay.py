@@ -633,10 +633,6 @@ class _Stays:
     def __len__(self) -> int:
         return len(self.order)
 
-    def stay(self, i: int) -> Stay:
-        """The i-th stay in date order."""
-        return self.given[int(self.order[i])]
-
     def rows(self) -> list[Row]:
         return [
             (a, b, k + 1, self.given[k])
@@ -712,8 +708,8 @@ def _first_over(
     All days of a stay are present and counted, so along a stay the days in the window ending
     on each day never go down (one comes in, at most one drops out) and neither does the
     count for the per-entry limit: each stay is over from some day to its end. The window
-    count on a day is a difference of running totals; all stays are handled at once, and a
-    stay that goes over part-way is found by a binary search run on all such stays together.
+    count on a day is a difference of running totals, computed for all stays at once; only a
+    stay that goes over part-way needs a binary search for its first day over.
     """
     a, b = stays.entry, stays.exit
     first = np.full(len(a), NO_DAY, dtype=np.int64)
