@@ -16,6 +16,7 @@ from tsela.api.auth import client_source, require_roles
 from tsela.api.deps import get_session, get_settings
 from tsela.config import Settings
 from tsela.domain.values import Direction, Role
+from tsela.services import audit
 from tsela.services import checks as svc
 from tsela.services.screening_link import document_alerts, screener
 from tsela.store.models import User, utcnow
@@ -161,12 +162,29 @@ def list_overrides(
     port: str | None = None,
     day: date | None = None,
     include_reviewed: bool = False,
+    *,
+    request: Request,
     user: User = Depends(require_roles(Role.SUPERVISOR, Role.ADMIN)),
     session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
 ) -> list[dict[str, Any]]:
     """REFER and DENY decisions (overridden or not) and watchlist hits awaiting review."""
-    del user
-    return svc.overrides(session, port_code=port, day=day, pending_only=not include_reviewed)
+    found = svc.overrides(session, port_code=port, day=day, pending_only=not include_reviewed)
+    audit.record(
+        session,
+        actor=user.username,
+        action="overrides.read",
+        node=settings.node,
+        entity="check",
+        detail={
+            "port": port,
+            "day": str(day) if day else None,
+            "checks": [f["check_id"] for f in found],
+        },
+        source=client_source(request),
+    )
+    session.commit()
+    return found
 
 
 @router.post("/overrides/{check_id}/review")
