@@ -47,7 +47,7 @@ def test_name_order_does_not_matter() -> None:
 
 def test_cross_border_spelling_scores_as_the_same_name() -> None:
     result = score(q("Tshepo Moshweshwe"), cand("Tšepo Moshoeshoe"))
-    assert result.score == 1.0
+    assert result.features["name"] == 1.0
     assert [p["how"] for p in result.features["name_pairs"]] == ["orthography", "orthography"]
     assert "Sesotho orthography" in result.explanation[0]
 
@@ -108,6 +108,14 @@ def test_same_name_other_birth_date_is_not_a_hit() -> None:
     assert same.score >= THRESHOLD > other.score
     assert other.features["birth_date"] == "conflict"
     assert any("conflicts" in line for line in other.explanation)
+
+
+def test_without_birth_dates_the_name_must_be_near_perfect() -> None:
+    exact = score(q("Thabo Mokoena"), cand("Thabo Mokoena"))
+    typo = score(q("Thabo Mokeona"), cand("Thabo Mokoena"))
+    assert exact.features["birth_date"] == "unknown"
+    assert exact.score >= THRESHOLD
+    assert typo.score < exact.score
 
 
 def test_nationality_moves_the_score_a_little() -> None:

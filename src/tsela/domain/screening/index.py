@@ -27,14 +27,21 @@ from datetime import date
 from typing import Any
 
 import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import OSA, JaroWinkler
 
-from tsela.domain.screening.normalise import NormalisedName, ScreeningInputError, normalise_name
+from tsela.domain.screening.normalise import (
+    NormalisedName,
+    ScreeningInputError,
+    normalise_name,
+    translit_key,
+)
 from tsela.domain.screening.scoring import (
     THRESHOLD,
+    TRANSLIT_FACTOR,
     BirthDate,
     Candidate,
     ScreeningQuery,
-    _pair_similarity,
     score,
 )
 
@@ -96,15 +103,30 @@ def fuzzy_keys(token: str) -> set[str]:
     return keys
 
 
-def blocking_tokens(name: NormalisedName) -> set[str]:
+def blocking_tokens(name: NormalisedName) -> set[tuple[str, str, str]]:
+    """(plain, folded, transliteration key) of each word that can find candidates."""
     out = set()
     for t in name.tokens:
         if t.initial:
             continue  # an initial matches too many names to find candidates by
-        out.add(t.folded)
+        out.add((t.plain, t.folded, t.translit))
         if t.core != t.folded and len(t.core) > 1:
-            out.add(t.core)
+            out.add((t.core, t.core, translit_key(t.core)))
     return out
+
+
+def token_keys(plain: str, folded: str, translit: str) -> set[str]:
+    return fuzzy_keys(plain) | fuzzy_keys(folded) | {"%" + translit}
+
+
+def _initials_mask(names: list[NormalisedName]) -> int:
+    mask = 0
+    for n in names:
+        for t in n.tokens:
+            c = ord(t.plain[0]) - 97
+            if 0 <= c < 26:
+                mask |= 1 << c
+    return mask
 
 
 @dataclass
@@ -124,7 +146,9 @@ class ScreeningIndex:
     def __init__(self) -> None:
         self._keys: list[str] = []
         self._names: list[str] = []
-        self._vocab: list[str] = []
+        self._vocab: list[str] = []  # plain spellings of name words
+        self._vocab_folded: list[str] = []
+        self._vocab_translit: list[str] = []
         self._vocab_ids: dict[str, int] = {}
         self._indptr = np.zeros(1, dtype=np.int64)
         self._postings = np.zeros(0, dtype=np.int32)
@@ -134,6 +158,7 @@ class ScreeningIndex:
         self._month = np.zeros(0, dtype=np.int8)
         self._day = np.zeros(0, dtype=np.int8)
         self._nat = np.zeros(0, dtype=np.int32)
+        self._letters = np.zeros(0, dtype=np.uint32)  # first letters of an entry's words
         self._nat_sets: list[frozenset[str]] = [frozenset()]
         self._valid_from = np.zeros(0, dtype=np.int32)
         self._valid_to = np.zeros(0, dtype=np.int32)
@@ -152,7 +177,8 @@ class ScreeningIndex:
         vocab_ids = self._vocab_ids
         tok_ids, tok_entries = array("i"), array("i")
         year, month, day = array("h"), array("b"), array("b")
-        nat, vfrom, vto = array("i"), array("i"), array("i")
+        nat, vfrom, vto, letters = array("i"), array("i"), array("i"), array("I")
+        forms: dict[int, tuple[str, str]] = {}
         nat_ids: dict[frozenset[str], int] = {frozenset(): 0}
         pos = 0
         for person in people:
@@ -165,15 +191,20 @@ class ScreeningIndex:
                 if len(self._skipped) < 100:
                     self._skipped.append((person.key, str(exc)))
                 continue
-            tokens: set[str] = set()
+            tokens: set[tuple[str, str, str]] = set()
             for n in normalised:
                 tokens |= blocking_tokens(n)
-            for tok in tokens:
-                vid = vocab_ids.get(tok)
+            vids = set()
+            for plain, folded, translit in tokens:
+                vid = vocab_ids.get(plain)
                 if vid is None:
-                    vid = vocab_ids[tok] = len(vocab_ids)
+                    vid = vocab_ids[plain] = len(vocab_ids)
+                    forms[vid] = (folded, translit)
+                vids.add(vid)
+            for vid in vids:
                 tok_ids.append(vid)
                 tok_entries.append(pos)
+            letters.append(_initials_mask(normalised))
             self._keys.append(person.key)
             self._names.append(_NAME_SEP.join(person.names))
             b = person.birth
@@ -194,6 +225,9 @@ class ScreeningIndex:
         self._vocab = [""] * len(vocab_ids)
         for tok, vid in vocab_ids.items():
             self._vocab[vid] = tok
+        self._vocab_folded = [forms[v][0] for v in range(len(vocab_ids))]
+        self._vocab_translit = [forms[v][1] for v in range(len(vocab_ids))]
+        del forms
         self._nat_sets = [frozenset()] * len(nat_ids)
         for s, nid in nat_ids.items():
             self._nat_sets[nid] = s
@@ -208,6 +242,7 @@ class ScreeningIndex:
         self._month = np.array(month, dtype=np.int8)
         self._day = np.array(day, dtype=np.int8)
         self._nat = np.array(nat, dtype=np.int32)
+        self._letters = np.array(letters, dtype=np.uint32)
         self._valid_from = np.array(vfrom, dtype=np.int32)
         self._valid_to = np.array(vto, dtype=np.int32)
         return self
@@ -215,7 +250,7 @@ class ScreeningIndex:
     def _build_fuzzy_keys(self) -> None:
         hashes, vids = array("q"), array("i")
         for vid, tok in enumerate(self._vocab):
-            for key in fuzzy_keys(tok):
+            for key in token_keys(tok, self._vocab_folded[vid], self._vocab_translit[vid]):
                 hashes.append(hash(key))
                 vids.append(vid)
         h = np.frombuffer(hashes, dtype=np.int64) if hashes else np.zeros(0, np.int64)
@@ -239,6 +274,7 @@ class ScreeningIndex:
             self._month,
             self._day,
             self._nat,
+            self._letters,
             self._valid_from,
             self._valid_to,
         )
@@ -269,42 +305,50 @@ class ScreeningIndex:
             self._local.scratch = s
         return s
 
-    def similar_tokens(self, token: str) -> list[tuple[int, float]]:
-        """Vocabulary ids similar to a folded query token, with their similarity."""
+    def similar_tokens(self, plain: str, folded: str, translit: str) -> list[tuple[int, float]]:
+        """Vocabulary ids similar to a query word, with their similarity (as in scoring)."""
         if not len(self._key_hash):
             return []
-        hs = np.fromiter((hash(k) for k in fuzzy_keys(token)), dtype=np.int64)
+        hs = np.fromiter((hash(k) for k in token_keys(plain, folded, translit)), dtype=np.int64)
         lo = np.searchsorted(self._key_hash, hs, side="left")
         hi = np.searchsorted(self._key_hash, hs, side="right")
         found: set[int] = set()
         for a, b in zip(lo.tolist(), hi.tolist(), strict=True):
             if 0 < b - a <= MAX_KEY_FANOUT:
                 found.update(self._key_vid[a:b].tolist())
-        out = []
-        for vid in found:
-            tok = self._vocab[vid]
-            sim = 1.0 if tok == token else _pair_similarity(token, tok)
-            if sim >= BLOCK_MIN:
-                out.append((vid, sim))
-        return out
+        if not found:
+            return []
+        vids = list(found)
+        sims = np.zeros(len(vids), dtype=np.float32)
+        for query, table, factor in (
+            (plain, self._vocab, 1.0),
+            (folded, self._vocab_folded, 1.0),
+            (translit, self._vocab_translit, TRANSLIT_FACTOR),
+        ):
+            choices = [table[v] for v in vids]
+            jw = process.cdist([query], choices, scorer=JaroWinkler.normalized_similarity)[0]
+            osa = process.cdist([query], choices, scorer=OSA.normalized_similarity)[0]
+            np.maximum(sims, (jw + osa) / 2 * factor, out=sims)
+        keep = np.flatnonzero(sims >= BLOCK_MIN)
+        return [(vids[i], float(sims[i])) for i in keep.tolist()]
 
     def candidates(self, query: ScreeningQuery, limit: int = CANDIDATES) -> np.ndarray:
         """Positions of the entries worth scoring for this query (best first, at most limit)."""
         n = len(self)
         if n == 0:
             return np.zeros(0, dtype=np.int64)
-        groups: set[str] = set()
+        groups: dict[str, tuple[str, str, str]] = {}  # one group per folded word
         widest = 0
         for name in query.names:
-            toks = blocking_tokens(name)
-            groups |= toks
+            for form in blocking_tokens(name):
+                groups.setdefault(form[1], form)
             widest = max(widest, sum(1 for t in name.tokens if not t.initial))
         need = min(2, widest) if widest else 1
         s = self._scratch()
         touched_parts: list[np.ndarray] = []
         try:
-            for tok in groups:
-                matches = sorted(self.similar_tokens(tok), key=lambda m: m[1])
+            for form in groups.values():
+                matches = sorted(self.similar_tokens(*form), key=lambda m: m[1])
                 if not matches:
                     continue
                 parts = []
@@ -347,6 +391,10 @@ class ScreeningIndex:
             chosen, prior = chosen[ok], prior[ok]
         if chosen.size > limit:
             prior = prior + self._birth_prior(query.birth, chosen)
+            initials = _initials_mask([n for n in query.names])
+            if initials and any(t.initial for n in query.names for t in n.tokens):
+                agree = (self._letters[chosen] & np.uint32(initials)) == np.uint32(initials)
+                prior = prior + np.where(agree, 0.3, 0.0).astype(np.float32)
             top = np.argpartition(-prior, limit - 1)[:limit]
             chosen, prior = chosen[top], prior[top]
         return chosen[np.argsort(-prior, kind="stable")]

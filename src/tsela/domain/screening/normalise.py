@@ -121,6 +121,7 @@ class NameToken:
     plain: str  # lower-case ASCII letters
     folded: str  # orthography-independent key
     core: str  # folded form without surname particles ("merwe" for "van der Merwe")
+    translit: str  # what survives a round trip through another script (``translit_key``)
 
     @property
     def initial(self) -> bool:
@@ -141,9 +142,30 @@ class NormalisedName:
         return " ".join(t.raw for t in self.tokens)
 
 
+_PROTECT = str.maketrans({"C": "ch", "S": "sh"})
+
+
+def translit_key(plain: str) -> str:
+    """A coarse key of a plain token that survives transliteration to Cyrillic and back.
+
+    Round trips lose or add "h" (th -> т -> t; h -> х -> kh), turn j into dzh, w into v,
+    c and q into k. The key drops what they change: "madzhoro" and "majoro" -> "majoro",
+    "sipkho" and "sipho" -> "sipo". It is coarse on purpose and used with a discount.
+    """
+    s = plain.replace("dzh", "j").replace("zh", "j").replace("ch", "C").replace("sh", "S")
+    s = s.replace("kh", "").replace("h", "").translate(_PROTECT).replace("ch", "C")
+    s = s.replace("c", "k").replace("q", "k").replace("w", "v").replace("x", "ks")
+    out: list[str] = []
+    for ch in s:
+        if not out or out[-1] != ch:
+            out.append(ch)
+    return "".join(out).replace("C", "ch").replace("S", "sh")
+
+
 @lru_cache(maxsize=1 << 19)
-def _forms(raw: str) -> tuple[str, str]:
-    return plain_token(raw), fold_token(raw)
+def _forms(raw: str) -> tuple[str, str, str]:
+    plain = plain_token(raw)
+    return plain, fold_token(raw), translit_key(plain)
 
 
 def check_name_length(name: str, where: str = "name") -> None:
@@ -154,20 +176,20 @@ def check_name_length(name: str, where: str = "name") -> None:
 
 
 def _strip_titles(
-    tokens: list[tuple[str, str, str]], name: str, where: str
-) -> list[tuple[str, str, str]]:
+    tokens: list[tuple[str, str, str, str]], name: str, where: str
+) -> list[tuple[str, str, str, str]]:
     kept = [t for t in tokens if t[1] not in HONORIFICS]
     if not kept:
         raise ScreeningInputError(f"{where} {name[:40]!r} has only titles, no name")
     return kept
 
 
-def _join_particles(tokens: list[tuple[str, str, str]]) -> list[NameToken]:
+def _join_particles(tokens: list[tuple[str, str, str, str]]) -> list[NameToken]:
     out: list[NameToken] = []
-    pending: list[tuple[str, str, str]] = []
-    for raw, plain, folded in tokens:
+    pending: list[tuple[str, str, str, str]] = []
+    for raw, plain, folded, translit in tokens:
         if plain in PARTICLES:
-            pending.append((raw, plain, folded))
+            pending.append((raw, plain, folded, translit))
             continue
         if pending:
             out.append(
@@ -176,13 +198,14 @@ def _join_particles(tokens: list[tuple[str, str, str]]) -> list[NameToken]:
                     plain="".join(p[1] for p in pending) + plain,
                     folded="".join(p[2] for p in pending) + folded,
                     core=folded,
+                    translit="".join(p[3] for p in pending) + translit,
                 )
             )
             pending = []
         else:
-            out.append(NameToken(raw=raw, plain=plain, folded=folded, core=folded))
+            out.append(NameToken(raw, plain, folded, folded, translit))
     # A trailing particle ("Jan van") is kept as a token of its own.
-    out.extend(NameToken(raw=r, plain=p, folded=f, core=f) for r, p, f in pending)
+    out.extend(NameToken(r, p, f, f, t) for r, p, f, t in pending)
     return out
 
 
@@ -192,13 +215,13 @@ def normalise_name(name: str, where: str = "name") -> NormalisedName:
         raise ScreeningInputError(f"{where} must be text, got {type(name).__name__}")
     check_name_length(name, where)
     text = unicodedata.normalize("NFC", name)
-    triples: list[tuple[str, str, str]] = []
+    triples: list[tuple[str, str, str, str]] = []
     for raw in _SPLIT.split(text):
         if not raw:
             continue
-        plain, folded = _forms(raw)
+        plain, folded, translit = _forms(raw)
         if plain and folded:
-            triples.append((raw, plain, folded))
+            triples.append((raw, plain, folded, translit or plain))
     if not triples:
         raise ScreeningInputError(f"{where} {name[:40]!r} has no letters")
     tokens = _join_particles(_strip_titles(triples, name, where))

@@ -62,12 +62,16 @@ def rules() -> tuple[OrthographyRule, ...]:
 
 def strip_accents(text: str) -> str:
     """Latin letters without diacritics; other scripts transliterated to ASCII (anyascii)."""
+    if text.isascii():
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     return bare if bare.isascii() else anyascii(bare)
 
 
 def _prepare(token: str) -> str:
+    if token.isascii():
+        return token.lower().translate(_APOSTROPHES)
     return unicodedata.normalize("NFC", token).casefold().translate(_APOSTROPHES)
 
 
@@ -80,9 +84,10 @@ def fold_token(token: str) -> str:
     """The orthography-independent key of one name token (letters a-z only)."""
     text = _prepare(token)
     table = rules()
-    for rule in table:
-        if rule.stage == "unicode":
-            text = rule.pattern.sub(rule.replace, text)
+    if not text.isascii():
+        for rule in table:
+            if rule.stage == "unicode":
+                text = rule.pattern.sub(rule.replace, text)
     text = strip_accents(text).lower().translate(_APOSTROPHES)
     for rule in table:
         if rule.stage != "unicode":
