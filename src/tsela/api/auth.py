@@ -40,6 +40,7 @@ PUBLIC_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/login"): "web sign-in form (CSRF-checked with a double-submit cookie)",
     ("GET", "/verify"): "web page to check a permit shown to you; the token is the secret",
     ("POST", "/verify"): "web verify form: answers only what the signed permit itself shows",
+    ("GET", "/governance/public"): "web page of the governance items marked public",
     ("GET", "/openapi.json"): "API description",
     ("GET", "/docs"): "API documentation page",
     ("GET", "/docs/oauth2-redirect"): "API documentation helper",

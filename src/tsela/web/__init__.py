@@ -12,10 +12,30 @@ from fastapi.staticfiles import StaticFiles
 
 
 def install(app: FastAPI) -> None:
-    from tsela.web import console, desk, employer, observatory, review, routes, verify, worker
+    from tsela.web import (
+        console,
+        desk,
+        employer,
+        governance,
+        observatory,
+        review,
+        routes,
+        verify,
+        worker,
+    )
     from tsela.web.security import CsrfRejected, LoginRequired, PageForbidden
 
-    for module in (routes, verify, desk, worker, employer, console, review, observatory):
+    for module in (
+        routes,
+        verify,
+        desk,
+        worker,
+        employer,
+        console,
+        review,
+        observatory,
+        governance,
+    ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("tsela.web", "static")]), name="static")
     app.add_exception_handler(LoginRequired, routes.on_login_required)
