@@ -330,3 +330,13 @@ def test_any_permit_round_trips_and_both_backends_agree(  # type: ignore[no-unty
     slow = Verifier(_KEYSET, backend="cryptography").verify(token, day)
     assert fast.status is slow.status is VerifyStatus.VALID
     assert fast.claims == slow.claims == c
+
+
+def test_concurrent_first_use_makes_one_active_key(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    stores = [KeyStore(tmp_path, "LS") for _ in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        kids = set(pool.map(lambda s: s.ensure(NOW).kid, stores))
+    assert len(kids) == 1
+    assert len(stores[0].keyset()) == 1

@@ -13,9 +13,12 @@ claims to be signed by it after its retirement.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -83,12 +86,26 @@ class KeyStore:
             raise KeyStoreError(f"{self.keyset_path}: more than one active key")
         return live[0] if live else None
 
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """One process at a time creates or rotates keys (API workers, CLI)."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.dir, 0o700)
+        with open(self.dir / ".lock", "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
     def ensure(self, now: datetime) -> PublicKey:
         """The active key, created on first use."""
         current = self.active()
         if current is not None:
             return current
-        return self._new_key(now, self._read())
+        with self._locked():
+            current = self.active()  # another process may have made it meanwhile
+            return current if current is not None else self._new_key(now, self._read())
 
     def _new_key(self, now: datetime, existing: list[PublicKey]) -> PublicKey:
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -123,6 +140,10 @@ class KeyStore:
 
     def rotate(self, now: datetime) -> tuple[PublicKey | None, PublicKey]:
         """Retire the active key (keeping its public half) and make a new one."""
+        with self._locked():
+            return self._rotate(now)
+
+    def _rotate(self, now: datetime) -> tuple[PublicKey | None, PublicKey]:
         keys = self._read()
         old = next((k for k in keys if k.status == "active"), None)
         kept = [
