@@ -42,7 +42,7 @@ class NavItem:
     roles: frozenset[Role]
 
 
-NAV: list[NavItem] = []
+NAV: list[NavItem] = [NavItem("/", N_("Home"), frozenset(Role))]  # first for every role
 
 
 def add_nav(path: str, label: str, roles: tuple[Role, ...] | frozenset[Role]) -> None:

@@ -11,8 +11,7 @@ from tsela.api.deps import get_session, get_settings
 from tsela.config import Settings
 from tsela.services import accounts
 from tsela.store.models import Role, User
-from tsela.web.i18n import N_
-from tsela.web.render import add_nav, nav_for, render
+from tsela.web.render import nav_for, render
 from tsela.web.security import (
     FORM_COOKIE,
     LoginRequired,
@@ -34,8 +33,6 @@ ROLE_HOME: dict[Role, str] = {
     Role.WORKER: "/me",
     Role.EMPLOYER: "/employer",
 }
-
-add_nav("/", N_("Home"), tuple(Role))
 
 
 def home_of(user: User) -> str:
