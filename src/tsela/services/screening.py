@@ -19,6 +19,7 @@ import threading
 import uuid
 import weakref
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -635,11 +636,24 @@ def _people(session: Session) -> Iterator[WatchlistPerson]:
         )
 
 
-def current_index(engine: Engine) -> ScreeningIndex:
+@contextmanager
+def _reading(engine: Engine, session: Session | None) -> Iterator[Session]:
+    """The caller's session when given, else a short one of our own.
+
+    The border check passes its session: a check then holds one connection, never waiting
+    for a second while holding the first (under load, threads doing that exhaust the pool).
+    """
+    if session is not None:
+        yield session
+        return
+    with session_factory(engine)() as own:
+        yield own
+
+
+def current_index(engine: Engine, session: Session | None = None) -> ScreeningIndex:
     """The index of every person list, rebuilt when a list's version changed."""
-    factory = session_factory(engine)
-    with factory() as session:
-        sig = _signature(session)
+    with _reading(engine, session) as s:
+        sig = _signature(s)
     cached = _CACHE.get(engine)
     if cached is not None and cached.signature == sig:
         return cached.index
@@ -647,9 +661,9 @@ def current_index(engine: Engine) -> ScreeningIndex:
         cached = _CACHE.get(engine)
         if cached is not None and cached.signature == sig:
             return cached.index
-        with factory() as session:
-            sig = _signature(session)  # read again: a list may have changed meanwhile
-            index = ScreeningIndex.build(_people(session))
+        with _reading(engine, session) as s:
+            sig = _signature(s)  # read again: a list may have changed meanwhile
+            index = ScreeningIndex.build(_people(s))
         # The index lives until a list changes: keep the garbage collector from walking
         # its objects on every collection (pauses of tens of ms at a million entries).
         gc.collect()
@@ -699,10 +713,12 @@ def screen(
     limit: int = 20,
     actor: str | None = None,
     node: str = "LS",
+    session: Session | None = None,
 ) -> list[WatchlistHit]:
     """Person entries matching the traveller, best first; ScreeningInputError on bad input.
 
     With ``actor``, the screening is written to the audit log (who screened, how many hits).
+    With ``session``, everything happens in the caller's transaction (committed by the caller).
     """
     today = today or utcnow().date()
     if not 0.0 <= threshold <= 1.0:
@@ -715,10 +731,11 @@ def screen(
         documents=documents,
         on=today,
     )
-    matches = current_index(engine).screen(query, threshold=threshold, limit=limit)
-    factory = session_factory(engine)
+    matches = current_index(engine, session).screen(query, threshold=threshold, limit=limit)
     hits: list[WatchlistHit] = []
-    with transaction(factory) as session:
+    with (
+        transaction(session_factory(engine)) if session is None else nullcontext(session)
+    ) as session:
         if matches:
             ids = [uuid.UUID(m.key) for m in matches]
             rows = {
@@ -766,7 +783,9 @@ def screen(
     return hits
 
 
-def check_document(engine: Engine, issuing_state: str, number: str) -> list[DocumentHit]:
+def check_document(
+    engine: Engine, issuing_state: str, number: str, session: Session | None = None
+) -> list[DocumentHit]:
     """Alerts (lost, stolen, revoked) on this document, from every document list."""
     state = country_code(issuing_state) if len(issuing_state.strip()) <= 3 else None
     if state is None:
@@ -774,8 +793,8 @@ def check_document(engine: Engine, issuing_state: str, number: str) -> list[Docu
     norm = normalise_document(number)
     if not norm or len(norm) > 30:
         raise ScreeningInputError(f"document number {number[:40]!r} is empty or too long")
-    with session_factory(engine)() as session:
-        rows = session.execute(
+    with _reading(engine, session) as s:
+        rows = s.execute(
             select(DocumentAlert, Watchlist.name)
             .join(Watchlist, Watchlist.id == DocumentAlert.watchlist_id)
             .where(DocumentAlert.issuing_state == state, DocumentAlert.number == norm)

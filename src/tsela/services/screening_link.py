@@ -27,6 +27,7 @@ def screener(session: Session, who: ScreenInput, day: date) -> Sequence[Watchlis
         nationality=who.nationality or None,
         documents=[who.document_number] if who.document_number else (),
         today=day,
+        session=session,  # one connection per check
     )
     return [
         WatchlistFinding(
@@ -43,7 +44,7 @@ def screener(session: Session, who: ScreenInput, day: date) -> Sequence[Watchlis
 
 def document_alerts(session: Session, issuing_state: str, number: str) -> tuple[str, str] | None:
     """(status, list name) of the first alert on this document, if any."""
-    hits = screening.check_document(_engine(session), issuing_state, number)
+    hits = screening.check_document(_engine(session), issuing_state, number, session=session)
     if not hits:
         return None
     first = hits[0]
