@@ -49,22 +49,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def site_env(var_dir: Path) -> dict[str, str]:
+def site_env(var_dir: Path, node: str = "LS") -> dict[str, str]:
     return {
         **os.environ,
         "TSELA_DATABASE_URL": f"sqlite:///{var_dir / 'tsela.db'}",
         "TSELA_VAR_DIR": str(var_dir),
-        "TSELA_NODE": "LS",
+        "TSELA_NODE": node,
         "TSELA_COOKIE_SECURE": "0",  # plain http on localhost
     }
 
 
-def prepare(var_dir: Path, *, persons: int = 0) -> tuple[uuid.UUID, uuid.UUID]:
+def prepare(var_dir: Path, *, persons: int = 0, node: str = "LS") -> tuple[uuid.UUID, uuid.UUID]:
     """Schema, ports, optionally a synthetic population, and one user per role.
 
     Returns the worker's person id and the employer's id.
     """
-    env = site_env(var_dir)
+    env = site_env(var_dir, node)
     if persons:
         subprocess.run(
             [sys.executable, "-m", "tsela.cli.main", "synth", "--persons", str(persons),
@@ -88,7 +88,7 @@ def prepare(var_dir: Path, *, persons: int = 0) -> tuple[uuid.UUID, uuid.UUID]:
     try:
         with transaction(session_factory(engine)) as s:
             worker = Person(
-                node="LS",
+                node=node,
                 primary_name="MOLAPO",
                 given_names="PALESA",
                 sex=Sex.FEMALE,
@@ -99,7 +99,7 @@ def prepare(var_dir: Path, *, persons: int = 0) -> tuple[uuid.UUID, uuid.UUID]:
             s.flush()
             s.add(
                 TravelDocument(
-                    node="LS",
+                    node=node,
                     person_id=worker.id,
                     document_type="P",
                     issuing_state="LSO",
@@ -109,7 +109,7 @@ def prepare(var_dir: Path, *, persons: int = 0) -> tuple[uuid.UUID, uuid.UUID]:
             )
             employer = employers.register_employer(
                 s,
-                Actor("setup", Role.ADMIN, "LS"),
+                Actor("setup", Role.ADMIN, node),
                 registration_number="2019/123456/07",
                 name="Maluti Orchards (Pty) Ltd",
                 sector="agriculture",
@@ -126,7 +126,7 @@ def prepare(var_dir: Path, *, persons: int = 0) -> tuple[uuid.UUID, uuid.UUID]:
             for username, role, port, name, links in people:
                 accounts.create_user(
                     s,
-                    node="LS",
+                    node=node,
                     username=username,
                     password=PASSWORD,
                     role=role,
@@ -181,9 +181,9 @@ def serve(var_dir: Path, env: Mapping[str, str] | None = None) -> Iterator[str]:
 
 
 @contextmanager
-def site(var_dir: Path, *, persons: int = 0) -> Iterator[Site]:
-    worker, employer = prepare(var_dir, persons=persons)
-    env = site_env(var_dir)
+def site(var_dir: Path, *, persons: int = 0, node: str = "LS") -> Iterator[Site]:
+    worker, employer = prepare(var_dir, persons=persons, node=node)
+    env = site_env(var_dir, node)
     with serve(var_dir, env) as url:
         yield Site(url, var_dir, env["TSELA_DATABASE_URL"], worker, employer)
 

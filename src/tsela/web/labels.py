@@ -64,6 +64,8 @@ COUNTRY: dict[str, str] = {
     "ZAF": N_("South Africa"),
 }
 
+NODE_COUNTRY = {"LS": "LSO", "ZA": "ZAF"}  # the country each node belongs to
+
 RIGHTS: dict[str, str] = {
     "work": N_("work"),
     "study": N_("study"),
@@ -108,6 +110,10 @@ def country_label(code: str) -> str:
     return COUNTRY.get(code, code)
 
 
+def node_label(node: str) -> str:
+    return country_label(NODE_COUNTRY.get(node, node))
+
+
 def right_label(code: str) -> str:
     return RIGHTS.get(code, code)
 
@@ -123,6 +129,7 @@ FILTERS = {
     "evidence_label": evidence_label,
     "country_label": country_label,
     "right_label": right_label,
+    "node_label": node_label,
     "action_label": action_label,
     "severity_label": severity_label,
     "severity_tone": severity_tone,

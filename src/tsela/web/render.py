@@ -69,12 +69,28 @@ def today() -> date:
     return datetime.now(SAST).date()
 
 
-def _fmt_date(value: date | datetime | None) -> str:
-    if value is None:
+def _fmt_date(value: date | datetime | str | None) -> str:
+    """Dates as ISO days; moments in border time (UTC+2), from objects or ISO strings."""
+    if value is None or value == "":
         return "—"
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+        except ValueError:
+            return value
     if isinstance(value, datetime):
         return value.astimezone(SAST).strftime("%Y-%m-%d %H:%M")
     return value.isoformat()
+
+
+def current_nav(items: list[NavItem], path: str) -> str | None:
+    """The navigation entry of this page: the longest one the path is in."""
+    best = None
+    for item in items:
+        inside = path == item.path or (item.path != "/" and path.startswith(item.path + "/"))
+        if inside and (best is None or len(item.path) > len(best)):
+            best = item.path
+    return best
 
 
 @cache
@@ -119,6 +135,7 @@ def render(
         user=user,
         role_label=ROLE_LABELS.get(user.role, "") if user else "",
         nav=nav_for(user),
+        current_nav=current_nav(nav_for(user), request.url.path),
         csrf_token=token,
         **(context or {}),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from datetime import date
+from datetime import date, datetime
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from tsela.api.deps import get_session, get_settings
 from tsela.config import Settings
+from tsela.domain.credentials import SAST
 from tsela.reference import UnknownPortError
 from tsela.services import audit
 from tsela.services import checks as svc
@@ -42,6 +43,11 @@ def _filters(request: Request) -> tuple[str, date | None, bool, str | None]:
         except ValueError:
             problem = N_("The day must be a date like 2026-11-25.")
     return port, day, request.query_params.get("reviewed") == "1", problem
+
+
+def _border_day(moment: str) -> str:
+    """The day at the border (UTC+2) of a stored UTC time."""
+    return datetime.fromisoformat(moment).astimezone(SAST).date().isoformat()
 
 
 def _back(port: str, day: str, reviewed: str) -> str:
@@ -81,7 +87,7 @@ def review_list(
         detail={"port": port or None, "day": day.isoformat() if day else None, "count": len(items)},
     )
     session.commit()
-    per_port_day = Counter((str(i["port"]), str(i["checked_at"])[:10]) for i in items)
+    per_port_day = Counter((str(i["port"]), _border_day(str(i["checked_at"]))) for i in items)
     ports = list(session.scalars(select(PortOfEntry.code).order_by(PortOfEntry.code)))
     return render(
         request,
