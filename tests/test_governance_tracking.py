@@ -92,7 +92,7 @@ def test_replanning_checks_dates_owner_and_cycles_and_saves_nothing_on_error(pla
     with factory() as s:
         a = g.activity_by_code(s, "A")
         assert (a.title, a.due_date, a.owner.code) == ("Activity A", date(2026, 3, 31), "LS-HOME")
-        assert g.session_codes(a) == []
+        assert g.depends_on_codes(a) == []
     assert _count(plan, AuditEvent) == audits
     with transaction(factory) as s:
         g.edit_activity(

@@ -82,6 +82,10 @@ class Actor:
     def reads(self) -> bool:
         return self.secretariat or bool(self.body_ids)
 
+    def may_update(self, activity: Activity) -> bool:
+        """Report progress on it: the secretariat, or a member of its owner (or above it)."""
+        return self.secretariat or activity.owner_id in self.body_ids
+
 
 def operator(username: str) -> Actor:
     """The command line runs on the server, by the secretariat."""
@@ -112,7 +116,7 @@ def require_reader(actor: Actor) -> None:
 
 
 def require_updater(actor: Actor, activity: Activity) -> None:
-    if actor.secretariat or activity.owner_id in actor.body_ids:
+    if actor.may_update(activity):
         return
     raise AccessDenied(
         f"activity {activity.code} belongs to {activity.owner.code}; "
@@ -405,11 +409,11 @@ def _snapshot(activity: Activity) -> dict[str, Any]:
         "start_date": activity.start_date.isoformat(),
         "due_date": activity.due_date.isoformat(),
         "public": activity.public,
-        "depends_on": sorted(session_codes(activity)),
+        "depends_on": sorted(depends_on_codes(activity)),
     }
 
 
-def session_codes(activity: Activity) -> list[str]:
+def depends_on_codes(activity: Activity) -> list[str]:
     session = Session.object_session(activity)
     if session is None:
         return []
@@ -614,6 +618,8 @@ def apply_session_notes(
     Every line is checked first, so the error lists every bad line at once.
     """
     parsed = parse_note_rows(rows)
+    if not parsed:
+        raise GovernanceError("the notes file has no rows")
     errors: list[LineError] = [p for _, p in parsed if isinstance(p, LineError)]
     seen: dict[str, int] = {}
     checked: list[tuple[Activity, ProgressUpdate]] = []
@@ -632,8 +638,6 @@ def apply_session_notes(
             checked.append((check_update(session, actor, update), update))
         except (GovernanceError, AccessDenied) as exc:
             errors.append(LineError(line, str(exc)))
-    if not parsed:
-        raise GovernanceError("the notes file has no rows")
     if errors:
         raise LineErrors("session notes", sorted(errors, key=lambda e: e.line))
     for activity, update in checked:
@@ -821,7 +825,7 @@ def activity_json(activity: Activity, now: datetime, *, full: bool = True) -> di
             {"kind": e.kind, "location": e.location, "description": e.description}
             for e in activity.evidence
         ]
-        out["depends_on"] = sorted(session_codes(activity))
+        out["depends_on"] = sorted(depends_on_codes(activity))
     return out
 
 
@@ -844,7 +848,6 @@ def measurement_json(p: IndicatorProgress) -> dict[str, Any]:
 
 def public_view(session: Session, now: datetime) -> dict[str, Any]:
     """Only what the secretariat marked public: no notes, no evidence, no member data."""
-    today = local_today(now, "Africa/Maseru")
     instruments = session.scalars(
         select(Instrument)
         .where(Instrument.public.is_(True))
@@ -883,7 +886,12 @@ def public_view(session: Session, now: datetime) -> dict[str, Any]:
                 "code": o.code,
                 "title": o.title,
                 "status": objective_status(o, now).value,
-                "indicators": [measurement_json(p) for p in indicator_progress(session, o, today)],
+                "indicators": [
+                    measurement_json(p)
+                    for p in indicator_progress(
+                        session, o, local_today(now, o.instrument.body.timezone)
+                    )
+                ],
             }
             for o in objectives
         ],

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from tsela.reference import UnknownPortError, port
@@ -190,7 +190,7 @@ def _crossings_monthly_count(session: Session, on: date, params: Mapping[str, st
 
 # A permit counts as valid on a day when issued and the day is within its dates
 # (the rule of ``tsela.domain.permits.is_valid_on``, expressed in SQL).
-def _valid_permit_on(on: date) -> list[object]:
+def _valid_permit_on(on: date) -> list[ColumnElement[bool]]:
     return [
         Permit.status == "issued",
         Permit.country == "ZAF",

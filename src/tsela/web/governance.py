@@ -139,11 +139,7 @@ def review_page(
 def _updatable(report: gr.RoadmapReport | None, actor: g.Actor) -> set[str]:
     if report is None:
         return set()
-    return {
-        a.code
-        for a in report.body_review.activities
-        if actor.secretariat or a.owner_id in actor.body_ids
-    }
+    return {a.code for a in report.body_review.activities if actor.may_update(a)}
 
 
 @router.get("/governance/activity/{code}")
@@ -181,8 +177,8 @@ def _activity(
             **_context(),
             "a": activity,
             "effective": effective_status(activity, now, activity.owner.timezone),
-            "depends_on": g.session_codes(activity),
-            "can_update": actor.secretariat or activity.owner_id in actor.body_ids,
+            "depends_on": g.depends_on_codes(activity),
+            "can_update": actor.may_update(activity),
             "statuses": list(Status),
             "problem": problem,
             "done": request.query_params.get("done") == "1",
