@@ -15,10 +15,10 @@ from starlette.concurrency import run_in_threadpool
 
 from tsela.api.deps import get_session, get_settings
 from tsela.config import Settings
-from tsela.domain.credentials import MAX_TOKEN_LENGTH, Verification, VerifyStatus
+from tsela.domain.credentials import MAX_TOKEN_LENGTH, KeySet, Verification, VerifyStatus
 from tsela.services import permit_qr
 from tsela.services import permits as permit_service
-from tsela.services.keys import KeyStore, KeyStoreError
+from tsela.services.keys import KeyStoreError, load_keysets, local_keysets
 from tsela.store.models import User
 from tsela.web.i18n import N_
 from tsela.web.render import render, today
@@ -98,8 +98,11 @@ async def token_from_form(token: str, upload: UploadFile | None) -> tuple[str | 
 
 
 def check_token(session: Session, settings: Settings, token: str) -> Checked:
+    # The same trust as POST /v1/permits/verify: every node's key set found locally and
+    # the key sets imported for verifying (verifier/keys-*).
+    files = [*local_keysets(settings.var_dir), *sorted(settings.var_dir.glob("verifier/keys-*"))]
     try:
-        keyset = KeyStore(settings.var_dir, settings.node).keyset()
+        keyset = load_keysets(files) if files else KeySet()
     except KeyStoreError as exc:
         return Checked(problem=N_("The keys of this office cannot be read."), detail=str(exc))
     result = permit_service.verify_online(session, token, keyset, settings.node, today())
