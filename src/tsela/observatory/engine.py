@@ -179,6 +179,8 @@ class Observatory:
                 "`tsela export parquet` (from the database) or `tsela synth` (synthetic data)"
             )
         self.partitions = self._scan_partitions(crossings)
+        # What the cached stays table holds (see indicators.ensure_stays).
+        self.stays_key: object = None
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET TimeZone = 'UTC'")
         if threads:

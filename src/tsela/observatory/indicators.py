@@ -163,31 +163,49 @@ class Result:
 COUNTRY = Param("country", "ZAF", "country the stays are in (ZAF or LSO)", choices=COUNTRIES)
 
 # Pairs each entry into the country with the traveller's next record at that country's side;
-# an exit there ends the stay. The exit must fall in the period and at a selected port.
+# an exit there ends the stay. The exit must fall in the period. Computed once per period and
+# country into ``stays_all`` (the window over a year of crossings is the costly part) and read
+# through the view ``stays``, which keeps the exits at the selected ports.
 STAYS = """
-seq AS (
+CREATE OR REPLACE TEMP TABLE stays_all AS
+WITH seq AS (
     SELECT traveller_key, nationality, direction, day, port,
            lead(direction) OVER w AS next_direction,
            lead(day) OVER w AS next_day,
            lead(port) OVER w AS next_port
     FROM crossings_history
     WHERE country = '{country}'
+      -- only travellers who left in the period: the window then sorts far fewer rows
       AND traveller_key IN (
           SELECT traveller_key FROM crossings_history, period_bounds
           WHERE country = '{country}' AND direction = 'exit'
             AND day BETWEEN first_day AND last_day)
     WINDOW w AS (PARTITION BY traveller_key ORDER BY crossed_at)
-),
-stays AS (
-    SELECT traveller_key, nationality, day AS entry_day, next_day AS exit_day,
-           next_port AS exit_port, date_diff('day', day, next_day) + 1 AS days
-    FROM seq, period_bounds
-    WHERE direction = 'entry' AND next_direction = 'exit'
-      AND nationality <> '{country}'
-      AND next_day BETWEEN first_day AND last_day
-      AND next_port IN (SELECT port FROM selected_ports)
 )
+SELECT traveller_key, nationality, day AS entry_day, next_day AS exit_day,
+       next_port AS exit_port, date_diff('day', day, next_day) + 1 AS days
+FROM seq, period_bounds
+WHERE direction = 'entry' AND next_direction = 'exit'
+  AND nationality <> '{country}'
+  AND next_day BETWEEN first_day AND last_day
 """
+STAYS_VIEW = """
+CREATE OR REPLACE TEMP VIEW stays AS
+SELECT * FROM stays_all WHERE exit_port IN (SELECT port FROM selected_ports)
+"""
+
+
+def ensure_stays(obs: Observatory, period: Period, country: str) -> None:
+    """Make the ``stays`` view hold the stays in ``country`` that ended in the period.
+
+    Call after ``obs.select`` with ``STAY_LOOKBACK_DAYS`` (it reads ``crossings_history``).
+    """
+    key = (period, country, STAY_LOOKBACK_DAYS)
+    if obs.stays_key != key:
+        obs.con.execute(STAYS.format(country=country))
+        obs.stays_key = key
+    obs.con.execute(STAYS_VIEW)
+
 
 # Season windows: Easter (Tuesday before Good Friday to the Tuesday after Easter Monday),
 # December holidays (10 to 31 December); built per year by ``season_windows``.
@@ -329,9 +347,7 @@ INDICATORS: tuple[Indicator, ...] = (
         subject="completed stays",
         params=(COUNTRY,),
         lookback_days=STAY_LOOKBACK_DAYS,
-        sql="WITH "
-        + STAYS
-        + """
+        sql="""
         SELECT strftime(date_trunc('month', exit_day), '%Y-%m') AS month,
                count(*) AS stays, round(avg(days), 1) AS average_days,
                median(days) AS median_days, quantile_disc(days, 0.9) AS p90_days
@@ -354,10 +370,8 @@ INDICATORS: tuple[Indicator, ...] = (
             Param("limit_days", VISITOR_LIMIT_DAYS, "longest stay allowed without a permit", 1),
         ),
         lookback_days=STAY_LOOKBACK_DAYS,
-        sql="WITH "
-        + STAYS
-        + """,
-        judged AS (
+        sql="""
+        WITH judged AS (
             SELECT s.*, s.days > {limit_days} AS over, EXISTS (
                 SELECT 1 FROM permits p
                 WHERE p.traveller_key = s.traveller_key AND p.country = '{country}'
@@ -591,6 +605,8 @@ def run(
         raise ObservatoryError(f"{ind.id} is not counted by port: leave out the port filter")
     obs.select(period, chosen, ind.lookback_days)
     prepare(obs, period)
+    if ind.lookback_days:
+        ensure_stays(obs, period, str(values["country"]))
     table = _arrow(obs.sql(ind.sql.format(**values)))
     notes: list[str] = []
     if ind.source == "crossings":

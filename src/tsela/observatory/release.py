@@ -28,7 +28,7 @@ from tsela.observatory.engine import NoDataError, Observatory, ObservatoryError,
 from tsela.observatory.indicators import (
     AGE_BANDS,
     STAY_LOOKBACK_DAYS,
-    STAYS,
+    ensure_stays,
     prepare,
 )
 from tsela.observatory.sdc import TOTAL, CountTable, Outcome, check_threshold, protect
@@ -109,9 +109,7 @@ SPECS = (
         measure="stays",
         row_dim="nationality",
         col_dim="length",
-        sql="WITH "
-        + STAYS.format(country="ZAF")
-        + ", banded AS (SELECT *, CASE WHEN days <= 1 THEN '1 day' "
+        sql="WITH banded AS (SELECT *, CASE WHEN days <= 1 THEN '1 day' "
         "WHEN days <= 7 THEN '2-7 days' WHEN days <= 30 THEN '8-30 days' "
         "WHEN days <= 90 THEN '31-90 days' ELSE '91+ days' END AS band FROM stays)"
         + _cube("nationality", "band", "count(*)", "banded"),
@@ -270,6 +268,7 @@ def release(
         )
     obs.select(period, (), STAY_LOOKBACK_DAYS)
     prepare(obs, period)
+    ensure_stays(obs, period, "ZAF")
     tables = [t for spec in SPECS if (t := build_table(obs, spec)) is not None]
     if not tables or tables[0].measure != "crossings":
         raise NoDataError(
