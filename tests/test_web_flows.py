@@ -349,3 +349,28 @@ def test_console_explains_an_unreadable_scan(officer) -> None:  # type: ignore[n
     nothing = post_form(officer, "/console", "/console/check", {"mrz": "", "direction": "entry"})
     assert nothing.status_code == 400
     assert "Scan the document, or type its number and issuing state." in nothing.text
+
+
+def test_worker_sees_days_of_stay_left_in_south_africa(app, engine, make_user) -> None:  # type: ignore[no-untyped-def]
+    """Entered South Africa 10 days ago at noon and still there: day 11 of a 30-day visit."""
+    from datetime import datetime, time, timedelta
+
+    from tsela.domain.credentials import SAST
+    from tsela.store.models import PortOfEntry
+
+    person = add_person(engine, surname="NKHETHOA", given="LIMPHO", number="RH1231231")
+    today = datetime.now(SAST).date()
+    entered = datetime.combine(today - timedelta(days=10), time(12), SAST)
+    with session_factory(engine)() as s:
+        port = s.scalar(select(PortOfEntry.id).where(PortOfEntry.code == "MSU"))
+        s.add(
+            Crossing(node="ZA", person_id=person, port_id=port, direction="entry",
+                     country="ZAF", crossed_at=entered)
+        )  # fmt: skip
+        s.commit()
+    make_user(Role.WORKER, username="limpho", person_id=person)
+    page = browser(app, "limpho").get("/me")
+    assert re.search(r'id="stay-days">19<', page.text), "30 days per visit, 11 used"
+    leave_by = (today + timedelta(days=19)).isoformat()
+    assert f"<strong>{leave_by}</strong>" in page.text
+    assert "Days of stay in South Africa" in page.text

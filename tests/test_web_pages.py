@@ -336,3 +336,90 @@ def test_every_message_of_the_pages_has_a_sesotho_translation() -> None:
     for m in messages:
         for name in re.findall(r"%\((\w+)\)s", m):
             assert f"%({name})s" in catalog.get(m).string, m
+
+
+# --- accessibility --------------------------------------------------------------------------
+
+
+class _Controls(HTMLParser):
+    """Form controls, the labels pointing at ids, and the page's headings."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.controls: list[dict[str, str | None]] = []
+        self.label_for: set[str] = set()
+        self.ids: list[str] = []
+        self.h1 = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if a.get("id"):
+            self.ids.append(a["id"])  # type: ignore[arg-type]
+        if tag == "label" and a.get("for"):
+            self.label_for.add(a["for"])  # type: ignore[arg-type]
+        if tag == "h1":
+            self.h1 += 1
+        if tag in ("input", "select", "textarea") and a.get("type") not in ("hidden", "submit"):
+            self.controls.append(a)
+
+
+def test_every_control_has_a_label_and_every_page_one_heading(web, make_user, engine) -> None:  # type: ignore[no-untyped-def]
+    person = add_person(engine)
+    employer = add_employer(engine)
+    pages = {
+        None: ["/login", "/verify"],
+        Role.BORDER_OFFICER: ["/console"],
+        Role.SUPERVISOR: ["/review", "/console"],
+        Role.PERMIT_OFFICER: ["/desk"],
+        Role.WORKER: ["/me", "/me/apply", "/me/apply?type=STUDY", "/me/apply?type=SEASONAL"],
+        Role.EMPLOYER: ["/employer/workers/new?type=SEASONAL", "/employer/verify"],
+    }
+    checked = 0
+    for role, paths in pages.items():
+        client = TestClient(web.app)
+        if role is not None:
+            links = {"person_id": person} if role is Role.WORKER else {}
+            if role is Role.EMPLOYER:
+                links = {"employer_id": employer}
+            make_user(role, username=f"a-{role.value}", **links)
+            sign_in(client, f"a-{role.value}")
+        for path in paths:
+            for lang in ("en", "st"):
+                parser = _Controls()
+                parser.feed(client.get(f"{path}{'&' if '?' in path else '?'}lang={lang}").text)
+                assert parser.h1 == 1, f"{path}: {parser.h1} h1 headings"
+                assert len(parser.ids) == len(set(parser.ids)), f"{path}: duplicate ids"
+                for control in parser.controls:
+                    named = control.get("aria-label") or control.get("id") in parser.label_for
+                    assert named, f"{path} ({lang}): a control has no label: {control}"
+                    checked += 1
+    assert checked > 40
+
+
+def _luminance(hex_colour: str) -> float:
+    rgb = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def test_text_colours_meet_wcag_aa_contrast() -> None:
+    css = (resources.files("tsela.web") / "static" / "tsela.css").read_text("utf-8")
+    colours = dict(re.findall(r"--([\w-]+):\s*(#[0-9a-fA-F]{6})", css))
+    pairs = [  # (text, background) as the stylesheet uses them
+        ("ink", "paper"), ("muted", "paper"), ("link", "paper"), ("brand-ink", "brand"),
+        ("brand", "paper"), ("brand", "wash"), ("muted", "wash"), ("ink", "wash"),
+        ("ok", "ok-wash"), ("warn", "warn-wash"), ("bad", "bad-wash"), ("bad", "paper"),
+        ("ink", "ok-wash"), ("ink", "warn-wash"), ("ink", "bad-wash"), ("ink", "focus"),
+    ]  # fmt: skip
+    weak = {
+        f"{t} on {b}": round(_contrast(colours[t], colours[b]), 2)
+        for t, b in pairs
+        if _contrast(colours[t], colours[b]) < 4.5
+    }
+    assert not weak, f"below 4.5:1: {weak}"
+    assert _contrast("#000000", "#ffffff") == pytest.approx(21.0)  # the formula itself
