@@ -59,7 +59,11 @@ def monthly_by_port(table: pa.Table, title: str = "Crossings per month by port")
         alt.Chart(alt.Data(values=values), title=title)
         .mark_line(point=True)
         .encode(
-            x=alt.X("month:T", title="Month", axis=alt.Axis(format="%b %Y")),
+            x=alt.X(
+                "month:T",
+                title="Month",
+                axis=alt.Axis(format="%b %Y", tickCount={"interval": "month", "step": 1}),
+            ),
             y=alt.Y("crossings:Q", title="Crossings"),
             color=alt.Color("port:N", title="Port"),
             tooltip=["port:N", "month:T", "crossings:Q"],
@@ -143,12 +147,19 @@ def sex_age(table: pa.Table, title: str = "Crossings by age band and sex") -> al
 def nationalities(table: pa.Table, title: str = "Crossings by nationality") -> alt.Chart:
     per = _sum(table.to_pylist(), lambda r: (r["nationality"],), "crossings")
     values = [{"nationality": n, "crossings": int(v)} for (n,), v in per.items()]
+    top = max((v["crossings"] for v in values), default=1)
+    ticks = [0] + [10**k for k in range(1, 10) if 10**k <= top]
     return (
         alt.Chart(alt.Data(values=values), title=title)
         .mark_bar()
         .encode(
             y=alt.Y("nationality:N", title=None, sort="-x"),
-            x=alt.X("crossings:Q", title="Crossings", scale=alt.Scale(type="symlog")),
+            x=alt.X(
+                "crossings:Q",
+                title="Crossings (compressed scale)",
+                scale=alt.Scale(type="symlog"),
+                axis=alt.Axis(values=ticks, labelExpr="format(datum.value, ',')"),
+            ),
             tooltip=["nationality:N", "crossings:Q"],
         )
         .properties(width=WIDTH, height=alt.Step(16))
