@@ -48,9 +48,9 @@ from tsela.domain.screening.scoring import (
 # A vocabulary token is a blocking match for a query token at or above this similarity.
 BLOCK_MIN = 0.72
 # Fuzzy keys shared by more vocabulary tokens than this carry no information; skipped.
-MAX_KEY_FANOUT = 2_000
+MAX_KEY_FANOUT = 500
 # Entries scored in full per query, at most.
-CANDIDATES = 64
+CANDIDATES = 32
 _NAME_SEP = "\x1f"
 _VOWELS = str.maketrans("", "", "aeiouhwy")
 
@@ -97,7 +97,8 @@ def skeleton(token: str) -> str:
 
 
 def fuzzy_keys(token: str) -> set[str]:
-    keys = {token, "#" + skeleton(token)}
+    """The word and its one-letter deletions."""
+    keys = {token}
     if len(token) >= 3:
         keys.update(token[:i] + token[i + 1 :] for i in range(len(token)))
     return keys
@@ -117,6 +118,11 @@ def blocking_tokens(name: NormalisedName) -> set[tuple[str, str, str]]:
 
 def token_keys(plain: str, folded: str, translit: str) -> set[str]:
     return fuzzy_keys(plain) | fuzzy_keys(folded) | {"%" + translit}
+
+
+def skeleton_keys(plain: str, folded: str) -> set[str]:
+    """Wider keys, searched only when a word found nothing with ``token_keys``."""
+    return {"#" + skeleton(plain), "#" + skeleton(folded)}
 
 
 def _initials_mask(names: list[NormalisedName]) -> int:
@@ -149,6 +155,8 @@ class ScreeningIndex:
         self._vocab: list[str] = []  # plain spellings of name words
         self._vocab_folded: list[str] = []
         self._vocab_translit: list[str] = []
+        self._vocab_len = np.zeros(0, dtype=np.int16)
+        self._translit_len = np.zeros(0, dtype=np.int16)
         self._vocab_ids: dict[str, int] = {}
         self._indptr = np.zeros(1, dtype=np.int64)
         self._postings = np.zeros(0, dtype=np.int32)
@@ -227,6 +235,10 @@ class ScreeningIndex:
             self._vocab[vid] = tok
         self._vocab_folded = [forms[v][0] for v in range(len(vocab_ids))]
         self._vocab_translit = [forms[v][1] for v in range(len(vocab_ids))]
+        self._vocab_len = np.fromiter((len(t) for t in self._vocab), np.int16, len(self._vocab))
+        self._translit_len = np.fromiter(
+            (len(t) for t in self._vocab_translit), np.int16, len(self._vocab)
+        )
         del forms
         self._nat_sets = [frozenset()] * len(nat_ids)
         for s, nid in nat_ids.items():
@@ -250,7 +262,8 @@ class ScreeningIndex:
     def _build_fuzzy_keys(self) -> None:
         hashes, vids = array("q"), array("i")
         for vid, tok in enumerate(self._vocab):
-            for key in token_keys(tok, self._vocab_folded[vid], self._vocab_translit[vid]):
+            folded, translit = self._vocab_folded[vid], self._vocab_translit[vid]
+            for key in token_keys(tok, folded, translit) | skeleton_keys(tok, folded):
                 hashes.append(hash(key))
                 vids.append(vid)
         h = np.frombuffer(hashes, dtype=np.int64) if hashes else np.zeros(0, np.int64)
@@ -270,6 +283,8 @@ class ScreeningIndex:
             self._postings,
             self._key_hash,
             self._key_vid,
+            self._vocab_len,
+            self._translit_len,
             self._year,
             self._month,
             self._day,
@@ -309,16 +324,36 @@ class ScreeningIndex:
         """Vocabulary ids similar to a query word, with their similarity (as in scoring)."""
         if not len(self._key_hash):
             return []
-        hs = np.fromiter((hash(k) for k in token_keys(plain, folded, translit)), dtype=np.int64)
+        found = self._words_by_keys(token_keys(plain, folded, translit), plain, translit)
+        matches = self._similar(found, plain, folded, translit)
+        if not matches:
+            found = self._words_by_keys(skeleton_keys(plain, folded), plain, translit)
+            matches = self._similar(found, plain, folded, translit)
+        return matches
+
+    def _words_by_keys(self, keys: set[str], plain: str, translit: str) -> np.ndarray:
+        hs = np.fromiter((hash(k) for k in keys), dtype=np.int64, count=len(keys))
         lo = np.searchsorted(self._key_hash, hs, side="left")
         hi = np.searchsorted(self._key_hash, hs, side="right")
-        found: set[int] = set()
-        for a, b in zip(lo.tolist(), hi.tolist(), strict=True):
-            if 0 < b - a <= MAX_KEY_FANOUT:
-                found.update(self._key_vid[a:b].tolist())
-        if not found:
+        slices = [
+            self._key_vid[a:b]
+            for a, b in zip(lo.tolist(), hi.tolist(), strict=True)
+            if 0 < b - a <= MAX_KEY_FANOUT
+        ]
+        if not slices:
+            return np.zeros(0, dtype=np.int32)
+        found = np.unique(np.concatenate(slices))
+        # Words of very different length cannot reach BLOCK_MIN: drop them before scoring.
+        near = np.abs(self._vocab_len[found] - len(plain)) <= max(2, len(plain) // 3)
+        near |= np.abs(self._translit_len[found] - len(translit)) <= max(2, len(translit) // 3)
+        return found[near]
+
+    def _similar(
+        self, found: np.ndarray, plain: str, folded: str, translit: str
+    ) -> list[tuple[int, float]]:
+        if not found.size:
             return []
-        vids = list(found)
+        vids = found.tolist()
         sims = np.zeros(len(vids), dtype=np.float32)
         for query, table, factor in (
             (plain, self._vocab, 1.0),

@@ -149,12 +149,13 @@ def translit_key(plain: str) -> str:
     """A coarse key of a plain token that survives transliteration to Cyrillic and back.
 
     Round trips lose or add "h" (th -> т -> t; h -> х -> kh), turn j into dzh, w into v,
-    c and q into k. The key drops what they change: "madzhoro" and "majoro" -> "majoro",
+    c and q into k, y into i. The key drops what they change: "madzhoro" and "majoro" -> "majoro",
     "sipkho" and "sipho" -> "sipo". It is coarse on purpose and used with a discount.
     """
     s = plain.replace("dzh", "j").replace("zh", "j").replace("ch", "C").replace("sh", "S")
     s = s.replace("kh", "").replace("h", "").translate(_PROTECT).replace("ch", "C")
     s = s.replace("c", "k").replace("q", "k").replace("w", "v").replace("x", "ks")
+    s = s.replace("y", "i")
     out: list[str] = []
     for ch in s:
         if not out or out[-1] != ch:
