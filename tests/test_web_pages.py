@@ -24,6 +24,8 @@ from tsela.store.models import AuditEvent, Role, utcnow
 from web_support import add_employer, add_person, csrf_of, use_fast_password_hashing
 
 PASSWORD = "correct horse 1"
+# Pages whose storage is covered elsewhere run on SQLite only (the engine fixture's param).
+SQLITE_ONLY = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 
 
 @pytest.fixture(autouse=True)
@@ -76,6 +78,7 @@ def test_a_stranger_is_sent_to_sign_in_and_comes_back_to_the_page(web, make_user
     assert "<h1>Permit desk</h1>" in desk.text
 
 
+@SQLITE_ONLY
 def test_each_role_lands_on_its_own_page(web, make_user) -> None:  # type: ignore[no-untyped-def]
     expected = {
         Role.BORDER_OFFICER: "/console",
@@ -169,6 +172,7 @@ def test_forms_without_the_csrf_token_are_refused(web, make_user, engine) -> Non
         assert s.scalar(select(WebSession.ended_at)) is None
 
 
+@SQLITE_ONLY
 def test_the_session_cookie_is_httponly_samesite_and_secure_over_https(
     settings_tmp, engine, make_user, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
@@ -186,6 +190,7 @@ def test_the_session_cookie_is_httponly_samesite_and_secure_over_https(
     assert "Secure" in forced
 
 
+@SQLITE_ONLY
 def test_pages_send_security_headers(web) -> None:  # type: ignore[no-untyped-def]
     page = web.get("/login")
     assert "script-src 'self'" in page.headers["content-security-policy"]
@@ -227,6 +232,7 @@ def _forms(html: str) -> list[dict[str, object]]:
     return parser.forms
 
 
+@SQLITE_ONLY
 def test_every_form_posts_with_a_csrf_token_or_carries_only_codes(web, make_user, engine) -> None:  # type: ignore[no-untyped-def]
     person = add_person(engine)
     employer = add_employer(engine)
@@ -289,6 +295,7 @@ def test_no_name_or_document_number_travels_in_a_url(web, make_user, engine) -> 
 # --- languages ------------------------------------------------------------------------------
 
 
+@SQLITE_ONLY
 def test_language_from_the_switch_the_cookie_and_the_browser(web) -> None:  # type: ignore[no-untyped-def]
     english = web.get("/login")
     assert english.headers["content-language"] == "en"
@@ -363,6 +370,7 @@ class _Controls(HTMLParser):
             self.controls.append(a)
 
 
+@SQLITE_ONLY
 def test_every_control_has_a_label_and_every_page_one_heading(web, make_user, engine) -> None:  # type: ignore[no-untyped-def]
     person = add_person(engine)
     employer = add_employer(engine)

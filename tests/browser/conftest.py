@@ -35,7 +35,10 @@ def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[object]:
     _require_chromium()
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # A loaded CI machine and argon2 sign-ins can take seconds; wait rather than flake.
+    expect.set_options(timeout=20_000)
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -50,7 +53,7 @@ def new_page(chromium, live_site: Site):  # type: ignore[no-untyped-def]
 
     def make(locale: str = "en-GB"):  # type: ignore[no-untyped-def]
         context = chromium.new_context(base_url=live_site.url, locale=locale)
-        context.set_default_timeout(15_000)
+        context.set_default_timeout(20_000)
         contexts.append(context)
         return context.new_page()
 
