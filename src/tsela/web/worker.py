@@ -4,6 +4,7 @@ QR code, answer a request for evidence, and see how many days of stay remain."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -35,9 +36,11 @@ DONE = {
 }
 
 
+@lru_cache(maxsize=128)
 def qr_svg(token: str) -> str:
     """The permit's QR code as inline SVG that scales to its box (segno writes a fixed
-    width and height; a viewBox lets CSS size it without clipping)."""
+    width and height; a viewBox lets CSS size it without clipping). Cached: drawing a
+    QR code of a whole signed permit takes tens of milliseconds, and tokens never change."""
     svg = permit_qr.render_svg(token, scale=4)
     return re.sub(r'width="(\d+)" height="(\d+)"', r'viewBox="0 0 \1 \2"', svg, count=1)
 
