@@ -5,6 +5,7 @@ verifies from a photo; a wrong password; a page refused to the wrong role."""
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 from harness import mrz_lines, sign_in
@@ -114,3 +115,23 @@ def test_a_page_of_another_role_is_refused(new_page) -> None:  # type: ignore[no
     # The worker's navigation offers only the worker's pages.
     nav = page.get_by_role("navigation", name="Main")
     expect(nav.get_by_role("link")).to_have_text(["Home", "My permits"])
+
+
+def test_officer_overrides_a_deny_from_the_keyboard(new_page) -> None:  # type: ignore[no-untyped-def]
+    page = new_page()
+    sign_in(page, "officer")
+    expired = mrz_lines("MAKHETHA", "TSEPANG", "RJ7778889", expiry=date(2024, 1, 31), sex="M")
+    for line in expired:
+        page.keyboard.type(line)
+        page.keyboard.press("Enter")
+    expect(page.locator("#decision-word")).to_have_text("DENY")
+    expect(page.locator("#decision")).to_be_focused()  # the reasons are read first
+    expect(page.locator("#decision")).to_contain_text("The document expired on 2024-01-31")
+    page.keyboard.press("r")
+    reason = page.get_by_label("Override: why let this traveller cross anyway?")
+    expect(reason).to_be_focused()
+    page.keyboard.type("Returning citizen; ID card checked.")
+    page.keyboard.press("Control+Enter")
+    expect(page.get_by_role("status")).to_have_text(
+        "Crossing recorded with your override. A supervisor will review it."
+    )

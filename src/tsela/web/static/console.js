@@ -29,6 +29,15 @@
   var record = document.getElementById("record");
   var reason = document.getElementById("override_reason");
   if (decision && reason) { decision.focus(); }  // REFER/DENY: read the reasons first
+  if (reason) {
+    // Ctrl+Enter in the override reason records (the browser still checks the length).
+    reason.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+        e.preventDefault();
+        record.click();
+      }
+    });
+  }
 
   document.addEventListener("keydown", function (e) {
     var t = e.target;
