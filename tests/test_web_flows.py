@@ -374,3 +374,23 @@ def test_worker_sees_days_of_stay_left_in_south_africa(app, engine, make_user) -
     leave_by = (today + timedelta(days=19)).isoformat()
     assert f"<strong>{leave_by}</strong>" in page.text
     assert "Days of stay in South Africa" in page.text
+
+
+def test_demo_portal_users_are_linked_and_made_once(app, engine) -> None:  # type: ignore[no-untyped-def]
+    from tsela.store.db import transaction
+    from tsela.store.models import User
+    from tsela.web.demo import ensure_portal_users
+
+    person = add_person(engine, surname="MOHAPI", given="NEO", number="RK1010101")
+    today = date.today()
+    with transaction(session_factory(engine)) as s:
+        made = ensure_portal_users(s, node="LS", password=PASSWORD, today=today)
+    with transaction(session_factory(engine)) as s:
+        again = ensure_portal_users(s, node="LS", password=PASSWORD, today=today)
+    assert made == ["worker", "employer"]
+    assert again == []
+    with session_factory(engine)() as s:
+        worker = s.scalar(select(User).where(User.username == "worker"))
+        assert worker is not None and worker.person_id == person
+    assert "Applications and permits" in browser(app, "worker").get("/me").text
+    assert "Maluti Orchards" in browser(app, "employer").get("/employer").text
