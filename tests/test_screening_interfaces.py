@@ -236,3 +236,12 @@ def test_api_document_alert(client, auth_headers: Callable) -> None:  # type: ig
     assert [a["status"] for a in r.json()["alerts"]] == ["stolen"]
     r = client.get("/v1/watchlists/documents/LSO/RA7654321", headers=headers)
     assert r.json()["alerts"] == []
+
+
+def test_cli_without_a_database_says_to_run_init(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TSELA_DATABASE_URL", f"sqlite:///{tmp_path / 'none.db'}")
+    code, _, err = run("screen", "Thabo", "Mokoena")
+    assert code == 2
+    assert "run `tsela init` first" in err

@@ -22,9 +22,14 @@ MAX_IMPORT_BYTES = 2 * 1024**3
 
 
 def _engine():  # type: ignore[no-untyped-def]
-    from tsela.store.db import make_engine
+    from tsela.store.db import is_initialised, make_engine
 
-    return make_engine(settings().url)
+    cfg = settings()
+    engine = make_engine(cfg.url)
+    if not is_initialised(engine):
+        where = cfg.url.render_as_string(hide_password=True)
+        fail(f"no Tsela database at {where}: run `tsela init` first")
+    return engine
 
 
 @user_errors
