@@ -32,6 +32,9 @@ def _progress_factory(stack: ExitStack) -> Callable[[str, int], Callable[[int], 
     return factory
 
 
+DEMO_SEED = 2026
+
+
 def _parse_day(value: str, option: str) -> date:
     try:
         return date.fromisoformat(value)
@@ -50,7 +53,15 @@ def synth(
     no_store: bool = typer.Option(False, "--no-store", help="Only write Parquet."),
     no_parquet: bool = typer.Option(False, "--no-parquet", help="Only write the database."),
     replace: bool = typer.Option(
-        False, help="Delete ALL travellers, documents and crossings before loading."
+        False,
+        help="Delete ALL travellers, documents and crossings (and their permits and border "
+        "checks) before loading.",
+    ),
+    extras: bool = typer.Option(
+        True,
+        "--extras/--no-extras",
+        help="Also add employers, permits, pending applications and watchlists "
+        "(store only; skipped with --no-store).",
     ),
 ) -> None:
     """Generate a deterministic, realistic synthetic population and its crossings.
@@ -58,8 +69,14 @@ def synth(
     Commuters, migrant workers, students, traders and visitors with Easter and December
     peaks, a few overstays and lost documents. Demo size is the default; benchmark size
     is e.g. --persons 120000 (about ten million crossings).
+
+    With --extras (the default): forty fictional employers, permits with their history
+    (LSP then LEP, seasonal, study, business, frequent-crosser; a few expired, revoked or
+    about to expire), about twenty applications waiting at the permit desk, and three
+    watchlists that name some of the travellers.
     """
     from tsela.observatory.parquet import pseudonym_secret
+    from tsela.services.keys import KeyStore
     from tsela.services.setup import initialise
     from tsela.store.db import make_engine
     from tsela.synth.generator import SynthConfig
@@ -87,6 +104,9 @@ def synth(
             secret=pseudonym_secret(cfg_settings.var_dir) if out else b"",
             replace=replace,
             progress=_progress_factory(stack),
+            extras_keys=(
+                KeyStore(cfg_settings.var_dir, cfg_settings.node) if extras and engine else None
+            ),
         )
     console.print(
         f"{summary.persons:,} persons and {max(summary.crossings, summary.parquet_rows):,} "
@@ -94,18 +114,8 @@ def synth(
         + (f"; database {cfg_settings.url.render_as_string(hide_password=True)}" if engine else "")
         + (f"; Parquet in {out}" if out else "")
     )
-
-
-DEMO_PASSWORD = "tsela-demo-2026"
-DEMO_USERS = [
-    ("officer", "border_officer", "MSU", "Border officer at Maseru Bridge"),
-    ("ficksburg", "border_officer", "FKB", "Border officer at Ficksburg Bridge"),
-    ("supervisor", "supervisor", None, "Port supervisor"),
-    ("permits", "permit_officer", None, "Permit officer"),
-    ("analyst", "analyst", None, "Observatory analyst"),
-    ("secretariat", "secretariat", None, "NCC secretariat"),
-    ("admin", "admin", None, "Administrator"),
-]
+    if summary.extras is not None:
+        console.print(f"Added {summary.extras.describe()}")
 
 
 def demo(
@@ -114,53 +124,62 @@ def demo(
     persons: int = typer.Option(2000, help="Travellers to generate on first run."),
     no_serve: bool = typer.Option(False, "--no-serve", help="Prepare the data, do not serve."),
 ) -> None:
-    """Set up a demo instance (schema, reference data, synthetic data, demo users) and serve it.
+    """Set up a demo instance (schema, reference data, synthetic data with employers,
+    permits and watchlists, demo users) and serve it.
 
-    Safe to run again: an already populated database is served as it is.
+    Safe to run again: an already populated database is served as it is (a population
+    made by an older Tsela gets its employers, permits and watchlists added).
     """
-    from sqlalchemy import select
-
-    from tsela.services.accounts import create_user
+    from tsela.services.keys import KeyStore
     from tsela.services.setup import initialise
-    from tsela.store.db import make_engine, session_factory, transaction
-    from tsela.store.models import User
+    from tsela.store.db import make_engine
+    from tsela.synth.demo import DEMO_PASSWORD, ensure_demo_accounts
+    from tsela.synth.extras import add_extras, has_extras, population_in_store
     from tsela.synth.run import existing_persons
 
     cfg = settings()
     engine = make_engine(cfg.url)
     initialise(cfg, engine)
-    if existing_persons(engine) == 0:
+    have = existing_persons(engine)
+    if have == 0:
         console.print("Generating the demo population (first run only)...")
         synth(
             persons=persons,
             start="2025-01-01",
             end=None,
-            seed=2026,
+            seed=DEMO_SEED,
             parquet=None,
             no_store=False,
             no_parquet=False,
             replace=False,
+            extras=True,
         )
-    with transaction(session_factory(engine)) as s:
-        have = set(s.scalars(select(User.username)))
-        for username, role, port_code, full_name in DEMO_USERS:
-            if username not in have:
-                create_user(
-                    s,
+    elif not has_extras(engine):
+        found = population_in_store(engine, DEMO_SEED, [have, persons])
+        if found is None:
+            console.print(
+                "This database holds a population not made by `tsela synth --seed "
+                f"{DEMO_SEED}`: no employers, permits or watchlists added."
+            )
+        else:
+            with ExitStack() as stack:
+                added = add_extras(
+                    engine,
+                    *found,
                     node=cfg.node,
-                    username=username,
-                    password=DEMO_PASSWORD,
-                    role=role,
-                    port_code=port_code,
-                    full_name=full_name,
-                    actor="demo",
+                    keys=KeyStore(cfg.var_dir, cfg.node),
+                    today=date.today(),
+                    seed=DEMO_SEED,
+                    progress=_progress_factory(stack),
                 )
+            console.print(f"Added {added.describe()}")
+    logins = ensure_demo_accounts(engine, cfg.node, date.today())
     url = f"http://{host}:{port}"
     console.print(f"\n[bold]Tsela demo[/] at [link={url}]{url}[/]  (API docs: {url}/docs)")
     console.print(f"Demo logins (password for all: [bold]{DEMO_PASSWORD}[/]):")
-    for username, role, port_code, full_name in DEMO_USERS:
-        where = f" at {port_code}" if port_code else ""
-        console.print(f"  {username:<12} {role}{where}  - {full_name}")
+    for login in logins:
+        where = f" at {login.port}" if login.port else ""
+        console.print(f"  {login.username:<12} {login.role}{where}  - {login.description}")
     if no_serve:
         return
     import uvicorn

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 
+from tsela.services.keys import KeyStore
 from tsela.store.bulk import bulk_writer
+from tsela.store.checks import BorderCheck
 from tsela.store.db import session_factory
-from tsela.store.models import Crossing, Person, TravelDocument
+from tsela.store.models import Crossing, Permit, Person, TravelDocument, User
+from tsela.store.permits import Employment, PermitEvent, PermitEvidence
+from tsela.synth.extras import ExtrasSummary, add_extras
 from tsela.synth.generator import SynthConfig, estimate_crossings, make_population, make_trips
 from tsela.synth.load import (
     load_crossings,
@@ -33,6 +38,7 @@ class SynthSummary:
     persons: int
     crossings: int
     parquet_rows: int
+    extras: ExtrasSummary | None = None
 
 
 def existing_persons(engine: Engine) -> int:
@@ -41,9 +47,22 @@ def existing_persons(engine: Engine) -> int:
 
 
 def clear_travellers(engine: Engine) -> None:
-    """Delete every crossing, travel document and person (for --replace)."""
+    """Delete every crossing, travel document and person, with what hangs on them: their
+    border checks and permits (for --replace). Accounts linked to a person are kept,
+    unlinked."""
     with session_factory(engine).begin() as s:
-        for model in (Crossing, TravelDocument, Person):
+        s.execute(update(User).where(User.person_id.is_not(None)).values(person_id=None))
+        s.execute(update(Permit).values(renewal_of_id=None))
+        for model in (
+            BorderCheck,
+            PermitEvent,
+            PermitEvidence,
+            Employment,
+            Permit,
+            Crossing,
+            TravelDocument,
+            Person,
+        ):
             s.execute(model.__table__.delete())  # type: ignore[attr-defined]
 
 
@@ -56,14 +75,20 @@ def synthesise(
     secret: bytes = b"",
     replace: bool = False,
     progress: ProgressFactory | None = None,
+    extras_keys: KeyStore | None = None,
 ) -> SynthSummary:
-    """Everything goes into the store in one transaction: a failure leaves it as it was."""
+    """Everything goes into the store in one transaction: a failure leaves it as it was.
+
+    With ``extras_keys`` (the node's signing keys), employers, permits, pending applications
+    and watchlists follow (``tsela.synth.extras``), as of the day after the last crossing.
+    """
     pop = make_population(cfg)
     trips = make_trips(pop, cfg)
     expected = estimate_crossings(trips, cfg)
     loaded = 0
     parquet_rows = 0
     person_ids = None
+    extras = None
     if engine is not None:
         have = existing_persons(engine)
         if have and not replace:
@@ -80,9 +105,22 @@ def synthesise(
             stored = load_population(writer, pop, node)
             loaded = load_crossings(writer, ports, pop, trips, cfg, stored, advance)
         person_ids = stored.person_ids
+        if extras_keys is not None:
+            extras = add_extras(
+                engine,
+                pop,
+                person_ids,
+                node=node,
+                keys=extras_keys,
+                today=cfg.end + timedelta(days=1),
+                seed=cfg.seed,
+                progress=progress,
+            )
     if parquet_dir is not None:
         if person_ids is None:
             person_ids = new_hex_ids(len(pop))
         advance = progress("parquet", expected) if progress else None
         parquet_rows = write_parquet(parquet_dir, pop, trips, cfg, person_ids, secret, advance)
-    return SynthSummary(persons=len(pop), crossings=loaded, parquet_rows=parquet_rows)
+    return SynthSummary(
+        persons=len(pop), crossings=loaded, parquet_rows=parquet_rows, extras=extras
+    )

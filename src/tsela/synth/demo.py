@@ -1,0 +1,124 @@
+"""The demo instance's accounts: staff logins, and logins linked to synthetic people.
+
+The worker, applicant and employer accounts belong to people and an employer of the
+synthetic data; who they are is found in the store (``extras.demo_links``) the first time,
+so the accounts follow whatever population the store holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Engine, select
+
+from tsela.services import audit
+from tsela.services.accounts import create_user
+from tsela.store.db import session_factory, transaction
+from tsela.store.models import Employer, Person, Role, User
+from tsela.synth.extras import demo_links
+
+DEMO_PASSWORD = "tsela-demo-2026"
+DEMO_USERS = [
+    ("officer", "border_officer", "MSU", "Border officer at Maseru Bridge"),
+    ("ficksburg", "border_officer", "FKB", "Border officer at Ficksburg Bridge"),
+    ("supervisor", "supervisor", None, "Port supervisor"),
+    ("permits", "permit_officer", None, "Permit officer"),
+    ("analyst", "analyst", None, "Observatory analyst"),
+    ("secretariat", "secretariat", None, "NCC secretariat"),
+    ("admin", "admin", None, "Administrator"),
+]
+# (username, role, what the account is for)
+LINKED_USERS = [
+    ("worker", Role.WORKER, "Mosotho worker with a permit (worker portal)"),
+    ("applicant", Role.WORKER, "Mosotho with no permit yet, to apply (worker portal)"),
+    ("employer", Role.EMPLOYER, "employer of permit holders (employer portal)"),
+]
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    role: str
+    port: str | None
+    description: str  # who it is, in words
+
+
+def _person_name(person: Person) -> str:
+    given = " ".join(p.capitalize() for p in person.given_names.split())
+    return f"{given} {person.primary_name.capitalize()}".strip()
+
+
+def ensure_demo_accounts(engine: Engine, node: str, today: date) -> list[DemoLogin]:
+    """Create the demo accounts that are missing (and link a worker or employer account
+    whose person or employer was deleted, e.g. by ``tsela synth --replace``); one
+    transaction. Returns every demo login, with who it is."""
+    out: list[DemoLogin] = []
+    with transaction(session_factory(engine)) as s:
+        users = {u.username: u for u in s.scalars(select(User))}
+        for username, role, port_code, full_name in DEMO_USERS:
+            if username not in users:
+                create_user(
+                    s,
+                    node=node,
+                    username=username,
+                    password=DEMO_PASSWORD,
+                    role=role,
+                    port_code=port_code,
+                    full_name=full_name,
+                    actor="demo",
+                )
+            out.append(DemoLogin(username, role, port_code, full_name))
+        unlinked = [
+            name
+            for name, _, _ in LINKED_USERS
+            if name not in users or not (users[name].person_id or users[name].employer_id)
+        ]
+        links = demo_links(s, today) if unlinked else None
+        for username, role, purpose in LINKED_USERS:
+            user = users.get(username)
+            if username in unlinked:
+                assert links is not None
+                person = links.applicant if username == "applicant" else links.worker
+                employer = links.employer if role is Role.EMPLOYER else None
+                if (person if role is Role.WORKER else employer) is None:
+                    continue  # nobody fits in this population (too small)
+                person_id = person.id if role is Role.WORKER and person else None
+                employer_id = employer.id if employer else None
+                full_name = (
+                    f"HR office, {employer.name}" if employer else _person_name(person)  # type: ignore[arg-type]
+                )
+                if user is None:
+                    user = create_user(
+                        s,
+                        node=node,
+                        username=username,
+                        password=DEMO_PASSWORD,
+                        role=role,
+                        full_name=full_name,
+                        person_id=person_id,
+                        employer_id=employer_id,
+                        actor="demo",
+                    )
+                else:
+                    user.person_id, user.employer_id, user.full_name = (
+                        person_id,
+                        employer_id,
+                        full_name,
+                    )
+                    audit.record(
+                        s,
+                        actor="demo",
+                        action="user.link",
+                        node=node,
+                        entity="user",
+                        entity_id=user.id,
+                        detail={"person_id": str(person_id), "employer_id": str(employer_id)},
+                    )
+            if user is None:
+                continue
+            who = user.full_name
+            if user.employer_id and (found := s.get(Employer, user.employer_id)):
+                who = f"{found.name} ({found.sector})"
+            out.append(DemoLogin(username, role.value, None, f"{who}: {purpose}"))
+    return out
