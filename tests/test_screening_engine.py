@@ -257,3 +257,15 @@ def test_a_common_name_with_many_namesakes_keeps_the_right_one() -> None:
     index = ScreeningIndex.build(people)
     hits = index.screen(q("Thabo Mokoena", birth_date="2001-07-29"))
     assert hits[0].key == "target"
+
+
+def test_concurrent_queries_get_the_same_answers_as_one_at_a_time(index: ScreeningIndex) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    names = ["Dineo Mokoena", "Thabo Mokoena", "Tshepo Moshweshwe", "Jan Merwe", "Grace Smith"]
+    queries = [q(names[i % len(names)], birth_date="1962-11-30") for i in range(200)]
+    alone = [[h.key for h in index.screen(x)] for x in queries]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        together = list(pool.map(lambda x: [h.key for h in index.screen(x)], queries))
+    assert together == alone
+    assert any(alone)

@@ -19,6 +19,7 @@ at least two of the query's words (one for a one-word name) become candidates; t
 
 from __future__ import annotations
 
+import queue
 import threading
 from array import array
 from collections.abc import Iterable
@@ -49,6 +50,9 @@ from tsela.domain.screening.scoring import (
 BLOCK_MIN = 0.72
 # Fuzzy keys shared by more vocabulary tokens than this carry no information; skipped.
 MAX_KEY_FANOUT = 500
+# Scratch arrays (a few bytes per entry each) shared by concurrent queries: at most this many
+# sets exist; further concurrent queries wait for one to be free.
+MAX_SCRATCH = 4
 # Entries scored in full per query, at most.
 CANDIDATES = 32
 _NAME_SEP = "\x1f"
@@ -147,7 +151,8 @@ class IndexStats:
 
 
 class ScreeningIndex:
-    """Immutable after ``build``; safe to query from several threads at once."""
+    """Immutable after ``build``; safe to query from several threads at once (they share a
+    small pool of scratch arrays)."""
 
     def __init__(self) -> None:
         self._keys: list[str] = []
@@ -174,7 +179,9 @@ class ScreeningIndex:
         self._entry_documents: dict[int, frozenset[str]] = {}
         self._skipped: list[tuple[str, str]] = []
         self._skipped_count = 0
-        self._local = threading.local()
+        self._scratch_free: queue.LifoQueue[_Scratch] = queue.LifoQueue()
+        self._scratch_made = 0
+        self._scratch_lock = threading.Lock()
 
     # -- building ---------------------------------------------------------------------------
 
@@ -308,17 +315,23 @@ class ScreeningIndex:
 
     # -- querying ---------------------------------------------------------------------------
 
-    def _scratch(self) -> _Scratch:
-        s: _Scratch | None = getattr(self._local, "scratch", None)
-        if s is None:
-            n = len(self)
-            s = _Scratch(
-                acc=np.zeros(n, dtype=np.float32),
-                cnt=np.zeros(n, dtype=np.uint8),
-                tmp=np.zeros(n, dtype=np.float32),
-            )
-            self._local.scratch = s
-        return s
+    def _take_scratch(self) -> _Scratch:
+        try:
+            return self._scratch_free.get_nowait()
+        except queue.Empty:
+            pass
+        with self._scratch_lock:
+            make = self._scratch_made < MAX_SCRATCH
+            if make:
+                self._scratch_made += 1
+        if not make:
+            return self._scratch_free.get()
+        n = len(self)
+        return _Scratch(
+            acc=np.zeros(n, dtype=np.float32),
+            cnt=np.zeros(n, dtype=np.uint8),
+            tmp=np.zeros(n, dtype=np.float32),
+        )
 
     def similar_tokens(self, plain: str, folded: str, translit: str) -> list[tuple[int, float]]:
         """Vocabulary ids similar to a query word, with their similarity (as in scoring)."""
@@ -379,7 +392,7 @@ class ScreeningIndex:
                 groups.setdefault(form[1], form)
             widest = max(widest, sum(1 for t in name.tokens if not t.initial))
         need = min(2, widest) if widest else 1
-        s = self._scratch()
+        s = self._take_scratch()
         touched_parts: list[np.ndarray] = []
         try:
             for form in groups.values():
@@ -407,6 +420,7 @@ class ScreeningIndex:
             for idx in touched_parts:
                 s.acc[idx] = 0.0
                 s.cnt[idx] = 0
+            self._scratch_free.put(s)
         chosen = chosen.astype(np.int64)
         if query.documents:
             extra = [p for d in query.documents for p in self._documents.get(d, [])]

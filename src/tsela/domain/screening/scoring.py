@@ -16,7 +16,12 @@ from typing import Any
 
 from rapidfuzz.distance import OSA, Indel, JaroWinkler
 
-from tsela.domain.screening.normalise import NameToken, NormalisedName, ScreeningInputError
+from tsela.domain.screening.normalise import (
+    NameToken,
+    NormalisedName,
+    ScreeningInputError,
+    normalise_name,
+)
 from tsela.domain.screening.orthography import rules_explaining
 from tsela.reference import is_country
 
@@ -332,8 +337,6 @@ def make_query(
     on: date | None = None,
 ) -> ScreeningQuery:
     """Validate what an officer typed; ScreeningInputError says which field is wrong."""
-    from tsela.domain.screening.normalise import normalise_name
-
     if isinstance(names, str):
         names = [names]
     if not names:
