@@ -882,9 +882,12 @@ def add_extras(
     seed: int,
     progress: ProgressFactory | None = None,
     max_holders: int = MAX_HOLDERS,
+    refresh_lists: bool = False,
 ) -> ExtrasSummary:
     """Add employers, permits, pending applications and watchlists for ``pop`` (stored with
-    ``person_ids``, hex; "" for persons not in the store). Parts already present are skipped.
+    ``person_ids``, hex; "" for persons not in the store). Parts already present are skipped,
+    except the three watchlists with ``refresh_lists`` (a new population: a new version of
+    each list, naming the new travellers).
 
     Employers and permits are written in one transaction; each watchlist in its own (an
     import replaces a list atomically).
@@ -929,7 +932,7 @@ def add_extras(
         (PROTECT_LIST, WatchlistKind.PERSON, WatchlistCategory.TRAFFICKING_VICTIM, wl.protect),
         (DOCUMENT_LIST, WatchlistKind.DOCUMENT, WatchlistCategory.OTHER, wl.documents),
     ):
-        if name in present_lists:
+        if name in present_lists and not refresh_lists:
             summary.skipped.append(f"watchlist {name!r}")
             continue
         report = screening.import_watchlist(

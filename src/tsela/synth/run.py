@@ -115,6 +115,7 @@ def synthesise(
                 today=cfg.end + timedelta(days=1),
                 seed=cfg.seed,
                 progress=progress,
+                refresh_lists=replace,
             )
     if parquet_dir is not None:
         if person_ids is None:
