@@ -516,6 +516,7 @@ class _Writer:
     signer: Signer
     node: str
     advance: Advance | None = None
+    bulk: bool = True
 
     @property
     def officer(self) -> svc.Actor:
@@ -557,19 +558,21 @@ class _Writer:
         svc.decide(self.session, self.officer, permit.id, S.APPROVED, now=_at(decided, 11))
         return permit
 
-    def issue(self, batch: Iterable[tuple[Grant, Permit]]) -> dict[int, uuid.UUID]:
-        """Issue approved permits in weekly batches (the bulk path), oldest week first."""
+    def issue(self, batch: Iterable[tuple[Grant, Permit]]) -> None:
+        """Issue approved permits in weekly batches (the bulk path), oldest week first;
+        one at a time without ``bulk`` (the benchmark's comparison)."""
         by_day: dict[date, list[uuid.UUID]] = {}
-        out: dict[int, uuid.UUID] = {}
-        for n, (g, permit) in enumerate(batch):
+        for g, permit in batch:
             by_day.setdefault(g.issued, []).append(permit.id)
-            out[n] = permit.id
         for day in sorted(by_day):
             ids = by_day[day]
-            svc.issue_many(self.session, self.officer, ids, self.signer, day, _at(day, 14))
+            if self.bulk:
+                svc.issue_many(self.session, self.officer, ids, self.signer, day, _at(day, 14))
+            else:
+                for pid in ids:
+                    svc.issue(self.session, self.officer, pid, self.signer, day, _at(day, 14))
             if self.advance:
                 self.advance(len(ids))
-        return out
 
 
 @dataclass
@@ -883,6 +886,7 @@ def add_extras(
     progress: ProgressFactory | None = None,
     max_holders: int = MAX_HOLDERS,
     refresh_lists: bool = False,
+    bulk_issue: bool = True,
 ) -> ExtrasSummary:
     """Add employers, permits, pending applications and watchlists for ``pop`` (stored with
     ``person_ids``, hex; "" for persons not in the store). Parts already present are skipped,
@@ -918,6 +922,7 @@ def add_extras(
                 keys.signer(datetime.now(UTC)),
                 node,
                 progress("permits", total) if progress else None,
+                bulk_issue,
             )
             summary.permits, summary.pending = _write_permits(writer, plan, today)
 
