@@ -666,6 +666,8 @@ def current_index(engine: Engine, session: Session | None = None) -> ScreeningIn
             index = ScreeningIndex.build(_people(s))
         # The index lives until a list changes: keep the garbage collector from walking
         # its objects on every collection (pauses of tens of ms at a million entries).
+        # Unfreeze first, so that a replaced index caught in a cycle can still be freed.
+        gc.unfreeze()
         gc.collect()
         gc.freeze()
         _CACHE[engine] = _Cached(sig, index)

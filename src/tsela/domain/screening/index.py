@@ -440,7 +440,7 @@ class ScreeningIndex:
             chosen, prior = chosen[ok], prior[ok]
         if chosen.size > limit:
             prior = prior + self._birth_prior(query.birth, chosen)
-            initials = _initials_mask([n for n in query.names])
+            initials = _initials_mask(list(query.names))
             if initials and any(t.initial for n in query.names for t in n.tokens):
                 agree = (self._letters[chosen] & np.uint32(initials)) == np.uint32(initials)
                 prior = prior + np.where(agree, 0.3, 0.0).astype(np.float32)
