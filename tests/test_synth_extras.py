@@ -459,3 +459,24 @@ def test_replace_clears_permits_and_checks_and_unlinks_accounts(
     assert "worker" in logins
     with session_factory(engine)() as s:
         assert s.scalars(select(User.person_id).where(User.username == "worker")).one()
+
+
+def test_the_documents_the_demo_suggests_show_what_it_says(
+    world: World, border: tuple[TestClient, dict[str, str]]
+) -> None:
+    with session_factory(world.engine)() as s:
+        samples = extras.border_samples(s, TODAY)
+    kinds = Counter(x.what.split(" ")[0] for x in samples)
+    assert kinds["on"] >= 2 and kinds["passport"] >= 1 and kinds["holds"] == 1
+    for x in samples:
+        out = _check(border, x.issuing_state, x.number)
+        codes = {r["code"] for r in out["reasons"]}
+        if x.what.startswith("on "):
+            assert x.what[4:-1] in {h["list"] for h in out["watchlist_hits"]}
+        elif x.what.startswith("passport reported stolen"):
+            assert "document.stolen" in codes and out["decision"] != "CLEAR"
+        elif x.what.startswith("holds"):
+            assert [p["permit_type"] for p in out["permits"]] == ["LEP"]
+        else:
+            assert x.what == "permit revoked"
+            assert any("was revoked" in r["message"] for r in out["reasons"])

@@ -132,9 +132,9 @@ def demo(
     """
     from tsela.services.keys import KeyStore
     from tsela.services.setup import initialise
-    from tsela.store.db import make_engine
+    from tsela.store.db import make_engine, session_factory
     from tsela.synth.demo import DEMO_PASSWORD, ensure_demo_accounts
-    from tsela.synth.extras import add_extras, has_extras, population_in_store
+    from tsela.synth.extras import add_extras, border_samples, has_extras, population_in_store
     from tsela.synth.run import existing_persons
 
     cfg = settings()
@@ -174,12 +174,18 @@ def demo(
                 )
             console.print(f"Added {added.describe()}")
     logins = ensure_demo_accounts(engine, cfg.node, date.today())
+    with session_factory(engine)() as s:
+        samples = border_samples(s, date.today())
     url = f"http://{host}:{port}"
     console.print(f"\n[bold]Tsela demo[/] at [link={url}]{url}[/]  (API docs: {url}/docs)")
     console.print(f"Demo logins (password for all: [bold]{DEMO_PASSWORD}[/]):")
     for login in logins:
         where = f" at {login.port}" if login.port else ""
         console.print(f"  {login.username:<12} {login.role}{where}  - {login.description}")
+    if samples:
+        console.print("Documents to check at the officer console (synthetic travellers):")
+        for sample in samples:
+            console.print(f"  {sample.issuing_state} {sample.number:<12} {sample.what}")
     if no_serve:
         return
     import uvicorn

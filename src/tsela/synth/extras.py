@@ -64,9 +64,16 @@ from tsela.store.models import (
     Role,
     TravelDocument,
 )
-from tsela.store.watchlists import Watchlist, WatchlistCategory, WatchlistKind
+from tsela.store.permits import Employment
+from tsela.store.watchlists import (
+    DocumentAlert,
+    Watchlist,
+    WatchlistCategory,
+    WatchlistEntry,
+    WatchlistKind,
+)
 from tsela.synth.generator import Population, Profile
-from tsela.synth.names import GROUPS, name_list, south_african_spelling
+from tsela.synth.names import GROUPS, mrz_name, name_list, south_african_spelling
 
 S = PermitStatus
 Advance = Callable[[int], None]
@@ -115,11 +122,14 @@ INSTITUTIONS = (
     "Tshwane University of Technology",
 )
 REVOKE_REASONS = (
-    "The employer affidavit given for the permit was forged (confirmed with the employer).",
     "The holder was convicted of a serious offence (court record received).",
-    "The permit was obtained with a passport reported stolen before the application.",
+    "The holder gave false information about previous convictions (police clearance withdrawn).",
+)
+REVOKE_REASONS_EMPLOYED = (
+    "The employer affidavit given for the permit was forged (confirmed with the employer).",
     "The holder's employment ended and no new employer was registered within 90 days.",
 )
+REVOKE_REASON_BUSINESS = "The business registered with the application was deregistered."
 SUSPEND_REASON = (
     "The employer reports that the holder left without notice; the holder is asked to "
     "report to the permit office."
@@ -387,24 +397,32 @@ def plan_permits(
     ]
     rng.shuffle(live)
     n_revoke = max(2, round(REVOKED_SHARE * len(live))) if len(live) >= 8 else 0
-    n_suspend = max(1, round(SUSPENDED_SHARE * len(live))) if len(live) >= 8 else 0
     for k, n in enumerate(live[:n_revoke]):
         g = grants[n]
-        g.fate, g.reason = "revoke", REVOKE_REASONS[k % len(REVOKE_REASONS)]
+        g.fate, g.reason = "revoke", _revoke_reason(g, k)
         g.fate_day = _day(g.issued, rng.integers(30, (today - g.issued).days))
-    for n in live[n_revoke : n_revoke + n_suspend]:
+    # Suspensions and ended jobs are reported by employers: permits naming one.
+    employed = [n for n in live[n_revoke:] if grants[n].employer]
+    n_suspend = max(1, round(SUSPENDED_SHARE * len(live))) if len(employed) >= 5 else 0
+    n_end = max(1, round(ENDED_SHARE * len(live))) if len(employed) >= 5 else 0
+    for n in employed[:n_suspend]:
         g = grants[n]
         g.fate, g.reason = "suspend", SUSPEND_REASON
         g.fate_day = _day(today, -int(rng.integers(3, 20)))
-    employed = [n for n in live[n_revoke + n_suspend :] if grants[n].employer]
-    n_end = max(1, round(ENDED_SHARE * len(live))) if len(employed) >= 5 else 0
-    for k, n in enumerate(employed[:n_end]):
+    for k, n in enumerate(employed[n_suspend : n_suspend + n_end]):
         g = grants[n]
         g.fate, g.reason = "end", ENDED_REASONS[k % len(ENDED_REASONS)]
         g.fate_day = max(g.issued + timedelta(days=1), _day(today, -int(rng.integers(5, 60))))
 
     pending = _plan_pending(pop, present, today, rng, grants, by_sector, chosen)
     return PermitPlan(lsp=lsp, grants=grants, pending=pending)
+
+
+def _revoke_reason(g: Grant, k: int) -> str:
+    if g.type_code == "BUSINESS":
+        return REVOKE_REASON_BUSINESS
+    reasons = REVOKE_REASONS + (REVOKE_REASONS_EMPLOYED if g.employer else ())
+    return reasons[k % len(reasons)]
 
 
 def _end_of(g: Grant) -> date:
@@ -1039,9 +1057,11 @@ def demo_links(session: Session, today: date) -> DemoLinks:
     """Pick the people behind the worker/employer demo accounts from the store.
 
     - employer: the mine with most valid permits (else the farm with most);
-    - worker: a Mosotho holder of a valid permit naming that employer (an LEP if any);
+    - worker: a Mosotho holder of a valid permit naming that employer, still employed
+      there (an LEP and a Sesotho surname if any);
     - applicant: a Mosotho with no permit and no application yet, a valid passport, no
-      lost document and no watchlist hit, among those who cross most.
+      lost document and no watchlist hit, with a Sesotho surname if any, among those who
+      cross most.
     """
     valid = (
         Permit.status == S.ISSUED.value,
@@ -1057,13 +1077,23 @@ def demo_links(session: Session, today: date) -> DemoLinks:
         .limit(1)
     ).scalar_one_or_none()
     worker = None
+    ended = select(Employment.permit_id).where(Employment.end_date.is_not(None))
+    # Most Basotho carry a Sesotho surname: the demo's people should too.
+    sesotho = Person.primary_name.in_(
+        sorted({mrz_name(n) for n in name_list("sesotho", "surnames")})
+    )
     if employer is not None:
         worker = session.execute(
             select(Person)
             .join(Permit, Permit.person_id == Person.id)
             .join(TravelDocument, TravelDocument.id == Permit.document_id)
-            .where(Permit.employer_id == employer.id, Person.nationality == "LSO", *valid)
-            .order_by((Permit.permit_type == "LEP").desc(), TravelDocument.number)
+            .where(
+                Permit.employer_id == employer.id,
+                Person.nationality == "LSO",
+                Permit.id.not_in(ended),
+                *valid,
+            )
+            .order_by((Permit.permit_type == "LEP").desc(), sesotho.desc(), TravelDocument.number)
             .limit(1)
         ).scalar_one_or_none()
     with_permit = select(Permit.person_id)
@@ -1080,15 +1110,15 @@ def demo_links(session: Session, today: date) -> DemoLinks:
             TravelDocument.expiry_date >= today + timedelta(days=365),
         )
         .group_by(Person.id, TravelDocument.id)
-        .order_by(func.count(Crossing.id).desc(), TravelDocument.number)
+        .order_by(sesotho.desc(), func.count(Crossing.id).desc(), TravelDocument.number)
         .limit(25)
     ).all()
     applicant = None
-    engine = session.get_bind()
+    engine = _engine_of(session)
     for person, doc in candidates:
-        alerts = screening.check_document(engine, doc.issuing_state, doc.number, session=session)  # type: ignore[arg-type]
+        alerts = screening.check_document(engine, doc.issuing_state, doc.number, session=session)
         hits = screening.screen(
-            engine,  # type: ignore[arg-type]
+            engine,
             f"{person.given_names} {person.primary_name}",
             birth_date=person.birth_date,
             nationality=person.nationality,
@@ -1099,3 +1129,87 @@ def demo_links(session: Session, today: date) -> DemoLinks:
             applicant = person
             break
     return DemoLinks(employer=employer, worker=worker, applicant=applicant)
+
+
+@dataclass(frozen=True)
+class BorderSample:
+    """A document to type in at the officer console, and what the check will show."""
+
+    issuing_state: str
+    number: str
+    what: str
+
+
+def border_samples(session: Session, today: date, per_kind: int = 2) -> list[BorderSample]:
+    """Travellers worth checking in a demo: listed on a watchlist, travelling on a passport
+    reported stolen, holding a valid work permit, or holding a revoked one."""
+    out: list[BorderSample] = []
+    engine = _engine_of(session)
+    for list_name in (WANTED_LIST, PROTECT_LIST):
+        entries = session.execute(
+            select(WatchlistEntry.birth_date)
+            .join(Watchlist, Watchlist.id == WatchlistEntry.watchlist_id)
+            .where(Watchlist.name == list_name, WatchlistEntry.birth_date.is_not(None))
+        ).scalars()
+        found = 0
+        for born in entries:
+            rows = session.execute(
+                select(Person, TravelDocument)
+                .join(TravelDocument, TravelDocument.person_id == Person.id)
+                .where(
+                    Person.birth_date == born,
+                    TravelDocument.status == DocumentStatus.VALID,
+                )
+            ).all()
+            for person, doc in rows:
+                hits = screening.screen(
+                    engine,
+                    f"{person.given_names} {person.primary_name}",
+                    birth_date=person.birth_date,
+                    nationality=person.nationality,
+                    today=today,
+                    session=session,
+                )
+                if any(h.list_name == list_name for h in hits):
+                    out.append(BorderSample(doc.issuing_state, doc.number, f"on {list_name!r}"))
+                    found += 1
+                    break
+            if found >= per_kind:
+                break
+    stolen = session.execute(
+        select(TravelDocument.issuing_state, TravelDocument.number)
+        .join(
+            DocumentAlert,
+            (DocumentAlert.issuing_state == TravelDocument.issuing_state)
+            & (DocumentAlert.number == TravelDocument.number),
+        )
+        .where(TravelDocument.status == DocumentStatus.VALID)
+        .order_by(TravelDocument.number)
+        .limit(per_kind)
+    ).all()
+    out += [BorderSample(a, b, "passport reported stolen (document list)") for a, b in stolen]
+    permits = (
+        ("holds a valid Lesotho Exemption Permit", Permit.status == S.ISSUED.value),
+        ("permit revoked", Permit.status == S.REVOKED.value),
+    )
+    for what, status in permits:
+        rows = session.execute(
+            select(TravelDocument.issuing_state, TravelDocument.number)
+            .join(Permit, Permit.document_id == TravelDocument.id)
+            .where(
+                status,
+                Permit.permit_type == "LEP",
+                Permit.valid_from <= today,
+                Permit.valid_to >= today,
+                TravelDocument.status == DocumentStatus.VALID,
+            )
+            .order_by(TravelDocument.number)
+            .limit(1)
+        ).all()
+        out += [BorderSample(a, b, what) for a, b in rows]
+    return out
+
+
+def _engine_of(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
