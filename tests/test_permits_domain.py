@@ -39,7 +39,16 @@ EXPECTED = {
 }
 
 
-@pytest.mark.parametrize(("pair", "rule"), EXPECTED.items(), ids=lambda x: str(x))
+def _id(x: object) -> str:
+    """Deterministic test ids (sets print in random order, which splits xdist workers)."""
+    if isinstance(x, tuple) and len(x) == 2 and isinstance(x[0], set):
+        return f"{'+'.join(sorted(x[0]))}-{'reason' if x[1] else 'no-reason'}"
+    if isinstance(x, tuple):
+        return "->".join(str(getattr(v, "value", v)) for v in x)
+    return str(x)
+
+
+@pytest.mark.parametrize(("pair", "rule"), EXPECTED.items(), ids=_id)
 def test_every_legal_transition(pair: tuple[S, S], rule: tuple[set[str], bool]) -> None:
     source, target = pair
     roles, needs_reason = rule
