@@ -52,7 +52,7 @@ def prepare(var: Path, persons: int, applications: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "tsela.cli.main", "synth", "--persons", str(persons),
-         "--no-parquet"],
+         "--no-parquet", "--no-extras"],
         env=env, check=True, capture_output=True,
     )  # fmt: skip
     print(f"synthetic population of {persons:,}: {time.perf_counter() - t0:.1f} s")
