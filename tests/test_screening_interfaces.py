@@ -186,6 +186,7 @@ def test_api_malformed_json_is_a_422(client, auth_headers: Callable) -> None:  #
 def test_api_roles(client, auth_headers: Callable) -> None:  # type: ignore[no-untyped-def,type-arg]
     body = {"names": ["Lineo Mokoena"]}
     assert client.post("/v1/screen", json=body).status_code == 401
+    assert client.post("/v1/screen", json={}).status_code == 401  # who before what
     assert client.post("/v1/screen", json=body, headers=auth_headers("analyst")).status_code == 403
     files = {"file": ("w.csv", b"name\nLineo Mokoena\n", "text/csv")}
     r = client.post("/v1/watchlists/w/import", files=files, headers=auth_headers("border_officer"))

@@ -104,8 +104,9 @@ async def _screen_body(request: Request) -> ScreenIn:
     },
 )
 def screen_person(
-    body: ScreenIn = Depends(_screen_body),
+    # The caller is checked before the body is read: strangers get 401, not a 422.
     user: User = Depends(require_roles(*SCREENERS)),
+    body: ScreenIn = Depends(_screen_body),
     engine: Any = Depends(get_engine),
     settings: Settings = Depends(get_settings),
 ) -> ScreenOut:
