@@ -240,3 +240,47 @@ def test_misspelling_changes_one_thing() -> None:
         slip = cl.misspell(word, rng)
         assert slip != word.upper()
         assert abs(len(slip) - len(word)) <= 1
+
+
+def test_a_burst_of_checks_does_not_deadlock_the_pool(
+    engine: Engine, auth_headers, tmp_path: Path
+) -> None:
+    """More requests at once than worker threads and connections: every check answers.
+
+    FastAPI runs the authentication and the route in separate worker-thread hops; a request
+    that kept its connection between hops could wait for a thread while every thread waited
+    for a connection (what the load benchmark ran into at 25 checks/s).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    import anyio.to_thread
+
+    headers = auth_headers("border_officer", port="MSU")
+    tight = _same_database(engine, pool_size=2, max_overflow=0, pool_timeout=5)
+    calls = [
+        cl.passport_mrz(
+            "MOKOENA", "THABO", f"RA{i:07d}", "LSO", date(1980, 2, 3), date(2031, 1, 1), "M"
+        )
+        for i in range(12)
+    ]
+    try:
+        with TestClient(create_app(_settings(engine, tmp_path), tight)) as client:
+
+            def few_threads() -> None:
+                anyio.to_thread.current_default_thread_limiter().total_tokens = 3
+
+            client.portal.call(few_threads)  # type: ignore[union-attr]
+
+            def post(mrz: str) -> int:
+                r = client.post(
+                    "/v1/checks",
+                    json={"port": "MSU", "direction": "entry", "mrz": mrz},
+                    headers=headers,
+                )
+                return r.status_code
+
+            with ThreadPoolExecutor(12) as pool:
+                statuses = list(pool.map(post, calls))
+        assert statuses == [201] * 12
+    finally:
+        tight.dispose()

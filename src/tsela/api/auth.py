@@ -86,6 +86,11 @@ def current_user(request: Request, session: Session = Depends(get_session)) -> U
                             status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token"
                         )
     request.state.user = user
+    # Hand the connection back before the route runs in another worker thread: held across
+    # that hop, a burst of requests deadlocks (threads wait for connections held by requests
+    # waiting for threads). The user stays loaded: sessions do not expire on commit.
+    if session.in_transaction():
+        session.commit()
     return user
 
 
