@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
@@ -27,6 +29,7 @@ from tsela.api.app import create_app
 from tsela.config import Settings
 from tsela.domain import permits as dom
 from tsela.domain.credentials import Verifier, VerifyStatus
+from tsela.observatory.parquet import traveller_key
 from tsela.services import accounts
 from tsela.services import permits as svc
 from tsela.services.keys import KeyStore
@@ -47,6 +50,7 @@ OFFICER = svc.Actor("reader", Role.PERMIT_OFFICER, "LS")
 PG_URL = os.environ.get("TSELA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 CIPC = re.compile(r"(19|20)\d\d/\d{6}/0[67]")
+SECRET = b"k" * 32
 
 
 @dataclass
@@ -55,6 +59,7 @@ class World:
     keys: KeyStore
     summary: SynthSummary
     settings: Settings
+    parquet: Path
 
 
 @pytest.fixture(scope="module")
@@ -97,13 +102,20 @@ def world(
     engine, pg = _own_database(request.param, tmp)
     try:
         keys = KeyStore(tmp / "var", "LS")
-        summary = synthesise(CFG, node="LS", engine=engine, extras_keys=keys)
+        summary = synthesise(
+            CFG,
+            node="LS",
+            engine=engine,
+            extras_keys=keys,
+            parquet_dir=tmp / "parquet",
+            secret=SECRET,
+        )
         settings = Settings(
             database_url=engine.url.render_as_string(hide_password=False),
             node="LS",
             var_dir=tmp / "var",
         )
-        yield World(engine, keys, summary, settings)
+        yield World(engine, keys, summary, settings, tmp / "parquet")
     finally:
         engine.dispose()
         if pg is not None:
@@ -254,6 +266,19 @@ def test_about_twenty_applications_wait_at_the_permit_desk(world: World) -> None
             assert view.valid_from is None  # not issued
         assert len({v.permit_type for v in submitted + asked}) >= 3
         s.rollback()
+
+
+def test_the_analytics_copy_has_the_permits_under_the_travellers_keys(world: World) -> None:
+    table = pq.read_table(world.parquet / "permits.parquet")
+    stored = _permits(world, Permit.id.is_not(None))
+    assert table.num_rows == len(stored)
+    assert not {"number", "token", "holder"} & set(table.column_names)  # nothing identifying
+    crossings = ds.dataset(world.parquet / "crossings", partitioning="hive").to_table()
+    travellers = set(crossings["traveller_key"].to_pylist())
+    keys = table["traveller_key"].to_pylist()
+    lep = [p for p in stored if p.permit_type == "LEP" and p.status == "issued"]
+    assert lep and traveller_key(SECRET, lep[0].person_id.hex) in keys
+    assert set(keys) <= travellers | {""}
 
 
 # --- watchlists at the border ---------------------------------------------------------------

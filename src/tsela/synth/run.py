@@ -9,6 +9,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select, update
 
+from tsela.observatory.export import Keys
+from tsela.observatory.export import _permits as write_permits
 from tsela.services.keys import KeyStore
 from tsela.store.bulk import bulk_writer
 from tsela.store.checks import BorderCheck
@@ -122,6 +124,13 @@ def synthesise(
             person_ids = new_hex_ids(len(pop))
         advance = progress("parquet", expected) if progress else None
         parquet_rows = write_parquet(parquet_dir, pop, trips, cfg, person_ids, secret, advance)
+        permits_file = parquet_dir / "permits.parquet"
+        if extras is not None and engine is not None:
+            # The permits as the observatory's export writes them (same pseudonymous keys),
+            # so permit holders' long stays are not counted as overstays.
+            write_permits(engine, parquet_dir, Keys(secret), 100_000)
+        else:
+            permits_file.unlink(missing_ok=True)  # another population's
     return SynthSummary(
         persons=len(pop), crossings=loaded, parquet_rows=parquet_rows, extras=extras
     )
