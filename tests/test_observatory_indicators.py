@@ -327,3 +327,26 @@ def test_periods() -> None:
     assert march.shifted_months(-1) == Period(d("2025-02-01"), d("2025-02-28"))
     assert march.shifted_months(-12) == Period(d("2024-03-01"), d("2024-03-31"))
     assert Period.month("2025-01").shifted_months(-1).label() == "2024-12"
+
+
+def test_long_stays_are_paired_beyond_the_recent_weeks(tmp_path: Path) -> None:
+    rows = trip("h", "2025-01-05 08:00", "2025-04-15 10:00")  # 101 days
+    rows += trip("h", "2025-04-20 08:00", "2025-04-25 10:00")  # 6 days
+    rows += trip("i", "2025-04-01 08:00", "2025-04-03 10:00")  # 3 days
+    with Observatory(write_copy(tmp_path / "long", rows)) as o:
+        (row,) = run(o, "stays.length", APRIL).rows()
+        assert (row["stays"], row["average_days"]) == (3, round((101 + 6 + 3) / 3, 1))
+        (row,) = run(o, "stays.overstays", APRIL).rows()
+        assert row["overstays"] == 1
+
+
+def test_counts_follow_a_rewritten_copy(tmp_path: Path) -> None:
+    copy = write_copy(tmp_path / "c", trip("a", "2025-03-03 08:00", "2025-03-03 17:00"))
+    with Observatory(copy) as o:
+        assert sum(r["crossings"] for r in run(o, "crossings.monthly", MARCH).rows()) == 4
+    more = trip("a", "2025-03-03 08:00", "2025-03-03 17:00")
+    more += trip("b", "2025-03-04 08:00", "2025-03-04 17:00")
+    write_copy(copy, more)
+    with Observatory(copy) as o:
+        assert sum(r["crossings"] for r in run(o, "crossings.monthly", MARCH).rows()) == 8
+    assert len(list((copy / "rollup").glob("daily-*.parquet"))) == 1

@@ -18,6 +18,8 @@ days, months and hours are those at the border, as the governance indicators cou
 from __future__ import annotations
 
 import calendar
+import hashlib
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -152,6 +154,16 @@ def check_ports(codes: Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def local_time(column: str) -> str:
+    """SQL for a UTC timestamp column as border-local time (a plain TIMESTAMP).
+
+    Integer arithmetic on the stored microseconds: casting TIMESTAMPTZ to TIMESTAMP goes
+    through the time-zone library for every row and costs several times the whole query.
+    """
+    offset_us = LOCAL_OFFSET_HOURS * 3600 * 1_000_000
+    return f"make_timestamp(epoch_us({column}) + {offset_us})"
+
+
 def _utc_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     """The UTC instants where border-local day ``start`` begins and day ``end`` ends."""
     lo = datetime(start.year, start.month, start.day) - timedelta(hours=LOCAL_OFFSET_HOURS)
@@ -179,8 +191,10 @@ class Observatory:
                 "`tsela export parquet` (from the database) or `tsela synth` (synthetic data)"
             )
         self.partitions = self._scan_partitions(crossings)
-        # What the cached stays table holds (see indicators.ensure_stays).
-        self.stays_key: object = None
+        # Stays computed so far, by (first day, last day, country): temporary table names
+        # (see indicators.ensure_stays).
+        self.stays_tables: dict[tuple[date, date, str], str] = {}
+        self._rollup_source: str | None = None
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET TimeZone = 'UTC'")
         if threads:
@@ -291,7 +305,7 @@ class Observatory:
         where = [f"crossed_at >= {_sql_timestamp(lo)}", f"crossed_at < {_sql_timestamp(hi)}"]
         if ports:
             where.append("port IN (" + ", ".join(_sql_text(p) for p in ports) + ")")
-        local = f"(CAST(crossed_at AS TIMESTAMP) + INTERVAL {LOCAL_OFFSET_HOURS} HOUR)"
+        local = local_time("crossed_at")
         self.con.execute(
             f"""
             CREATE OR REPLACE TEMP VIEW {name} AS
@@ -305,14 +319,90 @@ class Observatory:
             """
         )
 
-    def select(self, period: Period, ports: Sequence[str] = (), lookback_days: int = 0) -> None:
-        """Point the views at a period and ports (ports already checked by ``check_ports``)."""
+    # ------------------------------------------------------------------ daily rollup
+
+    def fingerprint(self) -> str:
+        """Changes whenever a crossings file is added, removed or rewritten."""
+        digest = hashlib.sha256()
+        for path in sorted((self.dir / "crossings").rglob("*.parquet")):
+            stat = path.stat()
+            digest.update(
+                f"{path.relative_to(self.dir)}|{stat.st_size}|{stat.st_mtime_ns}\n".encode()
+            )
+        return digest.hexdigest()[:16]
+
+    def _rollup(self) -> str:
+        """The daily rollup of every crossing (SQL source), built once per analytics copy.
+
+        Counts per border-local day, port, country, direction and decision: every count-only
+        indicator reads this instead of the crossings (a few hundred thousand rows instead of
+        a hundred million). Kept next to the copy as ``rollup/daily-<fingerprint>.parquet``
+        and rebuilt when the crossings change; kept in memory when the folder is read-only.
+        """
+        if self._rollup_source is not None:
+            return self._rollup_source
+        if not self.partitions:
+            self.con.execute(
+                "CREATE OR REPLACE TEMP TABLE daily_rollup (day DATE, port VARCHAR, "
+                "country VARCHAR, direction VARCHAR, decision VARCHAR, n BIGINT)"
+            )
+            self._rollup_source = "daily_rollup"
+            return self._rollup_source
+        path = self.dir / "rollup" / f"daily-{self.fingerprint()}.parquet"
+        if not path.is_file():
+            local = local_time("crossed_at")
+            query = (
+                f"SELECT CAST({local} AS DATE) AS day, port, country, direction, decision, "
+                f"count(*) AS n FROM read_parquet({self._files(list(self.partitions))}) "
+                "GROUP BY ALL ORDER BY day, port"
+            )
+            try:
+                path.parent.mkdir(exist_ok=True)
+                for old in path.parent.glob("daily-*.parquet"):
+                    old.unlink()
+                tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+                self.con.execute(f"COPY ({query}) TO {_sql_text(str(tmp))} (FORMAT parquet)")
+                tmp.replace(path)
+            except OSError:
+                self.con.execute(f"CREATE OR REPLACE TEMP TABLE daily_rollup AS {query}")
+                self._rollup_source = "daily_rollup"
+                return self._rollup_source
+        self._rollup_source = f"read_parquet({_sql_text(str(path))})"
+        return self._rollup_source
+
+    def select(
+        self,
+        period: Period,
+        ports: Sequence[str] = (),
+        lookback_days: int = 0,
+        recent_days: int = 0,
+        counts: bool = False,
+    ) -> None:
+        """Point the views at a period and ports (ports already checked by ``check_ports``).
+
+        ``counts``: also define ``crossing_counts`` (the daily rollup, same period and ports).
+        """
         self._crossings_view("crossings", period.start, period.end, ports)
         self._crossings_view(
             "crossings_history", period.start - timedelta(days=lookback_days), period.end, ()
         )
+        self._crossings_view(
+            "crossings_recent", period.start - timedelta(days=recent_days), period.end, ()
+        )
+        if counts:
+            where = [f"day BETWEEN DATE '{period.start}' AND DATE '{period.end}'"]
+            if ports:
+                where.append("port IN (" + ", ".join(_sql_text(p) for p in ports) + ")")
+            self.con.execute(
+                f"""
+                CREATE OR REPLACE TEMP VIEW crossing_counts AS
+                SELECT day, CAST(date_trunc('month', day) AS DATE) AS month, port, country,
+                       direction, decision, n
+                FROM {self._rollup()} WHERE {" AND ".join(where)}
+                """
+            )
         lo, hi = _utc_bounds(period.start, period.end)
-        local = f"(CAST(checked_at AS TIMESTAMP) + INTERVAL {LOCAL_OFFSET_HOURS} HOUR)"
+        local = local_time("checked_at")
         port_filter = (
             " AND port IN (" + ", ".join(_sql_text(p) for p in ports) + ")" if ports else ""
         )

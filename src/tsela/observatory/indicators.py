@@ -41,6 +41,8 @@ from tsela.observatory.engine import (
 VISITOR_LIMIT_DAYS = 30
 # How far back an exit in the period is paired with its entry (stays longer are not seen).
 STAY_LOOKBACK_DAYS = 365
+# The first, cheap pass looks this far back; exits with nothing there get the full lookback.
+STAY_RECENT_DAYS = 62
 AGE_BANDS = ("0-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown")
 COUNTRIES = ("ZAF", "LSO")
 
@@ -95,6 +97,7 @@ class Indicator:
     lookback_days: int = 0
     by_port: bool = True  # False: the port filter does not apply
     source: str = "crossings"  # "crossings", "permits" or "checks"
+    counts: bool = False  # reads the daily rollup ``crossing_counts`` (counts only)
 
     def bind(self, raw: Mapping[str, object] | None) -> dict[str, int | str]:
         raw = dict(raw or {})
@@ -162,36 +165,56 @@ class Result:
 
 COUNTRY = Param("country", "ZAF", "country the stays are in (ZAF or LSO)", choices=COUNTRIES)
 
-# Pairs each entry into the country with the traveller's next record at that country's side;
-# an exit there ends the stay. The exit must fall in the period. Computed once per period and
-# country into ``stays_all`` (the window over a year of crossings is the costly part) and read
+# Pairs each exit from the country in the period with the traveller's record just before it
+# at that country's side: when that is an entry, the two make a stay. Computed once per period
+# and country into a table (the window over crossings is the costly part) and read
 # through the view ``stays``, which keeps the exits at the selected ports.
 STAYS = """
-CREATE OR REPLACE TEMP TABLE stays_all AS
-WITH seq AS (
-    SELECT traveller_key, nationality, direction, day, port,
-           lead(direction) OVER w AS next_direction,
-           lead(day) OVER w AS next_day,
-           lead(port) OVER w AS next_port
+CREATE OR REPLACE TEMP TABLE {table} AS
+WITH leavers AS (
+    SELECT DISTINCT traveller_key FROM crossings_recent, period_bounds
+    WHERE country = '{country}' AND direction = 'exit' AND day BETWEEN first_day AND last_day
+),
+-- First pass over the last few weeks only: for most exits the record before is there.
+recent AS (
+    SELECT traveller_key, nationality, direction, day, port, crossed_at,
+           lag(direction) OVER w AS prev_direction, lag(day) OVER w AS prev_day
+    FROM crossings_recent
+    WHERE country = '{country}' AND traveller_key IN (SELECT traveller_key FROM leavers)
+    -- a 64-bit hash of the key partitions as well and sorts far faster than the text
+    WINDOW w AS (PARTITION BY hash(traveller_key) ORDER BY crossed_at)
+),
+exits AS MATERIALIZED (
+    SELECT recent.* FROM recent, period_bounds
+    WHERE direction = 'exit' AND day BETWEEN first_day AND last_day
+),
+unresolved AS MATERIALIZED (
+    SELECT traveller_key, crossed_at FROM exits WHERE prev_direction IS NULL
+),
+-- Second pass, over the whole lookback, for the few exits with nothing recent before them.
+older AS (
+    SELECT traveller_key, nationality, direction, day, port, crossed_at,
+           lag(direction) OVER w AS prev_direction, lag(day) OVER w AS prev_day
     FROM crossings_history
     WHERE country = '{country}'
-      -- only travellers who left in the period: the window then sorts far fewer rows
-      AND traveller_key IN (
-          SELECT traveller_key FROM crossings_history, period_bounds
-          WHERE country = '{country}' AND direction = 'exit'
-            AND day BETWEEN first_day AND last_day)
-    WINDOW w AS (PARTITION BY traveller_key ORDER BY crossed_at)
+      AND traveller_key IN (SELECT traveller_key FROM unresolved)
+    WINDOW w AS (PARTITION BY hash(traveller_key) ORDER BY crossed_at)
+),
+paired AS (
+    SELECT traveller_key, nationality, prev_direction, prev_day, day, port
+    FROM exits WHERE prev_direction IS NOT NULL
+    UNION ALL
+    SELECT o.traveller_key, o.nationality, o.prev_direction, o.prev_day, o.day, o.port
+    FROM older o JOIN unresolved u USING (traveller_key, crossed_at)
 )
-SELECT traveller_key, nationality, day AS entry_day, next_day AS exit_day,
-       next_port AS exit_port, date_diff('day', day, next_day) + 1 AS days
-FROM seq, period_bounds
-WHERE direction = 'entry' AND next_direction = 'exit'
-  AND nationality <> '{country}'
-  AND next_day BETWEEN first_day AND last_day
+SELECT traveller_key, nationality, prev_day AS entry_day, day AS exit_day,
+       port AS exit_port, date_diff('day', prev_day, day) + 1 AS days
+FROM paired
+WHERE prev_direction = 'entry' AND nationality <> '{country}'
 """
 STAYS_VIEW = """
 CREATE OR REPLACE TEMP VIEW stays AS
-SELECT * FROM stays_all WHERE exit_port IN (SELECT port FROM selected_ports)
+SELECT * FROM {table} WHERE exit_port IN (SELECT port FROM selected_ports)
 """
 
 
@@ -200,11 +223,13 @@ def ensure_stays(obs: Observatory, period: Period, country: str) -> None:
 
     Call after ``obs.select`` with ``STAY_LOOKBACK_DAYS`` (it reads ``crossings_history``).
     """
-    key = (period, country, STAY_LOOKBACK_DAYS)
-    if obs.stays_key != key:
-        obs.con.execute(STAYS.format(country=country))
-        obs.stays_key = key
-    obs.con.execute(STAYS_VIEW)
+    key = (period.start, period.end, country)
+    table = obs.stays_tables.get(key)
+    if table is None:
+        table = f"stays_{len(obs.stays_tables)}"
+        obs.con.execute(STAYS.format(country=country, table=table))
+        obs.stays_tables[key] = table
+    obs.con.execute(STAYS_VIEW.format(table=table))
 
 
 # Season windows: Easter (Tuesday before Good Friday to the Tuesday after Easter Monday),
@@ -214,7 +239,7 @@ cal AS (
     SELECT CAST(d AS DATE) AS day
     FROM period_bounds, unnest(generate_series(first_day, last_day, INTERVAL 1 DAY)) AS t(d)
 ),
-agg AS (SELECT day, CAST(count(*) AS BIGINT) AS n FROM crossings GROUP BY day),
+agg AS (SELECT day, CAST(sum(n) AS BIGINT) AS n FROM crossing_counts GROUP BY day),
 daily AS (
     SELECT cal.day, coalesce(agg.n, 0) AS n, w.label AS season, w.first_day AS w_first,
            w.last_day AS w_last
@@ -231,9 +256,10 @@ INDICATORS: tuple[Indicator, ...] = (
         "each country.",
         formula="count(crossings) per day, port, country, direction",
         unit="crossings",
+        counts=True,
         sql="""
-        SELECT day, port, country, direction, count(*) AS crossings
-        FROM crossings GROUP BY ALL ORDER BY ALL
+        SELECT day, port, country, direction, CAST(sum(n) AS BIGINT) AS crossings
+        FROM crossing_counts GROUP BY ALL ORDER BY ALL
         """,
     ),
     Indicator(
@@ -244,10 +270,12 @@ INDICATORS: tuple[Indicator, ...] = (
         unit="crossings",
         sql="""
         SELECT strftime(m, '%Y-%m') AS month, port, country, direction, crossings
-        FROM (SELECT month AS m, port, country, direction, count(*) AS crossings
-              FROM crossings GROUP BY ALL)
+        FROM (SELECT month AS m, port, country, direction,
+                     CAST(sum(n) AS BIGINT) AS crossings
+              FROM crossing_counts GROUP BY ALL)
         ORDER BY month, port, country, direction
         """,
+        counts=True,
     ),
     Indicator(
         id="crossings.by_nationality",
@@ -290,11 +318,12 @@ INDICATORS: tuple[Indicator, ...] = (
         SELECT strftime(m, '%Y-%m') AS month, port, country, entries, exits,
                entries - exits AS net
         FROM (SELECT month AS m, port, country,
-                     count(*) FILTER (direction = 'entry') AS entries,
-                     count(*) FILTER (direction = 'exit') AS exits
-              FROM crossings GROUP BY ALL)
+                     CAST(coalesce(sum(n) FILTER (direction = 'entry'), 0) AS BIGINT) AS entries,
+                     CAST(coalesce(sum(n) FILTER (direction = 'exit'), 0) AS BIGINT) AS exits
+              FROM crossing_counts GROUP BY ALL)
         ORDER BY month, port, country
         """,
+        counts=True,
     ),
     Indicator(
         id="travellers.distinct",
@@ -405,7 +434,7 @@ INDICATORS: tuple[Indicator, ...] = (
         sql="""
         SELECT * FROM (
             SELECT permit_type, coalesce(nullif(sector, ''), '(none)') AS sector,
-                count(*) FILTER (CAST(CAST(issued_at AS TIMESTAMP) + INTERVAL 2 HOUR AS DATE)
+                count(*) FILTER (CAST(make_timestamp(epoch_us(issued_at) + 7200000000) AS DATE)
                                  BETWEEN first_day AND last_day) AS issued,
                 count(*) FILTER (status = 'issued' AND valid_from <= last_day
                                  AND valid_to >= last_day) AS active,
@@ -427,12 +456,13 @@ INDICATORS: tuple[Indicator, ...] = (
         sql="""
         SELECT strftime(m, '%Y-%m') AS month, port, crossings, referred, denied,
                round(1000.0 * (referred + denied) / crossings, 2) AS per_1000
-        FROM (SELECT month AS m, port, count(*) AS crossings,
-                     count(*) FILTER (decision = 'REFER') AS referred,
-                     count(*) FILTER (decision = 'DENY') AS denied
-              FROM crossings GROUP BY ALL)
+        FROM (SELECT month AS m, port, CAST(sum(n) AS BIGINT) AS crossings,
+                     CAST(coalesce(sum(n) FILTER (decision = 'REFER'), 0) AS BIGINT) AS referred,
+                     CAST(coalesce(sum(n) FILTER (decision = 'DENY'), 0) AS BIGINT) AS denied
+              FROM crossing_counts GROUP BY ALL)
         ORDER BY month, port
         """,
+        counts=True,
     ),
     Indicator(
         id="screening.watchlist_hits",
@@ -482,6 +512,7 @@ INDICATORS: tuple[Indicator, ...] = (
     ),
     Indicator(
         id="busy.days",
+        counts=True,
         title="Busiest days per port",
         description="The top days of the period at each port by crossings.",
         formula="crossings per port and day, ranked (1 = busiest)",
@@ -489,15 +520,16 @@ INDICATORS: tuple[Indicator, ...] = (
         params=(Param("top", 10, "how many days per port", 1, 366),),
         sql="""
         SELECT port, day, dayname(day) AS weekday, crossings, rank FROM (
-            SELECT port, day, count(*) AS crossings,
-                   row_number() OVER (PARTITION BY port ORDER BY count(*) DESC, day) AS rank
-            FROM crossings GROUP BY port, day)
+            SELECT port, day, CAST(sum(n) AS BIGINT) AS crossings,
+                   row_number() OVER (PARTITION BY port ORDER BY sum(n) DESC, day) AS rank
+            FROM crossing_counts GROUP BY port, day)
         WHERE rank <= {top}
         ORDER BY port, rank
         """,
     ),
     Indicator(
         id="seasonality.monthly",
+        counts=True,
         title="Seasonality: crossings per day each month against the period's average",
         description="Average crossings per day in each month, as a percentage of the average "
         "day of the period (100 = ordinary); months holding the Easter or December holiday "
@@ -520,6 +552,7 @@ INDICATORS: tuple[Indicator, ...] = (
     ),
     Indicator(
         id="seasonality.peaks",
+        counts=True,
         title="Seasonal peaks: Easter and December against an ordinary day",
         description="Crossings per day during the Easter window (Tuesday before Good Friday "
         "to the Tuesday after Easter Monday) and the December holidays (10-31 December), "
@@ -603,7 +636,13 @@ def run(
     chosen = check_ports(ports)
     if chosen and not ind.by_port:
         raise ObservatoryError(f"{ind.id} is not counted by port: leave out the port filter")
-    obs.select(period, chosen, ind.lookback_days)
+    obs.select(
+        period,
+        chosen,
+        ind.lookback_days,
+        STAY_RECENT_DAYS if ind.lookback_days else 0,
+        counts=ind.counts,
+    )
     prepare(obs, period)
     if ind.lookback_days:
         ensure_stays(obs, period, str(values["country"]))

@@ -28,6 +28,7 @@ from tsela.observatory.engine import NoDataError, Observatory, ObservatoryError,
 from tsela.observatory.indicators import (
     AGE_BANDS,
     STAY_LOOKBACK_DAYS,
+    STAY_RECENT_DAYS,
     ensure_stays,
     prepare,
 )
@@ -266,7 +267,7 @@ def release(
         raise ObservatoryError(
             f"{out_dir} already exists and is not empty: a release goes into a new folder"
         )
-    obs.select(period, (), STAY_LOOKBACK_DAYS)
+    obs.select(period, (), STAY_LOOKBACK_DAYS, STAY_RECENT_DAYS)
     prepare(obs, period)
     ensure_stays(obs, period, "ZAF")
     tables = [t for spec in SPECS if (t := build_table(obs, spec)) is not None]

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import pyarrow as pa
+
 from tsela import __version__
 from tsela.observatory import charts
 from tsela.observatory.engine import NoDataError, Observatory, Period
@@ -181,7 +183,25 @@ def build_monthly(
         "flows.net",
         relative=False,
     )
-    distinct = _try(obs, "travellers.distinct", window, chosen)
+
+    # Figures about people (distinct travellers, stays) need a pass over each traveller's
+    # records: computed for the three months compared only, not the thirteen between.
+    def months_of(indicator: str) -> Result | None:
+        parts = [_try(obs, indicator, p, chosen) for p in (year_ago, before, this)]
+        found = [r for r in parts if r is not None]
+        if not found:
+            return None
+        table = pa.concat_tables([r.table for r in found])
+        return Result(
+            found[-1].indicator,
+            window,
+            chosen,
+            found[-1].params,
+            table,
+            [n for r in found for n in r.notes],
+        )
+
+    distinct = months_of("travellers.distinct")
     add(
         "travellers",
         "Distinct travellers",
@@ -190,7 +210,7 @@ def build_monthly(
         _sum("travellers", lambda r: r["port"] == "ALL"),
         "travellers.distinct",
     )
-    frequent = _try(obs, "travellers.frequent", window, chosen)
+    frequent = months_of("travellers.frequent")
     add(
         "frequent",
         "Frequent crossers (8+ entries in the month)",
@@ -199,7 +219,7 @@ def build_monthly(
         _first("frequent_travellers"),
         "travellers.frequent",
     )
-    stays = _try(obs, "stays.length", window, chosen)
+    stays = months_of("stays.length")
     add("stays", "Completed stays in South Africa", "", stays, _first("stays"), "stays.length")
     add(
         "stay_days",
@@ -209,7 +229,7 @@ def build_monthly(
         _first("average_days"),
         "stays.length",
     )
-    over = _try(obs, "stays.overstays", window, chosen)
+    over = months_of("stays.overstays")
     add(
         "overstays",
         "Overstays (beyond 30 days without a permit)",
@@ -265,7 +285,7 @@ def build_monthly(
         coverage=obs.coverage(),
     )
     if with_charts:
-        report.charts = _charts(obs, this, chosen, monthly, daily, over)
+        report.charts = _charts(obs, this, chosen, monthly, daily)
     return report
 
 
@@ -319,7 +339,6 @@ def _charts(
     ports: Sequence[str],
     monthly: Result,
     daily: Result | None,
-    over: Result | None,
 ) -> list[tuple[str, str]]:
     from tsela.reporting import chart_to_svg
 
@@ -338,8 +357,6 @@ def _charts(
     ages = _try(obs, "crossings.by_sex_age", this, ports)
     if ages is not None:
         made.append(("Crossings by age band and sex", charts.sex_age(ages.table, "")))
-    if over is not None:
-        made.append(("Overstay rate by month of departure", charts.overstays(over.table, "")))
     return [(title, chart_to_svg(chart)) for title, chart in made]
 
 

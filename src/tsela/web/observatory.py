@@ -54,9 +54,9 @@ def _svg_data(chart: Any) -> str:
 
 
 def _default_period(obs: Observatory) -> Period:
-    """The last twelve months the copy holds."""
+    """The last three months the copy holds (longer periods are a filter away)."""
     whole = obs.default_period()
-    start = Period(whole.end.replace(day=1), whole.end).shifted_months(-11).start
+    start = Period(whole.end.replace(day=1), whole.end).shifted_months(-2).start
     return Period(max(start, whole.start), whole.end)
 
 
