@@ -331,7 +331,7 @@ class Observatory:
             )
         return digest.hexdigest()[:16]
 
-    def _rollup(self) -> str:
+    def rollup(self) -> str:
         """The daily rollup of every crossing (SQL source), built once per analytics copy.
 
         Counts per border-local day, port, country, direction and decision: every count-only
@@ -398,7 +398,7 @@ class Observatory:
                 CREATE OR REPLACE TEMP VIEW crossing_counts AS
                 SELECT day, CAST(date_trunc('month', day) AS DATE) AS month, port, country,
                        direction, decision, n
-                FROM {self._rollup()} WHERE {" AND ".join(where)}
+                FROM {self.rollup()} WHERE {" AND ".join(where)}
                 """
             )
         lo, hi = _utc_bounds(period.start, period.end)
