@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import calendar
 import hashlib
-import os
 import re
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -359,8 +359,10 @@ class Observatory:
             try:
                 path.parent.mkdir(exist_ok=True)
                 for old in path.parent.glob("daily-*.parquet"):
-                    old.unlink()
-                tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+                    if old != path:
+                        old.unlink(missing_ok=True)
+                # Unique per writer: the API may build it from two threads at once.
+                tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
                 self.con.execute(f"COPY ({query}) TO {_sql_text(str(tmp))} (FORMAT parquet)")
                 tmp.replace(path)
             except OSError:

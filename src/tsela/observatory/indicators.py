@@ -189,23 +189,24 @@ exits AS MATERIALIZED (
     WHERE direction = 'exit' AND day BETWEEN first_day AND last_day
 ),
 unresolved AS MATERIALIZED (
-    SELECT traveller_key, crossed_at FROM exits WHERE prev_direction IS NULL
+    SELECT traveller_key, nationality, day, port FROM exits WHERE prev_direction IS NULL
 ),
--- Second pass, over the whole lookback, for the few exits with nothing recent before them.
+-- Second pass, for the few exits with nothing recent before them: the traveller's last
+-- record before those weeks, over the whole lookback (an aggregate, not a window).
 older AS (
-    SELECT traveller_key, nationality, direction, day, port, crossed_at,
-           lag(direction) OVER w AS prev_direction, lag(day) OVER w AS prev_day
-    FROM crossings_history
-    WHERE country = '{country}'
+    SELECT traveller_key, arg_max(direction, crossed_at) AS prev_direction,
+           max(day) AS prev_day
+    FROM crossings_history, period_bounds
+    WHERE country = '{country}' AND day < first_day - {recent_days}
       AND traveller_key IN (SELECT traveller_key FROM unresolved)
-    WINDOW w AS (PARTITION BY hash(traveller_key) ORDER BY crossed_at)
+    GROUP BY traveller_key
 ),
 paired AS (
     SELECT traveller_key, nationality, prev_direction, prev_day, day, port
     FROM exits WHERE prev_direction IS NOT NULL
     UNION ALL
-    SELECT o.traveller_key, o.nationality, o.prev_direction, o.prev_day, o.day, o.port
-    FROM older o JOIN unresolved u USING (traveller_key, crossed_at)
+    SELECT u.traveller_key, u.nationality, o.prev_direction, o.prev_day, u.day, u.port
+    FROM unresolved u JOIN older o USING (traveller_key)
 )
 SELECT traveller_key, nationality, prev_day AS entry_day, day AS exit_day,
        port AS exit_port, date_diff('day', prev_day, day) + 1 AS days
@@ -227,7 +228,7 @@ def ensure_stays(obs: Observatory, period: Period, country: str) -> None:
     table = obs.stays_tables.get(key)
     if table is None:
         table = f"stays_{len(obs.stays_tables)}"
-        obs.con.execute(STAYS.format(country=country, table=table))
+        obs.con.execute(STAYS.format(country=country, table=table, recent_days=STAY_RECENT_DAYS))
         obs.stays_tables[key] = table
     obs.con.execute(STAYS_VIEW.format(table=table))
 
