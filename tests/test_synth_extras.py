@@ -219,6 +219,28 @@ def test_work_permits_follow_their_types_rules(world: World) -> None:
         assert named and all(p.id in jobs for p in named)
 
 
+def test_seasonal_and_study_permits_were_renewed_since_the_first_crossings(world: World) -> None:
+    """Holders come back every season or year: a permit that started after the first
+    crossings renewed one that ended the week before, so their stays were covered."""
+    renewed = 0
+    with session_factory(world.engine)() as s:
+        for permit in s.scalars(
+            select(Permit).where(
+                Permit.permit_type.in_(["SEASONAL", "STUDY"]),
+                Permit.valid_from > CFG.start + timedelta(days=7),
+            )
+        ):
+            assert permit.renewal_of_id, permit.number
+            old = s.get(Permit, permit.renewal_of_id)
+            assert old is not None and old.status == "expired"
+            assert (old.person_id, old.permit_type) == (permit.person_id, permit.permit_type)
+            assert old.employer_id == permit.employer_id  # back to the same farm
+            assert old.valid_to and permit.valid_from
+            assert 0 < (permit.valid_from - old.valid_to).days <= 7
+            renewed += 1
+    assert renewed >= 10
+
+
 def test_some_expired_some_revoked_with_reasons_and_reminders_to_send(world: World) -> None:
     with session_factory(world.engine)() as s:
         expired = list(

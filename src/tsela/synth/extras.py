@@ -109,6 +109,7 @@ FCC_SHARE = 0.5  # of commuters
 REVOKED_SHARE = 0.025
 SUSPENDED_SHARE = 0.01
 ENDED_SHARE = 0.02
+RENEWED_TYPES = ("SEASONAL", "STUDY")  # holders come back every season or academic year
 
 LSP_OPEN, LSP_CLOSE = date(2016, 3, 1), date(2016, 12, 31)
 LSP_RECORDED_EXPIRED = date(2020, 1, 2)
@@ -245,6 +246,7 @@ class Grant:
     fate_day: date | None = None
     reason: str = ""
     affidavit_by: str | None = None  # an LSP's employer affidavit: the employer of the time
+    renews: int | None = None  # index into the grants: applied for as a renewal of that one
 
 
 @dataclass
@@ -320,8 +322,14 @@ def plan_permits(
     seed: int,
     employers: list[SyntheticEmployer],
     max_holders: int = MAX_HOLDERS,
+    since: date | None = None,
 ) -> PermitPlan:
-    """Decide who holds which permit, issued when, and what happened to it since."""
+    """Decide who holds which permit, issued when, and what happened to it since.
+
+    ``since``: the first day of the crossings. Seasonal and study permits that started
+    after it get the earlier permits they renewed, so that the holders' stays since then
+    are covered as they were in life.
+    """
     rng = np.random.default_rng([seed, 4])
     by_sector: dict[str, list[str]] = {}
     for e in employers:
@@ -415,7 +423,30 @@ def plan_permits(
         g.fate_day = max(g.issued + timedelta(days=1), _day(today, -int(rng.integers(5, 60))))
 
     pending = _plan_pending(pop, present, today, rng, grants, by_sector, chosen)
+    if since is not None:
+        for n in range(len(grants)):
+            _add_predecessors(rng, pop, grants, n, since)
     return PermitPlan(lsp=lsp, grants=grants, pending=pending)
+
+
+def _add_predecessors(
+    rng: np.random.Generator, pop: Population, grants: list[Grant], n: int, since: date
+) -> None:
+    """Earlier seasons (or academic years) back to ``since``: each permit a renewal of the
+    one before, which ended the week it started (at most two earlier permits)."""
+    g = grants[n]
+    for _ in range(2):
+        if g.type_code not in RENEWED_TYPES or g.issued <= since:
+            return
+        days = dom.permit_type(g.type_code).validity_days or 365
+        issued = g.issued - timedelta(days=days)
+        issued -= timedelta(days=(issued.weekday() - 2) % 7)  # the Wednesday before
+        applied = issued - timedelta(days=int(rng.integers(7, 30)))
+        if not _doc_ok(pop, g.person, g.type_code, applied):
+            return
+        g.renews = len(grants)
+        g = Grant(g.person, g.type_code, issued, g.employer, applied)
+        grants.append(g)
 
 
 def _revoke_reason(g: Grant, k: int) -> str:
@@ -535,6 +566,7 @@ class _Writer:
     node: str
     advance: Advance | None = None
     bulk: bool = True
+    permit_of: dict[int, uuid.UUID] = field(default_factory=dict)  # grant index -> permit
 
     @property
     def officer(self) -> svc.Actor:
@@ -561,29 +593,38 @@ class _Writer:
             actor = self.officer
         else:
             actor = self.applicant(g.person)
-        permit = svc.apply(
-            self.session,
-            actor,
-            type_code=g.type_code,
-            today=g.applied,
-            person_id=person_id,
-            employer=self.employers[g.employer].id if g.employer else None,
-            evidence=_evidence(g.type_code, self.pop, g.person, employer, g.applied),
-            now=_at(g.applied, 9),
-        )
+        if g.renews is not None:
+            old = self.permit_of[g.renews]
+            permit = svc.renew(self.session, actor, old, g.applied, _at(g.applied, 9))
+        else:
+            permit = svc.apply(
+                self.session,
+                actor,
+                type_code=g.type_code,
+                today=g.applied,
+                person_id=person_id,
+                employer=self.employers[g.employer].id if g.employer else None,
+                evidence=_evidence(g.type_code, self.pop, g.person, employer, g.applied),
+                now=_at(g.applied, 9),
+            )
         svc.submit(self.session, actor, permit.id, g.applied, _at(g.applied, 9))
         decided = min(g.issued, g.applied + timedelta(days=5))
         svc.decide(self.session, self.officer, permit.id, S.APPROVED, now=_at(decided, 11))
         return permit
 
-    def issue(self, batch: Iterable[tuple[Grant, Permit]]) -> None:
-        """Issue approved permits in weekly batches (the bulk path), oldest week first;
-        one at a time without ``bulk`` (the benchmark's comparison)."""
-        by_day: dict[date, list[uuid.UUID]] = {}
-        for g, permit in batch:
-            by_day.setdefault(g.issued, []).append(permit.id)
+    def grant(self, grants: list[Grant]) -> None:
+        """Apply, approve and issue, one issue day (a weekly batch) at a time, oldest first:
+        a permit is issued before its renewal is applied for, and each permit's history is
+        in the order it happened. Issuing uses the bulk path; one at a time without
+        ``bulk`` (the benchmark's comparison)."""
+        by_day: dict[date, list[int]] = {}
+        for n, g in enumerate(grants):
+            by_day.setdefault(g.issued, []).append(n)
         for day in sorted(by_day):
-            ids = by_day[day]
+            ids = []
+            for n in by_day[day]:
+                self.permit_of[n] = self.apply(grants[n]).id
+                ids.append(self.permit_of[n])
             if self.bulk:
                 svc.issue_many(self.session, self.officer, ids, self.signer, day, _at(day, 14))
             else:
@@ -621,14 +662,11 @@ class ExtrasSummary:
 def _write_permits(w: _Writer, plan: PermitPlan, today: date) -> tuple[Counter[str], int]:
     s = w.session
     # 2016: the LSP, then its recorded expiry when the LEP period began.
-    lsp = [(g, w.apply(g)) for g in plan.lsp]
-    w.issue(lsp)
+    w.grant(plan.lsp)
     svc.expire_due(s, w.officer, LSP_RECORDED_EXPIRED, _at(LSP_RECORDED_EXPIRED, 8))
-    # Then every other permit, oldest first so that each permit's history is in order.
-    order = sorted(range(len(plan.grants)), key=lambda n: plan.grants[n].issued)
-    applied = [(plan.grants[n], w.apply(plan.grants[n])) for n in order]
-    w.issue(applied)
-    permit_of = {n: p.id for n, (_, p) in zip(order, applied, strict=True)}
+    w.permit_of = {}
+    w.grant(plan.grants)
+    permit_of = w.permit_of
     for n, g in enumerate(plan.grants):
         if not g.fate:
             continue
@@ -905,9 +943,11 @@ def add_extras(
     max_holders: int = MAX_HOLDERS,
     refresh_lists: bool = False,
     bulk_issue: bool = True,
+    since: date | None = None,
 ) -> ExtrasSummary:
     """Add employers, permits, pending applications and watchlists for ``pop`` (stored with
-    ``person_ids``, hex; "" for persons not in the store). Parts already present are skipped,
+    ``person_ids``, hex; "" for persons not in the store), as of ``today``; ``since`` is the
+    first day of the crossings (default: read from the store). Parts already present are skipped,
     except the three watchlists with ``refresh_lists`` (a new population: a new version of
     each list, naming the new travellers).
 
@@ -929,7 +969,10 @@ def add_extras(
         if has_permits:
             summary.skipped.append(f"permits ({has_permits:,} in the store)")
         else:
-            plan = plan_permits(pop, present, today, seed, employers, max_holders)
+            if since is None:  # the first day of the crossings in the store
+                first = s.scalar(select(func.min(Crossing.crossed_at)))
+                since = first.date() if first else today
+            plan = plan_permits(pop, present, today, seed, employers, max_holders, since)
             total = len(plan.lsp) + len(plan.grants)
             writer = _Writer(
                 s,

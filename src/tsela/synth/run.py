@@ -118,6 +118,7 @@ def synthesise(
                 seed=cfg.seed,
                 progress=progress,
                 refresh_lists=replace,
+                since=cfg.start,
             )
     if parquet_dir is not None:
         if person_ids is None:
