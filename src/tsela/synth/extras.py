@@ -13,10 +13,11 @@ every rule of a permit type is checked as it would be at the counter:
   (LEP), which needs an earlier Lesotho Special Permit (LSP): they applied for the LSP in
   2016, it expired at the end of 2019, and they applied for the LEP between 2020 and the
   closing date, most of them naming their employer. Younger ones, and some older farm
-  workers, hold a seasonal farm-work permit for a farm;
-- **other permits**: every student a study permit, some traders a business permit, some
-  commuters a frequent-crosser card; issue dates are spread so that some permits expire
-  within 30, 60 and 90 days and a few have just expired;
+  workers, hold a seasonal farm-work permit for a farm, renewed every season with the same
+  farm back to the first crossings;
+- **other permits**: every student a study permit (renewed every year), some traders a
+  business permit, some commuters a frequent-crosser card; issue dates are spread so that
+  some permits expire within 30, 60 and 90 days and a few have just expired;
 - **a few revoked** (with the reason), one or two suspended, a few employments reported
   ended by the employer;
 - **about twenty pending applications**: seasonal permits sent by farms, cards and business
