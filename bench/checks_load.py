@@ -17,8 +17,9 @@ What it does:
    ``--keep``); bulk paths (COPY / executemany) instead of the importers, which would take
    far longer at a million rows.
 2. Starts the server in its own process group: ``python -m tsela.cli.main serve`` for one
-   worker, ``uvicorn tsela.api.app:create_app --factory --workers N`` for more (each worker
-   builds its own screening index). The schema reaches it through the URL
+   worker, ``uvicorn.run("tsela.api.app:create_app", factory=True, workers=N)`` for more
+   (each worker builds its own screening index; the listening socket gets TCP_NODELAY, see
+   ``MULTI_WORKER_LAUNCHER``). The schema reaches it through the URL
    (``?options=-csearch_path%3D<schema>``, libpq's own parameter). The node is ZA, so the
    Lesotho visitor rule is evaluated for most travellers.
 3. Warms it up (the first check builds the screening index: timed separately), measures
@@ -865,6 +866,31 @@ class Server:
                 self.proc.wait()
 
 
+MULTI_WORKER_LAUNCHER = """
+import socket, sys
+import uvicorn
+from uvicorn.config import Config
+
+_plain, _bind = socket.socket, Config.bind_socket
+
+def _tcp(family=-1, type=-1, proto=-1, fileno=None):
+    if fileno is None and proto in (-1, 0) and family in (socket.AF_INET, socket.AF_INET6):
+        proto = socket.IPPROTO_TCP
+    return _plain(family, type, proto, fileno)
+
+def bind_socket(self):
+    socket.socket = _tcp
+    try:
+        return _bind(self)
+    finally:
+        socket.socket = _plain
+
+Config.bind_socket = bind_socket
+uvicorn.run("tsela.api.app:create_app", factory=True, host="127.0.0.1",
+            port=int(sys.argv[1]), workers=int(sys.argv[2]))
+"""
+
+
 def start_server(url: str, workers: int, var_dir: Path) -> Server:
     port = free_port()
     env = {
@@ -876,18 +902,11 @@ def start_server(url: str, workers: int, var_dir: Path) -> Server:
     if workers == 1:
         cmd = [sys.executable, "-m", "tsela.cli.main", "serve", "--port", str(port)]
     else:
-        # `tsela serve` runs one process; several workers need uvicorn's app factory.
-        cmd = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "tsela.api.app:create_app",
-            "--factory",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ]
+        # `tsela serve` runs one process; several workers need uvicorn's app factory. Its
+        # multi-worker listener is created without proto=IPPROTO_TCP, so asyncio never sets
+        # TCP_NODELAY and every keep-alive answer waits ~40 ms for a delayed ACK (uvicorn
+        # issue #3149): the launcher creates TCP sockets with the protocol set.
+        cmd = [sys.executable, "-c", MULTI_WORKER_LAUNCHER, str(port), str(workers)]
     log = var_dir / f"server-{workers}.log"
     out = log.open("wb")
     proc = subprocess.Popen(
