@@ -120,6 +120,10 @@ def test_a_page_of_another_role_is_refused(new_page) -> None:  # type: ignore[no
 def test_officer_overrides_a_deny_from_the_keyboard(new_page) -> None:  # type: ignore[no-untyped-def]
     page = new_page()
     sign_in(page, "officer")
+    # Like a scanner, start only once the scan box has its focus (autofocus after the page loads).
+    expect(
+        page.get_by_label("Scan or paste the document's machine-readable zone (MRZ)")
+    ).to_be_focused()
     expired = mrz_lines("MAKHETHA", "TSEPANG", "RJ7778889", expiry=date(2024, 1, 31), sex="M")
     for line in expired:
         page.keyboard.type(line)
