@@ -576,6 +576,25 @@ def request_hash(payload: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def replayed_crossing(session: Session, idempotency_key: str, payload_hash: str) -> Crossing | None:
+    """The crossing already recorded under this key, if any; a different request under the
+    same key is refused (and the refusal audited by the caller)."""
+    existing = session.scalar(select(Crossing).where(Crossing.idempotency_key == idempotency_key))
+    if existing is not None and existing.request_hash != payload_hash:
+        raise CheckError(
+            422,
+            f"Idempotency-Key {idempotency_key!r} was already used for a different request; "
+            "use a new key for a new crossing",
+            audit=(
+                "crossing.replay_refused",
+                "crossing",
+                str(existing.id),
+                {"idempotency_key": idempotency_key},
+            ),
+        )
+    return existing
+
+
 def record_crossing(
     session: Session,
     *,
@@ -591,20 +610,8 @@ def record_crossing(
     now = now or utcnow()
     if not idempotency_key or len(idempotency_key) > 80:
         raise CheckError(422, "an Idempotency-Key header of 1 to 80 characters is required")
-    existing = session.scalar(select(Crossing).where(Crossing.idempotency_key == idempotency_key))
+    existing = replayed_crossing(session, idempotency_key, payload_hash)
     if existing is not None:
-        if existing.request_hash != payload_hash:
-            raise CheckError(
-                422,
-                f"Idempotency-Key {idempotency_key!r} was already used for a different request; "
-                "use a new key for a new crossing",
-                audit=(
-                    "crossing.replay_refused",
-                    "crossing",
-                    str(existing.id),
-                    {"idempotency_key": idempotency_key},
-                ),
-            )
         check = session.get(BorderCheck, existing.check_id) if existing.check_id else None
         assert check is not None
         return Recorded(existing, check, created=False)

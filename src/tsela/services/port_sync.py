@@ -133,21 +133,9 @@ def accept_offline_crossing(
     decision is not CLEAR it is recorded as an override for a supervisor to review.
     Returns (result, created); an identical retry returns the first result.
     """
-    from tsela.store.models import Crossing
 
-    existing = session.scalar(select(Crossing).where(Crossing.idempotency_key == idempotency_key))
+    existing = svc.replayed_crossing(session, idempotency_key, payload_hash)
     if existing is not None:
-        if existing.request_hash != payload_hash:
-            raise svc.CheckError(
-                422,
-                f"Idempotency-Key {idempotency_key!r} was already used for a different crossing",
-                audit=(
-                    "crossing.replay_refused",
-                    "crossing",
-                    str(existing.id),
-                    {"idempotency_key": idempotency_key},
-                ),
-            )
         return {"crossing_id": str(existing.id), "decision": existing.decision.value}, False
     result = svc.run_check(
         session,
