@@ -16,21 +16,22 @@ What it does:
    port. PostgreSQL gets a scratch schema in the test database (dropped at the end unless
    ``--keep``); bulk paths (COPY / executemany) instead of the importers, which would take
    far longer at a million rows.
-2. Starts the server in its own process group: ``python -m tsela.cli.main serve`` for one
-   worker, ``uvicorn.run("tsela.api.app:create_app", factory=True, workers=N)`` for more
-   (each worker builds its own screening index; the listening socket gets TCP_NODELAY, see
-   ``MULTI_WORKER_LAUNCHER``). The schema reaches it through the URL
+2. Starts the server in its own process group: ``python -m tsela.cli.main serve --workers N``
+   (each worker builds its own screening index; ``--max-in-flight`` sets its load shedding).
+   The schema reaches it through the URL
    (``?options=-csearch_path%3D<schema>``, libpq's own parameter). The node is ZA, so the
    Lesotho visitor rule is evaluated for most travellers.
 3. Warms it up (the first check builds the screening index: timed separately), measures
    idle service time with requests one at a time, then a load generator in ANOTHER process
    sends checks on a fixed schedule (open loop: it never waits for answers before sending
-   the next) with ``httpx.AsyncClient``: a sweep over ``--rates`` (``--sweep-duration`` s
-   each, slowest first, stopped once p99 passes 1 s or errors appear), then ``--rate`` for
-   ``--duration`` s. Latency is measured from the time a request was scheduled, so a server
-   (or client) falling behind shows up in the figures. Between phases the server is given
-   time to drain the backlog of requests the client gave up on. The server's CPU time per
-   answered check is reported too: unlike latency, it hardly depends on other jobs.
+   the next) with a minimal keep-alive HTTP/1.1 client (``RawHttp``; ``--client httpx`` for
+   httpx, which costs the shared machine ~20x more CPU per request): a sweep over
+   ``--rates`` (``--sweep-duration`` s each, slowest first, stopped once p99 passes 1 s or
+   errors appear), then ``--rate`` for ``--duration`` s. Latency is measured from the time
+   a request was scheduled, so a server (or client) falling behind shows up in the figures.
+   Between phases the server is given time to drain the backlog of requests the client gave
+   up on. The server's CPU time per answered check is reported too: unlike latency, it
+   hardly depends on other jobs.
 4. The mix: mostly existing travellers (entry or exit, the opposite of their last recorded
    crossing into/out of South Africa), some new travellers (registered by the check) and a
    few near-hits of watchlist entries (a misspelt name, the same birth date).
@@ -598,6 +599,70 @@ class Sample:
     decision: str
 
 
+class RawHttp:
+    """A minimal HTTP/1.1 keep-alive client for the load generator (like wrk's): it writes
+    pre-encoded requests and reads status, Content-Length and body, nothing else.
+
+    httpx costs the generator ~2 ms of CPU per request, and the generator shares the two
+    cores with the server and PostgreSQL: at 200/s that is 0.4 of a core taken from what is
+    measured. This costs ~0.1 ms.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def post(self, request: bytes) -> tuple[int, bytes]:
+        while True:
+            reused = bool(self.idle)
+            if reused:
+                reader, writer = self.idle.pop()
+            else:
+                reader, writer = await asyncio.open_connection(self.host, self.port)
+            try:
+                writer.write(request)
+                first = await reader.readline()
+                if not first:
+                    writer.close()
+                    if reused:
+                        continue  # the server closed an idle keep-alive connection: retry
+                    raise ConnectionResetError("the server closed the connection")
+                parts = first.split(b" ", 2)
+                if len(parts) < 2 or not parts[1].isdigit():
+                    raise ValueError(f"not an HTTP status line: {first[:80]!r}")
+                status = int(parts[1])
+                length, close = 0, False
+                while (line := await reader.readline()) not in (b"\r\n", b""):
+                    name, _, value = line.partition(b":")
+                    name = name.strip().lower()
+                    if name == b"content-length":
+                        length = int(value)
+                    elif name == b"connection" and value.strip().lower() == b"close":
+                        close = True
+                body = await reader.readexactly(length)
+            except BaseException:
+                writer.close()  # cancelled (timed out) or broken: never reuse it
+                raise
+            if close:
+                writer.close()
+            else:
+                self.idle.append((reader, writer))
+            return status, body
+
+    def close(self) -> None:
+        for _, writer in self.idle:
+            writer.close()
+
+
+def encode_post(host: str, path: str, token: str, body: dict[str, Any]) -> bytes:
+    payload = json.dumps(body).encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+    )
+    return head.encode() + payload
+
+
 def drive(
     base_url: str,
     calls: Sequence[tuple[str, str, dict[str, Any]]],
@@ -605,21 +670,26 @@ def drive(
     rate: float,
     timeout: float,
     connections: int,
+    client: str = "raw",
 ) -> tuple[list[Sample], float, float]:
     """Runs in the load-generator process: send ``calls`` at ``rate``/s on schedule.
 
     Returns the samples, the worst lateness of the sender (how far behind schedule a
     request left, which would mean the generator, not the server, was the bottleneck) and
-    the CPU time the generator used.
+    the CPU time the generator used. ``client``: ``raw`` (``RawHttp``) or ``httpx``.
     """
     import httpx
+
+    host, port = base_url.removeprefix("http://").split(":")
+    requests = [encode_post(f"{host}:{port}", "/v1/checks", tokens[p], b) for _, p, b in calls]
 
     async def go() -> tuple[list[Sample], float]:
         limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
         samples: list[Sample] = []
         worst = 0.0
         headers = {code: {"Authorization": f"Bearer {tok}"} for code, tok in tokens.items()}
-        async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=timeout) as client:
+        raw = RawHttp(host, int(port))
+        async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=timeout) as hx:
             loop = asyncio.get_running_loop()
 
             # At most ``connections`` requests in flight: beyond that, requests wait here
@@ -627,35 +697,42 @@ def drive(
             # seconds of CPU per second once thousands pile up, CPU taken from the server.
             slots = asyncio.Semaphore(connections)
 
-            async def post(port: str, body: dict[str, Any]) -> tuple[str, str]:
+            async def post(i: int) -> tuple[str, str]:
                 async with slots:
-                    r = await client.post("/v1/checks", json=body, headers=headers[port])
-                if r.status_code == 201:
-                    return "201", r.json()["decision"]
-                return str(r.status_code), r.text[:200]
+                    if client == "raw":
+                        code, text = await raw.post(requests[i])
+                    else:
+                        r = await hx.post(
+                            "/v1/checks", json=calls[i][2], headers=headers[calls[i][1]]
+                        )
+                        code, text = r.status_code, r.content
+                if code == 201:
+                    return "201", json.loads(text)["decision"]
+                return str(code), text[:200].decode(errors="replace")
 
-            async def one(kind: str, port: str, body: dict[str, Any], at: float) -> None:
+            async def one(i: int, at: float) -> None:
                 try:
                     # The deadline runs from the scheduled time: an officer waits no longer.
                     status, decision = await asyncio.wait_for(
-                        post(port, body), timeout=max(0.001, at + timeout - loop.time())
+                        post(i), timeout=max(0.001, at + timeout - loop.time())
                     )
                 except TimeoutError:
                     status, decision = "timeout", ""
-                except httpx.HTTPError as exc:
+                except (httpx.HTTPError, OSError, ValueError, asyncio.IncompleteReadError) as exc:
                     status, decision = type(exc).__name__, ""
-                samples.append(Sample(kind, at - t0, loop.time() - at, status, decision))
+                samples.append(Sample(calls[i][0], at - t0, loop.time() - at, status, decision))
 
             t0 = loop.time() + 0.2
             tasks = []
-            for i, (kind, port, body) in enumerate(calls):
+            for i in range(len(calls)):
                 at = t0 + i / rate
                 delay = at - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
                 worst = max(worst, loop.time() - at)
-                tasks.append(asyncio.create_task(one(kind, port, body, at)))
+                tasks.append(asyncio.create_task(one(i, at)))
             await asyncio.gather(*tasks)
+        raw.close()
         return samples, worst
 
     cpu = time.process_time()
@@ -866,32 +943,7 @@ class Server:
                 self.proc.wait()
 
 
-MULTI_WORKER_LAUNCHER = """
-import socket, sys
-import uvicorn
-from uvicorn.config import Config
-
-_plain, _bind = socket.socket, Config.bind_socket
-
-def _tcp(family=-1, type=-1, proto=-1, fileno=None):
-    if fileno is None and proto in (-1, 0) and family in (socket.AF_INET, socket.AF_INET6):
-        proto = socket.IPPROTO_TCP
-    return _plain(family, type, proto, fileno)
-
-def bind_socket(self):
-    socket.socket = _tcp
-    try:
-        return _bind(self)
-    finally:
-        socket.socket = _plain
-
-Config.bind_socket = bind_socket
-uvicorn.run("tsela.api.app:create_app", factory=True, host="127.0.0.1",
-            port=int(sys.argv[1]), workers=int(sys.argv[2]))
-"""
-
-
-def start_server(url: str, workers: int, var_dir: Path) -> Server:
+def start_server(url: str, workers: int, var_dir: Path, max_in_flight: int | None = None) -> Server:
     port = free_port()
     env = {
         **os.environ,
@@ -899,14 +951,12 @@ def start_server(url: str, workers: int, var_dir: Path) -> Server:
         "TSELA_NODE": NODE,
         "TSELA_VAR_DIR": str(var_dir),
     }
-    if workers == 1:
-        cmd = [sys.executable, "-m", "tsela.cli.main", "serve", "--port", str(port)]
-    else:
-        # `tsela serve` runs one process; several workers need uvicorn's app factory. Its
-        # multi-worker listener is created without proto=IPPROTO_TCP, so asyncio never sets
-        # TCP_NODELAY and every keep-alive answer waits ~40 ms for a delayed ACK (uvicorn
-        # issue #3149): the launcher creates TCP sockets with the protocol set.
-        cmd = [sys.executable, "-c", MULTI_WORKER_LAUNCHER, str(port), str(workers)]
+    # `tsela serve --workers N` (tsela.api.serve) also sets TCP_NODELAY on multi-worker
+    # connections, which plain `uvicorn --workers` does not.
+    cmd = [sys.executable, "-m", "tsela.cli.main", "serve", "--port", str(port)]
+    cmd += ["--workers", str(workers)]
+    if max_in_flight is not None:
+        cmd += ["--max-in-flight", str(max_in_flight)]
     log = var_dir / f"server-{workers}.log"
     out = log.open("wb")
     proc = subprocess.Popen(
@@ -1066,6 +1116,17 @@ def main() -> None:
     ap.add_argument("--sweep-duration", type=float, default=20.0)
     ap.add_argument("--workers", default="1", help="comma-separated, e.g. 1,2")
     ap.add_argument("--connections", type=int, default=256, help="client connection pool")
+    ap.add_argument(
+        "--max-in-flight",
+        type=int,
+        help="the server's load shedding (requests per worker; default: the server's, 64)",
+    )
+    ap.add_argument(
+        "--client",
+        choices=("raw", "httpx"),
+        default="raw",
+        help="load generator's HTTP client: raw (minimal keep-alive HTTP/1.1) or httpx",
+    )
     ap.add_argument("--timeout", type=float, default=10.0)
     ap.add_argument("--profile", type=int, default=200, help="checks to profile (0: none)")
     ap.add_argument("--json", type=Path, help="write every figure here")
@@ -1162,7 +1223,14 @@ def main() -> None:
             def run_phase(label: str, rate: float, seconds: float, drain: bool = True) -> Phase:
                 calls = [(c.kind, c.port, c.body) for c in mix.draw(int(rate * seconds))]
                 fut = loadgen.submit(
-                    drive, server.base, calls, tokens, rate, args.timeout, args.connections
+                    drive,
+                    server.base,
+                    calls,
+                    tokens,
+                    rate,
+                    args.timeout,
+                    args.connections,
+                    args.client,
                 )
                 cpu = server.cpu_seconds()
                 samples, lag, client_cpu = fut.result()
@@ -1179,7 +1247,7 @@ def main() -> None:
 
             for workers in workers_list:
                 print(f"\n== {workers} worker(s) ==")
-                server = start_server(database, workers, tmp)
+                server = start_server(database, workers, tmp, args.max_in_flight)
                 servers.append(server)
                 warm = warm_up(server, mix.draw(400), tokens, workers)
                 print("  " + ", ".join(f"{k} {v:,.1f}" for k, v in warm.items()))

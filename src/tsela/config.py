@@ -3,6 +3,8 @@
 - ``TSELA_DATABASE_URL``: SQLAlchemy URL; default SQLite file ``./var/tsela.db``.
 - ``TSELA_NODE``: ``LS`` or ``ZA``, the country node that creates records (default ``LS``).
 - ``TSELA_VAR_DIR``: where local state lives (database, keys, exports); default ``./var``.
+- ``TSELA_MAX_IN_FLIGHT``: requests one server process works on at once; more are answered
+  503 at once (load shedding) instead of queueing until they time out. Default 64; 0: no limit.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class Settings:
     database_url: str
     node: str
     var_dir: Path
+    max_in_flight: int = 64
 
     @property
     def url(self) -> URL:
@@ -68,4 +71,14 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         database_url=raw_url,
         node=validate_node(env.get("TSELA_NODE", "LS")),
         var_dir=var_dir,
+        max_in_flight=_whole_number(env, "TSELA_MAX_IN_FLIGHT", 64),
     )
+
+
+def _whole_number(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise ConfigError(f"{name} must be a whole number (0 or more), not {raw!r}")
+    return int(raw)

@@ -58,6 +58,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from tsela.web import install as install_web
 
     install_web(app)  # the browser pages and /static
+    if settings.max_in_flight:
+        from tsela.api.serve import LoadShedding
+
+        # Outermost, so a shed request costs almost nothing.
+        app.add_middleware(LoadShedding, limit=settings.max_in_flight)
     return app
 
 

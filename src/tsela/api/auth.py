@@ -98,7 +98,8 @@ def require_roles(*roles: Role) -> Callable[..., User]:
     """A dependency admitting only the given roles; 401 for strangers, 403 for others."""
     allowed = frozenset(roles)
 
-    def dependency(user: User | None = Depends(current_user)) -> User:
+    # async: it does no I/O, and a sync dependency would cost a hop to a worker thread.
+    async def dependency(user: User | None = Depends(current_user)) -> User:
         if user is None:
             raise _unauthorised()
         if user.role not in allowed:

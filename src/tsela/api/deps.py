@@ -11,12 +11,14 @@ from sqlalchemy.orm import Session
 from tsela.config import Settings
 
 
-def get_settings(request: Request) -> Settings:
+# The two getters are async: they do no I/O, and FastAPI runs a sync dependency in a worker
+# thread (a hop that costs more than the getter).
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
 

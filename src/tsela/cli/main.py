@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from tsela import __version__
@@ -52,15 +54,30 @@ def init() -> None:
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, min=1, max=65535, help="TCP port to listen on."),
+    workers: int = typer.Option(
+        1,
+        min=1,
+        max=64,
+        help="Worker processes (about one per core; each loads its own screening index).",
+    ),
+    max_in_flight: int | None = typer.Option(
+        None,
+        min=0,
+        help="Requests each worker works on at once; more get 503 at once (load shedding). "
+        "Default: TSELA_MAX_IN_FLIGHT or 64; 0: no limit.",
+    ),
 ) -> None:
     """Serve the HTTP API (and the web pages) with uvicorn."""
-    import uvicorn
+    from tsela.api import serve as server
 
-    from tsela.api.app import create_app
-
-    cfg = settings()
-    console.print(f"Tsela serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run(create_app(cfg), host=host, port=port, log_level="info")
+    if max_in_flight is not None:
+        os.environ["TSELA_MAX_IN_FLIGHT"] = str(max_in_flight)
+    cfg = settings()  # fail early on a bad setting, before any worker starts
+    console.print(
+        f"Tsela serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs; "
+        f"{workers} worker(s), at most {cfg.max_in_flight or 'unlimited'} requests in flight each)"
+    )
+    server.run(host, port, workers=workers)
 
 
 def register_subcommands() -> None:

@@ -195,13 +195,17 @@ def issue_api_token(
 
 def user_for_token(session: Session, secret: str, now: datetime | None = None) -> User | None:
     now = now or utcnow()
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_secret(secret)))
-    if token is None or token.revoked_at is not None:
+    row = session.execute(
+        select(ApiToken.revoked_at, ApiToken.expires_at, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == hash_secret(secret))
+    ).first()
+    if row is None:
         return None
-    if token.expires_at is not None and token.expires_at <= now:
+    revoked_at, expires_at, user = row
+    if revoked_at is not None or (expires_at is not None and expires_at <= now):
         return None
-    user = session.get(User, token.user_id)
-    return user if user is not None and user.active else None
+    return user if user.active else None
 
 
 @dataclass(frozen=True)

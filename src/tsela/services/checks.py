@@ -11,19 +11,21 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
 
 from tsela.domain import decisions as dec
 from tsela.domain import mrz as mrzlib
 from tsela.domain import stay as staylib
 from tsela.domain.values import Decision, Direction, DocumentStatus, Role, Sex
+from tsela.ids import new_id
 from tsela.reference import country_name
 from tsela.reference import port as port_info
 from tsela.services import audit
@@ -181,18 +183,67 @@ class CheckResult:
 # --------------------------------------------------------------------------- helpers
 
 
-def _port(session: Session, code: str) -> PortOfEntry:
-    info = port_info(code)  # UnknownPortError names the known ports
-    found = session.scalar(select(PortOfEntry).where(PortOfEntry.code == info.code))
+@dataclass(frozen=True)
+class PortRef:
+    """A port of entry as the check needs it (cached per database: ports are reference data)."""
+
+    id: uuid.UUID
+    code: str
+    name_za: str
+    name_ls: str
+
+
+@dataclass
+class _PortTable:
+    by_code: dict[str, PortRef]
+    by_id: dict[uuid.UUID, PortRef]
+
+
+_PORTS: weakref.WeakKeyDictionary[Engine, _PortTable] = weakref.WeakKeyDictionary()
+
+
+def _engine(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
+def _port_table(session: Session, *, reload: bool = False) -> _PortTable:
+    engine = _engine(session)
+    table = None if reload else _PORTS.get(engine)
+    if table is None:
+        refs = [
+            PortRef(i, c, za, ls)
+            for i, c, za, ls in session.execute(
+                select(PortOfEntry.id, PortOfEntry.code, PortOfEntry.name_za, PortOfEntry.name_ls)
+            )
+        ]
+        table = _PortTable({r.code: r for r in refs}, {r.id: r for r in refs})
+        _PORTS[engine] = table
+    return table
+
+
+def find_port(session: Session, code: str) -> PortRef:
+    """The port with this code; UnknownPortError (which names the known ports) if none."""
+    info = port_info(code)
+    found = _port_table(session).by_code.get(info.code)
+    if found is None:  # loaded since the table was cached?
+        found = _port_table(session, reload=True).by_code.get(info.code)
     if found is None:
         raise CheckError(422, f"port {info.code} is not loaded in this database; run `tsela init`")
     return found
 
 
-def ensure_posted(session: Session, officer: User, port: PortOfEntry, action: str) -> None:
+def _port_by_id(session: Session, port_id: uuid.UUID) -> PortRef | None:
+    found = _port_table(session).by_id.get(port_id)
+    return found if found is not None else _port_table(session, reload=True).by_id.get(port_id)
+
+
+def ensure_posted(
+    session: Session, officer: User, port: PortRef | PortOfEntry, action: str
+) -> None:
     """A border officer works only at the port they are posted to."""
     if officer.role is Role.BORDER_OFFICER and officer.port_id != port.id:
-        posted = session.get(PortOfEntry, officer.port_id) if officer.port_id else None
+        posted = _port_by_id(session, officer.port_id) if officer.port_id else None
         where = posted.code if posted else "no port"
         raise CheckError(
             403,
@@ -201,17 +252,20 @@ def ensure_posted(session: Session, officer: User, port: PortOfEntry, action: st
         )
 
 
-def _find_document(session: Session, issuing_state: str, number: str) -> TravelDocument | None:
-    return session.scalar(
-        select(TravelDocument).where(
-            TravelDocument.issuing_state == issuing_state, TravelDocument.number == number
-        )
-    )
+def _find_document(
+    session: Session, issuing_state: str, number: str
+) -> tuple[TravelDocument, Person] | None:
+    row = session.execute(
+        select(TravelDocument, Person)
+        .join(Person, Person.id == TravelDocument.person_id)
+        .where(TravelDocument.issuing_state == issuing_state, TravelDocument.number == number)
+    ).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 def _register(
     session: Session, node: str, details: TravellerDetails, issuing_state: str, number: str
-) -> TravelDocument:
+) -> tuple[TravelDocument, Person]:
     sex = details.sex if details.sex in ("M", "F", "X") else "X"
     person = Person(
         node=node,
@@ -234,54 +288,50 @@ def _register(
     )
     session.add(document)
     session.flush()
-    return document
+    return document, person
 
 
-def _history(session: Session, person_id: uuid.UUID, country: str) -> list[dec.PastCrossing]:
+def _crossings(
+    session: Session, person_id: uuid.UUID, country: str
+) -> tuple[list[dec.PastCrossing], list[dict[str, Any]]]:
+    """The crossing history into and out of ``country`` (oldest first, for the stay rules
+    and the irregularity indicators) and the most recent crossings anywhere, from one query.
+
+    The query reads the last ``2 * HISTORY_LIMIT`` records of both countries: a traveller
+    between Lesotho and South Africa has about as many records of one as of the other.
+    """
     rows = session.execute(
-        select(Crossing.direction, Crossing.crossed_at, PortOfEntry.code)
-        .join(PortOfEntry, PortOfEntry.id == Crossing.port_id)
-        .where(Crossing.person_id == person_id, Crossing.country == country)
-        .order_by(Crossing.crossed_at.desc())
-        .limit(HISTORY_LIMIT)
-    ).all()
-    return [dec.PastCrossing(d.value, t, code) for d, t, code in reversed(rows)]
-
-
-def _recent(session: Session, person_id: uuid.UUID) -> list[dict[str, Any]]:
-    rows = session.execute(
-        select(
-            Crossing.direction,
-            Crossing.country,
-            Crossing.crossed_at,
-            PortOfEntry.code,
-            PortOfEntry.name_za,
-            PortOfEntry.name_ls,
-        )
-        .join(PortOfEntry, PortOfEntry.id == Crossing.port_id)
+        select(Crossing.direction, Crossing.country, Crossing.crossed_at, Crossing.port_id)
         .where(Crossing.person_id == person_id)
         .order_by(Crossing.crossed_at.desc())
-        .limit(RECENT)
+        .limit(2 * HISTORY_LIMIT)
     ).all()
-    return [
-        {
-            "direction": d.value,
-            "country": c,
-            "crossed_at": t.isoformat(),
-            "port": code,
-            "port_name": name_za if c == "ZAF" else name_ls,
-        }
-        for d, c, t, code, name_za, name_ls in rows
-    ]
+    ports = {r.port_id: _port_by_id(session, r.port_id) for r in rows[:RECENT]}
+    history: list[dec.PastCrossing] = []
+    for d, c, t, port_id in rows:
+        if c == country and len(history) < HISTORY_LIMIT:
+            ref = ports.get(port_id) or _port_by_id(session, port_id)
+            history.append(dec.PastCrossing(d.value, t, ref.code if ref else "?"))
+    history.reverse()
+    recent = []
+    for d, c, t, port_id in rows[:RECENT]:
+        ref = ports[port_id]
+        recent.append(
+            {
+                "direction": d.value,
+                "country": c,
+                "crossed_at": t.isoformat(),
+                "port": ref.code if ref else "?",
+                "port_name": (ref.name_za if c == "ZAF" else ref.name_ls) if ref else "?",
+            }
+        )
+    return history, recent
 
 
 def _permits(session: Session, person_id: uuid.UUID, day: date) -> tuple[list[Any], list[str]]:
     from tsela.services import permits as permit_service
 
-    return (
-        permit_service.valid_permits_for(session, person_id, day),
-        permit_service.permit_findings(session, person_id, day),
-    )
+    return permit_service.permits_at_border(session, person_id, day)
 
 
 def _stay(
@@ -374,7 +424,7 @@ def run_check(
 ) -> CheckResult:
     now = now or utcnow()
     country = NODE_COUNTRY[node]
-    port = _port(session, request.port)
+    port = find_port(session, request.port)
     ensure_posted(session, officer, port, "check travellers")
     if request.at.tzinfo is None:
         raise CheckError(
@@ -426,27 +476,26 @@ def run_check(
         number = request.document_number.strip().upper().replace(" ", "")
         details = request.traveller  # type: ignore[assignment]
 
-    document = _find_document(session, issuing_state, number)
-    if document is None:
+    found = _find_document(session, issuing_state, number)
+    if found is None:
         if details is None:
             raise CheckError(
                 422,
                 f"document {number} of {issuing_state} is not known here: give the traveller's "
                 "surname, given names, nationality, birth date and sex to register them",
             )
-        document = _register(session, node, details, issuing_state, number)
+        found = _register(session, node, details, issuing_state, number)
         audit.record(
             session,
             actor=officer.username,
             action="person.register",
             node=node,
             entity="person",
-            entity_id=document.person_id,
+            entity_id=found[1].id,
             source=source,
             detail={"via": "check", "port": port.code},
         )
-    person = session.get(Person, document.person_id)
-    assert person is not None
+    document, person = found
     if request.mrz and details is not None and person.primary_name != details.surname.upper():
         warnings.append(
             f"The name on the document ({details.surname}) differs from our record "
@@ -479,7 +528,7 @@ def run_check(
             )
         )
 
-    history = _history(session, person.id, country)
+    history, recent = _crossings(session, person.id, country)
     try:
         stay, stay_reasons = _stay(person, country, request.direction, day, history, valid_permits)
     except staylib.StayInputError as exc:
@@ -519,7 +568,9 @@ def run_check(
     reasons = dec.ordered(reasons)
     decision = dec.decide(reasons)
     check = BorderCheck(
+        id=new_id(),
         node=node,
+        created_at=now,
         port_id=port.id,
         officer_id=officer.id,
         person_id=person.id,
@@ -532,8 +583,10 @@ def run_check(
         mrz_valid=not mrz_errors,
         offline=offline,
     )
-    session.add(check)
-    session.flush()
+    # A plain INSERT: the check is written once and never read back in this transaction,
+    # and the ORM's unit of work costs several times the statement itself.
+    session.execute(insert(BorderCheck.__table__).values(_columns(check)))
+    # The audit entry last: on PostgreSQL it takes the chain's lock until the commit.
     audit.record(
         session,
         actor=officer.username,
@@ -557,9 +610,14 @@ def run_check(
         stay=stay,
         permits=[p.as_dict() for p in valid_permits],
         hits=hits,
-        recent=_recent(session, person.id),
+        recent=recent,
         warnings=warnings,
     )
+
+
+def _columns(record: Any) -> dict[str, Any]:
+    """The column values of a new ORM object, for a Core INSERT."""
+    return {c.key: getattr(record, c.key) for c in record.__table__.columns}
 
 
 # --------------------------------------------------------------------------- recording
@@ -618,7 +676,7 @@ def record_crossing(
     check = session.get(BorderCheck, check_id)
     if check is None:
         raise CheckError(404, f"no check {check_id}")
-    port = session.get(PortOfEntry, check.port_id)
+    port = _port_by_id(session, check.port_id)
     assert port is not None
     ensure_posted(session, officer, port, "record crossings")
     if check.crossing_id is not None:

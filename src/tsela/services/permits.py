@@ -981,6 +981,14 @@ def stay_override(
 
 def permit_findings(session: Session, person_id: uuid.UUID, on: date) -> list[str]:
     """Plain-language reasons about a person's permits that a border officer should see."""
+    return permits_at_border(session, person_id, on)[1]
+
+
+def permits_at_border(
+    session: Session, person_id: uuid.UUID, on: date
+) -> tuple[list[PermitView], list[str]]:
+    """What the border check needs in one query: the permits valid on ``on`` (as
+    ``valid_permits_for``) and the findings an officer should see (as ``permit_findings``)."""
     rows = session.execute(
         _view_query()
         .where(
@@ -989,9 +997,17 @@ def permit_findings(session: Session, person_id: uuid.UUID, on: date) -> list[st
         )
         .order_by(Permit.valid_to.desc())
     ).all()
+    valid: list[PermitView] = []
     out: list[str] = []
     for permit, person, employer in rows:
         v = _view(permit, person, employer, on)
+        if (
+            permit.status == S.ISSUED.value
+            and permit.valid_from is not None
+            and permit.valid_to is not None
+            and permit.valid_from <= on <= permit.valid_to
+        ):
+            valid.append(v)
         label = f"{v.type_name} {v.number}"
         if v.effective_status is S.EXPIRED and v.valid_to:
             out.append(f"{label} expired on {v.valid_to.isoformat()}")
@@ -1019,7 +1035,7 @@ def permit_findings(session: Session, person_id: uuid.UUID, on: date) -> list[st
                         f"{label}: employment with {v.employer} ended on "
                         f"{ended.end_date.isoformat()} ({ended.end_reason})"
                     )
-    return out
+    return valid, out
 
 
 def list_permits(

@@ -35,7 +35,7 @@ def port_snapshot(
     settings: Settings = Depends(get_settings),
 ) -> dict[str, Any]:
     """Watchlists and document alerts for a port's offline copy (the officer's own port)."""
-    found = svc._port(session, port)
+    found = svc.find_port(session, port)
     try:
         svc.ensure_posted(session, user, found, "download the snapshot")
     except svc.CheckError as exc:

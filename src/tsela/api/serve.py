@@ -1,0 +1,88 @@
+"""Running the HTTP server: one or more uvicorn worker processes, with load shedding.
+
+Two things uvicorn does not do for us:
+
+- **Load shedding.** Past its capacity a server that queues every request answers none in
+  time (each waits behind thousands abandoned by their clients). ``LoadShedding`` bounds the
+  requests a process works on at once and answers the rest ``503`` with ``Retry-After`` at
+  once, so the server keeps answering at capacity and clients (the port client retries) know
+  to come back.
+- **TCP_NODELAY with several workers.** uvicorn's multi-worker listener is created without
+  ``proto=IPPROTO_TCP``, so asyncio never sets ``TCP_NODELAY`` on its connections and every
+  keep-alive answer waits ~40 ms for the client's delayed ACK (uvicorn issue #3149).
+  ``listening_socket`` makes the socket with the protocol set.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+RETRY_AFTER_S = 1
+
+
+class LoadShedding:
+    """ASGI middleware: at most ``limit`` HTTP requests in progress; beyond, 503 at once."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self.in_flight = 0  # one event loop per process: no lock needed
+        self.shed = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.limit <= 0:
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.limit:
+            self.shed += 1
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 503,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"retry-after", str(RETRY_AFTER_S).encode()),
+                    ],
+                }
+            )
+            await send(
+                {
+                    "type": "http.response.body",
+                    "body": b'{"detail":"the server is busy: try again in a second"}',
+                }
+            )
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A bound TCP socket whose connections asyncio will set to TCP_NODELAY."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
+
+
+def run(host: str, port: int, *, workers: int = 1, log_level: str = "info") -> None:
+    """Serve ``create_app()`` (settings from the environment) with ``workers`` processes."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    options: dict[str, Any] = {"host": host, "port": port, "log_level": log_level}
+    if workers <= 1:
+        from tsela.api.app import create_app
+
+        uvicorn.run(create_app(), **options)
+        return
+    # Each worker process builds the app from the environment (the factory).
+    config = uvicorn.Config("tsela.api.app:create_app", factory=True, workers=workers, **options)
+    Multiprocess(config, sockets=[listening_socket(host, port)]).run()

@@ -1,0 +1,132 @@
+"""Serving: load shedding (503 past the in-flight bound, nothing lost below it), TCP_NODELAY
+on multi-worker connections, and `tsela serve --workers 2` answering as a real process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.types import Receive, Scope, Send
+
+from tsela.api.serve import RETRY_AFTER_S, LoadShedding, listening_socket
+from tsela.config import ConfigError, load_settings
+
+
+def test_sheds_requests_past_the_bound_and_serves_the_rest() -> None:
+    release = asyncio.Event()
+    started = 0
+
+    async def slow_app(scope: Scope, receive: Receive, send: Send) -> None:
+        nonlocal started
+        started += 1
+        await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"done"})
+
+    shedding = LoadShedding(slow_app, limit=3)
+
+    async def scenario() -> tuple[list[httpx.Response], httpx.Response, httpx.Response]:
+        transport = httpx.ASGITransport(app=shedding)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            held = [asyncio.create_task(client.get("/v1/checks")) for _ in range(3)]
+            while started < 3:
+                await asyncio.sleep(0.001)
+            refused = await client.get("/v1/checks")  # a fourth while three are in flight
+            release.set()
+            served = await asyncio.gather(*held)
+            after = await client.get("/v1/checks")  # room again once they finished
+            return served, refused, after
+
+    served, refused, after = asyncio.run(scenario())
+    assert [r.status_code for r in served] == [200, 200, 200]
+    assert refused.status_code == 503
+    assert refused.headers["retry-after"] == str(RETRY_AFTER_S)
+    assert "busy" in refused.json()["detail"]
+    assert after.status_code == 200
+    assert started == 4  # the refused request never reached the application
+    assert shedding.shed == 1 and shedding.in_flight == 0
+
+
+def test_the_in_flight_bound_comes_from_the_environment() -> None:
+    assert load_settings({}).max_in_flight == 64
+    assert load_settings({"TSELA_MAX_IN_FLIGHT": "0"}).max_in_flight == 0
+    with pytest.raises(ConfigError, match="TSELA_MAX_IN_FLIGHT must be a whole number"):
+        load_settings({"TSELA_MAX_IN_FLIGHT": "lots"})
+
+
+def test_connections_on_the_listening_socket_get_tcp_nodelay() -> None:
+    """asyncio sets TCP_NODELAY only on sockets made with proto=IPPROTO_TCP; without it every
+    keep-alive answer of a multi-worker server waits for the client's delayed ACK."""
+    sock = listening_socket("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    seen: list[int] = []
+
+    async def scenario() -> None:
+        def handle(_r: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            accepted = writer.get_extra_info("socket")
+            seen.append(accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(handle, sock=sock)
+        async with server:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            for _ in range(200):
+                if seen:
+                    break
+                await asyncio.sleep(0.01)
+            writer.close()
+
+    asyncio.run(scenario())
+    assert seen and seen[0] != 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_with_two_workers(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "TSELA_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+        "TSELA_VAR_DIR": str(tmp_path),
+    }
+    subprocess.run(
+        [sys.executable, "-m", "tsela.cli.main", "init"], env=env, check=True, capture_output=True
+    )
+    cmd = [sys.executable, "-m", "tsela.cli.main", "serve", "--port", str(port), "--workers", "2"]
+    log = (tmp_path / "server.log").open("wb")
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        answers: list[int] = []
+        while time.monotonic() < deadline and len(answers) < 10:
+            with contextlib.suppress(httpx.HTTPError):
+                # A new connection each time, so both workers get to answer.
+                answers.append(
+                    httpx.get(f"http://127.0.0.1:{port}/v1/ports", timeout=5).status_code
+                )
+            time.sleep(0.1)
+        assert answers == [200] * 10
+        ports = httpx.get(f"http://127.0.0.1:{port}/v1/ports", timeout=5).json()
+        assert any(p["code"] == "MSU" for p in ports)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
+    text = (tmp_path / "server.log").read_text()
+    assert "2 worker(s)" in text
+    assert text.count("Started server process") == 2, text[-2000:]
