@@ -284,3 +284,78 @@ def test_a_burst_of_checks_does_not_deadlock_the_pool(
         assert statuses == [201] * 12
     finally:
         tight.dispose()
+
+
+def test_a_burst_with_connections_held_from_sign_in_to_answer(
+    engine: Engine, auth_headers, tmp_path: Path
+) -> None:
+    """With at most as many requests in progress as connections, a request keeps its
+    connection from authentication to the answer (fewer round trips), and a burst of more
+    requests than threads and connections still gets every answer: the others wait their
+    turn in the admission queue, holding nothing."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import anyio.to_thread
+
+    headers = auth_headers("border_officer", port="MSU")
+    tight = _same_database(engine, pool_size=2, max_overflow=0, pool_timeout=5)
+    settings = Settings(
+        database_url=engine.url.render_as_string(hide_password=False),
+        node="ZA",
+        var_dir=tmp_path,
+        max_in_flight=2,
+        queue_timeout_ms=60_000,
+    )
+    calls = [
+        cl.passport_mrz(
+            "MOKOENA", "THABO", f"RB{i:07d}", "LSO", date(1980, 2, 3), date(2031, 1, 1), "M"
+        )
+        for i in range(12)
+    ]
+    try:
+        app = create_app(settings, tight)
+        assert app.state.hold_connection
+        with TestClient(app) as client:
+
+            def few_threads() -> None:
+                anyio.to_thread.current_default_thread_limiter().total_tokens = 3
+
+            client.portal.call(few_threads)  # type: ignore[union-attr]
+
+            def post(mrz: str) -> int:
+                r = client.post(
+                    "/v1/checks",
+                    json={"port": "MSU", "direction": "entry", "mrz": mrz},
+                    headers=headers,
+                )
+                return r.status_code
+
+            with ThreadPoolExecutor(12) as pool:
+                statuses = list(pool.map(post, calls))
+        assert statuses == [201] * 12
+    finally:
+        tight.dispose()
+    # With a bigger bound than the pool, the connection is handed back after sign-in.
+    loose = Settings(settings.database_url, "ZA", tmp_path, max_in_flight=64)
+    assert not create_app(
+        loose, _same_database(engine, pool_size=2, max_overflow=0)
+    ).state.hold_connection
+
+
+def test_the_screening_index_is_built_before_the_first_request(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """At a million entries the index takes a minute or more to build: at start-up, not on
+    the first traveller's check."""
+    screening.import_watchlist(
+        engine,
+        list_name="wanted",
+        data="name,birth_date\nThabo Mokoena,1980-02-03\n",
+        fmt="csv",
+        actor="test",
+        node="LS",
+    )
+    screening._CACHE.pop(engine, None)
+    with TestClient(create_app(_settings(engine, tmp_path), engine)):
+        cached = screening._CACHE.get(engine)
+        assert cached is not None and len(cached.index) == 1

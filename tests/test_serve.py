@@ -1,4 +1,4 @@
-"""Serving: load shedding (503 past the in-flight bound, nothing lost below it), TCP_NODELAY
+"""Serving: admission control (a bound on requests in progress, a wait, then 503), TCP_NODELAY
 on multi-worker connections, and `tsela serve --workers 2` answering as a real process."""
 
 from __future__ import annotations
@@ -12,52 +12,77 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from starlette.types import Receive, Scope, Send
 
-from tsela.api.serve import RETRY_AFTER_S, LoadShedding, listening_socket
+from tsela.api.serve import RETRY_AFTER_S, AdmissionControl, listening_socket
 from tsela.config import ConfigError, load_settings
 
 
-def test_sheds_requests_past_the_bound_and_serves_the_rest() -> None:
+def _slow_app() -> tuple[Any, asyncio.Event, list[int]]:
     release = asyncio.Event()
-    started = 0
+    started = [0]
 
-    async def slow_app(scope: Scope, receive: Receive, send: Send) -> None:
-        nonlocal started
-        started += 1
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        started[0] += 1
         await release.wait()
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"done"})
 
-    shedding = LoadShedding(slow_app, limit=3)
+    return app, release, started
 
-    async def scenario() -> tuple[list[httpx.Response], httpx.Response, httpx.Response]:
-        transport = httpx.ASGITransport(app=shedding)
+
+def test_requests_past_the_bound_wait_their_turn() -> None:
+    async def scenario() -> tuple[list[int], int]:
+        app, release, started = _slow_app()
+        admission = AdmissionControl(app, limit=3, queue_timeout=5.0)
+        transport = httpx.ASGITransport(app=admission)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            held = [asyncio.create_task(client.get("/v1/checks")) for _ in range(3)]
-            while started < 3:
+            calls = [asyncio.create_task(client.get("/v1/checks")) for _ in range(5)]
+            while started[0] < 3:
                 await asyncio.sleep(0.001)
-            refused = await client.get("/v1/checks")  # a fourth while three are in flight
+            await asyncio.sleep(0.05)
+            waiting_then = started[0]  # two must wait while three are in progress
+            release.set()
+            answers = await asyncio.gather(*calls)
+        return [r.status_code for r in answers], waiting_then
+
+    statuses, started_while_full = asyncio.run(scenario())
+    assert started_while_full == 3
+    assert statuses == [200] * 5  # nothing refused when turns come within the wait
+
+
+def test_requests_that_wait_too_long_get_503_and_never_reach_the_app() -> None:
+    async def scenario() -> tuple[list[httpx.Response], httpx.Response, httpx.Response, int]:
+        app, release, started = _slow_app()
+        admission = AdmissionControl(app, limit=2, queue_timeout=0.1)
+        transport = httpx.ASGITransport(app=admission)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            held = [asyncio.create_task(client.get("/v1/checks")) for _ in range(2)]
+            while started[0] < 2:
+                await asyncio.sleep(0.001)
+            refused = await client.get("/v1/checks")  # waits 0.1 s, then 503
             release.set()
             served = await asyncio.gather(*held)
             after = await client.get("/v1/checks")  # room again once they finished
-            return served, refused, after
+        assert admission.shed == 1 and admission.in_flight == 0
+        return served, refused, after, started[0]
 
-    served, refused, after = asyncio.run(scenario())
-    assert [r.status_code for r in served] == [200, 200, 200]
+    served, refused, after, started = asyncio.run(scenario())
+    assert [r.status_code for r in served] == [200, 200]
     assert refused.status_code == 503
     assert refused.headers["retry-after"] == str(RETRY_AFTER_S)
     assert "busy" in refused.json()["detail"]
     assert after.status_code == 200
-    assert started == 4  # the refused request never reached the application
-    assert shedding.shed == 1 and shedding.in_flight == 0
+    assert started == 3  # the refused request never reached the application
 
 
 def test_the_in_flight_bound_comes_from_the_environment() -> None:
-    assert load_settings({}).max_in_flight == 64
+    assert load_settings({}).max_in_flight == 16
+    assert load_settings({"TSELA_QUEUE_TIMEOUT_MS": "250"}).queue_timeout_ms == 250
     assert load_settings({"TSELA_MAX_IN_FLIGHT": "0"}).max_in_flight == 0
     with pytest.raises(ConfigError, match="TSELA_MAX_IN_FLIGHT must be a whole number"):
         load_settings({"TSELA_MAX_IN_FLIGHT": "lots"})

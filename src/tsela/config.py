@@ -3,8 +3,9 @@
 - ``TSELA_DATABASE_URL``: SQLAlchemy URL; default SQLite file ``./var/tsela.db``.
 - ``TSELA_NODE``: ``LS`` or ``ZA``, the country node that creates records (default ``LS``).
 - ``TSELA_VAR_DIR``: where local state lives (database, keys, exports); default ``./var``.
-- ``TSELA_MAX_IN_FLIGHT``: requests one server process works on at once; more are answered
-  503 at once (load shedding) instead of queueing until they time out. Default 64; 0: no limit.
+- ``TSELA_MAX_IN_FLIGHT``: requests one server process works on at once (default 16; 0: no
+  limit). More wait their turn, up to ``TSELA_QUEUE_TIMEOUT_MS`` (default 1000), then get 503
+  (load shedding) rather than queueing until their clients give up.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ class Settings:
     database_url: str
     node: str
     var_dir: Path
-    max_in_flight: int = 64
+    max_in_flight: int = 16
+    queue_timeout_ms: int = 1000
 
     @property
     def url(self) -> URL:
@@ -71,7 +73,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         database_url=raw_url,
         node=validate_node(env.get("TSELA_NODE", "LS")),
         var_dir=var_dir,
-        max_in_flight=_whole_number(env, "TSELA_MAX_IN_FLIGHT", 64),
+        max_in_flight=_whole_number(env, "TSELA_MAX_IN_FLIGHT", 16),
+        queue_timeout_ms=_whole_number(env, "TSELA_QUEUE_TIMEOUT_MS", 1000),
     )
 
 

@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import logging
+import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import QueuePool
 
 from tsela import __version__
 from tsela.config import Settings, load_settings
 from tsela.reference import UnknownPortError
 from tsela.store.db import make_engine, session_factory
 
+log = logging.getLogger("tsela")
+
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or load_settings()
-    engine = engine or make_engine(settings.url)
+    # One connection for each request in progress (see tsela.api.serve): never a wait for one.
+    engine = engine or make_engine(settings.url, pool_size=max(settings.max_in_flight, 5))
     app = FastAPI(
+        lifespan=_warm_up,
         title="Tsela",
         version=__version__,
         description="Migration management between Lesotho and South Africa.",
@@ -24,6 +35,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
+    # A request may keep its connection from authentication to the end only if every request
+    # in progress can hold one (else threads and connections can wait for each other).
+    app.state.hold_connection = 0 < settings.max_in_flight <= pool_capacity(engine)
 
     @app.exception_handler(UnknownPortError)
     async def _unknown_port(_request: Request, exc: UnknownPortError) -> JSONResponse:
@@ -59,11 +73,39 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     install_web(app)  # the browser pages and /static
     if settings.max_in_flight:
-        from tsela.api.serve import LoadShedding
+        from tsela.api.serve import AdmissionControl
 
-        # Outermost, so a shed request costs almost nothing.
-        app.add_middleware(LoadShedding, limit=settings.max_in_flight)
+        # Outermost, so a waiting or refused request costs almost nothing.
+        app.add_middleware(
+            AdmissionControl,
+            limit=settings.max_in_flight,
+            queue_timeout=settings.queue_timeout_ms / 1000,
+        )
     return app
+
+
+@asynccontextmanager
+async def _warm_up(app: FastAPI) -> AsyncIterator[None]:
+    """Build the screening index before taking requests: with a million-entry list that takes
+    a minute or more, which would otherwise fall on the first traveller checked."""
+    import anyio.to_thread
+
+    from tsela.services import screening
+
+    try:
+        await anyio.to_thread.run_sync(screening.current_index, app.state.engine)
+    except SQLAlchemyError as exc:  # e.g. a database not yet initialised
+        log.warning("screening index not built at start-up (%s); the first check builds it", exc)
+    yield
+
+
+def pool_capacity(engine: Engine) -> float:
+    """How many connections the engine's pool can lend at once (inf: no bound)."""
+    pool = engine.pool
+    if isinstance(pool, QueuePool):
+        overflow = pool._max_overflow  # no public accessor
+        return math.inf if overflow < 0 else pool.size() + overflow
+    return 0
 
 
 def api_routes(app: FastAPI) -> list[APIRoute]:

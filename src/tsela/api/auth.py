@@ -86,10 +86,11 @@ def current_user(request: Request, session: Session = Depends(get_session)) -> U
                             status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token"
                         )
     request.state.user = user
-    # Hand the connection back before the route runs in another worker thread: held across
-    # that hop, a burst of requests deadlocks (threads wait for connections held by requests
+    # The route runs in another worker thread. Unless every request in progress can hold a
+    # connection (app.state.hold_connection, see tsela.api.serve), hand it back before that
+    # hop: held across it, a burst deadlocks (threads wait for connections held by requests
     # waiting for threads). The user stays loaded: sessions do not expire on commit.
-    if session.in_transaction():
+    if session.in_transaction() and not getattr(request.app.state, "hold_connection", False):
         session.commit()
     return user
 

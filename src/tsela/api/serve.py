@@ -1,12 +1,15 @@
-"""Running the HTTP server: one or more uvicorn worker processes, with load shedding.
+"""Running the HTTP server: one or more uvicorn worker processes, with admission control.
 
 Two things uvicorn does not do for us:
 
-- **Load shedding.** Past its capacity a server that queues every request answers none in
-  time (each waits behind thousands abandoned by their clients). ``LoadShedding`` bounds the
-  requests a process works on at once and answers the rest ``503`` with ``Retry-After`` at
-  once, so the server keeps answering at capacity and clients (the port client retries) know
-  to come back.
+- **Admission control.** A process works on at most ``limit`` requests at once; the next wait
+  their turn (cheaply, holding no thread or connection) for up to ``queue_timeout`` seconds,
+  then get ``503`` with ``Retry-After``. Past its capacity a server that takes every request
+  answers none in time (each waits behind thousands abandoned by their clients); this one
+  keeps answering at capacity, and clients (the port client retries) know to come back. The
+  bound also lets a request keep its database connection from authentication to the end
+  (see ``app.create_app``): with at least as many connections as requests in progress, no
+  request can wait for a connection held by another that waits for a thread.
 - **TCP_NODELAY with several workers.** uvicorn's multi-worker listener is created without
   ``proto=IPPROTO_TCP``, so asyncio never sets ``TCP_NODELAY`` on its connections and every
   keep-alive answer waits ~40 ms for the client's delayed ACK (uvicorn issue #3149).
@@ -15,51 +18,62 @@ Two things uvicorn does not do for us:
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 RETRY_AFTER_S = 1
+BUSY = b'{"detail":"the server is busy: try again in a second"}'
 
 
-class LoadShedding:
-    """ASGI middleware: at most ``limit`` HTTP requests in progress; beyond, 503 at once."""
+class AdmissionControl:
+    """ASGI middleware: at most ``limit`` HTTP requests in progress; others wait up to
+    ``queue_timeout`` seconds for a turn, then get 503."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, queue_timeout: float) -> None:
         self.app = app
         self.limit = limit
-        self.in_flight = 0  # one event loop per process: no lock needed
+        self.queue_timeout = queue_timeout
+        self._turns: asyncio.Semaphore | None = None  # made in the server's event loop
+        self.in_flight = 0
         self.shed = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self.limit <= 0:
             await self.app(scope, receive, send)
             return
-        if self.in_flight >= self.limit:
+        if self._turns is None:
+            self._turns = asyncio.Semaphore(self.limit)
+        turns = self._turns
+        try:
+            await asyncio.wait_for(turns.acquire(), self.queue_timeout)
+        except TimeoutError:
             self.shed += 1
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 503,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"retry-after", str(RETRY_AFTER_S).encode()),
-                    ],
-                }
-            )
-            await send(
-                {
-                    "type": "http.response.body",
-                    "body": b'{"detail":"the server is busy: try again in a second"}',
-                }
-            )
+            await _busy(send)
             return
         self.in_flight += 1
         try:
             await self.app(scope, receive, send)
         finally:
             self.in_flight -= 1
+            turns.release()
+
+
+async def _busy(send: Send) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"retry-after", str(RETRY_AFTER_S).encode()),
+                (b"content-length", str(len(BUSY)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": BUSY})
 
 
 def listening_socket(host: str, port: int) -> socket.socket:

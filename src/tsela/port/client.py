@@ -26,7 +26,7 @@ from sqlalchemy import delete, select
 from tsela.domain.values import Direction, Role
 from tsela.services import checks as svc
 from tsela.services.accounts import create_user
-from tsela.services.screening import import_watchlist
+from tsela.services.screening import import_watchlist, lists_changed
 from tsela.services.screening_link import document_alerts, screener
 from tsela.services.setup import seed_ports
 from tsela.store.db import make_engine, migrate, session_factory, transaction
@@ -188,6 +188,7 @@ class PortClient:
                 s.execute(delete(WatchlistEntry).where(WatchlistEntry.watchlist_id == wl.id))
                 s.execute(delete(DocumentAlert).where(DocumentAlert.watchlist_id == wl.id))
                 s.delete(wl)
+        lists_changed(self.engine)
 
     def _get(self, path: str, **kw: Any) -> dict[str, Any]:
         r = self.http.get(path, **kw)
