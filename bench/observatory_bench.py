@@ -6,8 +6,9 @@
 Generates synthetic crossings straight to Parquet (the ``tsela synth --no-store`` path) into
 ``--dir`` unless a copy of that size is already there, then times, in the same run:
 
-- DuckDB: monthly flows by port and direction (indicator ``crossings.monthly``) over every
-  month, and for one month; the full monthly report (all figures and charts, HTML and PDF);
+- DuckDB: the tables built once per analytics copy (daily rollup, stays); monthly flows by
+  port and direction (indicator ``crossings.monthly``) over every month, and for one month;
+  the full monthly report (all figures and charts, HTML and PDF);
 - pandas (the ``bench`` extra): the same aggregate over the largest number of rows that fits
   in the memory available (reading the Parquet columns, then grouping);
 - PostgreSQL: the same aggregate over ``--pg-rows`` rows loaded with COPY into a scratch
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib.util
 import io
 import os
 import platform
@@ -38,7 +40,7 @@ import pyarrow.dataset as ds
 
 from tsela.observatory import report as rep
 from tsela.observatory.engine import Observatory, Period, local_time
-from tsela.observatory.indicators import run
+from tsela.observatory.indicators import run, stays_source
 
 PG_URL = os.environ.get("TSELA_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 START, END = date(2025, 1, 1), date(2026, 10, 31)
@@ -241,6 +243,17 @@ def main() -> None:
                 f"{time.perf_counter() - t0:.1f} s",
             ),
         )
+        t0 = time.perf_counter()
+        stays_source(obs)
+        note(
+            results,
+            (
+                "DuckDB",
+                "stays (every exit paired with its entry), built once per analytics copy",
+                rows,
+                f"{time.perf_counter() - t0:.1f} s; peak RSS so far {rss_mb() / 1024:.1f} GiB",
+            ),
+        )
         first, best, result = timed(lambda: run(obs, "crossings.monthly", whole))
         n_rows = result.table.num_rows  # type: ignore[attr-defined]
         note(
@@ -281,32 +294,35 @@ def main() -> None:
                 f"+PDF {t3 - t2:.1f} s ({len(pdf) // 1024} KiB)",
             ),
         )
-    with Observatory(copy) as fresh:  # nothing cached: both passes of the stay pairing
+    with Observatory(copy) as fresh:  # a new connection: the stays read from the kept table
         first, _best, _ = timed(lambda: run(fresh, "stays.overstays", month), repeat=1)
         note(
             results,
             (
                 "DuckDB",
-                f"overstays {args.month} (exits paired with entries up to 365 days back)",
+                f"overstays {args.month}, new connection (from the stays built once)",
                 rows,
                 f"{first:.1f} s",
             ),
         )
 
     # pandas: the largest size that fits (about 60 bytes a row while converting).
-    budget = int(available_bytes() * 0.6 / 60)
-    p_rows = min(rows, args.pandas_rows or rows, budget)
-    read, group, done, peak = pandas_flows(copy, p_rows)
-    note(results, ("pandas", "read 4 columns from Parquet", done, f"{read:.1f} s"))
-    note(
-        results,
-        (
-            "pandas",
-            "monthly flows by port and direction (groupby)",
-            done,
-            f"{group:.2f} s; peak RSS {peak / 1024:.1f} GiB",
-        ),
-    )
+    if importlib.util.find_spec("pandas") is None:
+        print("pandas is not installed (the bench extra): skipped")
+    else:
+        budget = int(available_bytes() * 0.6 / 60)
+        p_rows = min(rows, args.pandas_rows or rows, budget)
+        read, group, done, peak = pandas_flows(copy, p_rows)
+        note(results, ("pandas", "read 4 columns from Parquet", done, f"{read:.1f} s"))
+        note(
+            results,
+            (
+                "pandas",
+                "monthly flows by port and direction (groupby)",
+                done,
+                f"{group:.2f} s; peak RSS {peak / 1024:.1f} GiB",
+            ),
+        )
 
     if not args.skip_pg:
         pg_rows = min(args.pg_rows, rows)

@@ -173,6 +173,9 @@ def test_export_is_pseudonymous_and_readable(engine: Engine, tmp_path: Path) -> 
         "issued",
     )
     with Observatory(out) as obs:
+        # Built before the swap, and still the copy's after it.
+        for name in ("daily", "stays"):
+            assert (out / "rollup" / f"{name}-{obs.fingerprint()}.parquet").is_file()
         march = run(obs, "crossings.monthly", Period.parse("2025-03")).rows()
         assert sum(r["crossings"] for r in march) == 2
         april = run(obs, "crossings.monthly", Period.parse("2025-04")).rows()

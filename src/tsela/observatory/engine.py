@@ -6,10 +6,12 @@ For each question it defines a few temporary views restricted to the period and 
 asked about, reading only the month partitions that can hold those rows:
 
 - ``crossings``: the crossings of the period (and ports), with border-local time columns;
-- ``crossings_history``: the same columns, every port, from ``lookback_days`` before the
-  period (to pair an exit with an entry made before the period began);
+- ``crossing_counts``: the daily rollup of the period (and ports), for count-only questions;
 - ``travellers``, ``permits``: the non-identifying traveller attributes and permits;
 - ``selected_ports(port)``: the ports asked about (every port when none was named).
+
+Tables derived from every crossing (the daily rollup, the stays) are built once per
+analytics copy and kept next to it (``cached``).
 
 Border time: Lesotho and South Africa both keep UTC+2 all year (no daylight saving), so
 days, months and hours are those at the border, as the governance indicators count them.
@@ -18,8 +20,10 @@ days, months and hours are those at the border, as the governance indicators cou
 from __future__ import annotations
 
 import calendar
+import contextlib
 import hashlib
 import re
+import tempfile
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -32,6 +36,10 @@ from tsela.reference import UnknownPortError, port
 
 # Border local time is UTC+2 all year in both countries (South African Standard Time).
 LOCAL_OFFSET_HOURS = 2
+# DuckDB's memory per connection (its default is 80% of the machine's, and the API opens one
+# per request): building the stays of 100M crossings sorts about 50M rows, which beyond this
+# limit spill to disk instead of taking the machine.
+MEMORY_LIMIT = "4GB"
 
 
 class ObservatoryError(ValueError):
@@ -182,7 +190,9 @@ def _sql_timestamp(moment: datetime) -> str:
 class Observatory:
     """DuckDB over one Parquet analytics directory."""
 
-    def __init__(self, parquet_dir: Path, *, threads: int | None = None) -> None:
+    def __init__(
+        self, parquet_dir: Path, *, threads: int | None = None, memory_limit: str = MEMORY_LIMIT
+    ) -> None:
         self.dir = Path(parquet_dir)
         crossings = self.dir / "crossings"
         if not crossings.is_dir():
@@ -191,12 +201,15 @@ class Observatory:
                 "`tsela export parquet` (from the database) or `tsela synth` (synthetic data)"
             )
         self.partitions = self._scan_partitions(crossings)
-        # Stays computed so far, by (first day, last day, country): temporary table names
-        # (see indicators.ensure_stays).
-        self.stays_tables: dict[tuple[date, date, str], str] = {}
-        self._rollup_source: str | None = None
+        # SQL sources of the tables built from every crossing, by name (see ``cached``).
+        self._cached: dict[str, str] = {}
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute(f"SET memory_limit = {_sql_text(memory_limit)}")
+        # Not DuckDB's default (.tmp in the working directory): a folder of its own, which
+        # DuckDB creates only when it spills and removes when the connection closes.
+        spill = Path(tempfile.gettempdir()) / f"tsela-duckdb-{uuid.uuid4().hex}"
+        self.con.execute(f"SET temp_directory = {_sql_text(str(spill))}")
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
         self._define_static_views()
@@ -265,6 +278,15 @@ class Observatory:
         globs = [str(self.partitions[m] / "*.parquet") for m in months if m in self.partitions]
         return "[" + ", ".join(_sql_text(g) for g in globs) + "]"
 
+    def all_crossings(self) -> str:
+        """SQL source of every crossing in the copy (the stored columns)."""
+        if self.partitions:
+            return f"read_parquet({self._files(list(self.partitions))})"
+        from tsela.observatory.parquet import CROSSINGS_SCHEMA
+
+        self.con.register("_empty_crossings", CROSSINGS_SCHEMA.empty_table())
+        return "(SELECT * FROM _empty_crossings)"
+
     # ------------------------------------------------------------------ views
 
     def _define_static_views(self) -> None:
@@ -319,7 +341,7 @@ class Observatory:
             """
         )
 
-    # ------------------------------------------------------------------ daily rollup
+    # ------------------------------------------------------------------ built once per copy
 
     def fingerprint(self) -> str:
         """Changes whenever a crossings file is added, removed or rewritten."""
@@ -331,66 +353,62 @@ class Observatory:
             )
         return digest.hexdigest()[:16]
 
+    def cached(self, name: str, query: str) -> str:
+        """SQL source of a table derived from every crossing, built once per analytics copy.
+
+        ``query`` reads ``all_crossings()``. The table is kept next to the copy as
+        ``rollup/<name>-<fingerprint>.parquet`` and rebuilt when the crossings change (a new
+        export or synth run); kept in memory when the folder is read-only or holds no
+        crossings.
+        """
+        found = self._cached.get(name)
+        if found is not None:
+            return found
+        table = f"cached_{name}"
+        if not self.partitions:
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {query}")
+            self._cached[name] = table
+            return table
+        path = self.dir / "rollup" / f"{name}-{self.fingerprint()}.parquet"
+        if not path.is_file():
+            # Unique per writer: the API may build it from two threads at once.
+            tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+            try:
+                path.parent.mkdir(exist_ok=True)
+                for old in path.parent.glob(f"{name}-*.parquet"):
+                    if old != path:
+                        old.unlink(missing_ok=True)
+                self.con.execute(f"COPY ({query}) TO {_sql_text(str(tmp))} (FORMAT parquet)")
+                tmp.replace(path)
+            except (OSError, duckdb.IOException):  # read-only folder, or no room left
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+                self.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {query}")
+                self._cached[name] = table
+                return table
+        self._cached[name] = f"read_parquet({_sql_text(str(path))})"
+        return self._cached[name]
+
     def rollup(self) -> str:
         """The daily rollup of every crossing (SQL source), built once per analytics copy.
 
         Counts per border-local day, port, country, direction and decision: every count-only
         indicator reads this instead of the crossings (a few hundred thousand rows instead of
-        a hundred million). Kept next to the copy as ``rollup/daily-<fingerprint>.parquet``
-        and rebuilt when the crossings change; kept in memory when the folder is read-only.
+        a hundred million). Kept as ``rollup/daily-<fingerprint>.parquet`` (see ``cached``).
         """
-        if self._rollup_source is not None:
-            return self._rollup_source
-        if not self.partitions:
-            self.con.execute(
-                "CREATE OR REPLACE TEMP TABLE daily_rollup (day DATE, port VARCHAR, "
-                "country VARCHAR, direction VARCHAR, decision VARCHAR, n BIGINT)"
-            )
-            self._rollup_source = "daily_rollup"
-            return self._rollup_source
-        path = self.dir / "rollup" / f"daily-{self.fingerprint()}.parquet"
-        if not path.is_file():
-            local = local_time("crossed_at")
-            query = (
-                f"SELECT CAST({local} AS DATE) AS day, port, country, direction, decision, "
-                f"count(*) AS n FROM read_parquet({self._files(list(self.partitions))}) "
-                "GROUP BY ALL ORDER BY day, port"
-            )
-            try:
-                path.parent.mkdir(exist_ok=True)
-                for old in path.parent.glob("daily-*.parquet"):
-                    if old != path:
-                        old.unlink(missing_ok=True)
-                # Unique per writer: the API may build it from two threads at once.
-                tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-                self.con.execute(f"COPY ({query}) TO {_sql_text(str(tmp))} (FORMAT parquet)")
-                tmp.replace(path)
-            except OSError:
-                self.con.execute(f"CREATE OR REPLACE TEMP TABLE daily_rollup AS {query}")
-                self._rollup_source = "daily_rollup"
-                return self._rollup_source
-        self._rollup_source = f"read_parquet({_sql_text(str(path))})"
-        return self._rollup_source
+        local = local_time("crossed_at")
+        return self.cached(
+            "daily",
+            f"SELECT CAST({local} AS DATE) AS day, port, country, direction, decision, "
+            f"count(*) AS n FROM {self.all_crossings()} GROUP BY ALL ORDER BY day, port",
+        )
 
-    def select(
-        self,
-        period: Period,
-        ports: Sequence[str] = (),
-        lookback_days: int = 0,
-        recent_days: int = 0,
-        counts: bool = False,
-    ) -> None:
+    def select(self, period: Period, ports: Sequence[str] = (), counts: bool = False) -> None:
         """Point the views at a period and ports (ports already checked by ``check_ports``).
 
         ``counts``: also define ``crossing_counts`` (the daily rollup, same period and ports).
         """
         self._crossings_view("crossings", period.start, period.end, ports)
-        self._crossings_view(
-            "crossings_history", period.start - timedelta(days=lookback_days), period.end, ()
-        )
-        self._crossings_view(
-            "crossings_recent", period.start - timedelta(days=recent_days), period.end, ()
-        )
         if counts:
             where = [f"day BETWEEN DATE '{period.start}' AND DATE '{period.end}'"]
             if ports:

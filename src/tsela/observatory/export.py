@@ -6,7 +6,9 @@ their nationality, sex and birth year only. Rows are read in chunks (server-side
 PostgreSQL) so the export of tens of millions of crossings never sits in memory at once.
 
 The copy is written into a temporary folder next to the target and swapped in at the end:
-a failed export leaves the previous copy as it was, never a half-written one.
+a failed export leaves the previous copy as it was, never a half-written one. The tables the
+observatory derives from every crossing (daily rollup, stays) are built before the swap, so
+the first question asked of the new copy does not wait for them.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import pyarrow.parquet as pq
 from sqlalchemy import Engine, select
 
 from tsela.observatory import parquet
+from tsela.observatory.engine import Observatory
+from tsela.observatory.indicators import stays_source
 from tsela.store.checks import BorderCheck
 from tsela.store.models import Crossing, Employer, Permit, Person, PortOfEntry
 
@@ -190,6 +194,13 @@ def _checks(engine: Engine, out: Path, chunk: int) -> int:
     return table.num_rows
 
 
+def _build_derived(copy: Path) -> None:
+    # Their fingerprint names files relative to the copy, so they stay valid after the swap.
+    with Observatory(copy) as obs:
+        obs.rollup()
+        stays_source(obs)
+
+
 def export_parquet(
     engine: Engine,
     out_dir: Path,
@@ -220,6 +231,7 @@ def export_parquet(
         (tmp / "EXPORTED").write_text(
             f"exported {datetime.now().astimezone().isoformat(timespec='seconds')}\n"
         )
+        _build_derived(tmp)
         old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
         if out_dir.exists():
             out_dir.rename(old)

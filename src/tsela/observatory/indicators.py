@@ -1,10 +1,10 @@
 """The observatory's indicators, each defined once: id, title, plain description, formula, SQL.
 
 Every indicator is a DuckDB query over the views the engine defines for a period and ports
-(``crossings``, ``crossings_history``, ``travellers``, ``permits``, ``selected_ports``,
-``period_bounds``, ``season_windows``; see ``tsela.observatory.engine``). The CLI, the API,
-the dashboard, the monthly report and the open-data release all read from here, so a figure
-means the same thing wherever it appears.
+(``crossings``, ``crossing_counts``, ``travellers``, ``permits``, ``selected_ports``,
+``period_bounds``, ``season_windows``; see ``tsela.observatory.engine``) and the ``stays``
+defined here. The CLI, the API, the dashboard, the monthly report and the open-data release
+all read from here, so a figure means the same thing wherever it appears.
 
 Counting conventions (they matter for reading the figures):
 
@@ -16,6 +16,7 @@ Counting conventions (they matter for reading the figures):
 - A stay in a country is an entry into it followed by the traveller's next record at that
   country's side being an exit; stays of the country's own nationals are not stays abroad and
   are left out. Both the entry day and the exit day count as days of stay, as in the stay rules.
+  An exit is paired with an entry made up to ``STAY_LOOKBACK_DAYS`` before the period began.
 """
 
 from __future__ import annotations
@@ -34,15 +35,14 @@ from tsela.observatory.engine import (
     ObservatoryError,
     Period,
     check_ports,
+    local_time,
 )
 
 # The 30-day visa exemption for Lesotho citizens visiting South Africa
 # (reference/stay_rules/lso-to-zaf.toml, version "30-day visa exemption").
 VISITOR_LIMIT_DAYS = 30
-# How far back an exit in the period is paired with its entry (stays longer are not seen).
+# How far before the period an exit's entry may be (stays longer are not seen).
 STAY_LOOKBACK_DAYS = 365
-# The first, cheap pass looks this far back; exits with nothing there get the full lookback.
-STAY_RECENT_DAYS = 62
 AGE_BANDS = ("0-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown")
 COUNTRIES = ("ZAF", "LSO")
 
@@ -165,72 +165,71 @@ class Result:
 
 COUNTRY = Param("country", "ZAF", "country the stays are in (ZAF or LSO)", choices=COUNTRIES)
 
-# Pairs each exit from the country in the period with the traveller's record just before it
-# at that country's side: when that is an entry, the two make a stay. Computed once per period
-# and country into a table (the window over crossings is the costly part) and read
-# through the view ``stays``, which keeps the exits at the selected ports.
-STAYS = """
-CREATE OR REPLACE TEMP TABLE {table} AS
-WITH leavers AS (
-    SELECT DISTINCT traveller_key FROM crossings_recent, period_bounds
-    WHERE country = '{country}' AND direction = 'exit' AND day BETWEEN first_day AND last_day
-),
--- First pass over the last few weeks only: for most exits the record before is there.
-recent AS (
-    SELECT traveller_key, nationality, direction, day, port, crossed_at,
-           lag(direction) OVER w AS prev_direction, lag(day) OVER w AS prev_day
-    FROM crossings_recent
-    WHERE country = '{country}' AND traveller_key IN (SELECT traveller_key FROM leavers)
-    -- a 64-bit hash of the key partitions as well and sorts far faster than the text
-    WINDOW w AS (PARTITION BY hash(traveller_key) ORDER BY crossed_at)
-),
-exits AS MATERIALIZED (
-    SELECT recent.* FROM recent, period_bounds
-    WHERE direction = 'exit' AND day BETWEEN first_day AND last_day
-),
-unresolved AS MATERIALIZED (
-    SELECT traveller_key, nationality, day, port FROM exits WHERE prev_direction IS NULL
-),
--- Second pass, for the few exits with nothing recent before them: the traveller's last
--- record before those weeks, over the whole lookback (an aggregate, not a window).
-older AS (
-    SELECT traveller_key, arg_max(direction, crossed_at) AS prev_direction,
-           max(day) AS prev_day
-    FROM crossings_history, period_bounds
-    WHERE country = '{country}' AND day < first_day - {recent_days}
-      AND traveller_key IN (SELECT traveller_key FROM unresolved)
-    GROUP BY traveller_key
+# Every traveller's records at one country's side, in time order, built once per analytics
+# copy (``stays_source``): one row per exit from the country, with the day of the record just
+# before it when that is an entry (else entry_day is NULL: an exit without an entry), and one
+# row per entry whose next record there is not an exit (exit_day NULL: still inside, or the
+# exit was never recorded). Nationals are left out before pairing: every record of a
+# traveller carries the person's nationality (export and synth write it from the person), so
+# this drops whole sequences and changes no pair. Two records in the same second: the entry
+# first. Sorted by country and exit day, so a period reads only the row groups that hold it.
+STAYS_BUILD = """
+WITH records AS (
+    SELECT traveller_key, country, nationality, port, direction, crossed_at,
+           CAST({local} AS DATE) AS day
+    FROM {crossings}
+    WHERE nationality <> country
 ),
 paired AS (
-    SELECT traveller_key, nationality, prev_direction, prev_day, day, port
-    FROM exits WHERE prev_direction IS NOT NULL
-    UNION ALL
-    SELECT u.traveller_key, u.nationality, o.prev_direction, o.prev_day, u.day, u.port
-    FROM unresolved u JOIN older o USING (traveller_key)
+    SELECT *, lag(direction) OVER w AS prev_direction, lag(day) OVER w AS prev_day,
+           lead(direction) OVER w AS next_direction
+    FROM records
+    WINDOW w AS (PARTITION BY traveller_key, country ORDER BY crossed_at, direction)
 )
-SELECT traveller_key, nationality, prev_day AS entry_day, day AS exit_day,
-       port AS exit_port, date_diff('day', prev_day, day) + 1 AS days
+SELECT country, traveller_key, nationality,
+       CASE WHEN direction = 'entry' THEN day WHEN prev_direction = 'entry' THEN prev_day END
+           AS entry_day,
+       CASE WHEN direction = 'exit' THEN day END AS exit_day,
+       CASE WHEN direction = 'exit' THEN port END AS exit_port
 FROM paired
-WHERE prev_direction = 'entry' AND nationality <> '{country}'
+WHERE direction = 'exit' OR (direction = 'entry' AND next_direction IS DISTINCT FROM 'exit')
+ORDER BY country, exit_day
 """
+# The stays in a country that ended in the period at the selected ports, read through the
+# view ``stays``: a filter over the table above (an entry older than the lookback is not seen).
 STAYS_VIEW = """
 CREATE OR REPLACE TEMP VIEW stays AS
-SELECT * FROM {table} WHERE exit_port IN (SELECT port FROM selected_ports)
+SELECT traveller_key, nationality, entry_day, exit_day, exit_port,
+       date_diff('day', entry_day, exit_day) + 1 AS days
+FROM {source}
+WHERE country = '{country}' AND exit_day BETWEEN DATE '{first}' AND DATE '{last}'
+  AND entry_day >= DATE '{earliest}'
+  AND exit_port IN (SELECT port FROM selected_ports)
 """
 
 
-def ensure_stays(obs: Observatory, period: Period, country: str) -> None:
+def stays_source(obs: Observatory) -> str:
+    """SQL source of the stays table (``STAYS_BUILD``), built once per analytics copy."""
+    query = STAYS_BUILD.format(local=local_time("crossed_at"), crossings=obs.all_crossings())
+    return obs.cached("stays", query)
+
+
+def ensure_stays(
+    obs: Observatory, period: Period, country: str, lookback_days: int = STAY_LOOKBACK_DAYS
+) -> None:
     """Make the ``stays`` view hold the stays in ``country`` that ended in the period.
 
-    Call after ``obs.select`` with ``STAY_LOOKBACK_DAYS`` (it reads ``crossings_history``).
+    Call after ``obs.select`` (it reads ``selected_ports``).
     """
-    key = (period.start, period.end, country)
-    table = obs.stays_tables.get(key)
-    if table is None:
-        table = f"stays_{len(obs.stays_tables)}"
-        obs.con.execute(STAYS.format(country=country, table=table, recent_days=STAY_RECENT_DAYS))
-        obs.stays_tables[key] = table
-    obs.con.execute(STAYS_VIEW.format(table=table))
+    obs.con.execute(
+        STAYS_VIEW.format(
+            source=stays_source(obs),
+            country=country,
+            first=period.start.isoformat(),
+            last=period.end.isoformat(),
+            earliest=(period.start - timedelta(days=lookback_days)).isoformat(),
+        )
+    )
 
 
 # Season windows: Easter (Tuesday before Good Friday to the Tuesday after Easter Monday),
@@ -637,16 +636,10 @@ def run(
     chosen = check_ports(ports)
     if chosen and not ind.by_port:
         raise ObservatoryError(f"{ind.id} is not counted by port: leave out the port filter")
-    obs.select(
-        period,
-        chosen,
-        ind.lookback_days,
-        STAY_RECENT_DAYS if ind.lookback_days else 0,
-        counts=ind.counts,
-    )
+    obs.select(period, chosen, counts=ind.counts)
     prepare(obs, period)
     if ind.lookback_days:
-        ensure_stays(obs, period, str(values["country"]))
+        ensure_stays(obs, period, str(values["country"]), ind.lookback_days)
     table = _arrow(obs.sql(ind.sql.format(**values)))
     notes: list[str] = []
     if ind.source == "crossings":

@@ -25,13 +25,7 @@ import numpy as np
 
 from tsela import __version__
 from tsela.observatory.engine import NoDataError, Observatory, ObservatoryError, Period
-from tsela.observatory.indicators import (
-    AGE_BANDS,
-    STAY_LOOKBACK_DAYS,
-    STAY_RECENT_DAYS,
-    ensure_stays,
-    prepare,
-)
+from tsela.observatory.indicators import AGE_BANDS, ensure_stays, prepare
 from tsela.observatory.sdc import TOTAL, CountTable, Outcome, check_threshold, protect
 
 SUPPRESSED = "x"
@@ -267,7 +261,7 @@ def release(
         raise ObservatoryError(
             f"{out_dir} already exists and is not empty: a release goes into a new folder"
         )
-    obs.select(period, (), STAY_LOOKBACK_DAYS, STAY_RECENT_DAYS)
+    obs.select(period)
     prepare(obs, period)
     ensure_stays(obs, period, "ZAF")
     tables = [t for spec in SPECS if (t := build_table(obs, spec)) is not None]
