@@ -8,8 +8,7 @@ activities (checked in ``services.governance``); ``GET /v1/governance/public`` i
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from tsela.api.auth import client_source, require_roles
 from tsela.api.deps import get_session, get_settings
+from tsela.api.errors import service_errors
 from tsela.config import Settings
 from tsela.domain.governance import GovernanceError, Status, effective_status, parse_status
 from tsela.services import governance as g
@@ -43,25 +43,29 @@ READERS = (
 MAX_UPLOAD = 5 * 1024 * 1024
 
 
-@contextmanager
-def _answers() -> Iterator[None]:
+KNOWN = (g.NotFound, g.AccessDenied, GovernanceError, IndicatorError)
+
+
+def _http(exc: Exception) -> HTTPException:
     """Tracker errors as HTTP answers: 404 unknown, 403 not allowed, 422 bad input."""
-    try:
-        yield
-    except g.NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except g.AccessDenied as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
-    except g.LineErrors as exc:
-        raise HTTPException(
+    if isinstance(exc, g.NotFound):
+        return HTTPException(status.HTTP_404_NOT_FOUND, str(exc))
+    if isinstance(exc, g.AccessDenied):
+        return HTTPException(status.HTTP_403_FORBIDDEN, str(exc))
+    if isinstance(exc, g.LineErrors):
+        return HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             {
                 "message": str(exc).split("\n", 1)[0],
                 "errors": [{"line": e.line, "message": e.message} for e in exc.errors],
             },
-        ) from None
-    except (GovernanceError, IndicatorError) as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+        )
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc))
+
+
+def _answers(session: Session | None = None) -> AbstractContextManager[None]:
+    """Reads pass no session; changes pass theirs, committed when the block succeeds."""
+    return service_errors(session, KNOWN, _http)
 
 
 def _actor(session: Session, user: User, request: Request) -> g.Actor:
@@ -114,11 +118,10 @@ def add_body(
     settings: Settings = Depends(get_settings),
     user: User = Depends(require_roles(Role.SECRETARIAT)),
 ) -> dict[str, str]:
-    with _answers():
+    with _answers(session):
         made = g.add_body(
             session, _actor(session, user, request), settings.node, g.BodyInput(**body.model_dump())
         )
-    session.commit()
     return {"code": made.code}
 
 
@@ -137,7 +140,7 @@ def add_meeting(
     settings: Settings = Depends(get_settings),
     user: User = Depends(require_roles(Role.SECRETARIAT)),
 ) -> dict[str, str]:
-    with _answers():
+    with _answers(session):
         m = g.add_meeting(
             session,
             _actor(session, user, request),
@@ -147,7 +150,6 @@ def add_meeting(
             meeting.place,
             meeting.title,
         )
-    session.commit()
     return {"body": m.body.code, "held_on": m.held_on.isoformat()}
 
 
@@ -164,9 +166,8 @@ def bind_member(
     settings: Settings = Depends(get_settings),
     user: User = Depends(require_roles(Role.SECRETARIAT)),
 ) -> dict[str, str | None]:
-    with _answers():
+    with _answers(session):
         g.bind_member(session, _actor(session, user, request), settings.node, username, member.body)
-    session.commit()
     return {"username": username.lower(), "body": member.body.upper() if member.body else None}
 
 
@@ -216,7 +217,7 @@ def add_activity(
     user: User = Depends(require_roles(Role.SECRETARIAT)),
 ) -> dict[str, Any]:
     """Add one activity, given as the columns of a plan row (see docs/governance.md)."""
-    with _answers():
+    with _answers(session):
         unknown = sorted(set(row) - set(gi.PLAN_COLUMNS))
         if unknown:
             raise GovernanceError(f"unknown field(s) {', '.join(unknown)}")
@@ -225,8 +226,7 @@ def add_activity(
         )
         if report.errors:
             raise GovernanceError(report.errors[0].message)
-        session.commit()
-        return g.activity_json(g.activity_by_code(session, report.created[0]), utcnow())
+    return g.activity_json(g.activity_by_code(session, report.created[0]), utcnow())
 
 
 class ChangesIn(BaseModel):
@@ -251,7 +251,7 @@ def edit_activity(
     """Re-plan an activity (secretariat)."""
     now = utcnow()
     data = changes.model_dump(exclude={"note"})
-    with _answers():
+    with _answers(session):
         a = g.edit_activity(
             session,
             _actor(session, user, request),
@@ -261,8 +261,7 @@ def edit_activity(
             changes.note,
             now,
         )
-        session.commit()
-        return g.activity_json(a, now)
+    return g.activity_json(a, now)
 
 
 class EvidenceIn(BaseModel):
@@ -287,7 +286,7 @@ def report_progress(
 ) -> dict[str, Any]:
     """Report progress: the owner body's members or the secretariat."""
     now = utcnow()
-    with _answers():
+    with _answers(session):
         a = g.report_progress(
             session,
             _actor(session, user, request),
@@ -302,8 +301,7 @@ def report_progress(
             ),
             now,
         )
-        session.commit()
-        return g.activity_json(a, now)
+    return g.activity_json(a, now)
 
 
 class NoteIn(BaseModel):
@@ -330,7 +328,7 @@ def session_notes(
 ) -> dict[str, Any]:
     """Notes taken at a session, applied in one go: all, or none (errors name each line,
     counting the notes from 1)."""
-    with _answers():
+    with _answers(session):
         if (notes.body is None) != (notes.meeting_date is None):
             raise GovernanceError("give both body and meeting_date, or neither")
         meeting = (
@@ -346,8 +344,7 @@ def session_notes(
             utcnow(),
             meeting,
         )
-        session.commit()
-        return {"updated": [a.code for a in done]}
+    return {"updated": [a.code for a in done]}
 
 
 @router.post("/import")
@@ -363,14 +360,13 @@ async def import_plan(
     content = await file.read(MAX_UPLOAD + 1)
     if len(content) > MAX_UPLOAD:
         raise HTTPException(413, f"{name}: larger than {MAX_UPLOAD // (1024 * 1024)} MB")
-    with _answers(), tempfile.TemporaryDirectory() as tmp:
+    with _answers(session), tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / name
         path.write_bytes(content)
         rows = gi.read_table(path, gi.PLAN_COLUMNS)
         report = gi.import_plan(
             session, _actor(session, user, request), settings.node, rows, utcnow(), name
         )
-        session.commit()
     return {
         "rows": report.rows,
         "created": report.created,
@@ -455,8 +451,7 @@ def publish(
     settings: Settings = Depends(get_settings),
     user: User = Depends(require_roles(Role.SECRETARIAT)),
 ) -> JSONResponse:
-    with _answers():
+    with _answers(session):
         actor = _actor(session, user, request)
         g.set_public(session, actor, settings.node, item.kind, item.code, item.public)
-    session.commit()
     return JSONResponse({"kind": item.kind, "code": item.code, "public": item.public})

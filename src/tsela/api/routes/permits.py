@@ -8,6 +8,7 @@ signed revocation list are public (see each route's docstring for why).
 from __future__ import annotations
 
 import uuid
+from contextlib import AbstractContextManager
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from tsela.api.auth import require_roles
 from tsela.api.deps import get_session, get_settings
+from tsela.api.errors import service_errors
 from tsela.config import Settings
 from tsela.domain import permits as dom
 from tsela.domain.credentials import SAST, KeySet, Verification
@@ -61,15 +63,14 @@ def _http(exc: Exception) -> HTTPException:
     return HTTPException(422, str(exc))
 
 
-def _run(session: Session, work: Any) -> Any:
-    """Run one use case in the request's transaction: commit on success, else nothing kept."""
-    try:
-        result = work()
-        session.commit()
-        return result
-    except ValueError as exc:
-        session.rollback()
-        raise _http(exc) from exc
+def _service(session: Session | None) -> AbstractContextManager[None]:
+    """One use case in the request's transaction; every service refusal is a ValueError."""
+    return service_errors(session, ValueError, _http)
+
+
+def _keys_errors() -> AbstractContextManager[None]:
+    """Public routes that only read: an unusable key store is 503, anything else a bug."""
+    return service_errors(None, KeyStoreError, _http)
 
 
 # --- models -------------------------------------------------------------------------------
@@ -227,12 +228,10 @@ def permit_keys(settings: Settings = Depends(get_settings)) -> JSONResponse:
     Public: offline verifiers (police, employers, port scanners) download it; it holds only
     public keys.
     """
-    try:
+    with _keys_errors():
         store = _keys(settings)
         store.ensure(datetime.now(SAST))
         return JSONResponse(store.jwks(), headers={"Cache-Control": "public, max-age=3600"})
-    except KeyStoreError as exc:
-        raise _http(exc) from exc
 
 
 @router.get("/v1/permits/revocations")
@@ -244,10 +243,8 @@ def permit_revocations(
     Public: offline verifiers download it to stay current; it names no person, only the
     ids already printed in the permits' own tokens, and is signed so it cannot be faked.
     """
-    try:
+    with _keys_errors():
         signed = svc.signed_revocation_list(session, _keys(settings), datetime.now(SAST))
-    except KeyStoreError as exc:
-        raise _http(exc) from exc
     return Response(signed, media_type=JWT_MEDIA, headers={"Cache-Control": "no-cache"})
 
 
@@ -264,11 +261,9 @@ def verify_permit(
     and this node's register says whether it was revoked or suspended since.
     """
     files = [*local_keysets(settings.var_dir), *sorted(settings.var_dir.glob("verifier/keys-*"))]
-    try:
+    with _keys_errors():
         _keys(settings).ensure(datetime.now(SAST))
         keyset = load_keysets(files) if files else KeySet()
-    except KeyStoreError as exc:
-        raise _http(exc) from exc
     result = svc.verify_online(session, body.token, keyset, settings.node, _today())
     return _verification_out(result)
 
@@ -288,8 +283,7 @@ def apply_for_permit(
     actor = _actor(user, settings)
     applicant = svc.Applicant(**body.applicant.model_dump()) if body.applicant else None
     evidence = [svc.EvidenceItem(e.kind, e.reference, e.note) for e in body.evidence]
-
-    def work() -> dict[str, Any]:
+    with _service(session):
         permit = svc.apply(
             session,
             actor,
@@ -302,9 +296,6 @@ def apply_for_permit(
             evidence=evidence,
         )
         return _permit_out(session, actor, permit.number, _today())
-
-    result: dict[str, Any] = _run(session, work)
-    return result
 
 
 @router.get("/v1/permits")
@@ -321,10 +312,9 @@ def list_permits(
     """Permits the caller may see (employers: their workers'; workers: their own), with
     filters; ``expiring_within=30|60|90`` gives the reminder lists; ``format=csv`` exports."""
     actor = _actor(user, settings)
-
-    def work() -> list[svc.PermitView]:
+    with _service(session):
         employer_id = emp.get_employer(session, employer).id if employer else None
-        return svc.list_permits(
+        views = svc.list_permits(
             session,
             actor,
             _today(),
@@ -333,8 +323,6 @@ def list_permits(
             status=status,
             expiring_within=expiring_within,
         )
-
-    views: list[svc.PermitView] = _run(session, work)
     if format == "csv":
         return Response(
             svc.to_csv(views),
@@ -354,9 +342,8 @@ def expiring_summary(
 ) -> dict[str, dict[int, int]]:
     """Counts of permits ending within 30, 60 and 90 days, by employer or by type."""
     actor = _actor(user, settings)
-    views = _run(
-        session, lambda: svc.list_permits(session, actor, _today(), expiring_within=within)
-    )
+    with _service(session):
+        views = svc.list_permits(session, actor, _today(), expiring_within=within)
     return svc.expiring_summary(views, by)
 
 
@@ -369,8 +356,8 @@ def get_permit(
 ) -> dict[str, Any]:
     """A permit (by id or number) with its status today and its history."""
     actor = _actor(user, settings)
-    result: dict[str, Any] = _run(session, lambda: _permit_out(session, actor, ref, _today()))
-    return result
+    with _service(session):
+        return _permit_out(session, actor, ref, _today())
 
 
 @router.post("/v1/permits/{ref}/evidence")
@@ -384,13 +371,9 @@ def add_evidence(
     """Add evidence to an application (draft, submitted or evidence requested)."""
     actor = _actor(user, settings)
     evidence = [svc.EvidenceItem(e.kind, e.reference, e.note) for e in items]
-
-    def work() -> dict[str, Any]:
+    with _service(session):
         svc.add_evidence(session, actor, ref, evidence)
         return _permit_out(session, actor, ref, _today())
-
-    result: dict[str, Any] = _run(session, work)
-    return result
 
 
 @router.post("/v1/permits/{ref}/submit")
@@ -402,13 +385,9 @@ def submit_application(
 ) -> dict[str, Any]:
     """Submit an application, or answer a request for evidence."""
     actor = _actor(user, settings)
-
-    def work() -> dict[str, Any]:
+    with _service(session):
         svc.submit(session, actor, ref, _today())
         return _permit_out(session, actor, ref, _today())
-
-    result: dict[str, Any] = _run(session, work)
-    return result
 
 
 @router.post("/v1/permits/{ref}/decision")
@@ -422,13 +401,9 @@ def decide(
     """An officer's decision; a reason is required to reject, request evidence, suspend,
     reinstate or revoke. Illegal moves answer 409 with what is possible instead."""
     actor = _actor(user, settings)
-
-    def work() -> dict[str, Any]:
+    with _service(session):
         svc.decide(session, actor, ref, DECISION_TARGET[body.decision], body.reason)
         return _permit_out(session, actor, ref, _today())
-
-    result: dict[str, Any] = _run(session, work)
-    return result
 
 
 @router.post("/v1/permits/{ref}/issue")
@@ -441,16 +416,12 @@ def issue_permit(
     """Issue an approved permit: fixes its validity and signs the credential (``token``)."""
     actor = _actor(user, settings)
     now = datetime.now(SAST)
-
-    def work() -> dict[str, Any]:
+    with _service(session):
         permit = svc.issue(session, actor, ref, _keys(settings).signer(now), _today(), now)
         out = _permit_out(session, actor, ref, _today())
         out["token"] = permit.token
         out["kid"] = permit.kid
         return out
-
-    result: dict[str, Any] = _run(session, work)
-    return result
 
 
 @router.post("/v1/permits/{ref}/renew", status_code=201)
@@ -462,13 +433,9 @@ def renew_permit(
 ) -> dict[str, Any]:
     """Open a renewal application for an expiring permit (evidence carried over)."""
     actor = _actor(user, settings)
-
-    def work() -> dict[str, Any]:
+    with _service(session):
         new = svc.renew(session, actor, ref, _today())
         return _permit_out(session, actor, new.number, _today())
-
-    result: dict[str, Any] = _run(session, work)
-    return result
 
 
 @router.post("/v1/permits/{ref}/end-employment")
@@ -481,8 +448,7 @@ def end_employment(
 ) -> dict[str, Any]:
     """An employer reports that a worker's employment under this permit has ended."""
     actor = _actor(user, settings)
-
-    def work() -> dict[str, Any]:
+    with _service(session):
         job = svc.end_employment(session, actor, ref, body.end_date, body.reason)
         return {
             "permit": ref,
@@ -490,9 +456,6 @@ def end_employment(
             "end_date": body.end_date.isoformat(),
             "reason": job.end_reason,
         }
-
-    result: dict[str, Any] = _run(session, work)
-    return result
 
 
 @router.get("/v1/permits/{ref}/qr.{kind}")
@@ -505,15 +468,12 @@ def permit_qr(
 ) -> Response:
     """The QR code of an issued permit's signed credential, to print on the card."""
     actor = _actor(user, settings)
-
-    def work() -> str:
+    with _service(session):
         permit = svc.load_permit(session, ref)
         svc.view(session, actor, ref, _today())  # scope check, and the read is audited
         if not permit.token:
             raise svc.PermitError(f"permit {permit.number} has not been issued ({permit.status})")
-        return permit.token
-
-    token: str = _run(session, work)
+        token = permit.token
     if kind == "png":
         return Response(render_png(token), media_type="image/png")
     return Response(render_svg(token), media_type="image/svg+xml")
@@ -531,13 +491,8 @@ def register_employer(
 ) -> dict[str, Any]:
     """Register an employer."""
     actor = _actor(user, settings)
-
-    def work() -> dict[str, Any]:
-        e = emp.register_employer(session, actor, **body.model_dump())
-        return _employer_out(e)
-
-    result: dict[str, Any] = _run(session, work)
-    return result
+    with _service(session):
+        return _employer_out(emp.register_employer(session, actor, **body.model_dump()))
 
 
 def _employer_out(e: Any) -> dict[str, Any]:
@@ -574,5 +529,6 @@ def employer_permits(
     """The permits of an employer's workers (an employer sees only its own)."""
     del request
     actor = _actor(user, settings)
-    views = _run(session, lambda: emp.workers_permits(session, actor, ref, _today()))
+    with _service(session):
+        views = emp.workers_permits(session, actor, ref, _today())
     return [v.as_dict() for v in views]
