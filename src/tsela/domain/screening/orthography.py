@@ -33,6 +33,8 @@ class OrthographyRule:
     south_africa: tuple[str, ...]
     why: str
     confidence: str
+    # Lesotho -> South African rewrites of a whole name, for synthetic data (not for matching).
+    respell: tuple[tuple[re.Pattern[str], str], ...] = ()
 
 
 @cache
@@ -55,6 +57,10 @@ def rules() -> tuple[OrthographyRule, ...]:
                 south_africa=south_africa,
                 why=raw["why"],
                 confidence=raw["confidence"],
+                respell=tuple(
+                    (re.compile(pattern, re.IGNORECASE), replacement)
+                    for pattern, replacement in raw.get("respell", [])
+                ),
             )
         )
     return tuple(out)
