@@ -8,6 +8,7 @@ activities (checked in ``services.governance``); ``GET /v1/governance/public`` i
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import date
 from pathlib import Path
@@ -68,8 +69,17 @@ def _answers(session: Session | None = None) -> AbstractContextManager[None]:
     return service_errors(session, KNOWN, _http)
 
 
-def _actor(session: Session, user: User, request: Request) -> g.Actor:
-    return g.actor_for(session, user, client_source(request))
+def _actor(*roles: Role) -> Callable[..., g.Actor]:
+    """A dependency: the signed-in user, admitting ``roles``, with the bodies they speak for."""
+
+    def dependency(
+        request: Request,
+        session: Session = Depends(get_session),
+        user: User = Depends(require_roles(*roles)),
+    ) -> g.Actor:
+        return g.actor_for(session, user, client_source(request))
+
+    return dependency
 
 
 @router.get("/public")
@@ -91,12 +101,11 @@ class BodyIn(BaseModel):
 
 @router.get("/bodies")
 def list_bodies(
-    request: Request,
     session: Session = Depends(get_session),
-    user: User = Depends(require_roles(*READERS)),
+    actor: g.Actor = Depends(_actor(*READERS)),
 ) -> list[dict[str, Any]]:
     with _answers():
-        g.require_reader(_actor(session, user, request))
+        g.require_reader(actor)
         return [
             {
                 "code": b.code,
@@ -113,15 +122,12 @@ def list_bodies(
 @router.post("/bodies", status_code=201)
 def add_body(
     body: BodyIn,
-    request: Request,
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
-    user: User = Depends(require_roles(Role.SECRETARIAT)),
+    actor: g.Actor = Depends(_actor(Role.SECRETARIAT)),
 ) -> dict[str, str]:
     with _answers(session):
-        made = g.add_body(
-            session, _actor(session, user, request), settings.node, g.BodyInput(**body.model_dump())
-        )
+        made = g.add_body(session, actor, settings.node, g.BodyInput(**body.model_dump()))
     return {"code": made.code}
 
 
@@ -135,15 +141,14 @@ class MeetingIn(BaseModel):
 @router.post("/meetings", status_code=201)
 def add_meeting(
     meeting: MeetingIn,
-    request: Request,
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
-    user: User = Depends(require_roles(Role.SECRETARIAT)),
+    actor: g.Actor = Depends(_actor(Role.SECRETARIAT)),
 ) -> dict[str, str]:
     with _answers(session):
         m = g.add_meeting(
             session,
-            _actor(session, user, request),
+            actor,
             settings.node,
             meeting.body,
             meeting.held_on,
@@ -161,28 +166,26 @@ class MemberIn(BaseModel):
 def bind_member(
     username: str,
     member: MemberIn,
-    request: Request,
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
-    user: User = Depends(require_roles(Role.SECRETARIAT)),
+    actor: g.Actor = Depends(_actor(Role.SECRETARIAT)),
 ) -> dict[str, str | None]:
     with _answers(session):
-        g.bind_member(session, _actor(session, user, request), settings.node, username, member.body)
+        g.bind_member(session, actor, settings.node, username, member.body)
     return {"username": username.lower(), "body": member.body.upper() if member.body else None}
 
 
 @router.get("/activities")
 def list_activities(
-    request: Request,
     body: str | None = Query(None, description="Only the plans of this body"),
     owner: str | None = Query(None, description="Only activities this body owns"),
     status_: str | None = Query(None, alias="status", description="Only this status"),
     session: Session = Depends(get_session),
-    user: User = Depends(require_roles(*READERS)),
+    actor: g.Actor = Depends(_actor(*READERS)),
 ) -> list[dict[str, Any]]:
     now = utcnow()
     with _answers():
-        g.require_reader(_actor(session, user, request))
+        g.require_reader(actor)
         wanted = parse_status(status_) if status_ else None
         acts = g.activities_of(
             session,
@@ -199,31 +202,27 @@ def list_activities(
 @router.get("/activities/{code}")
 def get_activity(
     code: str,
-    request: Request,
     session: Session = Depends(get_session),
-    user: User = Depends(require_roles(*READERS)),
+    actor: g.Actor = Depends(_actor(*READERS)),
 ) -> dict[str, Any]:
     with _answers():
-        g.require_reader(_actor(session, user, request))
+        g.require_reader(actor)
         return g.activity_json(g.activity_by_code(session, code), utcnow())
 
 
 @router.post("/activities", status_code=201)
 def add_activity(
     row: dict[str, str],
-    request: Request,
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
-    user: User = Depends(require_roles(Role.SECRETARIAT)),
+    actor: g.Actor = Depends(_actor(Role.SECRETARIAT)),
 ) -> dict[str, Any]:
     """Add one activity, given as the columns of a plan row (see docs/governance.md)."""
     with _answers(session):
         unknown = sorted(set(row) - set(gi.PLAN_COLUMNS))
         if unknown:
             raise GovernanceError(f"unknown field(s) {', '.join(unknown)}")
-        report = gi.import_plan(
-            session, _actor(session, user, request), settings.node, [(1, row)], utcnow(), "api"
-        )
+        report = gi.import_plan(session, actor, settings.node, [(1, row)], utcnow(), "api")
         if report.errors:
             raise GovernanceError(report.errors[0].message)
     return g.activity_json(g.activity_by_code(session, report.created[0]), utcnow())
@@ -243,10 +242,9 @@ class ChangesIn(BaseModel):
 def edit_activity(
     code: str,
     changes: ChangesIn,
-    request: Request,
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
-    user: User = Depends(require_roles(Role.SECRETARIAT)),
+    actor: g.Actor = Depends(_actor(Role.SECRETARIAT)),
 ) -> dict[str, Any]:
     """Re-plan an activity (secretariat)."""
     now = utcnow()
@@ -254,7 +252,7 @@ def edit_activity(
     with _answers(session):
         a = g.edit_activity(
             session,
-            _actor(session, user, request),
+            actor,
             settings.node,
             code,
             g.ActivityChanges(**data),
@@ -279,17 +277,16 @@ class ProgressIn(BaseModel):
 def report_progress(
     code: str,
     progress: ProgressIn,
-    request: Request,
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
-    user: User = Depends(require_roles(*READERS)),
+    actor: g.Actor = Depends(_actor(*READERS)),
 ) -> dict[str, Any]:
     """Report progress: the owner body's members or the secretariat."""
     now = utcnow()
     with _answers(session):
         a = g.report_progress(
             session,
-            _actor(session, user, request),
+            actor,
             settings.node,
             g.ProgressUpdate(
                 code=code,
@@ -321,10 +318,9 @@ class SessionNotesIn(BaseModel):
 @router.post("/session-notes")
 def session_notes(
     notes: SessionNotesIn,
-    request: Request,
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
-    user: User = Depends(require_roles(Role.SECRETARIAT)),
+    actor: g.Actor = Depends(_actor(Role.SECRETARIAT)),
 ) -> dict[str, Any]:
     """Notes taken at a session, applied in one go: all, or none (errors name each line,
     counting the notes from 1)."""
@@ -338,7 +334,7 @@ def session_notes(
         )
         done = g.apply_session_notes(
             session,
-            _actor(session, user, request),
+            actor,
             settings.node,
             [(i, n.model_dump()) for i, n in enumerate(notes.notes, start=1)],
             utcnow(),
@@ -349,11 +345,10 @@ def session_notes(
 
 @router.post("/import")
 async def import_plan(
-    request: Request,
     file: UploadFile = File(..., description="A plan as .csv or .xlsx"),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
-    user: User = Depends(require_roles(Role.SECRETARIAT)),
+    actor: g.Actor = Depends(_actor(Role.SECRETARIAT)),
 ) -> dict[str, Any]:
     """Load a plan: good rows are saved, bad rows come back with their line numbers."""
     name = Path(file.filename or "plan.csv").name
@@ -364,9 +359,7 @@ async def import_plan(
         path = Path(tmp) / name
         path.write_bytes(content)
         rows = gi.read_table(path, gi.PLAN_COLUMNS)
-        report = gi.import_plan(
-            session, _actor(session, user, request), settings.node, rows, utcnow(), name
-        )
+        report = gi.import_plan(session, actor, settings.node, rows, utcnow(), name)
     return {
         "rows": report.rows,
         "created": report.created,
@@ -377,16 +370,15 @@ async def import_plan(
 
 @router.get("/review")
 def review(
-    request: Request,
     body: str = Query(..., description="The body whose session is coming, e.g. BNC"),
     since: date | None = Query(None, description="Date of the last session (default: recorded)"),
     session: Session = Depends(get_session),
-    user: User = Depends(require_roles(*READERS)),
+    actor: g.Actor = Depends(_actor(*READERS)),
 ) -> dict[str, Any]:
     """Every commitment since the body's last session, grouped: late, at risk, done, ..."""
     now = utcnow()
     with _answers():
-        br = g.review(session, _actor(session, user, request), body, now, since)
+        br = g.review(session, actor, body, now, since)
     rv = br.review
 
     def item(i: Any) -> dict[str, Any]:
@@ -417,16 +409,15 @@ def review(
 
 @router.get("/report", response_model=None)
 def report(
-    request: Request,
     body: str = Query(..., description="The body whose session the report is for"),
     format: Literal["html", "pdf"] = Query("html"),
     since: date | None = Query(None),
     session: Session = Depends(get_session),
-    user: User = Depends(require_roles(*READERS)),
+    actor: g.Actor = Depends(_actor(*READERS)),
 ) -> Response:
     """The road-map report: timeline chart and what was agreed, done, late and new."""
     with _answers():
-        built = gr.build_report(session, _actor(session, user, request), body, utcnow(), since)
+        built = gr.build_report(session, actor, body, utcnow(), since)
     if format == "pdf":
         filename = f"roadmap-{built.body_review.body.code}-{built.today.isoformat()}.pdf"
         return Response(
@@ -446,12 +437,10 @@ class PublishIn(BaseModel):
 @router.post("/publish")
 def publish(
     item: PublishIn,
-    request: Request,
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
-    user: User = Depends(require_roles(Role.SECRETARIAT)),
+    actor: g.Actor = Depends(_actor(Role.SECRETARIAT)),
 ) -> JSONResponse:
     with _answers(session):
-        actor = _actor(session, user, request)
         g.set_public(session, actor, settings.node, item.kind, item.code, item.public)
     return JSONResponse({"kind": item.kind, "code": item.code, "public": item.public})

@@ -8,6 +8,7 @@ signed revocation list are public (see each route's docstring for why).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from datetime import date, datetime
 from typing import Any, Literal
@@ -40,8 +41,16 @@ def _today() -> date:
     return datetime.now(SAST).date()
 
 
-def _actor(user: User, settings: Settings) -> svc.Actor:
-    return svc.Actor.of(user, settings.node)
+def _actor(*roles: Role) -> Callable[..., Awaitable[svc.Actor]]:
+    """A dependency: the signed-in user as the permit services' actor, admitting ``roles``."""
+
+    # async: no I/O here, and a sync dependency would cost a hop to a worker thread.
+    async def dependency(
+        user: User = Depends(require_roles(*roles)), settings: Settings = Depends(get_settings)
+    ) -> svc.Actor:
+        return svc.Actor.of(user, settings.node)
+
+    return dependency
 
 
 def _keys(settings: Settings) -> KeyStore:
@@ -274,13 +283,11 @@ def verify_permit(
 @router.post("/v1/permits", status_code=201)
 def apply_for_permit(
     body: ApplicationIn,
-    user: User = Depends(require_roles(*APPLICANTS)),
-    settings: Settings = Depends(get_settings),
+    actor: svc.Actor = Depends(_actor(*APPLICANTS)),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
     """Open an application (a draft permit). Workers apply for themselves, employers for
     their workers, officers at the counter."""
-    actor = _actor(user, settings)
     applicant = svc.Applicant(**body.applicant.model_dump()) if body.applicant else None
     evidence = [svc.EvidenceItem(e.kind, e.reference, e.note) for e in body.evidence]
     with _service(session):
@@ -305,13 +312,11 @@ def list_permits(
     status: str | None = None,
     expiring_within: int | None = Query(None, ge=0, le=3650),
     format: Literal["json", "csv"] = "json",
-    user: User = Depends(require_roles(*APPLICANTS)),
-    settings: Settings = Depends(get_settings),
+    actor: svc.Actor = Depends(_actor(*APPLICANTS)),
     session: Session = Depends(get_session),
 ) -> Any:
     """Permits the caller may see (employers: their workers'; workers: their own), with
     filters; ``expiring_within=30|60|90`` gives the reminder lists; ``format=csv`` exports."""
-    actor = _actor(user, settings)
     with _service(session):
         employer_id = emp.get_employer(session, employer).id if employer else None
         views = svc.list_permits(
@@ -336,12 +341,10 @@ def list_permits(
 def expiring_summary(
     by: Literal["employer", "type"] = "employer",
     within: int = Query(90, ge=0, le=365),
-    user: User = Depends(require_roles(Role.EMPLOYER, *OFFICERS)),
-    settings: Settings = Depends(get_settings),
+    actor: svc.Actor = Depends(_actor(Role.EMPLOYER, *OFFICERS)),
     session: Session = Depends(get_session),
 ) -> dict[str, dict[int, int]]:
     """Counts of permits ending within 30, 60 and 90 days, by employer or by type."""
-    actor = _actor(user, settings)
     with _service(session):
         views = svc.list_permits(session, actor, _today(), expiring_within=within)
     return svc.expiring_summary(views, by)
@@ -350,12 +353,10 @@ def expiring_summary(
 @router.get("/v1/permits/{ref}")
 def get_permit(
     ref: str,
-    user: User = Depends(require_roles(*APPLICANTS)),
-    settings: Settings = Depends(get_settings),
+    actor: svc.Actor = Depends(_actor(*APPLICANTS)),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
     """A permit (by id or number) with its status today and its history."""
-    actor = _actor(user, settings)
     with _service(session):
         return _permit_out(session, actor, ref, _today())
 
@@ -364,12 +365,10 @@ def get_permit(
 def add_evidence(
     ref: str,
     items: list[EvidenceIn],
-    user: User = Depends(require_roles(*APPLICANTS)),
-    settings: Settings = Depends(get_settings),
+    actor: svc.Actor = Depends(_actor(*APPLICANTS)),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
     """Add evidence to an application (draft, submitted or evidence requested)."""
-    actor = _actor(user, settings)
     evidence = [svc.EvidenceItem(e.kind, e.reference, e.note) for e in items]
     with _service(session):
         svc.add_evidence(session, actor, ref, evidence)
@@ -379,12 +378,10 @@ def add_evidence(
 @router.post("/v1/permits/{ref}/submit")
 def submit_application(
     ref: str,
-    user: User = Depends(require_roles(*APPLICANTS)),
-    settings: Settings = Depends(get_settings),
+    actor: svc.Actor = Depends(_actor(*APPLICANTS)),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
     """Submit an application, or answer a request for evidence."""
-    actor = _actor(user, settings)
     with _service(session):
         svc.submit(session, actor, ref, _today())
         return _permit_out(session, actor, ref, _today())
@@ -394,13 +391,11 @@ def submit_application(
 def decide(
     ref: str,
     body: DecisionIn,
-    user: User = Depends(require_roles(*OFFICERS)),
-    settings: Settings = Depends(get_settings),
+    actor: svc.Actor = Depends(_actor(*OFFICERS)),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
     """An officer's decision; a reason is required to reject, request evidence, suspend,
     reinstate or revoke. Illegal moves answer 409 with what is possible instead."""
-    actor = _actor(user, settings)
     with _service(session):
         svc.decide(session, actor, ref, DECISION_TARGET[body.decision], body.reason)
         return _permit_out(session, actor, ref, _today())
@@ -409,12 +404,11 @@ def decide(
 @router.post("/v1/permits/{ref}/issue")
 def issue_permit(
     ref: str,
-    user: User = Depends(require_roles(*OFFICERS)),
+    actor: svc.Actor = Depends(_actor(*OFFICERS)),
     settings: Settings = Depends(get_settings),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
     """Issue an approved permit: fixes its validity and signs the credential (``token``)."""
-    actor = _actor(user, settings)
     now = datetime.now(SAST)
     with _service(session):
         permit = svc.issue(session, actor, ref, _keys(settings).signer(now), _today(), now)
@@ -427,12 +421,10 @@ def issue_permit(
 @router.post("/v1/permits/{ref}/renew", status_code=201)
 def renew_permit(
     ref: str,
-    user: User = Depends(require_roles(*APPLICANTS)),
-    settings: Settings = Depends(get_settings),
+    actor: svc.Actor = Depends(_actor(*APPLICANTS)),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
     """Open a renewal application for an expiring permit (evidence carried over)."""
-    actor = _actor(user, settings)
     with _service(session):
         new = svc.renew(session, actor, ref, _today())
         return _permit_out(session, actor, new.number, _today())
@@ -442,12 +434,10 @@ def renew_permit(
 def end_employment(
     ref: str,
     body: EndEmploymentIn,
-    user: User = Depends(require_roles(Role.EMPLOYER, *OFFICERS)),
-    settings: Settings = Depends(get_settings),
+    actor: svc.Actor = Depends(_actor(Role.EMPLOYER, *OFFICERS)),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
     """An employer reports that a worker's employment under this permit has ended."""
-    actor = _actor(user, settings)
     with _service(session):
         job = svc.end_employment(session, actor, ref, body.end_date, body.reason)
         return {
@@ -462,12 +452,10 @@ def end_employment(
 def permit_qr(
     ref: str,
     kind: Literal["png", "svg"],
-    user: User = Depends(require_roles(*APPLICANTS)),
-    settings: Settings = Depends(get_settings),
+    actor: svc.Actor = Depends(_actor(*APPLICANTS)),
     session: Session = Depends(get_session),
 ) -> Response:
     """The QR code of an issued permit's signed credential, to print on the card."""
-    actor = _actor(user, settings)
     with _service(session):
         permit = svc.load_permit(session, ref)
         svc.view(session, actor, ref, _today())  # scope check, and the read is audited
@@ -485,12 +473,10 @@ def permit_qr(
 @router.post("/v1/employers", status_code=201)
 def register_employer(
     body: EmployerIn,
-    user: User = Depends(require_roles(*OFFICERS)),
-    settings: Settings = Depends(get_settings),
+    actor: svc.Actor = Depends(_actor(*OFFICERS)),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
     """Register an employer."""
-    actor = _actor(user, settings)
     with _service(session):
         return _employer_out(emp.register_employer(session, actor, **body.model_dump()))
 
@@ -522,13 +508,11 @@ def list_employers(
 def employer_permits(
     ref: str,
     request: Request,
-    user: User = Depends(require_roles(Role.EMPLOYER, *OFFICERS)),
-    settings: Settings = Depends(get_settings),
+    actor: svc.Actor = Depends(_actor(Role.EMPLOYER, *OFFICERS)),
     session: Session = Depends(get_session),
 ) -> list[dict[str, Any]]:
     """The permits of an employer's workers (an employer sees only its own)."""
     del request
-    actor = _actor(user, settings)
     with _service(session):
         views = emp.workers_permits(session, actor, ref, _today())
     return [v.as_dict() for v in views]
