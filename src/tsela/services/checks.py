@@ -306,16 +306,20 @@ def _crossings(
         .order_by(Crossing.crossed_at.desc())
         .limit(2 * HISTORY_LIMIT)
     ).all()
-    ports = {r.port_id: _port_by_id(session, r.port_id) for r in rows[:RECENT]}
+    table = _port_table(session)
+
+    def port_of(port_id: uuid.UUID) -> PortRef | None:
+        return table.by_id.get(port_id) or _port_by_id(session, port_id)
+
     history: list[dec.PastCrossing] = []
     for d, c, t, port_id in rows:
         if c == country and len(history) < HISTORY_LIMIT:
-            ref = ports.get(port_id) or _port_by_id(session, port_id)
+            ref = port_of(port_id)
             history.append(dec.PastCrossing(d.value, t, ref.code if ref else "?"))
     history.reverse()
     recent = []
     for d, c, t, port_id in rows[:RECENT]:
-        ref = ports[port_id]
+        ref = port_of(port_id)
         recent.append(
             {
                 "direction": d.value,
