@@ -256,7 +256,8 @@ def test_a_burst_of_checks_does_not_deadlock_the_pool(
     import anyio.to_thread
 
     headers = auth_headers("border_officer", port="MSU")
-    tight = _same_database(engine, pool_size=2, max_overflow=0, pool_timeout=5)
+    # A deadlock would wait out the pool timeout; 30 s leaves room for a busy machine.
+    tight = _same_database(engine, pool_size=2, max_overflow=0, pool_timeout=30)
     calls = [
         cl.passport_mrz(
             "MOKOENA", "THABO", f"RA{i:07d}", "LSO", date(1980, 2, 3), date(2031, 1, 1), "M"
@@ -298,7 +299,7 @@ def test_a_burst_with_connections_held_from_sign_in_to_answer(
     import anyio.to_thread
 
     headers = auth_headers("border_officer", port="MSU")
-    tight = _same_database(engine, pool_size=2, max_overflow=0, pool_timeout=5)
+    tight = _same_database(engine, pool_size=2, max_overflow=0, pool_timeout=30)
     settings = Settings(
         database_url=engine.url.render_as_string(hide_password=False),
         node="ZA",
