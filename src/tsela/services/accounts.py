@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from tsela.reference import port as port_info
@@ -193,13 +193,18 @@ def issue_api_token(
     return secret
 
 
+# Built once: every authenticated API request runs it (building and keying a statement
+# costs more than running it).
+_TOKEN_USER = (
+    select(ApiToken.revoked_at, ApiToken.expires_at, User)
+    .join(User, User.id == ApiToken.user_id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+
+
 def user_for_token(session: Session, secret: str, now: datetime | None = None) -> User | None:
     now = now or utcnow()
-    row = session.execute(
-        select(ApiToken.revoked_at, ApiToken.expires_at, User)
-        .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == hash_secret(secret))
-    ).first()
+    row = session.execute(_TOKEN_USER, {"token_hash": hash_secret(secret)}).first()
     if row is None:
         return None
     revoked_at, expires_at, user = row

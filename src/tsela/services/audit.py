@@ -21,6 +21,10 @@ from tsela.store.models import AuditEvent, utcnow
 
 GENESIS = "0" * 64
 _COLUMNS = tuple(AuditEvent.__table__.columns)
+# Built once (every audited request runs them).
+_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+_LAST = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+_APPEND = insert(AuditEvent.__table__)
 _PG_AUDIT_LOCK = 7_310_551  # advisory lock key: one writer extends the chain at a time
 
 
@@ -58,10 +62,8 @@ def record(
 ) -> AuditEvent:
     """Append one entry in the caller's transaction (it lands only if the change does)."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
-    last = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
+        session.execute(_LOCK, {"k": _PG_AUDIT_LOCK})
+    last = session.execute(_LAST).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     event = AuditEvent(
         id=new_id(),
@@ -79,9 +81,7 @@ def record(
     event.hash = entry_hash(event)
     # A plain INSERT (the entry is never changed afterwards): the ORM's unit of work would
     # cost several times the statement, on every audited request.
-    session.execute(
-        insert(AuditEvent.__table__).values({c.key: getattr(event, c.key) for c in _COLUMNS})
-    )
+    session.execute(_APPEND, {c.key: getattr(event, c.key) for c in _COLUMNS})
     return event
 
 

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from tsela.domain import decisions as dec
@@ -252,14 +252,29 @@ def ensure_posted(
         )
 
 
+# The check's statements are built once: building and keying a statement on every check
+# cost more than running it.
+_DOCUMENT = (
+    select(TravelDocument, Person)
+    .join(Person, Person.id == TravelDocument.person_id)
+    .where(
+        TravelDocument.issuing_state == bindparam("state"),
+        TravelDocument.number == bindparam("number"),
+    )
+)
+_CROSSINGS = (
+    select(Crossing.direction, Crossing.country, Crossing.crossed_at, Crossing.port_id)
+    .where(Crossing.person_id == bindparam("person_id"))
+    .order_by(Crossing.crossed_at.desc())
+    .limit(2 * HISTORY_LIMIT)
+)
+_NEW_CHECK = insert(BorderCheck.__table__)
+
+
 def _find_document(
     session: Session, issuing_state: str, number: str
 ) -> tuple[TravelDocument, Person] | None:
-    row = session.execute(
-        select(TravelDocument, Person)
-        .join(Person, Person.id == TravelDocument.person_id)
-        .where(TravelDocument.issuing_state == issuing_state, TravelDocument.number == number)
-    ).first()
+    row = session.execute(_DOCUMENT, {"state": issuing_state, "number": number}).first()
     return (row[0], row[1]) if row is not None else None
 
 
@@ -300,12 +315,7 @@ def _crossings(
     The query reads the last ``2 * HISTORY_LIMIT`` records of both countries: a traveller
     between Lesotho and South Africa has about as many records of one as of the other.
     """
-    rows = session.execute(
-        select(Crossing.direction, Crossing.country, Crossing.crossed_at, Crossing.port_id)
-        .where(Crossing.person_id == person_id)
-        .order_by(Crossing.crossed_at.desc())
-        .limit(2 * HISTORY_LIMIT)
-    ).all()
+    rows = session.execute(_CROSSINGS, {"person_id": person_id}).all()
     table = _port_table(session)
 
     def port_of(port_id: uuid.UUID) -> PortRef | None:
@@ -589,7 +599,7 @@ def run_check(
     )
     # A plain INSERT: the check is written once and never read back in this transaction,
     # and the ORM's unit of work costs several times the statement itself.
-    session.execute(insert(BorderCheck.__table__).values(_columns(check)))
+    session.execute(_NEW_CHECK, _columns(check))
     # The audit entry last: on PostgreSQL it takes the chain's lock until the commit.
     audit.record(
         session,

@@ -984,19 +984,23 @@ def permit_findings(session: Session, person_id: uuid.UUID, on: date) -> list[st
     return permits_at_border(session, person_id, on)[1]
 
 
+# Built once: every border check runs it.
+_AT_BORDER = (
+    _view_query()
+    .where(
+        Permit.person_id == bindparam("person_id"),
+        Permit.status.in_([S.ISSUED, S.SUSPENDED, S.REVOKED, S.EXPIRED]),
+    )
+    .order_by(Permit.valid_to.desc())
+)
+
+
 def permits_at_border(
     session: Session, person_id: uuid.UUID, on: date
 ) -> tuple[list[PermitView], list[str]]:
     """What the border check needs in one query: the permits valid on ``on`` (as
     ``valid_permits_for``) and the findings an officer should see (as ``permit_findings``)."""
-    rows = session.execute(
-        _view_query()
-        .where(
-            Permit.person_id == person_id,
-            Permit.status.in_([S.ISSUED, S.SUSPENDED, S.REVOKED, S.EXPIRED]),
-        )
-        .order_by(Permit.valid_to.desc())
-    ).all()
+    rows = session.execute(_AT_BORDER, {"person_id": person_id}).all()
     valid: list[PermitView] = []
     out: list[str] = []
     for permit, person, employer in rows:

@@ -29,7 +29,7 @@ from datetime import date, datetime
 from typing import Any
 
 import pycountry
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
 from tsela.domain.screening import (
@@ -607,12 +607,15 @@ _CACHE: weakref.WeakKeyDictionary[Engine, _Cached] = weakref.WeakKeyDictionary()
 _BUILD_LOCK = threading.Lock()
 
 
+_SIGNATURE = (
+    select(Watchlist.id, Watchlist.version)
+    .where(Watchlist.kind == WatchlistKind.PERSON)
+    .order_by(Watchlist.id)
+)
+
+
 def _signature(session: Session) -> tuple[tuple[str, int], ...]:
-    rows = session.execute(
-        select(Watchlist.id, Watchlist.version)
-        .where(Watchlist.kind == WatchlistKind.PERSON)
-        .order_by(Watchlist.id)
-    )
+    rows = session.execute(_SIGNATURE)
     return tuple((str(i), int(v)) for i, v in rows)
 
 
@@ -804,6 +807,16 @@ def screen(
     return hits
 
 
+_DOCUMENT_ALERTS = (
+    select(DocumentAlert, Watchlist.name)
+    .join(Watchlist, Watchlist.id == DocumentAlert.watchlist_id)
+    .where(
+        DocumentAlert.issuing_state == bindparam("state"),
+        DocumentAlert.number == bindparam("number"),
+    )
+)
+
+
 def check_document(
     engine: Engine, issuing_state: str, number: str, session: Session | None = None
 ) -> list[DocumentHit]:
@@ -815,11 +828,7 @@ def check_document(
     if not norm or len(norm) > 30:
         raise ScreeningInputError(f"document number {number[:40]!r} is empty or too long")
     with _reading(engine, session) as s:
-        rows = s.execute(
-            select(DocumentAlert, Watchlist.name)
-            .join(Watchlist, Watchlist.id == DocumentAlert.watchlist_id)
-            .where(DocumentAlert.issuing_state == state, DocumentAlert.number == norm)
-        )
+        rows = s.execute(_DOCUMENT_ALERTS, {"state": state, "number": norm})
         return [
             DocumentHit(
                 list_name=name,
