@@ -25,7 +25,7 @@ What it does:
    measures idle service time with requests one at a time, then a load generator in ANOTHER process
    sends checks on a fixed schedule (open loop: it never waits for answers before sending
    the next) with a minimal keep-alive HTTP/1.1 client (``RawHttp``; ``--client httpx`` for
-   httpx, which costs the shared machine ~20x more CPU per request): a sweep over
+   httpx, which costs the shared machine about twice the CPU per request): a sweep over
    ``--rates`` (``--sweep-duration`` s each, slowest first, stopped once p99 passes 1 s or
    errors appear), then ``--rate`` for ``--duration`` s. Latency is measured from the time
    a request was scheduled, so a server (or client) falling behind shows up in the figures.
@@ -603,9 +603,10 @@ class RawHttp:
     """A minimal HTTP/1.1 keep-alive client for the load generator (like wrk's): it writes
     pre-encoded requests and reads status, Content-Length and body, nothing else.
 
-    httpx costs the generator ~2 ms of CPU per request, and the generator shares the two
-    cores with the server and PostgreSQL: at 200/s that is 0.4 of a core taken from what is
-    measured. This costs ~0.1 ms.
+    The generator shares the two cores with the server and PostgreSQL, so its own CPU is taken
+    from what is measured: httpx cost it about 2 ms per request (on an earlier run); this
+    costs 0.6 to 1.1 ms here, answer parsing and scheduling included (``--json`` records
+    the generator's CPU per phase).
     """
 
     def __init__(self, host: str, port: int) -> None:
@@ -1033,9 +1034,9 @@ def warm_up(
 # --------------------------------------------------------------------------- profiling
 
 
-def profile(url: str, calls: Sequence[CheckCall], tokens: dict[str, str], n: int) -> str:
-    """N checks in-process under cProfile, doing what the route does (token, check, commit,
-    JSON) without HTTP: where the service time goes. Also times them without the profiler."""
+def _checker(url: str, tokens: dict[str, str]) -> tuple[Any, Any]:
+    """A function doing what the route does for one call (token, check, commit, JSON)
+    without HTTP, and the engine to dispose of afterwards."""
     from tsela.domain.values import Direction
     from tsela.services import checks as svc
     from tsela.services.screening_link import document_alerts, screener
@@ -1065,13 +1066,38 @@ def profile(url: str, calls: Sequence[CheckCall], tokens: dict[str, str], n: int
             session.commit()
             json.dumps(result.as_dict())
 
+    return one, engine
+
+
+def service_times(
+    url: str, calls: Sequence[CheckCall], tokens: dict[str, str], n: int
+) -> dict[str, float]:
+    """N checks in-process, one at a time, after 20 to warm up (the first builds the screening
+    index): wall p50/p99 and the CPU per check of this process (the server's share)."""
+    one, engine = _checker(url, tokens)
     for call in calls[:20]:
-        one(call)  # builds the screening index (and warms caches) outside the measurements
-    plain = []
+        one(call)
+    times = []
+    cpu = time.process_time()
     for call in calls[20 : 20 + n]:
         t = time.perf_counter()
         one(call)
-        plain.append(time.perf_counter() - t)
+        times.append(time.perf_counter() - t)
+    cpu_ms = (time.process_time() - cpu) / n * 1000
+    engine.dispose()
+    return {
+        "p50 ms": percentile(times, 50) * 1000,
+        "p99 ms": percentile(times, 99) * 1000,
+        "CPU ms/check": cpu_ms,
+    }
+
+
+def profile(url: str, calls: Sequence[CheckCall], tokens: dict[str, str], n: int) -> str:
+    """N checks in-process under cProfile (after ``service_times`` on as many others): where
+    the service time goes."""
+    times = service_times(url, calls[: 20 + n], tokens, n)
+    one, engine = _checker(url, tokens)
+    one(calls[0])  # this engine's first check (the index is cached per engine)
     prof = cProfile.Profile()
     prof.enable()
     for call in calls[20 + n : 20 + 2 * n]:
@@ -1081,7 +1107,8 @@ def profile(url: str, calls: Sequence[CheckCall], tokens: dict[str, str], n: int
     buf = io.StringIO()
     buf.write(
         f"service time in-process (no HTTP), {n} checks one at a time: "
-        f"p50 {percentile(plain, 50) * 1000:.1f} ms, p99 {percentile(plain, 99) * 1000:.1f} ms\n"
+        + ", ".join(f"{k} {v:.1f}" for k, v in times.items())
+        + "\n"
     )
     stats = pstats.Stats(prof, stream=buf)
     stats.sort_stats("cumulative").print_stats(
@@ -1133,6 +1160,14 @@ def main() -> None:
     )
     ap.add_argument("--timeout", type=float, default=10.0)
     ap.add_argument("--profile", type=int, default=200, help="checks to profile (0: none)")
+    ap.add_argument(
+        "--service-only",
+        type=int,
+        default=0,
+        metavar="N",
+        help="only time N checks in-process (no server, no HTTP) and stop: with PYTHONPATH "
+        "pointing at another checkout's src/, an A/B of two versions on the same data",
+    )
     ap.add_argument("--json", type=Path, help="write every figure here")
     args = ap.parse_args()
 
@@ -1219,6 +1254,16 @@ def main() -> None:
         mix = RequestMix(existing, near, today, random.Random(time.time_ns()))
         print(f"  requests prepared in {time.perf_counter() - t:.1f} s")
         engine.dispose()
+        if args.service_only:
+            import tsela
+
+            n = args.service_only
+            times = service_times(database, mix.draw(n + 20), tokens, n)
+            print(
+                f"service time in-process ({tsela.__file__}), {n} checks one at "
+                "a time: " + ", ".join(f"{k} {v:.2f}" for k, v in times.items())
+            )
+            return
 
         ctx = get_context("spawn")
         all_phases: list[Phase] = []
