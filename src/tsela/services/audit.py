@@ -17,10 +17,10 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from tsela.ids import new_id
+from tsela.store.db import column_values
 from tsela.store.models import AuditEvent, utcnow
 
 GENESIS = "0" * 64
-_COLUMNS = tuple(AuditEvent.__table__.columns)
 # Built once (every audited request runs them).
 _LOCK = text("SELECT pg_advisory_xact_lock(:k)")
 _LAST = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
@@ -81,7 +81,7 @@ def record(
     event.hash = entry_hash(event)
     # A plain INSERT (the entry is never changed afterwards): the ORM's unit of work would
     # cost several times the statement, on every audited request.
-    session.execute(_APPEND, {c.key: getattr(event, c.key) for c in _COLUMNS})
+    session.execute(_APPEND, column_values(event))
     return event
 
 

@@ -30,6 +30,7 @@ from tsela.reference import country_name
 from tsela.reference import port as port_info
 from tsela.services import audit
 from tsela.store.checks import BorderCheck
+from tsela.store.db import column_values, session_engine
 from tsela.store.models import Crossing, Person, PortOfEntry, TravelDocument, User, utcnow
 
 NODE_COUNTRY = {"LS": "LSO", "ZA": "ZAF"}
@@ -202,13 +203,8 @@ class _PortTable:
 _PORTS: weakref.WeakKeyDictionary[Engine, _PortTable] = weakref.WeakKeyDictionary()
 
 
-def _engine(session: Session) -> Engine:
-    bind = session.get_bind()
-    return bind if isinstance(bind, Engine) else bind.engine
-
-
 def _port_table(session: Session, *, reload: bool = False) -> _PortTable:
-    engine = _engine(session)
+    engine = session_engine(session)
     table = None if reload else _PORTS.get(engine)
     if table is None:
         refs = [
@@ -316,20 +312,15 @@ def _crossings(
     between Lesotho and South Africa has about as many records of one as of the other.
     """
     rows = session.execute(_CROSSINGS, {"person_id": person_id}).all()
-    table = _port_table(session)
-
-    def port_of(port_id: uuid.UUID) -> PortRef | None:
-        return table.by_id.get(port_id) or _port_by_id(session, port_id)
-
     history: list[dec.PastCrossing] = []
     for d, c, t, port_id in rows:
         if c == country and len(history) < HISTORY_LIMIT:
-            ref = port_of(port_id)
+            ref = _port_by_id(session, port_id)
             history.append(dec.PastCrossing(d.value, t, ref.code if ref else "?"))
     history.reverse()
     recent = []
     for d, c, t, port_id in rows[:RECENT]:
-        ref = port_of(port_id)
+        ref = _port_by_id(session, port_id)
         recent.append(
             {
                 "direction": d.value,
@@ -599,7 +590,7 @@ def run_check(
     )
     # A plain INSERT: the check is written once and never read back in this transaction,
     # and the ORM's unit of work costs several times the statement itself.
-    session.execute(_NEW_CHECK, _columns(check))
+    session.execute(_NEW_CHECK, column_values(check))
     # The audit entry last: on PostgreSQL it takes the chain's lock until the commit.
     audit.record(
         session,
@@ -627,11 +618,6 @@ def run_check(
         recent=recent,
         warnings=warnings,
     )
-
-
-def _columns(record: Any) -> dict[str, Any]:
-    """The column values of a new ORM object, for a Core INSERT."""
-    return {c.key: getattr(record, c.key) for c in record.__table__.columns}
 
 
 # --------------------------------------------------------------------------- recording

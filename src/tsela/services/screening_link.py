@@ -5,23 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from tsela.domain.decisions import STRONG_MATCH, WatchlistFinding
 from tsela.services import screening
 from tsela.services.checks import ScreenInput
-
-
-def _engine(session: Session) -> Engine:
-    bind = session.get_bind()
-    return bind if isinstance(bind, Engine) else bind.engine
+from tsela.store.db import session_engine
 
 
 def screener(session: Session, who: ScreenInput, day: date) -> Sequence[WatchlistFinding]:
     names = " ".join(p for p in (who.given_names, who.surname) if p)
     hits = screening.screen(
-        _engine(session),
+        session_engine(session),
         names,
         birth_date=who.birth_date,
         nationality=who.nationality or None,
@@ -44,7 +39,7 @@ def screener(session: Session, who: ScreenInput, day: date) -> Sequence[Watchlis
 
 def document_alerts(session: Session, issuing_state: str, number: str) -> tuple[str, str] | None:
     """(status, list name) of the first alert on this document, if any."""
-    hits = screening.check_document(_engine(session), issuing_state, number, session=session)
+    hits = screening.check_document(session_engine(session), issuing_state, number, session=session)
     if not hits:
         return None
     first = hits[0]

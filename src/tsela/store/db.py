@@ -48,6 +48,17 @@ def make_engine(url: str | URL, *, schema: str | None = None, **kwargs: Any) -> 
     return create_engine(parsed, connect_args=connect_args, **kwargs)
 
 
+def session_engine(session: Session) -> Engine:
+    """The engine a session works on (per-engine caches are keyed by it)."""
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
+def column_values(record: Any) -> dict[str, Any]:
+    """The column values of a new ORM object, for a plain (Core) INSERT of it."""
+    return {c.key: getattr(record, c.key) for c in record.__table__.columns}
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 

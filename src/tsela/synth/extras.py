@@ -55,7 +55,7 @@ from tsela.services import employers as employer_service
 from tsela.services import permits as svc
 from tsela.services import screening
 from tsela.services.keys import KeyStore
-from tsela.store.db import session_factory, transaction
+from tsela.store.db import session_engine, session_factory, transaction
 from tsela.store.models import (
     Crossing,
     DocumentStatus,
@@ -1158,7 +1158,7 @@ def demo_links(session: Session, today: date) -> DemoLinks:
         .limit(25)
     ).all()
     applicant = None
-    engine = _engine_of(session)
+    engine = session_engine(session)
     for person, doc in candidates:
         alerts = screening.check_document(engine, doc.issuing_state, doc.number, session=session)
         hits = screening.screen(
@@ -1188,7 +1188,7 @@ def border_samples(session: Session, today: date, per_kind: int = 2) -> list[Bor
     """Travellers worth checking in a demo: listed on a watchlist, travelling on a passport
     reported stolen, holding a valid work permit, or holding a revoked one."""
     out: list[BorderSample] = []
-    engine = _engine_of(session)
+    engine = session_engine(session)
     for list_name in (WANTED_LIST, PROTECT_LIST):
         entries = session.execute(
             select(WatchlistEntry.birth_date)
@@ -1252,8 +1252,3 @@ def border_samples(session: Session, today: date, per_kind: int = 2) -> list[Bor
         ).all()
         out += [BorderSample(a, b, what) for a, b in rows]
     return out
-
-
-def _engine_of(session: Session) -> Engine:
-    bind = session.get_bind()
-    return bind if isinstance(bind, Engine) else bind.engine
