@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, text
 
@@ -242,6 +243,38 @@ def test_misspelling_changes_one_thing() -> None:
         assert abs(len(slip) - len(word)) <= 1
 
 
+def _burst(app: FastAPI, headers: dict[str, str], series: str) -> list[int]:
+    """12 checks at once (fresh documents ``<series>0000000``...) against ``app`` served by
+    only 3 worker threads; the HTTP statuses, in order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import anyio.to_thread
+
+    calls = [
+        cl.passport_mrz(
+            "MOKOENA", "THABO", f"{series}{i:07d}", "LSO", date(1980, 2, 3), date(2031, 1, 1), "M"
+        )
+        for i in range(12)
+    ]
+    with TestClient(app) as client:
+
+        def few_threads() -> None:
+            anyio.to_thread.current_default_thread_limiter().total_tokens = 3
+
+        client.portal.call(few_threads)  # type: ignore[union-attr]
+
+        def post(mrz: str) -> int:
+            r = client.post(
+                "/v1/checks",
+                json={"port": "MSU", "direction": "entry", "mrz": mrz},
+                headers=headers,
+            )
+            return r.status_code
+
+        with ThreadPoolExecutor(12) as pool:
+            return list(pool.map(post, calls))
+
+
 def test_a_burst_of_checks_does_not_deadlock_the_pool(
     engine: Engine, auth_headers, tmp_path: Path
 ) -> None:
@@ -251,37 +284,11 @@ def test_a_burst_of_checks_does_not_deadlock_the_pool(
     that kept its connection between hops could wait for a thread while every thread waited
     for a connection (what the load benchmark ran into at 25 checks/s).
     """
-    from concurrent.futures import ThreadPoolExecutor
-
-    import anyio.to_thread
-
     headers = auth_headers("border_officer", port="MSU")
     # A deadlock would wait out the pool timeout; 30 s leaves room for a busy machine.
     tight = _same_database(engine, pool_size=2, max_overflow=0, pool_timeout=30)
-    calls = [
-        cl.passport_mrz(
-            "MOKOENA", "THABO", f"RA{i:07d}", "LSO", date(1980, 2, 3), date(2031, 1, 1), "M"
-        )
-        for i in range(12)
-    ]
     try:
-        with TestClient(create_app(_settings(engine, tmp_path), tight)) as client:
-
-            def few_threads() -> None:
-                anyio.to_thread.current_default_thread_limiter().total_tokens = 3
-
-            client.portal.call(few_threads)  # type: ignore[union-attr]
-
-            def post(mrz: str) -> int:
-                r = client.post(
-                    "/v1/checks",
-                    json={"port": "MSU", "direction": "entry", "mrz": mrz},
-                    headers=headers,
-                )
-                return r.status_code
-
-            with ThreadPoolExecutor(12) as pool:
-                statuses = list(pool.map(post, calls))
+        statuses = _burst(create_app(_settings(engine, tmp_path), tight), headers, "RA")
         assert statuses == [201] * 12
     finally:
         tight.dispose()
@@ -294,10 +301,6 @@ def test_a_burst_with_connections_held_from_sign_in_to_answer(
     connection from authentication to the answer (fewer round trips), and a burst of more
     requests than threads and connections still gets every answer: the others wait their
     turn in the admission queue, holding nothing."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    import anyio.to_thread
-
     headers = auth_headers("border_officer", port="MSU")
     tight = _same_database(engine, pool_size=2, max_overflow=0, pool_timeout=30)
     settings = Settings(
@@ -307,40 +310,20 @@ def test_a_burst_with_connections_held_from_sign_in_to_answer(
         max_in_flight=2,
         queue_timeout_ms=60_000,
     )
-    calls = [
-        cl.passport_mrz(
-            "MOKOENA", "THABO", f"RB{i:07d}", "LSO", date(1980, 2, 3), date(2031, 1, 1), "M"
-        )
-        for i in range(12)
-    ]
     try:
         app = create_app(settings, tight)
         assert app.state.hold_connection
-        with TestClient(app) as client:
-
-            def few_threads() -> None:
-                anyio.to_thread.current_default_thread_limiter().total_tokens = 3
-
-            client.portal.call(few_threads)  # type: ignore[union-attr]
-
-            def post(mrz: str) -> int:
-                r = client.post(
-                    "/v1/checks",
-                    json={"port": "MSU", "direction": "entry", "mrz": mrz},
-                    headers=headers,
-                )
-                return r.status_code
-
-            with ThreadPoolExecutor(12) as pool:
-                statuses = list(pool.map(post, calls))
+        statuses = _burst(app, headers, "RB")
         assert statuses == [201] * 12
     finally:
         tight.dispose()
     # With a bigger bound than the pool, the connection is handed back after sign-in.
     loose = Settings(settings.database_url, "ZA", tmp_path, max_in_flight=64)
-    assert not create_app(
-        loose, _same_database(engine, pool_size=2, max_overflow=0)
-    ).state.hold_connection
+    small = _same_database(engine, pool_size=2, max_overflow=0)
+    try:
+        assert not create_app(loose, small).state.hold_connection
+    finally:
+        small.dispose()
 
 
 def test_the_screening_index_is_built_before_the_first_request(
