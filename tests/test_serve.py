@@ -18,6 +18,7 @@ import httpx
 import pytest
 from starlette.types import Receive, Scope, Send
 
+from _loop import run_async
 from tsela.api.serve import RETRY_AFTER_S, AdmissionControl, listening_socket
 from tsela.config import ConfigError, load_settings
 
@@ -50,7 +51,7 @@ def test_requests_past_the_bound_wait_their_turn() -> None:
             answers = await asyncio.gather(*calls)
         return [r.status_code for r in answers], waiting_then
 
-    statuses, started_while_full = asyncio.run(scenario())
+    statuses, started_while_full = run_async(scenario())
     assert started_while_full == 3
     assert statuses == [200] * 5  # nothing refused when turns come within the wait
 
@@ -71,7 +72,7 @@ def test_requests_that_wait_too_long_get_503_and_never_reach_the_app() -> None:
         assert admission.shed == 1 and admission.in_flight == 0
         return served, refused, after, started[0]
 
-    served, refused, after, started = asyncio.run(scenario())
+    served, refused, after, started = run_async(scenario())
     assert [r.status_code for r in served] == [200, 200]
     assert refused.status_code == 503
     assert refused.headers["retry-after"] == str(RETRY_AFTER_S)
@@ -110,7 +111,7 @@ def test_connections_on_the_listening_socket_get_tcp_nodelay() -> None:
                 await asyncio.sleep(0.01)
             writer.close()
 
-    asyncio.run(scenario())
+    run_async(scenario())
     assert seen and seen[0] != 0
 
 
