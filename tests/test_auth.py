@@ -7,6 +7,7 @@ import uuid
 
 from sqlalchemy import Engine, select
 
+from _loop import run_async
 from tsela.api.app import api_routes
 from tsela.api.auth import PUBLIC_ROUTES, declared_roles
 from tsela.store.db import session_factory
@@ -44,7 +45,9 @@ def test_logins_are_rate_limited_per_account(client, make_user, engine: Engine) 
     assert locked.status_code == 429
     assert locked.headers["Retry-After"] == "900"
     with session_factory(engine)() as s:
-        actions = [e.action for e in s.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
+        actions = [
+            e.action for e in s.scalars(select(AuditEvent).order_by(AuditEvent.at, AuditEvent.id))
+        ]
     assert actions.count("login.failed") == 5
     assert actions[-2:] == ["login.locked", "login.locked"]
 
@@ -84,3 +87,36 @@ def test_every_route_refuses_strangers_and_wrong_roles(client, auth_headers) -> 
         if k not in paths and not k[1].startswith(("/docs", "/redoc", "/openapi"))
     }
     assert not stale
+
+
+def test_a_revoked_token_is_refused_once_the_workers_cache_of_it_expires(
+    engine: Engine, auth_headers
+) -> None:
+    """Tokens are looked up once per ``TSELA_TOKEN_CACHE_MS`` per worker: a revocation takes
+    effect within that time, and with the cache off at once. Unknown tokens stay refused."""
+
+    from tsela.api.auth import TokenUsers
+    from tsela.services.accounts import hash_secret
+    from tsela.store.auth import ApiToken
+
+    secret = auth_headers("analyst")["Authorization"].removeprefix("Bearer ")
+    sessions = session_factory(engine)
+    now = [0.0]
+    cached = TokenUsers(sessions, ttl=1.0, clock=lambda: now[0])
+    uncached = TokenUsers(sessions, ttl=0.0)
+
+    def ask(users: TokenUsers, token: str):  # type: ignore[no-untyped-def]
+        return run_async(users.user(token))
+
+    assert ask(cached, secret).role is Role.ANALYST
+    assert ask(uncached, secret).role is Role.ANALYST
+    assert ask(cached, "tsela_forged") is None
+    with sessions.begin() as s:
+        token = s.scalars(select(ApiToken).where(ApiToken.token_hash == hash_secret(secret))).one()
+        token.revoked_at = token.created_at
+    assert ask(uncached, secret) is None  # no cache: refused at once
+    now[0] = 0.9
+    assert ask(cached, secret) is not None  # within the cache's second: still trusted
+    now[0] = 1.1
+    assert ask(cached, secret) is None  # looked up again: refused
+    assert ask(cached, "tsela_forged") is None

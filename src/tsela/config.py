@@ -6,6 +6,11 @@
 - ``TSELA_MAX_IN_FLIGHT``: requests one server process works on at once (default 16; 0: no
   limit). More wait their turn, up to ``TSELA_QUEUE_TIMEOUT_MS`` (default 1000), then get 503
   (load shedding) rather than queueing until their clients give up.
+- ``TSELA_TOKEN_CACHE_MS``: how long a server process trusts an API token it has looked up
+  (default 1000; 0: look it up on every call). A revoked token, or a deactivated user, is
+  refused at most this long after the change.
+- ``TSELA_AUDIT_SEAL_MS``: how often the server chains new audit-log entries (default 1000;
+  0: never, e.g. when another process does it). An entry is tamper-evident once chained.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ class Settings:
     var_dir: Path
     max_in_flight: int = 16
     queue_timeout_ms: int = 1000
+    token_cache_ms: int = 1000
+    audit_seal_ms: int = 1000
 
     @property
     def url(self) -> URL:
@@ -75,6 +82,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         var_dir=var_dir,
         max_in_flight=_whole_number(env, "TSELA_MAX_IN_FLIGHT", 16),
         queue_timeout_ms=_whole_number(env, "TSELA_QUEUE_TIMEOUT_MS", 1000),
+        token_cache_ms=_whole_number(env, "TSELA_TOKEN_CACHE_MS", 1000),
+        audit_seal_ms=_whole_number(env, "TSELA_AUDIT_SEAL_MS", 1000),
     )
 
 

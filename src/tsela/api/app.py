@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,9 +13,9 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.pool import QueuePool
 
 from tsela import __version__
+from tsela.api.auth import TokenUsers
 from tsela.config import Settings, load_settings
 from tsela.reference import UnknownPortError
 from tsela.store.db import make_engine, session_factory
@@ -27,7 +28,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # One connection for each request in progress (see tsela.api.serve): never a wait for one.
     engine = engine or make_engine(settings.url, pool_size=max(settings.max_in_flight, 5))
     app = FastAPI(
-        lifespan=_warm_up,
+        lifespan=_lifespan,
         title="Tsela",
         version=__version__,
         description="Migration management between Lesotho and South Africa.",
@@ -35,9 +36,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
-    # A request may keep its connection from authentication to the end only if every request
-    # in progress can hold one (else threads and connections can wait for each other).
-    app.state.hold_connection = 0 < settings.max_in_flight <= pool_capacity(engine)
+    app.state.token_users = TokenUsers(app.state.sessions, settings.token_cache_ms / 1000)
 
     @app.exception_handler(UnknownPortError)
     async def _unknown_port(_request: Request, exc: UnknownPortError) -> JSONResponse:
@@ -85,9 +84,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
 
 @asynccontextmanager
-async def _warm_up(app: FastAPI) -> AsyncIterator[None]:
-    """Build the screening index before taking requests: with a million-entry list that takes
-    a minute or more, which would otherwise fall on the first traveller checked."""
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Build the screening index before taking requests (with a million-entry list that takes
+    a minute or more, which would otherwise fall on the first traveller checked), and run the
+    audit log's sequencer while serving."""
     import anyio.to_thread
 
     from tsela.services import screening
@@ -96,16 +96,34 @@ async def _warm_up(app: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(screening.current_index, app.state.engine)
     except SQLAlchemyError as exc:  # e.g. a database not yet initialised
         log.warning("screening index not built at start-up (%s); the first check builds it", exc)
-    yield
+    interval = app.state.settings.audit_seal_ms / 1000
+    sequencer = asyncio.create_task(_seal_audit(app.state.engine, interval)) if interval else None
+    try:
+        yield
+    finally:
+        if sequencer is not None:
+            sequencer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sequencer
+            await _seal_once(app.state.engine)  # what the last requests wrote
 
 
-def pool_capacity(engine: Engine) -> float:
-    """How many connections the engine's pool can lend at once (inf: no bound)."""
-    pool = engine.pool
-    if isinstance(pool, QueuePool):
-        overflow = pool._max_overflow  # no public accessor
-        return math.inf if overflow < 0 else pool.size() + overflow
-    return 0
+async def _seal_audit(engine: Engine, interval: float) -> None:
+    """Chain the audit entries written since the last round, every ``interval`` seconds."""
+    while True:
+        await asyncio.sleep(interval)
+        await _seal_once(engine)
+
+
+async def _seal_once(engine: Engine) -> None:
+    import anyio.to_thread
+
+    from tsela.services import audit
+
+    try:
+        await anyio.to_thread.run_sync(audit.seal_pending, engine)
+    except SQLAlchemyError as exc:  # the database away for a moment: the next round catches up
+        log.warning("audit entries not sealed this round: %s", exc)
 
 
 def api_routes(app: FastAPI) -> list[APIRoute]:

@@ -9,13 +9,14 @@ session's CSRF token in ``X-CSRF-Token``). Routes open to anyone are listed in
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import Depends, HTTPException, Request, status
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
-from tsela.api.deps import get_session
 from tsela.services import accounts
 from tsela.store.models import Role, User
 
@@ -60,38 +61,91 @@ def _unauthorised(
     )
 
 
-def current_user(request: Request, session: Session = Depends(get_session)) -> User | None:
-    """The authenticated user, or None. Caches on the request."""
+class TokenUsers:
+    """The user behind each API token this worker has looked up, trusted for ``ttl`` seconds.
+
+    Why: looking a token up on every call costs a query and a hop to a worker thread, a
+    sizeable share of a border check. The price, stated: a token revoked or expired, or a
+    user deactivated, in the database is still accepted for up to ``ttl`` seconds by a
+    worker that looked it up just before (default 1 s, ``TSELA_TOKEN_CACHE_MS``; 0 looks
+    every token up on every call). Unknown tokens are remembered too, so a caller trying
+    forged tokens costs one query per token, and at most ``size`` tokens are kept.
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        ttl: float,
+        size: int = 4096,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._sessions = sessions
+        self._ttl = ttl
+        self._size = size
+        self._clock = clock
+        self._known: dict[str, tuple[float, User | None]] = {}
+
+    async def user(self, secret: str) -> User | None:
+        now = self._clock()
+        hit = self._known.get(secret)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        user = await run_in_threadpool(self._look_up, secret)
+        if self._ttl > 0:
+            self._known.pop(secret, None)
+            while len(self._known) >= self._size:
+                del self._known[next(iter(self._known))]  # the oldest
+            self._known[secret] = (now + self._ttl, user)
+        return user
+
+    def _look_up(self, secret: str) -> User | None:
+        # Its own short session: the request's session takes no connection until the route
+        # runs, so no request holds a connection while it waits for a thread.
+        with self._sessions() as session:
+            return accounts.user_for_token(session, secret)  # detached, fully loaded
+
+
+def _browser_user(sessions: sessionmaker[Session], secret: str) -> tuple[User, str] | None:
+    """The user of a live browser session and its CSRF token; keeps the idle timer moving."""
+    with sessions() as session:
+        found = accounts.session_user(session, secret)
+        if found is None:
+            return None
+        user, web = found
+        csrf = web.csrf_token
+        session.commit()
+        return user, csrf
+
+
+async def current_user(request: Request) -> User | None:
+    """The authenticated user, or None. Caches on the request.
+
+    Async: an API token is usually answered from ``TokenUsers`` without I/O; a lookup runs
+    in a worker thread with its own session.
+    """
     if hasattr(request.state, "user"):
         cached: User | None = request.state.user
         return cached
     user: User | None = None
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        user = accounts.user_for_token(session, header[7:].strip())
+        user = await request.app.state.token_users.user(header[7:].strip())
         if user is None:
             raise _unauthorised("the token is unknown, expired or revoked")
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
-            found = accounts.session_user(session, cookie)
+            found = await run_in_threadpool(_browser_user, request.app.state.sessions, cookie)
             if found is not None:
-                user, web = found
-                session.commit()  # keep the idle timer moving
-                request.state.csrf_token = web.csrf_token
+                user, csrf = found
+                request.state.csrf_token = csrf
                 if request.method not in SAFE_METHODS:
                     sent = request.headers.get(CSRF_HEADER, "")
-                    if not secrets.compare_digest(sent, web.csrf_token):
+                    if not secrets.compare_digest(sent, csrf):
                         raise HTTPException(
                             status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token"
                         )
     request.state.user = user
-    # The route runs in another worker thread. Unless every request in progress can hold a
-    # connection (app.state.hold_connection, see tsela.api.serve), hand it back before that
-    # hop: held across it, a burst deadlocks (threads wait for connections held by requests
-    # waiting for threads). The user stays loaded: sessions do not expire on commit.
-    if session.in_transaction() and not getattr(request.app.state, "hold_connection", False):
-        session.commit()
     return user
 
 

@@ -7,9 +7,8 @@ Two things uvicorn does not do for us:
   then get ``503`` with ``Retry-After``. Past its capacity a server that takes every request
   answers none in time (each waits behind thousands abandoned by their clients); this one
   keeps answering at capacity, and clients (the port client retries) know to come back. The
-  bound also lets a request keep its database connection from authentication to the end
-  (see ``app.create_app``): with at least as many connections as requests in progress, no
-  request can wait for a connection held by another that waits for a thread.
+  pool has a connection for every request admitted (see ``app.create_app``), so none waits
+  for one.
 - **TCP_NODELAY with several workers.** uvicorn's multi-worker listener is created without
   ``proto=IPPROTO_TCP``, so asyncio never sets ``TCP_NODELAY`` on its connections and every
   keep-alive answer waits ~40 ms for the client's delayed ACK (uvicorn issue #3149).
