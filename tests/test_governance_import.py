@@ -107,7 +107,7 @@ def test_bad_rows_are_reported_by_line_and_good_rows_kept(bodies: Engine) -> Non
         assert deps == [g.activity_by_code(s, "A1").id]
         assert a9.status is Status.AT_RISK
         assert [n.text for n in a9.notes] == ["funds late"]
-        audit = s.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
+        audit = s.scalars(select(AuditEvent).order_by(AuditEvent.at, AuditEvent.id)).all()
     (summary,) = [e for e in audit if e.action == "governance.plan.import"]
     assert sorted(summary.detail["activities"]) == ["A1", "A9"]
     assert summary.detail["instruments"] == ["NCC-SP"]

@@ -107,7 +107,9 @@ def test_replanning_checks_dates_owner_and_cycles_and_saves_nothing_on_error(pla
     with factory() as s:
         a = g.activity_by_code(s, "A")
         assert (a.due_date, a.owner.code) == (date(2026, 5, 31), "LS-BOS")
-        event = s.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
+        event = s.scalars(
+            select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        ).first()
     assert event is not None and event.action == "governance.activity.edit"
     assert event.detail["changed"]["due_date"] == ["2026-03-31", "2026-05-31"]
     assert event.detail["note"] == "waiting for the census"

@@ -118,7 +118,7 @@ def test_full_life_apply_approve_issue_verify_revoke(engine: Engine, keys: KeySt
             ("issue", "approved", "issued"),
             ("revoke", "issued", "revoked"),
         ]
-        actions = list(s.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)))
+        actions = list(s.scalars(select(AuditEvent.action).order_by(AuditEvent.at, AuditEvent.id)))
         for step in ("permit.apply", "permit.submit", "permit.approve", "permit.issue"):
             assert step in actions
         assert "permit.revoke" in actions

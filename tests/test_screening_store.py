@@ -95,7 +95,7 @@ def test_import_replaces_the_list_atomically_and_records_who(engine: Engine) -> 
         wl = s.scalars(select(Watchlist)).one()
         actions = [
             (a.actor, a.action, a.detail["version"])
-            for a in s.scalars(select(AuditEvent).order_by(AuditEvent.seq))
+            for a in s.scalars(select(AuditEvent).order_by(AuditEvent.at, AuditEvent.id))
         ]
     assert names == ["Palesa Mofokeng"]
     assert (wl.version, wl.imported_by, wl.entry_count) == (2, "bob", 1)

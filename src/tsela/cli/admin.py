@@ -56,14 +56,24 @@ def add_user(
 
 @audit_app.command("verify")
 @user_errors
-def verify_audit() -> None:
+def verify_audit(
+    seal: bool = typer.Option(
+        True, help="First chain the entries written since the server last sealed the log."
+    ),
+) -> None:
     """Check the whole hash chain; exit 1 and name each broken entry if it was tampered with."""
-    from tsela.services.audit import verify
+    from tsela.services.audit import seal_pending, verify
     from tsela.store.db import make_engine, session_factory
 
     cfg = settings()
-    with session_factory(make_engine(cfg.url))() as s:
+    engine = make_engine(cfg.url)
+    sealed = seal_pending(engine) if seal else 0
+    with session_factory(engine)() as s:
         report = verify(s)
+    if sealed:
+        console.print(f"sealed {sealed:,} new entries")
+    if report.unsealed:
+        console.print(f"{report.unsealed:,} entries not yet sealed (not checked)")
     if report.ok:
         console.print(f"audit log intact: {report.entries:,} entries, chain verified")
         return

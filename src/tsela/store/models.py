@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -209,14 +210,17 @@ class AuditEvent(Base):
     """Append-only log of reads of personal data and of every change.
 
     ``seq`` orders the log; ``prev_hash``/``hash`` chain each entry to the one before,
-    so an edited, deleted or reordered entry is detectable.
+    so an edited, deleted or reordered entry is detectable. An entry is written unsealed
+    (``seq`` NULL, empty hashes) and chained by the sequencer (``services.audit.seal``).
     """
 
     __tablename__ = "audit_event"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     node: Mapped[str] = mapped_column(String(2), nullable=False)
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), unique=True)
+    seq: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), unique=True
+    )
     at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
     actor: Mapped[str] = mapped_column(String(60), nullable=False)
     action: Mapped[str] = mapped_column(String(60), nullable=False)
@@ -227,7 +231,16 @@ class AuditEvent(Base):
     prev_hash: Mapped[str] = mapped_column(String(64), nullable=False, default="")
     hash: Mapped[str] = mapped_column(String(64), nullable=False, default="")
 
-    __table_args__ = (Index("ix_audit_event_action_entity", "action", "entity_id", "at"),)
+    __table_args__ = (
+        Index("ix_audit_event_action_entity", "action", "entity_id", "at"),
+        Index(
+            "ix_audit_event_unsealed",
+            "at",
+            "id",
+            postgresql_where=text("seq IS NULL"),
+            sqlite_where=text("seq IS NULL"),
+        ),
+    )
 
 
 # Feature modules add their tables to the same metadata.
