@@ -344,6 +344,7 @@ def prepare(engine: Engine, sizes: Sizes, yesterday: date) -> Prepared:
         "watchlist": str(sizes.watchlist),
     }
     if meta:
+        migrate(engine)  # kept by an older version of Tsela: bring its schema up to date
         if {k: meta.get(k) for k in wanted} != wanted:
             raise SystemExit(
                 f"the kept database holds other sizes ({meta}); drop it with --drop first"

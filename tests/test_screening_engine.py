@@ -217,6 +217,22 @@ def test_candidates_are_the_entries_sharing_two_similar_words(index: ScreeningIn
     assert keys(index, q("Grace Smith")) == []
 
 
+def test_a_remembered_word_answers_as_when_first_asked() -> None:
+    """Near words are remembered per index: asking again (or after changing the list given
+    back) gives the first answer, and a new index (new lists) does not inherit it."""
+    index = ScreeningIndex.build(PEOPLE)
+    query = q("Thabo Mokeona", birth_date="1962-11-30")
+    first_keys, first_hits = keys(index, query), index.screen(query)
+    words = index.similar_tokens("mokeona", "mokeona", "mokeona")
+    assert words
+    words.clear()
+    assert index.similar_tokens("mokeona", "mokeona", "mokeona")
+    assert keys(index, query) == first_keys
+    assert [(h.key, h.score) for h in index.screen(query)] == [(h.key, h.score) for h in first_hits]
+    other = ScreeningIndex.build([p for p in PEOPLE if not p.key.startswith("thabo")])
+    assert keys(other, query) == []
+
+
 def test_birth_date_picks_the_right_namesake(index: ScreeningIndex) -> None:
     hits = index.screen(q("Thabo Mokoena", birth_date="1962-11-30"))
     assert [h.key for h in hits] == ["thabo-old"]

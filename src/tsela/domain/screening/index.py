@@ -19,6 +19,7 @@ at least two of the query's words (one for a one-word name) become candidates; t
 
 from __future__ import annotations
 
+import functools
 import queue
 import threading
 from array import array
@@ -55,6 +56,8 @@ MAX_KEY_FANOUT = 500
 MAX_SCRATCH = 4
 # Entries scored in full per query, at most.
 CANDIDATES = 32
+# Query words whose near vocabulary words an index remembers (a few hundred bytes each).
+NEAR_WORDS_CACHED = 20_000
 _NAME_SEP = "\x1f"
 _VOWELS = str.maketrans("", "", "aeiouhwy")
 
@@ -182,6 +185,9 @@ class ScreeningIndex:
         self._scratch_free: queue.LifoQueue[_Scratch] = queue.LifoQueue()
         self._scratch_made = 0
         self._scratch_lock = threading.Lock()
+        # Which vocabulary words are near a query word depends only on the word and this
+        # (immutable) index, and travellers' names repeat a lot: remember the answers.
+        self._near_words = functools.lru_cache(maxsize=NEAR_WORDS_CACHED)(self._near_words_of)
 
     # -- building ---------------------------------------------------------------------------
 
@@ -335,14 +341,19 @@ class ScreeningIndex:
 
     def similar_tokens(self, plain: str, folded: str, translit: str) -> list[tuple[int, float]]:
         """Vocabulary ids similar to a query word, with their similarity (as in scoring)."""
+        return list(self._near_words(plain, folded, translit))
+
+    def _near_words_of(
+        self, plain: str, folded: str, translit: str
+    ) -> tuple[tuple[int, float], ...]:
         if not len(self._key_hash):
-            return []
+            return ()
         found = self._words_by_keys(token_keys(plain, folded, translit), plain, translit)
         matches = self._similar(found, plain, folded, translit)
         if not matches:
             found = self._words_by_keys(skeleton_keys(plain, folded), plain, translit)
             matches = self._similar(found, plain, folded, translit)
-        return matches
+        return tuple(matches)
 
     def _words_by_keys(self, keys: set[str], plain: str, translit: str) -> np.ndarray:
         hs = np.fromiter((hash(k) for k in keys), dtype=np.int64, count=len(keys))
