@@ -689,6 +689,12 @@ def current_index(engine: Engine, session: Session | None = None) -> ScreeningIn
         return index
 
 
+def index_is_current(engine: Engine) -> bool:
+    """Whether ``current_index`` would answer at once, from memory, without I/O."""
+    cached = _CACHE.get(engine)
+    return cached is not None and time.monotonic() - cached.checked < SIGNATURE_TTL_S
+
+
 def lists_changed(engine: Engine) -> None:
     """Make this process read the list versions on its next screening."""
     cached = _CACHE.get(engine)
