@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, text
+from sqlalchemy import Engine, bindparam, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -44,17 +44,24 @@ _LAST = (
     .order_by(AuditEvent.seq.desc())
     .limit(1)
 )
-_UNSEALED = (
-    select(AuditEvent).where(AuditEvent.seq.is_(None)).order_by(AuditEvent.at, AuditEvent.id)
+_TABLE = AuditEvent.__table__
+_UNSEALED = select(_TABLE).where(_TABLE.c.seq.is_(None)).order_by(_TABLE.c.at, _TABLE.c.id)
+_SEAL = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("b_id"), _TABLE.c.seq.is_(None))
+    .values(seq=bindparam("b_seq"), prev_hash=bindparam("b_prev"), hash=bindparam("b_hash"))
 )
-_TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:k)")
-_PG_SEAL_LOCK = 7_310_551  # advisory lock key: one sequencer extends the chain at a time
+# One sequencer extends a chain at a time. Advisory locks are per database: the schema's name
+# is part of the key, so that nodes (or test runs) in other schemas do not wait for this one.
+_TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:k, hashtext(current_schema()))")
+_PG_SEAL_LOCK = 7_310_551
 _sealing = threading.Lock()  # ... and one per process (SQLite has no advisory locks)
 
 
-def _canonical(event: AuditEvent) -> bytes:
+def _canonical(event: Any, seq: int | None = None, prev_hash: str | None = None) -> bytes:
+    """The bytes an entry's hash covers; ``seq`` and ``prev_hash`` as given, when sealing."""
     body = {
-        "seq": event.seq,
+        "seq": event.seq if seq is None else seq,
         "node": event.node,
         "at": event.at.isoformat(timespec="microseconds"),
         "actor": event.actor,
@@ -63,13 +70,14 @@ def _canonical(event: AuditEvent) -> bytes:
         "entity_id": event.entity_id,
         "detail": event.detail,
         "source": event.source,
-        "prev_hash": event.prev_hash,
+        "prev_hash": event.prev_hash if prev_hash is None else prev_hash,
     }
     return json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
-def entry_hash(event: AuditEvent) -> str:
-    return hashlib.sha256(_canonical(event)).hexdigest()
+def entry_hash(event: Any, seq: int | None = None, prev_hash: str | None = None) -> str:
+    """The hash of an entry (an ``AuditEvent`` or a row of its table)."""
+    return hashlib.sha256(_canonical(event, seq, prev_hash)).hexdigest()
 
 
 def record(
@@ -119,15 +127,16 @@ def seal(session: Session, limit: int = 10_000) -> int:
         return 0
     last = session.execute(_LAST).first()
     seq, prev = (last[0], last[1]) if last else (0, GENESIS)
-    count = 0
-    for event in session.scalars(_UNSEALED.limit(limit)):
+    # Core rows and one executemany: the server seals every second, beside the checks.
+    sealed = []
+    for row in session.execute(_UNSEALED.limit(limit)):
         seq += 1
-        event.seq = seq
-        event.prev_hash = prev
-        event.hash = prev = entry_hash(event)
-        count += 1
-    session.flush()
-    return count
+        digest = entry_hash(row, seq, prev)
+        sealed.append({"b_id": row.id, "b_seq": seq, "b_prev": prev, "b_hash": digest})
+        prev = digest
+    if sealed:
+        session.execute(_SEAL, sealed)
+    return len(sealed)
 
 
 def seal_pending(engine: Engine) -> int:
