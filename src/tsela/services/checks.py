@@ -258,10 +258,11 @@ _DOCUMENT = (
         TravelDocument.number == bindparam("number"),
     )
 )
+_C = Crossing.__table__.c  # Core columns: an ORM-enabled select costs more to run
 _CROSSINGS = (
-    select(Crossing.direction, Crossing.country, Crossing.crossed_at, Crossing.port_id)
-    .where(Crossing.person_id == bindparam("person_id"))
-    .order_by(Crossing.crossed_at.desc())
+    select(_C.direction, _C.country, _C.crossed_at, _C.port_id)
+    .where(_C.person_id == bindparam("person_id"))
+    .order_by(_C.crossed_at.desc())
     .limit(2 * HISTORY_LIMIT)
 )
 _NEW_CHECK = insert(BorderCheck.__table__)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, insert, select, update
+from sqlalchemy import Select, and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from tsela.domain import credentials as cred
@@ -989,7 +989,8 @@ _AT_BORDER = (
     _view_query()
     .where(
         Permit.person_id == bindparam("person_id"),
-        Permit.status.in_([S.ISSUED, S.SUSPENDED, S.REVOKED, S.EXPIRED]),
+        # Not IN (...): a list parameter is expanded into the SQL on every execution.
+        or_(*(Permit.status == s for s in (S.ISSUED, S.SUSPENDED, S.REVOKED, S.EXPIRED))),
     )
     .order_by(Permit.valid_to.desc())
 )
