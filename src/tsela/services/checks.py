@@ -128,8 +128,8 @@ DocumentAlerts = Callable[[Session, str, str], "tuple[str, str] | None"]
 @dataclass
 class CheckResult:
     check: BorderCheck
-    person: Person
-    document: TravelDocument
+    person: TravellerRef
+    document: DocumentRef
     reasons: list[dec.Reason]
     stay: dict[str, Any] | None
     permits: list[dict[str, Any]]
@@ -182,6 +182,31 @@ class CheckResult:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+@dataclass(frozen=True)
+class TravellerRef:
+    """The traveller as a check reads and answers them (a plain row: loading ORM entities
+    cost more than the query)."""
+
+    id: uuid.UUID
+    primary_name: str
+    given_names: str
+    nationality: str
+    birth_date: date | None
+    sex: Sex
+
+
+@dataclass(frozen=True)
+class DocumentRef:
+    """The travel document as a check reads and answers it."""
+
+    id: uuid.UUID
+    document_type: str
+    issuing_state: str
+    number: str
+    expiry_date: date | None
+    status: DocumentStatus
 
 
 @dataclass(frozen=True)
@@ -250,13 +275,14 @@ def ensure_posted(
 
 # The check's statements are built once: building and keying a statement on every check
 # cost more than running it.
+_D, _P = TravelDocument.__table__.c, Person.__table__.c
 _DOCUMENT = (
-    select(TravelDocument, Person)
-    .join(Person, Person.id == TravelDocument.person_id)
-    .where(
-        TravelDocument.issuing_state == bindparam("state"),
-        TravelDocument.number == bindparam("number"),
+    select(
+        *(_D.id, _D.document_type, _D.issuing_state, _D.number, _D.expiry_date, _D.status),
+        *(_P.id, _P.primary_name, _P.given_names, _P.nationality, _P.birth_date, _P.sex),
     )
+    .join_from(TravelDocument.__table__, Person.__table__, _P.id == _D.person_id)
+    .where(_D.issuing_state == bindparam("state"), _D.number == bindparam("number"))
 )
 _C = Crossing.__table__.c  # Core columns: an ORM-enabled select costs more to run
 _CROSSINGS = (
@@ -270,14 +296,14 @@ _NEW_CHECK = insert(BorderCheck.__table__)
 
 def _find_document(
     session: Session, issuing_state: str, number: str
-) -> tuple[TravelDocument, Person] | None:
+) -> tuple[DocumentRef, TravellerRef] | None:
     row = session.execute(_DOCUMENT, {"state": issuing_state, "number": number}).first()
-    return (row[0], row[1]) if row is not None else None
+    return (DocumentRef(*row[:6]), TravellerRef(*row[6:])) if row is not None else None
 
 
 def _register(
     session: Session, node: str, details: TravellerDetails, issuing_state: str, number: str
-) -> tuple[TravelDocument, Person]:
+) -> tuple[DocumentRef, TravellerRef]:
     sex = details.sex if details.sex in ("M", "F", "X") else "X"
     person = Person(
         node=node,
@@ -300,7 +326,24 @@ def _register(
     )
     session.add(document)
     session.flush()
-    return document, person
+    return (
+        DocumentRef(
+            document.id,
+            document.document_type,
+            document.issuing_state,
+            document.number,
+            document.expiry_date,
+            document.status,
+        ),
+        TravellerRef(
+            person.id,
+            person.primary_name,
+            person.given_names,
+            person.nationality,
+            person.birth_date,
+            person.sex,
+        ),
+    )
 
 
 def _crossings(
@@ -341,7 +384,7 @@ def _permits(session: Session, person_id: uuid.UUID, day: date) -> tuple[list[An
 
 
 def _stay(
-    person: Person,
+    person: TravellerRef,
     country: str,
     direction: Direction,
     day: date,
