@@ -957,16 +957,19 @@ def history(session: Session, actor: Actor, ref: uuid.UUID | str) -> list[Permit
 
 
 def valid_permits_for(session: Session, person_id: uuid.UUID, on: date) -> list[PermitView]:
-    """The permits a person holds that are valid on ``on`` (for the crossing check)."""
-    rows = session.execute(
-        _view_query().where(
-            Permit.person_id == person_id,
-            Permit.status == S.ISSUED.value,
-            Permit.valid_from <= on,
-            Permit.valid_to >= on,
-        )
-    ).all()
-    return [_view(*r, on) for r in rows]
+    """The permits a person holds that are valid on ``on`` (as the border check sees them)."""
+    rows = session.execute(_AT_BORDER, {"person_id": person_id}).all()
+    return [_view(*r, on) for r in rows if _valid_on(r[0], on)]
+
+
+def _valid_on(permit: Permit, on: date) -> bool:
+    """The one statement of when a permit lets its holder through."""
+    return (
+        permit.status == S.ISSUED.value
+        and permit.valid_from is not None
+        and permit.valid_to is not None
+        and permit.valid_from <= on <= permit.valid_to
+    )
 
 
 def stay_override(
@@ -1006,12 +1009,7 @@ def permits_at_border(
     out: list[str] = []
     for permit, person, employer in rows:
         v = _view(permit, person, employer, on)
-        if (
-            permit.status == S.ISSUED.value
-            and permit.valid_from is not None
-            and permit.valid_to is not None
-            and permit.valid_from <= on <= permit.valid_to
-        ):
+        if _valid_on(permit, on):
             valid.append(v)
         label = f"{v.type_name} {v.number}"
         if v.effective_status is S.EXPIRED and v.valid_to:
