@@ -162,3 +162,18 @@ def test_the_server_seals_while_it_runs_and_when_it_stops(
         assert _verify(engine).unsealed == 2  # its first round is an hour away
     report = _verify(engine)  # stopped: everything it wrote (and the other's entry) is sealed
     assert report.ok and report.unsealed == 0 and report.entries == sealed_while_running + 2
+
+
+def test_recent_rounds_leave_older_entries_to_the_full_round(engine: Engine) -> None:
+    """The server's frequent rounds look only at the last half minute (cheap on a table full
+    of sealed entries); an entry of a transaction that ran longer waits for a full round."""
+    from tsela.store.models import utcnow
+
+    with transaction(session_factory(engine)) as s:
+        audit.record(s, actor="a", action="import", node="LS", at=utcnow() - 2 * audit.RECENT)
+        audit.record(s, actor="a", action="check", node="LS")
+    assert audit.seal_pending(engine, recent_only=True) == 1
+    assert _verify(engine).unsealed == 1
+    assert audit.seal_pending(engine) == 1
+    report = _verify(engine)
+    assert report.ok and report.entries == 2 and report.unsealed == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -109,19 +110,24 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 async def _seal_audit(engine: Engine, interval: float) -> None:
-    """Chain the audit entries written since the last round, every ``interval`` seconds."""
+    """Chain the audit entries written since the last round, every ``interval`` seconds:
+    those written in the last half minute, and all of them once a minute (and first)."""
+    rounds = 0
     while True:
         await asyncio.sleep(interval)
-        await _seal_once(engine)
+        await _seal_once(engine, recent_only=rounds % max(1, round(60 / interval)) != 0)
+        rounds += 1
 
 
-async def _seal_once(engine: Engine) -> None:
+async def _seal_once(engine: Engine, *, recent_only: bool = False) -> None:
     import anyio.to_thread
 
     from tsela.services import audit
 
     try:
-        await anyio.to_thread.run_sync(audit.seal_pending, engine)
+        await anyio.to_thread.run_sync(
+            functools.partial(audit.seal_pending, engine, recent_only=recent_only)
+        )
     except SQLAlchemyError as exc:  # the database away for a moment: the next round catches up
         log.warning("audit entries not sealed this round: %s", exc)
 
