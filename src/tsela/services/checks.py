@@ -13,9 +13,9 @@ import json
 import uuid
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, bindparam, insert, select
@@ -184,6 +184,9 @@ class CheckResult:
 # --------------------------------------------------------------------------- helpers
 
 
+_Ref = TypeVar("_Ref", "TravellerRef", "DocumentRef")
+
+
 @dataclass(frozen=True)
 class TravellerRef:
     """The traveller as a check reads and answers them (a plain row: loading ORM entities
@@ -207,6 +210,11 @@ class DocumentRef:
     number: str
     expiry_date: date | None
     status: DocumentStatus
+
+
+def _read_model(cls: type[_Ref], record: Any) -> _Ref:
+    """``cls`` (a read model above) from the same-named attributes of an ORM record."""
+    return cls(*(getattr(record, f.name) for f in fields(cls)))
 
 
 @dataclass(frozen=True)
@@ -276,11 +284,9 @@ def ensure_posted(
 # The check's statements are built once: building and keying a statement on every check
 # cost more than running it.
 _D, _P = TravelDocument.__table__.c, Person.__table__.c
+_DOCUMENT_COLUMNS = len(fields(DocumentRef))
 _DOCUMENT = (
-    select(
-        *(_D.id, _D.document_type, _D.issuing_state, _D.number, _D.expiry_date, _D.status),
-        *(_P.id, _P.primary_name, _P.given_names, _P.nationality, _P.birth_date, _P.sex),
-    )
+    select(*(_D[f.name] for f in fields(DocumentRef)), *(_P[f.name] for f in fields(TravellerRef)))
     .join_from(TravelDocument.__table__, Person.__table__, _P.id == _D.person_id)
     .where(_D.issuing_state == bindparam("state"), _D.number == bindparam("number"))
 )
@@ -298,7 +304,9 @@ def _find_document(
     session: Session, issuing_state: str, number: str
 ) -> tuple[DocumentRef, TravellerRef] | None:
     row = session.execute(_DOCUMENT, {"state": issuing_state, "number": number}).first()
-    return (DocumentRef(*row[:6]), TravellerRef(*row[6:])) if row is not None else None
+    if row is None:
+        return None
+    return DocumentRef(*row[:_DOCUMENT_COLUMNS]), TravellerRef(*row[_DOCUMENT_COLUMNS:])
 
 
 def _register(
@@ -326,24 +334,7 @@ def _register(
     )
     session.add(document)
     session.flush()
-    return (
-        DocumentRef(
-            document.id,
-            document.document_type,
-            document.issuing_state,
-            document.number,
-            document.expiry_date,
-            document.status,
-        ),
-        TravellerRef(
-            person.id,
-            person.primary_name,
-            person.given_names,
-            person.nationality,
-            person.birth_date,
-            person.sex,
-        ),
-    )
+    return _read_model(DocumentRef, document), _read_model(TravellerRef, person)
 
 
 def _crossings(
