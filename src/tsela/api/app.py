@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -112,11 +113,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 async def _seal_audit(engine: Engine, interval: float) -> None:
     """Chain the audit entries written since the last round, every ``interval`` seconds:
     those written in the last half minute, and all of them once a minute (and first)."""
-    rounds = 0
-    while True:
+    full_every = max(1, round(60 / interval))
+    for rounds in itertools.count():
         await asyncio.sleep(interval)
-        await _seal_once(engine, recent_only=rounds % max(1, round(60 / interval)) != 0)
-        rounds += 1
+        await _seal_once(engine, recent_only=rounds % full_every != 0)
 
 
 async def _seal_once(engine: Engine, *, recent_only: bool = False) -> None:

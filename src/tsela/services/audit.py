@@ -13,9 +13,9 @@ since the last seal their sequence numbers and hashes, in the order they were wr
 short transaction under one lock. The server seals every ``TSELA_AUDIT_SEAL_MS`` (default one
 second; the entries of the last half minute, and all of them once a minute, so an entry of a
 transaction that ran longer is chained then, after younger ones) and when it stops;
-``tsela audit verify`` seals first. Until it is sealed, about a
-second, an entry is not yet protected by the chain (a certificate-transparency log has the
-same kind of window, its merge delay).
+``tsela audit verify`` seals first. Until it is sealed, about a second, an entry is not yet
+protected by the chain (a certificate-transparency log has the same kind of window, its
+merge delay).
 """
 
 from __future__ import annotations
@@ -33,20 +33,21 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from tsela.ids import new_id
-from tsela.store.db import column_values
+from tsela.store.db import column_values, session_factory
 from tsela.store.models import AuditEvent, utcnow
 
 log = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
-_APPEND = insert(AuditEvent.__table__)  # built once: every audited request runs it
+BATCH = 10_000  # entries sealed per transaction, at most
+_TABLE = AuditEvent.__table__
+_APPEND = insert(_TABLE)  # built once: every audited request runs it
 _LAST = (
-    select(AuditEvent.seq, AuditEvent.hash)
-    .where(AuditEvent.seq.is_not(None))
-    .order_by(AuditEvent.seq.desc())
+    select(_TABLE.c.seq, _TABLE.c.hash)
+    .where(_TABLE.c.seq.is_not(None))
+    .order_by(_TABLE.c.seq.desc())
     .limit(1)
 )
-_TABLE = AuditEvent.__table__
 _UNSEALED = select(_TABLE).where(_TABLE.c.seq.is_(None)).order_by(_TABLE.c.at, _TABLE.c.id)
 # Sealing updates each entry once, which leaves its unsealed version behind until the table
 # is vacuumed: a look for "seq IS NULL" over the whole table wades through all of them (70 ms
@@ -123,7 +124,7 @@ def record(
     return event
 
 
-def seal(session: Session, limit: int = 10_000, since: datetime | None = None) -> int:
+def seal(session: Session, limit: int = BATCH, since: datetime | None = None) -> int:
     """Chain up to ``limit`` unsealed entries, oldest first; how many were sealed. With
     ``since``, only entries written since then (older ones wait for a call without it).
 
@@ -156,8 +157,6 @@ def seal(session: Session, limit: int = 10_000, since: datetime | None = None) -
 def seal_pending(engine: Engine, *, recent_only: bool = False) -> int:
     """Seal everything written so far (with ``recent_only``, in the last ``RECENT``), in
     batches; what the server runs every second."""
-    from tsela.store.db import session_factory
-
     since = utcnow() - RECENT if recent_only else None
     total = 0
     with _sealing:
@@ -171,7 +170,7 @@ def seal_pending(engine: Engine, *, recent_only: bool = False) -> int:
                     log.info("audit entries not sealed this time: %s", exc.orig)
                     return total
             total += count
-            if count < 10_000:
+            if count < BATCH:
                 return total
 
 
