@@ -196,6 +196,10 @@ def test_public_verify_says_valid_forged_revoked(app, worker_and_officer, engine
     forged = post_form(public, "/verify", "/verify", {"token": f"{head}.{flipped}.{sig}"})
     assert "FORGED" in forged.text
     assert "This is not a genuine Tsela permit." in forged.text
+    # A token cut short by a bad scan could not be read: that is not called a forgery.
+    cut = post_form(public, "/verify", "/verify", {"token": token[:-12]})
+    assert "COULD NOT BE READ" in cut.text and "FORGED" not in cut.text
+    assert "It does not mean the permit is forged." in cut.text
     post_form(
         officer, f"/desk/permits/{permit_id}", f"/desk/permits/{permit_id}/decide",
         {"target": "revoked", "reason": "Obtained with a false bursary letter."},
