@@ -130,3 +130,12 @@ def test_staff_outside_a_body_are_refused_and_the_public_page_is_open(  # type: 
         refused = client.get("/governance")
         assert refused.status_code == 403
         assert "You do not speak for any governance body." in refused.text
+        # ...so no page offers them a link there; their other pages still are.
+        observatory = client.get("/observatory")
+        assert 'href="/observatory"' in observatory.text
+        assert 'href="/governance"' not in observatory.text
+
+
+def test_a_member_is_offered_the_governance_link(member: TestClient) -> None:
+    home = member.get("/observatory")
+    assert 'href="/governance"' in home.text

@@ -11,7 +11,7 @@ from tsela.api.deps import get_session, get_settings
 from tsela.config import Settings
 from tsela.services import accounts
 from tsela.store.models import Role, User
-from tsela.web.render import nav_for, render
+from tsela.web.render import render
 from tsela.web.security import (
     FORM_COOKIE,
     LoginRequired,
@@ -45,7 +45,8 @@ def home(request: Request, user: User = Depends(page_roles(*Role))) -> Response:
     target = home_of(user)
     if target != "/":
         return RedirectResponse(target, status_code=303)
-    links = [item for item in nav_for(user) if item.path != "/"]
+    caller = getattr(request.state, "web_caller", None)
+    links = [item for item in (caller.nav if caller else []) if item.path != "/"]
     return render(request, "home.html", {"links": links})
 
 
