@@ -63,6 +63,8 @@ def test_the_review_page_shows_late_items_owners_and_the_chart(member: TestClien
     html = page.text
     late = html.split("<caption>Late (1)</caption>", 1)[1].split("</table>", 1)[0]
     assert "HOME-1" in late and "LS-HOME" in late and "days late" in late
+    # The badge says it once ("216 days late"), not "late 216 days late".
+    assert ">late<" not in late
     assert 'href="/v1/governance/report?body=NCC&amp;format=pdf"' in html
     encoded = html.split('src="data:image/svg+xml;base64,', 1)[1].split('"', 1)[0]
     svg = base64.b64decode(encoded).decode()
