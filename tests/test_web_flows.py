@@ -125,6 +125,7 @@ def test_worker_applies_officer_approves_and_issues_worker_sees_the_qr(
     with session_factory(engine)() as s:
         token = s.scalar(select(Permit.token))
     assert token and token in mine.text  # the same credential, as text under the QR
+    assert mine.text.count(">Status<") == 1  # said once, among the facts
     home = worker.get("/me")
     assert "days left on this permit" in home.text
 
