@@ -120,7 +120,7 @@ def test_full_life_over_the_api(api: TestClient, auth_headers) -> None:  # type:
     assert history[-1]["reason"] == "worker absconded"
 
 
-def test_an_unknown_status_filter_is_bad_input_not_a_conflict(api: TestClient, auth_headers) -> None:  # type: ignore[no-untyped-def]
+def test_an_unknown_status_filter_is_bad_input(api: TestClient, auth_headers) -> None:  # type: ignore[no-untyped-def]
     officer = auth_headers("permit_officer")
     answer = api.get("/v1/permits?status=bogus", headers=officer)
     assert answer.status_code == 422
