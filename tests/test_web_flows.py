@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,10 +14,19 @@ from sqlalchemy import Engine, select
 
 from tsela.api.app import create_app
 from tsela.config import Settings
+from tsela.domain.values import Direction
 from tsela.services import permit_qr
 from tsela.store.checks import BorderCheck
 from tsela.store.db import session_factory
-from tsela.store.models import AuditEvent, Crossing, Permit, Role
+from tsela.store.models import (
+    AuditEvent,
+    Crossing,
+    Permit,
+    PortOfEntry,
+    Role,
+    TravelDocument,
+    utcnow,
+)
 from web_support import (
     add_employer,
     add_person,
@@ -399,3 +408,35 @@ def test_demo_portal_users_are_linked_and_made_once(app, engine) -> None:  # typ
         assert worker is not None and worker.person_id == person
     assert "Applications and permits" in browser(app, "worker").get("/me").text
     assert "Maluti Orchards" in browser(app, "employer").get("/employer").text
+
+
+def test_leaving_after_an_overstay_shows_the_overstay_not_days_remaining(
+    engine: Engine, tmp_path: Path, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    # South Africa's node: a Mosotho visitor entered 134 days ago (30-day rule) and now leaves.
+    settings = Settings(engine.url.render_as_string(hide_password=False), "ZA", tmp_path)
+    za = create_app(settings, engine)
+    person = add_person(engine, surname="NTHATI", given="MPHO", number="RB4445556", node="ZA")
+    with session_factory(engine)() as s:
+        document = s.scalar(select(TravelDocument.id).where(TravelDocument.person_id == person))
+        port = s.scalar(select(PortOfEntry.id).where(PortOfEntry.code == "MSU"))
+        s.add(
+            Crossing(
+                node="ZA",
+                person_id=person,
+                document_id=document,
+                port_id=port,
+                direction=Direction.ENTRY,
+                country="ZAF",
+                crossed_at=utcnow() - timedelta(days=134),
+            )
+        )
+        s.commit()
+    make_user(Role.BORDER_OFFICER, username="sipho", port="MSU")
+    officer = browser(za, "sipho")
+    mrz = passport_mrz(surname="NTHATI", given="MPHO", number="RB4445556")
+    leaving = scan(officer, mrz, direction="exit")
+    assert leaving.status_code == 200
+    assert 'id="overstay-days"' in leaving.text
+    assert "days overstayed on this stay" in leaving.text
+    assert 'id="days-remaining"' not in leaving.text  # not "30 days remaining" beside it
