@@ -440,3 +440,20 @@ def test_leaving_after_an_overstay_shows_the_overstay_not_days_remaining(
     assert 'id="overstay-days"' in leaving.text
     assert "days overstayed on this stay" in leaving.text
     assert 'id="days-remaining"' not in leaving.text  # not "30 days remaining" beside it
+
+
+def test_a_post_has_both_countries_names_in_every_language(app, make_user) -> None:  # type: ignore[no-untyped-def]
+    make_user(Role.BORDER_OFFICER, username="thato", port="FKB")
+    officer = browser(app, "thato")
+    mrz = passport_mrz(surname="LEBONA", given="TUMELO", number="RB7778889")
+    first = scan(officer, mrz)
+    check_id = re.search(r'name="check_id" value="([^"]+)"', first.text).group(1)  # type: ignore[union-attr]
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', first.text).group(1)  # type: ignore[union-attr]
+    form = {"csrf_token": csrf_of(first.text), "check_id": check_id, "idempotency_key": key}
+    assert officer.post("/console/record", data=form, follow_redirects=False).status_code == 303
+    for lang in ("en", "st"):
+        page = post_form(
+            officer, f"/console?lang={lang}", "/console/check",
+            {"mrz": "\n".join(mrz), "direction": "exit"},
+        )  # fmt: skip
+        assert "Ficksburg Bridge / Maputsoe Bridge (FKB)" in page.text, lang

@@ -26,7 +26,7 @@ from tsela.domain import mrz as mrzlib
 from tsela.domain import stay as staylib
 from tsela.domain.values import Decision, Direction, DocumentStatus, Role, Sex
 from tsela.ids import new_id
-from tsela.reference import country_name
+from tsela.reference import country_name, port_display_name
 from tsela.reference import port as port_info
 from tsela.services import audit
 from tsela.store.checks import BorderCheck
@@ -362,7 +362,7 @@ def _crossings(
                 "country": c,
                 "crossed_at": t.isoformat(),
                 "port": ref.code if ref else "?",
-                "port_name": (ref.name_za if c == "ZAF" else ref.name_ls) if ref else "?",
+                "port_name": port_display_name(ref.name_za, ref.name_ls) if ref else "?",
             }
         )
     return history, recent
