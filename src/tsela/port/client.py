@@ -78,6 +78,7 @@ REFUSED = f"{UNSENT} AND error IS NOT NULL"
 # What an answer means for the queue (see the module's docstring).
 ITEM_REFUSED = frozenset({400, 409, 410, 413, 422})  # this crossing's content, for good
 TOKEN_REFUSED = frozenset({401, 403})
+MAX_OVERRIDE_REASON = 2000  # what the server takes (CrossingIn, OfflineCrossingIn)
 NEW_TOKEN_HINT = (
     "get a new token with `tsela port login` (or POST /v1/auth/login) and give it as "
     "TSELA_PORT_TOKEN or --token"
@@ -309,6 +310,9 @@ class PortClient:
         override_reason: str | None = None,
     ) -> PortResult:
         """Check a traveller and (by default) record the crossing; online if possible."""
+        if override_reason and len(override_reason) > MAX_OVERRIDE_REASON:
+            # The server would refuse it at upload, long after the traveller has gone.
+            raise PortError(f"an override reason has at most {MAX_OVERRIDE_REASON} characters")
         at = at or datetime.now(UTC)
         body: dict[str, Any] = {
             "port": self.port,
@@ -484,7 +488,9 @@ class PortClient:
                 report.stopped = f"upload stopped at crossing {seq}: {r.status_code} {_detail(r)}"
                 break
         if report.token_refused is None and report.unavailable is None:
-            report.discards_reported = self._report_discards()
+            report.discards_reported, problem = self._report_discards()
+            if problem:
+                report.errors.append(problem)
         report.left = self.pending()
         report.refused_waiting = self._count(REFUSED)
         return report
@@ -549,6 +555,8 @@ class PortClient:
         reason = reason.strip()
         if not reason:
             raise PortError("say why the crossing is discarded (--reason)")
+        if len(reason) > MAX_OVERRIDE_REASON:
+            raise PortError(f"a reason has at most {MAX_OVERRIDE_REASON} characters")
         seq, key, kind, payload, sent_at, discarded_at = self._item(ref)
         if sent_at is not None:
             raise PortError(f"crossing {seq} reached the server already; nothing to discard")
@@ -568,9 +576,10 @@ class PortClient:
         ).fetchone()[0]
         return {"id": seq, "idempotency_key": key, "reported": bool(reported)}
 
-    def _report_discards(self) -> int:
+    def _report_discards(self) -> tuple[int, str | None]:
         """Tell the server about discards it has not acknowledged yet; stop at the first
-        answer that is not an acknowledgement (they are tried again next time)."""
+        answer that is not an acknowledgement (they are tried again next time, and that answer
+        is returned in words)."""
         rows = self.queue.execute(
             "SELECT seq, idempotency_key, kind, payload, queued_at, discarded_at, "
             "discard_reason, refused_status, error FROM queue "
@@ -585,17 +594,21 @@ class PortClient:
                 "queued_at": queued_at,
                 "discarded_at": discarded_at,
                 "reason": reason,
-                "refusal": f"{status} {error}" if error else None,
+                "refusal": f"{status} {error}"[:2000] if error else None,
             }
             try:
                 r = self.http.post("/v1/port/discards", json=body, headers={"Idempotency-Key": key})
             except httpx.TransportError:
                 break
             if r.status_code not in (200, 201):
-                break
+                return done, f"discard of crossing {seq} not reported yet: " + (
+                    token_refused_message(r)
+                    if r.status_code in TOKEN_REFUSED
+                    else f"{r.status_code} {_detail(r)}"
+                )
             self.queue.execute("UPDATE queue SET discard_reported_at=? WHERE seq=?", (_now(), seq))
             done += 1
-        return done
+        return done, None
 
     def close(self) -> None:
         self.http.close()
@@ -632,7 +645,16 @@ def _summary(kind: str, payload: str) -> dict[str, Any]:
 
 
 def _detail(r: httpx.Response) -> str:
+    """The server's reason in words: FastAPI's ``detail``, or each field's problem."""
     try:
-        return str(r.json().get("detail", r.text))
+        detail = r.json().get("detail", r.text)
     except ValueError:
         return r.text[:200]
+    if isinstance(detail, list):  # a request that does not fit the API's model
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', [])[1:])}: {e.get('msg', '')}"
+            if isinstance(e, dict)
+            else str(e)
+            for e in detail
+        )[:2000]
+    return str(detail)[:2000]
