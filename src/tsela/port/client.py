@@ -537,14 +537,15 @@ class PortClient:
         else:
             chosen = self.refused_items()
         for item in chosen:
-            self.queue.execute(
-                "UPDATE queue SET error=NULL, refused_status=NULL, refused_at=NULL WHERE seq=?",
-                (item["id"],),
-            )
+            # The decision is logged before it is applied: never a change without its entry.
             self._audit(
                 "port.crossing_requeued",
                 item["idempotency_key"],
                 {"queue_id": item["id"], "refusal": item["reason"]},
+            )
+            self.queue.execute(
+                "UPDATE queue SET error=NULL, refused_status=NULL, refused_at=NULL WHERE seq=?",
+                (item["id"],),
             )
         return [item["id"] for item in chosen]
 
@@ -562,13 +563,13 @@ class PortClient:
             raise PortError(f"crossing {seq} reached the server already; nothing to discard")
         if discarded_at is not None:
             raise PortError(f"crossing {seq} was discarded already")
-        self.queue.execute(
-            "UPDATE queue SET discarded_at=?, discard_reason=? WHERE seq=?", (_now(), reason, seq)
-        )
         self._audit(
             "port.crossing_discarded",
             key,
             {"queue_id": seq, "reason": reason, "kind": kind, "crossing": json.loads(payload)},
+        )
+        self.queue.execute(
+            "UPDATE queue SET discarded_at=?, discard_reason=? WHERE seq=?", (_now(), reason, seq)
         )
         self._report_discards()
         reported = self.queue.execute(
