@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -112,8 +113,10 @@ def check(
 
 @port_app.command()
 def upload(home: Path = HOME, server: str = SERVER, token: str = TOKEN, port: str = PORT) -> None:
-    """Send queued crossings to the server, in order. Exits non-zero while anything is left
-    to send or awaits a decision (a refused token, refused crossings)."""
+    """Send queued crossings to the server, in order.
+
+    Exits non-zero while anything is left to send or awaits a decision (a refused token,
+    refused crossings)."""
     client = _client(home, server, token, port)
     try:
         rep = client.upload()
@@ -141,7 +144,7 @@ def upload(home: Path = HOME, server: str = SERVER, token: str = TOKEN, port: st
         raise typer.Exit(1)
 
 
-def _show_refused(refused: list[dict]) -> None:  # type: ignore[type-arg]
+def _show_refused(refused: list[dict[str, Any]]) -> None:
     err_console.print(
         f"{len(refused)} crossing(s) refused by the server await a decision: put them back "
         "with `tsela port requeue`, or drop one with `tsela port discard ID --reason ...`"
@@ -205,8 +208,9 @@ def discard(
     token: str = TOKEN,
     port: str = PORT,
 ) -> None:
-    """Drop one queued crossing for good, saying why: recorded in the local audit log and
-    reported to the server (now, or at the next upload)."""
+    """Drop one queued crossing for good, saying why.
+
+    Recorded in the local audit log and reported to the server (now, or at the next upload)."""
     from tsela.port.client import PortError
 
     if not reason.strip():
