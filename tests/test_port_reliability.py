@@ -328,3 +328,23 @@ def test_the_harness_reports_a_server_that_dies(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="exited with") as failed:
         server.start()
     assert "TSELA_NODE" in str(failed.value)  # the server's own words, to debug with
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504, 429, 408])
+def test_answers_that_mean_the_server_cannot_answer(status: int) -> None:
+    import httpx
+
+    from tsela.port.client import ITEM_REFUSED, TOKEN_REFUSED, server_cannot_answer
+    from tsela.port.client import unavailable_message as words
+
+    assert server_cannot_answer(status)
+    assert status not in ITEM_REFUSED | TOKEN_REFUSED
+    busy = httpx.Response(status, headers={"Retry-After": "5"})
+    assert words(busy) == f"the server could not answer ({status}, retry after 5 s)"
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422])
+def test_answers_about_the_request_are_not_offline(status: int) -> None:
+    from tsela.port.client import server_cannot_answer
+
+    assert not server_cannot_answer(status)
