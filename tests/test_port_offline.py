@@ -3,18 +3,13 @@ stream of crossings; every crossing reaches the server once, in order, none lost
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import select
 
+from _server import ServerProcess
 from tsela.domain.mrz import MrzFields, generate
 from tsela.port.client import PortClient, PortError
 from tsela.services.accounts import create_user, issue_api_token
@@ -45,47 +40,13 @@ def mrz(n: int) -> str:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    def __init__(self, db: Path, var: Path) -> None:
-        self.port = free_port()
-        self.env = {
-            **os.environ,
-            "TSELA_DATABASE_URL": f"sqlite:///{db}",
-            "TSELA_NODE": "ZA",
-            "TSELA_VAR_DIR": str(var),
-        }
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tsela.cli.main", "serve", "--port", str(self.port)],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.2)
-        raise RuntimeError("server did not start")
-
-    def stop(self) -> None:
-        assert self.proc is not None
-        self.proc.terminate()
-        self.proc.wait(timeout=20)
+def start_server(db: Path, var: Path) -> ServerProcess:
+    server = ServerProcess(
+        {"TSELA_DATABASE_URL": f"sqlite:///{db}", "TSELA_NODE": "ZA", "TSELA_VAR_DIR": str(var)},
+        var / "server.log",
+    )
+    server.start()
+    return server
 
 
 @pytest.fixture
@@ -115,13 +76,11 @@ def world(tmp_path: Path):  # type: ignore[no-untyped-def]
         kind=WatchlistKind.DOCUMENT,
         category=WatchlistCategory.OTHER,
     )
-    server = Server(db, tmp_path / "var")
-    server.start()
+    server = start_server(db, tmp_path / "var")
     client = PortClient(tmp_path / "port", server=server.url, token=token, port="SNP", timeout=2)
     yield server, client, engine
     client.close()
-    if server.proc and server.proc.poll() is None:
-        server.stop()
+    server.stop()
     engine.dispose()
 
 

@@ -170,3 +170,41 @@ def accept_offline_crossing(
         "local_decision": local_decision,
         "crossed_at": done.crossing.crossed_at.isoformat(),
     }, True
+
+
+DISCARDED = "port.crossing_discarded"
+
+
+def record_discard(
+    session: Session,
+    *,
+    node: str,
+    officer: User,
+    port: str,
+    idempotency_key: str,
+    detail: dict[str, Any],
+    source: str = "",
+) -> bool:
+    """A port operator dropped a queued crossing that never reached the server: the audit
+    log says who, why and which crossing. False when this discard was reported before."""
+    from tsela.services import audit
+    from tsela.store.models import AuditEvent
+
+    seen = session.scalar(
+        select(AuditEvent.id).where(
+            AuditEvent.action == DISCARDED, AuditEvent.entity_id == idempotency_key
+        )
+    )
+    if seen is not None:
+        return False
+    audit.record(
+        session,
+        actor=officer.username,
+        action=DISCARDED,
+        node=node,
+        entity="queued_crossing",
+        entity_id=idempotency_key,
+        detail={"port": port, **detail},
+        source=source,
+    )
+    return True
