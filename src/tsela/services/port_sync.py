@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -126,13 +127,18 @@ def accept_offline_crossing(
     local_decision: str,
     officer_reason: str | None,
     source: str = "",
+    now: datetime | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Check (as of the time it happened) and record a crossing made while offline.
 
     The traveller has crossed already, so the crossing is always recorded; where the server's
     decision is not CLEAR it is recorded as an override for a supervisor to review.
     Returns (result, created); an identical retry returns the first result.
+
+    Its time must lie between ``svc.OFFLINE_RETENTION`` before the server's time ``now``
+    and ``svc.CLOCK_SKEW`` after it; else CheckError (422) and nothing is recorded.
     """
+    now = now or utcnow()
 
     existing = svc.replayed_crossing(session, idempotency_key, payload_hash)
     if existing is not None:
@@ -146,7 +152,7 @@ def accept_offline_crossing(
         document_alerts=document_alerts,
         offline=True,
         source=source,
-        now=max(utcnow(), request.at),
+        now=now,
     )
     reason = None
     if result.check.decision.value != "CLEAR":
@@ -162,6 +168,7 @@ def accept_offline_crossing(
         payload_hash=payload_hash,
         override_reason=reason,
         source=source,
+        now=now,
     )
     return {
         "crossing_id": str(done.crossing.id),
