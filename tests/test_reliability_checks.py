@@ -678,3 +678,34 @@ def test_a_crossing_dated_ahead_cannot_hide_the_still_inside_referral(
     assert again.json()["decision"] == "REFER"
     assert "history.still_inside" in [r["code"] for r in again.json()["reasons"]]
     assert count(engine, Crossing) == 1
+
+
+def test_a_document_number_longer_than_the_register_keeps_is_a_422(
+    engine: Engine, officer: dict[str, str], tmp_path: Path
+) -> None:
+    """An ID card's extended number (TD1, up to 23 characters) longer than the 20 the
+    register keeps: a 422 that says so (before: a 500 on PostgreSQL, which refuses the
+    value)."""
+    lines = generate(
+        MrzFields(
+            format="TD1",
+            document_type="I",
+            issuing_state="LSO",
+            surname="MOKOENA",
+            given_names="LINEO",
+            document_number="AB1234567890123456789",
+            nationality="LSO",
+            birth_date=date(1991, 3, 14),
+            expiry_date=date(2031, 5, 1),
+            sex="F",
+        )
+    )
+    with server(engine, tmp_path) as client:
+        r = client.post(
+            "/v1/checks",
+            json={"port": "MSU", "direction": "entry", "mrz": "\n".join(lines)},
+            headers=officer,
+        )
+    assert r.status_code == 422, r.text
+    assert "has 21 characters; at most 20 are kept" in r.json()["detail"]
+    assert count(engine, Person) == 0
