@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tsela.domain.icao_codes import iso_country
 from tsela.domain.values import DocumentStatus
 from tsela.services import checks as svc
 from tsela.services.screening_link import document_alerts, screener
@@ -110,7 +111,12 @@ def snapshot(session: Session, *, node: str, port: str) -> dict[str, Any]:
             "category": "other",
             "source": f"node {node}",
             "version": 0,
-            "data": _csv(DOCUMENT_COLUMNS, [[s, n, st.value, ""] for s, n, st in flagged]),
+            # Document lists hold ISO countries only: a flagged UN laissez-passer or refugee
+            # travel document (UNO, XXB...) would be a bad row in the port's import.
+            "data": _csv(
+                DOCUMENT_COLUMNS,
+                [[s, n, st.value, ""] for s, n, st in flagged if iso_country(s) is not None],
+            ),
         }
     )
     return {"node": node, "port": port, "generated_at": utcnow().isoformat(), "lists": lists}
