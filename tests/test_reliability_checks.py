@@ -13,6 +13,8 @@ The server's clock is frozen (``app.state.clock``): nothing here depends on toda
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import sqlite3
@@ -709,3 +711,32 @@ def test_a_document_number_longer_than_the_register_keeps_is_a_422(
     assert r.status_code == 422, r.text
     assert "has 21 characters; at most 20 are kept" in r.json()["detail"]
     assert count(engine, Person) == 0
+
+
+def test_the_port_snapshot_lists_only_documents_a_port_can_import(engine: Engine) -> None:
+    """The node's own register of flagged documents goes to the ports as a document list,
+    which holds ISO countries only: a lost German passport is in it, a lost refugee travel
+    document (XXB, registrable now) is left out rather than spoiling the port's import."""
+    from tsela.domain.values import DocumentStatus
+    from tsela.services import port_sync
+
+    with session_factory(engine).begin() as s:
+        person = Person(node="ZA", primary_name="X", nationality="XXB")
+        s.add(person)
+        s.flush()
+        for state in ("DEU", "XXB"):
+            s.add(
+                TravelDocument(
+                    node="ZA",
+                    person_id=person.id,
+                    document_type="P",
+                    issuing_state=state,
+                    number="C01X00T49",
+                    status=DocumentStatus.LOST,
+                )
+            )
+    with session_factory(engine)() as s:
+        snap = port_sync.snapshot(s, node="ZA", port="MSU")
+    register = next(wl for wl in snap["lists"] if wl["name"] == port_sync.REGISTER_LIST)
+    rows = list(csv.DictReader(io.StringIO(register["data"])))
+    assert [(r["issuing_state"], r["number"]) for r in rows] == [("DEU", "C01X00T49")]
