@@ -87,14 +87,15 @@ def world(tmp_path: Path):  # type: ignore[no-untyped-def]
 def test_stream_survives_server_outage(world) -> None:  # type: ignore[no-untyped-def]
     server, client, engine = world
     assert client.sync()["lists"] == 1  # SLTD (the node's own register is empty)
-    start = datetime.now(UTC) - timedelta(hours=1)
+    # Online checks are dated within minutes of the server's time (ONLINE_CHECK_AGE).
+    start = datetime.now(UTC) - timedelta(minutes=5)
     online = []
     for i in range(30):
         if i == 10:
             server.stop()
         if i == 20:
             server.start()
-        at = start + timedelta(minutes=i)
+        at = start + timedelta(seconds=i)
         if i == 15:
             # Offline, the local copy still knows the passport is stolen.
             probe = client.check(direction="entry", mrz=mrz(i), at=at, record=False)

@@ -111,6 +111,7 @@ def upload_offline_crossing(
                 local_decision=body.local_decision,
                 officer_reason=body.override_reason,
                 source=client_source(request),
+                now=request.app.state.clock(),
             )
             session.commit()
             break
