@@ -303,7 +303,19 @@ def at_check(
         )
         for r in found
     ]
-    merged, reasons = dec.with_partner_records(history, records, until=at - window)
+    until = at - window
+    latest = found[0]
+    if (
+        direction == "entry"
+        and latest.direction.value == "exit"
+        and latest.crossed_at <= at + m.TOLERANCE
+        and (not history or latest.crossed_at > history[-1].crossed_at)
+    ):
+        # The partner's last word is that the traveller left for this country, and we have
+        # recorded nothing since: that exit is the other half of this entry, however long
+        # the queue was, not evidence of an earlier entry we missed.
+        until = min(until, latest.crossed_at)
+    merged, reasons = dec.with_partner_records(history, records, until=until)
     recent = [
         r
         for r in found
