@@ -213,3 +213,29 @@ def test_a_long_queue_does_not_make_the_partners_exit_an_earlier_entry(
     assert body["partner_crossing"] is None
     assert not [r for r in body["reasons"] if r["code"].startswith(("stay.partner", "history."))]
     assert body["decision"] == "CLEAR"
+
+
+def test_the_worker_portal_counts_days_in_south_africa_from_south_africas_records(
+    engine: Engine,
+) -> None:
+    """On the Lesotho node, days in South Africa come from the South African node's records
+    (received), and a Lesotho record of her coming home ends the stay ZA never closed."""
+    from tsela.store.models import Person
+    from tsela.web.stay_view import stay_left
+
+    person, doc = traveller(engine, "LS")
+    today = date(2026, 12, 20)
+    entered = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    partner(
+        engine,
+        "ZA",
+        [{"direction": "entry", "country": "ZAF", "crossed_at": entered.isoformat()}],
+    )
+    with session_factory(engine)() as s:
+        left = stay_left(s, s.get(Person, person.id), today)
+    assert left is not None and left.country == "ZAF"
+    assert (left.inside, left.days_used, left.days_remaining) == (True, 21, 9)
+    crossing(engine, "LS", person, doc, "entry", datetime(2026, 12, 10, 9, 0, tzinfo=UTC))
+    with session_factory(engine)() as s:
+        left = stay_left(s, s.get(Person, person.id), today)
+    assert left is not None and left.inside is False
