@@ -5,18 +5,23 @@ down; every request answered under overload. Storage tests run on SQLite and Pos
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
 from tsela.api.app import create_app
 from tsela.config import Settings
+from tsela.domain import throttle
+from tsela.services import accounts
 from tsela.store.db import session_factory, transaction
-from tsela.store.models import Employer
+from tsela.store.models import AuditEvent, Employer, Role
 
 
 def _settings(engine: Engine, var_dir: Path, **kw: Any) -> Settings:
@@ -88,3 +93,100 @@ def test_a_wrong_surname_does_not_reveal_whose_passport_it_is(
             if role == "worker" or surname == "Nobody":
                 # The worker learns nothing even with the right surname: it is not theirs.
                 assert "do not match our records" in r.json()["detail"], (role, surname, r.text)
+
+
+# --- 2. credentials: throttling --------------------------------------------------------------
+
+T0 = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+DESK = "10.0.0.1"  # where the officer works
+STRANGER = "192.0.2.66"
+
+
+def _try(engine: Engine, username: str, password: str, source: str, now: datetime) -> str:
+    """One sign-in attempt: "ok", "wrong" or "wait <seconds>"."""
+    sessions = session_factory(engine)
+    with sessions() as s:
+        try:
+            accounts.authenticate(
+                s, node="LS", username=username, password=password, source=source, now=now
+            )
+        except accounts.LoginRefused as exc:
+            s.commit()
+            return "wrong" if exc.retry_after is None else f"wait {exc.retry_after}"
+        s.commit()
+        return "ok"
+
+
+def test_a_stranger_guessing_does_not_lock_the_officer_out(engine: Engine, make_user) -> None:  # type: ignore[no-untyped-def]
+    make_user(Role.SUPERVISOR, username="thabo", password="right password!")
+    assert _try(engine, "thabo", "right password!", DESK, T0) == "ok"  # their usual desk
+    # A stranger guesses: five free failures, then a wait that doubles.
+    at = T0 + timedelta(minutes=1)
+    assert [_try(engine, "thabo", f"guess{i}", STRANGER, at) for i in range(5)] == ["wrong"] * 5
+    assert _try(engine, "thabo", "right password!", STRANGER, at) == "wait 15"
+    assert _try(engine, "thabo", "guess", STRANGER, at + timedelta(seconds=15)) == "wrong"
+    assert _try(engine, "thabo", "guess", STRANGER, at + timedelta(seconds=16)) == "wait 29"
+    # Meanwhile the officer at their desk signs in (the old code locked them out 15 min).
+    assert _try(engine, "thabo", "right password!", DESK, at + timedelta(seconds=16)) == "ok"
+    # Their own typing mistakes are counted on their own: five, then a short wait.
+    later = at + timedelta(minutes=5)
+    assert [_try(engine, "thabo", "typo", DESK, later) for _ in range(5)] == ["wrong"] * 5
+    assert _try(engine, "thabo", "right password!", DESK, later) == "wait 15"
+    assert _try(engine, "thabo", "right password!", DESK, later + timedelta(seconds=15)) == "ok"
+
+
+def test_many_strangers_are_slowed_together_but_not_the_officers_desk(
+    engine: Engine, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    make_user(Role.SUPERVISOR, username="thabo", password="right password!")
+    assert _try(engine, "thabo", "right password!", DESK, T0) == "ok"
+    at = T0 + timedelta(minutes=1)
+    free = throttle.ACCOUNT.free
+    spread = [_try(engine, "thabo", "guess", f"198.51.100.{i}", at) for i in range(free)]
+    assert spread == ["wrong"] * free
+    # Account-wide, from an address it has not signed in from: wait, even with one failure
+    # from that address.
+    assert _try(engine, "thabo", "guess", "203.0.113.7", at) == "wait 1"
+    assert _try(engine, "thabo", "right password!", DESK, at) == "ok"
+    # After a second, one more stranger may try; then the account-wide wait doubles.
+    assert _try(engine, "thabo", "guess", "203.0.113.7", at + timedelta(seconds=1)) == "wrong"
+    assert _try(engine, "thabo", "guess", "203.0.113.8", at + timedelta(seconds=2)) == "wait 1"
+
+
+def test_parallel_guesses_beyond_the_limit_are_refused_unchecked(engine: Engine, make_user) -> None:  # type: ignore[no-untyped-def]
+    """16 guesses at once: only the free five are checked (the old per-account count was
+    read before any of them was written, so all 16 were)."""
+    make_user(Role.SUPERVISOR, username="thabo", password="right password!")
+    start = threading.Barrier(16)
+
+    def guess(i: int) -> str:
+        start.wait()
+        return _try(engine, "thabo", f"guess{i}", STRANGER, T0)
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(guess, range(16)))
+    assert answers.count("wrong") == throttle.PAIR.free, answers
+    assert all(a.startswith("wait ") for a in answers if a != "wrong"), answers
+    with session_factory(engine)() as s:
+        failed = s.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "login.failed")
+        )
+    assert failed == throttle.PAIR.free
+
+
+def test_a_throttled_sign_in_answers_429_with_retry_after(api: TestClient, make_user) -> None:  # type: ignore[no-untyped-def]
+    make_user(Role.ANALYST, username="palesa", password="a long passphrase")
+    for _ in range(5):
+        r = api.post("/v1/auth/login", json={"username": "palesa", "password": "nope"})
+        assert r.status_code == 401
+    r = api.post("/v1/auth/login", json={"username": "palesa", "password": "a long passphrase"})
+    assert r.status_code == 429
+    assert int(r.headers["Retry-After"]) >= 1
+    assert "try again in" in r.json()["detail"]
+    page = api.post(
+        "/login",
+        data={"username": "palesa", "password": "nope", "csrf_token": "x" * 40},
+        cookies={"tsela_form": "x" * 40},
+    )
+    assert page.status_code == 429 and int(page.headers["Retry-After"]) >= 1
+    assert "Too many failed sign-ins. Try again in" in page.text

@@ -56,9 +56,11 @@ def login(
         )
     except accounts.LoginRefused as exc:
         session.commit()  # the failure is audited and counts towards the limit
-        if exc.locked:
+        if exc.retry_after is not None:
             raise HTTPException(
-                status.HTTP_429_TOO_MANY_REQUESTS, str(exc), headers={"Retry-After": "900"}
+                status.HTTP_429_TOO_MANY_REQUESTS,
+                str(exc),
+                headers={"Retry-After": str(exc.retry_after)},
             ) from None
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc)) from None
     token = accounts.issue_api_token(session, user, label="login", ttl=TOKEN_TTL)
