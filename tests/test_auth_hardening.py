@@ -190,3 +190,65 @@ def test_a_throttled_sign_in_answers_429_with_retry_after(api: TestClient, make_
     )
     assert page.status_code == 429 and int(page.headers["Retry-After"]) >= 1
     assert "Too many failed sign-ins. Try again in" in page.text
+
+
+# --- 3. overload: body limits, database down ------------------------------------------------
+
+
+def test_a_large_anonymous_body_is_refused_before_it_is_read(api: TestClient) -> None:
+    limit = 256 * 1024
+    big = b"x" * (limit + 1)
+    # Declared too large: refused at once, whoever asks (the old code read it, then said 401).
+    r = api.post("/v1/permits", content=big, headers={"content-type": "application/json"})
+    assert r.status_code == 413 and "limit of 262,144 bytes" in r.json()["detail"]
+
+    # Chunked (no Content-Length): counted as it streams, cut off at the limit.
+    def chunks() -> Iterator[bytes]:
+        for _ in range(40):
+            yield b"y" * 16384
+
+    r = api.post("/v1/auth/login", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    # Uploads get more room, but only for a caller who shows credentials.
+    upload = b"z" * (limit + 10)
+    files = {"file": ("list.csv", upload, "text/csv")}
+    r = api.post("/v1/watchlists/un/import", files=files)
+    assert r.status_code == 413
+    r = api.post("/v1/watchlists/un/import", files=files, headers={"Authorization": "Bearer x"})
+    assert r.status_code == 401  # read, then refused as a stranger
+    # Small bodies pass as before.
+    r = api.post("/v1/auth/login", json={"username": "nobody", "password": "x"})
+    assert r.status_code == 401
+
+
+def test_body_limits_are_settings() -> None:
+    from tsela.config import ConfigError, load_settings
+
+    cfg = load_settings({"TSELA_MAX_BODY_KB": "64", "TSELA_MAX_UPLOAD_KB": "1024"})
+    assert (cfg.max_body_kb, cfg.max_upload_kb) == (64, 1024)
+    assert load_settings({}).trusted_proxies == ()
+    cfg = load_settings({"TSELA_TRUSTED_PROXIES": " 10.0.0.5, 10.1.0.0/16 "})
+    assert cfg.trusted_proxies == ("10.0.0.5/32", "10.1.0.0/16")
+    with pytest.raises(ConfigError, match="'proxy.example' is not an IP address or network"):
+        load_settings({"TSELA_TRUSTED_PROXIES": "proxy.example"})
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_database_down_answers_503_not_500(backend: str, tmp_path: Path) -> None:
+    if backend == "sqlite":
+        (tmp_path / "a-directory").mkdir()
+        url = f"sqlite:///{tmp_path / 'a-directory'}"  # cannot be opened as a database
+    else:
+        url = "postgresql+psycopg://postgres@127.0.0.1:1/test?connect_timeout=2"  # nobody there
+    settings = Settings(database_url=url, node="LS", var_dir=tmp_path, audit_seal_ms=0)
+    with TestClient(create_app(settings)) as c:
+        r = c.post("/v1/auth/login", json={"username": "thabo", "password": "whatever"})
+        assert r.status_code == 503, r.text
+        assert r.headers["Retry-After"] == "5"
+        assert r.json()["detail"] == "the database is unavailable: try again in a few seconds"
+        r = c.get("/v1/auth/me", headers={"Authorization": "Bearer tsela_x"})
+        assert r.status_code == 503
+        assert c.get("/health").status_code == 503
+        page = c.get("/console", cookies={"tsela_session": "s"}, headers={"accept": "text/html"})
+        assert page.status_code == 503 and page.headers["Retry-After"] == "5"
+        assert "cannot reach its database" in page.text

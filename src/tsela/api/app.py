@@ -15,7 +15,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from tsela import __version__
 from tsela.api.auth import TokenUsers
@@ -47,6 +48,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # The server's time as border checks see it (tests set their own, to stand on one day).
     app.state.clock = utcnow
     app.add_exception_handler(RequestValidationError, request_validation_error)
+
+    from tsela.api.guards import database_unavailable
+
+    for unreachable in (OperationalError, DisconnectionError, PoolTimeout):
+        app.add_exception_handler(unreachable, database_unavailable)
 
     @app.exception_handler(UnknownPortError)
     async def _unknown_port(_request: Request, exc: UnknownPortError) -> JSONResponse:
@@ -87,6 +93,20 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from tsela.api import docs
 
     docs.install(app)
+    from tsela.api.guards import BodyLimit, BodyLimits
+
+    if settings.trusted_proxies:
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        # Only these may say who the caller is (X-Forwarded-For); anyone else is the source.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
+    # Before any route (so before authentication) reads a body.
+    app.add_middleware(
+        BodyLimit,
+        limits=BodyLimits(
+            default=settings.max_body_kb * 1024, upload=settings.max_upload_kb * 1024
+        ),
+    )
     if settings.max_in_flight:
         from tsela.api.serve import AdmissionControl
 
