@@ -229,7 +229,7 @@ def test_body_limits_are_settings() -> None:
     assert load_settings({}).trusted_proxies == ()
     cfg = load_settings({"TSELA_TRUSTED_PROXIES": " 10.0.0.5, 10.1.0.0/16 "})
     assert cfg.trusted_proxies == ("10.0.0.5/32", "10.1.0.0/16")
-    with pytest.raises(ConfigError, match="'proxy.example' is not an IP address or network"):
+    with pytest.raises(ConfigError, match=r"'proxy\.example' is not an IP address or network"):
         load_settings({"TSELA_TRUSTED_PROXIES": "proxy.example"})
 
 
