@@ -5,6 +5,10 @@ down; every request answered under overload. Storage tests run on SQLite and Pos
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +24,7 @@ from tsela.api.app import create_app
 from tsela.config import Settings
 from tsela.domain import throttle
 from tsela.services import accounts
-from tsela.store.db import session_factory, transaction
+from tsela.store.db import make_engine, session_factory, transaction
 from tsela.store.models import AuditEvent, Employer, Role
 
 
@@ -252,3 +256,163 @@ def test_the_database_down_answers_503_not_500(backend: str, tmp_path: Path) -> 
         page = c.get("/console", cookies={"tsela_session": "s"}, headers={"accept": "text/html"})
         assert page.status_code == 503 and page.headers["Retry-After"] == "5"
         assert "cannot reach its database" in page.text
+
+
+# --- 2. credentials: revoking, deactivating, changing passwords -----------------------------
+
+
+def _login(api: TestClient, username: str, password: str) -> dict[str, str]:
+    r = api.post("/v1/auth/login", json={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def _browser(api: TestClient, username: str, password: str) -> TestClient:
+    """A second client signed in through the web sign-in form (a cookie session)."""
+    web = TestClient(api.app, follow_redirects=False)
+    web.get("/login")
+    form = web.cookies.get("tsela_form")
+    r = web.post("/login", data={"username": username, "password": password, "csrf_token": form})
+    assert r.status_code == 303, r.text
+    return web
+
+
+def test_an_admin_deactivates_a_user_and_their_tokens_and_sessions_stop(
+    api: TestClient, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    make_user(Role.ADMIN, username="admin", password="admin password")
+    make_user(Role.ANALYST, username="palesa", password="a long passphrase")
+    admin = _login(api, "admin", "admin password")
+    token = _login(api, "palesa", "a long passphrase")
+    web = _browser(api, "palesa", "a long passphrase")
+    assert api.get("/v1/auth/me", headers=token).status_code == 200
+    assert web.get("/").status_code == 200
+
+    r = api.post("/v1/users/palesa/disable", headers=admin)
+    assert r.status_code == 200, r.text
+    assert r.json() == {
+        "username": "palesa",
+        "active": False,
+        "tokens_revoked": 1,
+        "sessions_ended": 1,
+    }
+    assert api.get("/v1/auth/me", headers=token).status_code == 401
+    assert web.get("/").status_code == 303  # back to the sign-in page
+    r = api.post("/v1/auth/login", json={"username": "palesa", "password": "a long passphrase"})
+    assert r.status_code == 401
+    listed = {u["username"]: u["active"] for u in api.get("/v1/users", headers=admin).json()}
+    assert listed == {"admin": True, "palesa": False}
+    # An admin cannot lock themselves out; unknown users are 404.
+    assert api.post("/v1/users/admin/disable", headers=admin).status_code == 409
+    assert api.post("/v1/users/nobody/disable", headers=admin).status_code == 404
+
+    assert api.post("/v1/users/palesa/enable", headers=admin).json()["active"] is True
+    again = _login(api, "palesa", "a long passphrase")
+    assert api.get("/v1/auth/me", headers=again).status_code == 200
+    assert api.get("/v1/auth/me", headers=token).status_code == 401  # old tokens stay revoked
+    r = api.post("/v1/users/palesa/revoke-tokens", headers=admin)
+    assert r.json()["tokens_revoked"] == 1
+    assert api.get("/v1/auth/me", headers=again).status_code == 401
+
+
+def test_other_workers_stop_trusting_a_deactivated_users_token(
+    engine: Engine, tmp_path: Path, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    """Another server process learns of the change from the database: at once with the token
+    cache off, within TSELA_TOKEN_CACHE_MS with it on (see test_auth.py for the cache)."""
+    make_user(Role.ADMIN, username="admin", password="admin password")
+    make_user(Role.ANALYST, username="palesa", password="a long passphrase")
+    one = create_app(_settings(engine, tmp_path, token_cache_ms=0), engine)
+    other = create_app(_settings(engine, tmp_path, token_cache_ms=0), engine)
+    with TestClient(one) as a, TestClient(other) as b:
+        admin = _login(a, "admin", "admin password")
+        token = _login(a, "palesa", "a long passphrase")
+        assert b.get("/v1/auth/me", headers=token).status_code == 200
+        assert a.post("/v1/users/palesa/disable", headers=admin).status_code == 200
+        assert b.get("/v1/auth/me", headers=token).status_code == 401
+
+
+def test_signing_out_revokes_the_token(api: TestClient, make_user) -> None:  # type: ignore[no-untyped-def]
+    make_user(Role.ANALYST, username="palesa", password="a long passphrase")
+    token = _login(api, "palesa", "a long passphrase")
+    other = _login(api, "palesa", "a long passphrase")
+    r = api.post("/v1/auth/logout", headers=token)
+    assert r.status_code == 200 and r.json()["signed_out"] is True
+    assert api.get("/v1/auth/me", headers=token).status_code == 401
+    assert api.get("/v1/auth/me", headers=other).status_code == 200  # only that one
+
+
+def test_changing_a_password_ends_the_users_other_sessions(api: TestClient, make_user) -> None:  # type: ignore[no-untyped-def]
+    make_user(Role.ANALYST, username="palesa", password="a long passphrase")
+    here = _login(api, "palesa", "a long passphrase")
+    elsewhere = _login(api, "palesa", "a long passphrase")
+    web = _browser(api, "palesa", "a long passphrase")
+    wrong = {"current_password": "not it at all", "new_password": "a newer passphrase"}
+    r = api.post("/v1/auth/password", json=wrong, headers=here)
+    assert r.status_code == 403 and r.json()["detail"] == "the current password is wrong"
+    short = {"current_password": "a long passphrase", "new_password": "short"}
+    assert api.post("/v1/auth/password", json=short, headers=here).status_code == 422
+    body = {"current_password": "a long passphrase", "new_password": "a newer passphrase"}
+    r = api.post("/v1/auth/password", json=body, headers=here)
+    assert r.status_code == 200, r.text
+    assert r.json()["other_tokens_revoked"] == 1 and r.json()["other_sessions_ended"] == 1
+    assert api.get("/v1/auth/me", headers=here).status_code == 200  # this one goes on
+    assert api.get("/v1/auth/me", headers=elsewhere).status_code == 401
+    assert web.get("/").status_code == 303
+    r = api.post("/v1/auth/login", json={"username": "palesa", "password": "a long passphrase"})
+    assert r.status_code == 401
+    _login(api, "palesa", "a newer passphrase")
+
+
+def test_user_commands(tmp_path: Path) -> None:
+    """The CLI: passwords come from a prompt or stdin, never the command line."""
+    env = {
+        **os.environ,
+        "TSELA_VAR_DIR": str(tmp_path / "var"),
+        "TSELA_DATABASE_URL": f"sqlite:///{tmp_path / 'var' / 'tsela.db'}",
+    }
+
+    def tsela(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "tsela.cli.main", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            input=stdin,
+            timeout=120,
+        )
+
+    assert tsela("init").returncode == 0
+    on_line = tsela("user", "add", "thabo", "--role", "analyst", "--password", "in plain view")
+    assert on_line.returncode == 2 and "No such option: --password" in on_line.stderr
+    made = tsela(
+        "user", "add", "thabo", "--role", "analyst", "--password-stdin", stdin="pw 1234567890\n"
+    )
+    assert made.returncode == 0, made.stderr
+    prompted = tsela("user", "add", "lineo", "--role", "admin", stdin="pw 0987654321\n" * 2)
+    assert prompted.returncode == 0, prompted.stderr
+    assert "pw 0987654321" not in prompted.stdout
+    out = tsela("user", "role", "thabo", "border_officer", "--port", "MSU")
+    assert out.returncode == 0 and "now border_officer" in out.stdout
+    out = tsela("user", "role", "thabo", "border_officer")
+    assert out.returncode == 2 and "must be posted at a port" in out.stderr
+    assert tsela("user", "disable", "thabo").returncode == 0
+    listing = tsela("user", "list").stdout
+    assert re.search(r"thabo\s+border_officer\s+MSU\s+DISABLED", listing), listing
+    assert re.search(r"lineo\s+admin\s+active", listing), listing
+    assert tsela("user", "enable", "thabo").returncode == 0
+    out = tsela("user", "reset-password", "thabo", "--password-stdin", stdin="short\n")
+    assert out.returncode == 2 and "at least 10 characters" in out.stderr
+    out = tsela("user", "reset-password", "thabo", "--password-stdin", stdin="pw new 12345\n")
+    assert out.returncode == 0 and "password of thabo changed" in out.stdout
+    out = tsela("user", "revoke-tokens", "thabo")
+    assert out.returncode == 0 and "0 token(s) revoked" in out.stdout
+    out = tsela("user", "disable", "nobody")
+    assert out.returncode == 2 and "no user 'nobody'" in out.stderr
+    engine = make_engine(env["TSELA_DATABASE_URL"])
+    with session_factory(engine)() as s:
+        user = accounts.authenticate(
+            s, node="LS", username="thabo", password="pw new 12345", source="cli-test"
+        )
+        assert user.role is Role.BORDER_OFFICER and user.active
+    engine.dispose()

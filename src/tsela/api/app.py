@@ -74,9 +74,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         port,
         reference,
         screening,
+        users,
     )
 
-    for module in (reference, auth, documents, checks, port, permits, governance, screening):
+    for module in (reference, auth, users, documents, checks, port, permits, governance, screening):
         app.include_router(module.router)
     from tsela.api.routes import stay as stay_routes
 

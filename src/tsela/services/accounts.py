@@ -357,3 +357,169 @@ def end_session(session: Session, secret: str) -> None:
     web = session.scalar(select(WebSession).where(WebSession.token_hash == hash_secret(secret)))
     if web is not None and web.ended_at is None:
         web.ended_at = utcnow()
+
+
+# --- managing accounts: deactivate, revoke, change passwords -----------------------------
+
+
+def find_user(session: Session, username: str) -> User:
+    found = session.scalar(select(User).where(User.username == username.strip().lower()))
+    if found is None:
+        raise AccountError(f"no user {username.strip().lower()!r}")
+    return found
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+@dataclass(frozen=True)
+class Revoked:
+    tokens: int
+    sessions: int
+
+
+def revoke_credentials(
+    session: Session,
+    user: User,
+    *,
+    keep_token: str | None = None,
+    keep_session: str | None = None,
+    now: datetime | None = None,
+) -> Revoked:
+    """End every live API token and browser session of ``user`` (but the one kept, e.g. the
+    caller's own while changing their password)."""
+    now = now or utcnow()
+    tokens = (
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    if keep_token:
+        tokens = tokens.where(ApiToken.token_hash != hash_secret(keep_token))
+    webs = (
+        update(WebSession)
+        .where(WebSession.user_id == user.id, WebSession.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+    if keep_session:
+        webs = webs.where(WebSession.token_hash != hash_secret(keep_session))
+    opts = {"synchronize_session": False}
+    t = session.execute(tokens, execution_options=opts).rowcount  # type: ignore[attr-defined]
+    w = session.execute(webs, execution_options=opts).rowcount  # type: ignore[attr-defined]
+    return Revoked(tokens=t or 0, sessions=w or 0)
+
+
+def _audit_user(session: Session, user: User, action: str, actor: str, **detail: object) -> None:
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        node=user.node,
+        entity="user",
+        entity_id=user.id,
+        detail={"username": user.username, **detail},
+    )
+
+
+def set_active(session: Session, username: str, active: bool, *, actor: str) -> Revoked:
+    """Deactivate (every token and session ends with it) or reactivate an account."""
+    user = find_user(session, username)
+    if actor == user.username and not active:
+        raise AccountError("you cannot deactivate your own account")
+    user.active = active
+    revoked = revoke_credentials(session, user) if not active else Revoked(0, 0)
+    _audit_user(
+        session,
+        user,
+        "user.enable" if active else "user.disable",
+        actor,
+        tokens=revoked.tokens,
+        sessions=revoked.sessions,
+    )
+    return revoked
+
+
+def revoke_user_credentials(session: Session, username: str, *, actor: str) -> Revoked:
+    user = find_user(session, username)
+    revoked = revoke_credentials(session, user)
+    _audit_user(
+        session, user, "user.revoke", actor, tokens=revoked.tokens, sessions=revoked.sessions
+    )
+    return revoked
+
+
+def _check_new_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"password must have at least {MIN_PASSWORD} characters")
+    if len(password) > 200:
+        raise AccountError("password must have at most 200 characters")
+
+
+def reset_password(session: Session, username: str, password: str, *, actor: str) -> Revoked:
+    """An administrator sets a new password; every session and token of the user ends."""
+    _check_new_password(password)
+    user = find_user(session, username)
+    user.password_hash = _hasher.hash(password)
+    revoked = revoke_credentials(session, user)
+    _audit_user(session, user, "user.password_reset", actor, tokens=revoked.tokens)
+    return revoked
+
+
+def change_own_password(
+    session: Session,
+    user: User,
+    *,
+    node: str,
+    current: str,
+    new: str,
+    source: str,
+    keep_token: str | None = None,
+    keep_session: str | None = None,
+) -> Revoked:
+    """A user changes their password, proving the current one as at sign-in (throttled
+    alike, so a stolen session cannot guess it); their other sessions and tokens end, the
+    one they are using goes on."""
+    _check_new_password(new)
+    if new == current:
+        raise AccountError("the new password is the same as the current one")
+    row = authenticate(session, node=node, username=user.username, password=current, source=source)
+    row.password_hash = _hasher.hash(new)
+    revoked = revoke_credentials(session, row, keep_token=keep_token, keep_session=keep_session)
+    _audit_user(session, row, "user.password_change", row.username, tokens=revoked.tokens)
+    return revoked
+
+
+def set_role(
+    session: Session,
+    username: str,
+    role: Role | str,
+    *,
+    actor: str,
+    port_code: str | None = None,
+) -> User:
+    """Give a user another role (a border officer needs a port)."""
+    user = find_user(session, username)
+    role = Role(role)
+    port_id = None
+    if role is Role.BORDER_OFFICER and not port_code:
+        raise AccountError("a border officer must be posted at a port (give a port code)")
+    if port_code:
+        code = port_info(port_code).code
+        port_id = session.scalar(select(PortOfEntry.id).where(PortOfEntry.code == code))
+        if port_id is None:
+            raise AccountError(f"port {code} is not loaded in this database; run `tsela init`")
+    before = user.role
+    user.role = role
+    user.port_id = port_id
+    _audit_user(session, user, "user.role", actor, before=before.value, after=role.value)
+    return user
+
+
+def revoke_token(session: Session, secret: str) -> bool:
+    """Sign out an API token (its own holder)."""
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_secret(secret)))
+    if token is None or token.revoked_at is not None:
+        return False
+    token.revoked_at = utcnow()
+    return True
