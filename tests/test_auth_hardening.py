@@ -5,20 +5,28 @@ down; every request answered under overload. Storage tests run on SQLite and Pos
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import re
+import signal
+import socket
+import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from tsela.api.app import create_app
 from tsela.config import Settings
@@ -416,3 +424,163 @@ def test_user_commands(tmp_path: Path) -> None:
         )
         assert user.role is Role.BORDER_OFFICER and user.active
     engine.dispose()
+
+
+# --- real servers: trusted proxies, every request answered under overload -------------------
+
+
+def _server_url(engine: Engine) -> str:
+    """The database URL a server process needs to see the test's database (and schema)."""
+    url = engine.url.render_as_string(hide_password=False)
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            schema = conn.execute(text("SELECT current_schema()")).scalar_one()
+        url += f"?options=-csearch_path%3D{schema}"
+    return url
+
+
+@contextmanager
+def _server(engine: Engine, tmp_path: Path, **settings: str) -> Iterator[str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    env = {
+        **os.environ,
+        "TSELA_DATABASE_URL": _server_url(engine),
+        "TSELA_VAR_DIR": str(tmp_path / "var"),
+        "TSELA_AUDIT_SEAL_MS": "0",
+        **settings,
+    }
+    log = (tmp_path / f"server-{port}.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tsela.cli.main", "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/health", timeout=5).status_code == 200:
+                    break
+            assert proc.poll() is None, (tmp_path / f"server-{port}.log").read_text()[-2000:]
+            time.sleep(0.2)
+        yield url
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(60)
+        log.close()
+
+
+def _failed_login_sources(engine: Engine) -> list[str]:
+    with session_factory(engine)() as s:
+        return list(
+            s.scalars(
+                select(AuditEvent.source)
+                .where(AuditEvent.action == "login.failed")
+                .order_by(AuditEvent.at)
+            )
+        )
+
+
+def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy(
+    engine: Engine, tmp_path: Path, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    make_user(Role.ANALYST, username="palesa", password="a long passphrase")
+    forged = {"X-Forwarded-For": "203.0.113.9"}
+    wrong = {"username": "palesa", "password": "not it"}
+    with _server(engine, tmp_path) as url:
+        r = httpx.post(f"{url}/v1/auth/login", json=wrong, headers=forged, timeout=30)
+        assert r.status_code == 401
+    # uvicorn believed the header from 127.0.0.1 by default: a forged source in the audit log.
+    assert _failed_login_sources(engine) == ["127.0.0.1"]
+    with _server(engine, tmp_path, TSELA_TRUSTED_PROXIES="127.0.0.0/8") as url:
+        r = httpx.post(f"{url}/v1/auth/login", json=wrong, headers=forged, timeout=30)
+        assert r.status_code == 401
+    assert _failed_login_sources(engine) == ["127.0.0.1", "203.0.113.9"]
+
+
+@contextmanager
+def _writes_blocked(engine: Engine, sqlite_path: str | None) -> Iterator[None]:
+    """Another writer holds the database: SQLite's write lock, or PostgreSQL's lock on the
+    audit log (which every check writes to)."""
+    if sqlite_path is not None:
+        db = sqlite3.connect(sqlite_path, isolation_level=None, timeout=30)
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            db.execute("ROLLBACK")
+            db.close()
+        return
+    with engine.connect() as conn:
+        conn.execute(text("LOCK TABLE audit_event IN EXCLUSIVE MODE"))
+        try:
+            yield
+        finally:
+            conn.rollback()
+
+
+def test_every_request_gets_an_answer_while_one_waits_for_the_database(
+    engine: Engine, tmp_path: Path, auth_headers
+) -> None:  # type: ignore[no-untyped-def]
+    """One request in flight at a time and a burst far above it, while the first check waits
+    for a database lock. Those waiting for a turn must get 503 after the queue timeout. (The
+    check ran on the event loop: its wait froze the process, and nobody got an answer until
+    the lock was gone.)"""
+    officer = auth_headers("border_officer")
+    check = {
+        "port": "MSU",
+        "direction": "entry",
+        "document_number": "RA7654321",
+        "issuing_state": "LSO",
+        "traveller": {
+            "surname": "Mokoena",
+            "given_names": "Lineo",
+            "nationality": "LSO",
+            "birth_date": "1990-03-14",
+            "sex": "F",
+        },
+    }
+    sqlite_path = engine.url.database if engine.dialect.name == "sqlite" else None
+    settings = {
+        "TSELA_MAX_IN_FLIGHT": "1",
+        "TSELA_QUEUE_TIMEOUT_MS": "500",
+        "TSELA_TOKEN_CACHE_MS": "600000",
+    }
+
+    async def burst(url: str) -> tuple[list[int | str], list[int | str]]:
+        limits = httpx.Limits(max_connections=100)
+        async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+            assert (await client.get("/v1/auth/me", headers=officer)).status_code == 200
+            warm = await client.post("/v1/checks", json=check, headers=officer)
+            assert warm.status_code == 201, warm.text
+
+            async def ask(i: int) -> int | str:
+                try:
+                    if i % 4 == 0:
+                        r = await client.post("/v1/checks", json=check, headers=officer)
+                    else:
+                        r = await client.get("/v1/auth/me", headers=officer)
+                except httpx.HTTPError as exc:
+                    return type(exc).__name__
+                return r.status_code
+
+            with _writes_blocked(engine, sqlite_path):
+                tasks = [asyncio.create_task(ask(i)) for i in range(60)]
+                quick = [t for i, t in enumerate(tasks) if i % 4 != 0]
+                # Generous: the queue timeout is half a second.
+                await asyncio.wait(quick, timeout=60)
+                while_blocked = [t.result() if t.done() else "no answer" for t in quick]
+            checks = [await t for i, t in enumerate(tasks) if i % 4 == 0]
+        return while_blocked, checks
+
+    with _server(engine, tmp_path, **settings) as url:
+        while_blocked, checks = asyncio.run(burst(url))
+    assert set(while_blocked) <= {200, 503}, while_blocked
+    assert 503 in while_blocked
+    assert set(checks) <= {201, 503}, checks

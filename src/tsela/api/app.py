@@ -32,7 +32,13 @@ log = logging.getLogger("tsela")
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or load_settings()
     # One connection for each request in progress (see tsela.api.serve): never a wait for one.
-    engine = engine or make_engine(settings.url, pool_size=max(settings.max_in_flight, 5))
+    # Should one be short all the same, the request gets 503 after about the queue timeout,
+    # not 30 s (SQLAlchemy's default) after its client gave up.
+    engine = engine or make_engine(
+        settings.url,
+        pool_size=max(settings.max_in_flight, 5),
+        pool_timeout=max(settings.queue_timeout_ms / 1000, 1.0),
+    )
     app = FastAPI(
         lifespan=_lifespan,
         title="Tsela",
@@ -129,6 +135,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
     from tsela.services import screening
 
+    # Every admitted request may need a worker thread (sync routes, token look-ups); anyio's
+    # default of 40 would make requests past it wait for one outside admission control.
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    limiter.total_tokens = max(limiter.total_tokens, app.state.settings.max_in_flight + 8)
     try:
         await anyio.to_thread.run_sync(screening.current_index, app.state.engine)
     except SQLAlchemyError as exc:  # e.g. a database not yet initialised
