@@ -43,7 +43,8 @@ def test_logins_are_rate_limited_per_account(client, make_user, engine: Engine) 
         "/v1/auth/login", json={"username": "thabo", "password": "right password!"}
     )
     assert locked.status_code == 429
-    assert locked.headers["Retry-After"] == "15"
+    # 15 s after the fifth failure (less the time the attempts since took).
+    assert 1 <= int(locked.headers["Retry-After"]) <= 15
     with session_factory(engine)() as s:
         actions = [
             e.action for e in s.scalars(select(AuditEvent).order_by(AuditEvent.at, AuditEvent.id))
