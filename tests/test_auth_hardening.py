@@ -28,6 +28,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, text
 
+from _loop import run_async
 from tsela.api.app import create_app
 from tsela.config import Settings
 from tsela.domain import throttle
@@ -583,7 +584,7 @@ def test_every_request_gets_an_answer_while_one_waits_for_the_database(
         return while_blocked, checks
 
     with _server(engine, tmp_path, **settings) as url:
-        while_blocked, checks = asyncio.run(burst(url))
+        while_blocked, checks = run_async(burst(url))
     assert set(while_blocked) <= {200, 503}, while_blocked
     assert 503 in while_blocked
     assert set(checks) <= {201, 503}, checks
