@@ -90,7 +90,15 @@ def run(host: str, port: int, *, workers: int = 1, log_level: str = "info") -> N
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    options: dict[str, Any] = {"host": host, "port": port, "log_level": log_level}
+    # uvicorn's own proxy handling trusts X-Forwarded-For from 127.0.0.1 by default: anyone on
+    # the server's machine could name any source in the audit log. The app trusts only
+    # TSELA_TRUSTED_PROXIES (see create_app).
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": log_level,
+        "proxy_headers": False,
+    }
     if workers <= 1:
         from tsela.api.app import create_app
 
