@@ -143,8 +143,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(screening.current_index, app.state.engine)
     except SQLAlchemyError as exc:  # e.g. a database not yet initialised
         log.warning("screening index not built at start-up (%s); the first check builds it", exc)
-    interval = app.state.settings.audit_seal_ms / 1000
-    sequencer = asyncio.create_task(_seal_audit(app.state.engine, interval)) if interval else None
+    settings = app.state.settings
+    interval = settings.audit_seal_ms / 1000
+    sequencer = (
+        asyncio.create_task(_seal_audit(app.state.engine, interval, settings)) if interval else None
+    )
     try:
         yield
     finally:
@@ -155,13 +158,41 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             await _seal_once(app.state.engine)  # what the last requests wrote
 
 
-async def _seal_audit(engine: Engine, interval: float) -> None:
+async def _seal_audit(engine: Engine, interval: float, settings: Settings) -> None:
     """Chain the audit entries written since the last round, every ``interval`` seconds:
-    those written in the last half minute, and all of them once a minute (and first)."""
+    those written in the last half minute, and all of them once a minute (and first); and
+    write a signed checkpoint of the chain's head every ``audit_checkpoint_s``."""
+    import time
+
     full_every = max(1, round(60 / interval))
+    every = settings.audit_checkpoint_s
+    next_checkpoint = time.monotonic() + every
     for rounds in itertools.count():
         await asyncio.sleep(interval)
         await _seal_once(engine, recent_only=rounds % full_every != 0)
+        if every and time.monotonic() >= next_checkpoint:
+            next_checkpoint = time.monotonic() + every
+            await _checkpoint(engine, settings)
+
+
+async def _checkpoint(engine: Engine, settings: Settings) -> None:
+    import anyio.to_thread
+
+    from tsela.services import audit_checkpoints
+    from tsela.services.keys import KeyStoreError
+
+    try:
+        await anyio.to_thread.run_sync(
+            functools.partial(
+                audit_checkpoints.write_checkpoint,
+                engine,
+                settings.var_dir,
+                settings.node,
+                min_interval_s=settings.audit_checkpoint_s / 2,  # other workers wrote one
+            )
+        )
+    except (SQLAlchemyError, KeyStoreError, OSError) as exc:
+        log.warning("audit checkpoint not written this round: %s", exc)
 
 
 async def _seal_once(engine: Engine, *, recent_only: bool = False) -> None:
