@@ -134,16 +134,21 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     import anyio.to_thread
 
     from tsela.services import screening
+    from tsela.services.keys import KeyStore, require_signing_keys
 
     # Every admitted request may need a worker thread (sync routes, token look-ups); anyio's
     # default of 40 would make requests past it wait for one outside admission control.
     limiter = anyio.to_thread.current_default_thread_limiter()
     limiter.total_tokens = max(limiter.total_tokens, app.state.settings.max_in_flight + 8)
+    settings = app.state.settings
+    # Refuse to serve (the error's one line is the reason) rather than sign with a new key.
+    await anyio.to_thread.run_sync(
+        require_signing_keys, app.state.engine, KeyStore(settings.var_dir, settings.node)
+    )
     try:
         await anyio.to_thread.run_sync(screening.current_index, app.state.engine)
     except SQLAlchemyError as exc:  # e.g. a database not yet initialised
         log.warning("screening index not built at start-up (%s); the first check builds it", exc)
-    settings = app.state.settings
     interval = settings.audit_seal_ms / 1000
     sequencer = (
         asyncio.create_task(_seal_audit(app.state.engine, interval, settings)) if interval else None

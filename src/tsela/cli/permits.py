@@ -88,6 +88,21 @@ def _keystore():  # type: ignore[no-untyped-def]
     return KeyStore(cfg.var_dir, cfg.node)
 
 
+def _signing_keystore():  # type: ignore[no-untyped-def]
+    """The key store, for a command that signs: refused when issued permits' keys are
+    missing (a new key would leave them unverifiable)."""
+    from tsela.services.keys import require_signing_keys
+    from tsela.store.db import make_engine
+
+    store = _keystore()
+    engine = make_engine(settings().url)
+    try:
+        require_signing_keys(engine, store)
+    finally:
+        engine.dispose()
+    return store
+
+
 def _evidence(items: list[str]):  # type: ignore[no-untyped-def]
     from tsela.services.permits import EvidenceItem
 
@@ -235,7 +250,7 @@ def issue_cmd(
     if qr is not None and qr.suffix.lower() not in (".png", ".svg"):
         fail(f"--qr {qr}: the file must end in .png or .svg")
     now = _now()
-    signer = _keystore().signer(now)
+    signer = _signing_keystore().signer(now)
     with _session() as s:
         permit = svc.issue(s, _actor(), number, signer, _today(today), now)
         token, valid_to = permit.token or "", permit.valid_to
@@ -275,7 +290,7 @@ def extend_cmd(
     from tsela.services import permits as svc
 
     now = _now()
-    signer = _keystore().signer(now)
+    signer = _signing_keystore().signer(now)
     with _session() as s:
         done = svc.extend_programme(s, _actor(), permit_type, signer, _today(today), now)
         lines = [f"{p.number}  now valid to {p.valid_to}" for p in done]
@@ -492,7 +507,7 @@ def fetch_cmd(
 @user_errors
 def keys_rotate() -> None:
     """Make a new signing key; the old one is retired (its public key stays published)."""
-    old, new = _keystore().rotate(_now())
+    old, new = _signing_keystore().rotate(_now())
     was = f"; {old.kid} retired" if old else ""
     console.print(f"new signing key {new.kid}{was}")
 
