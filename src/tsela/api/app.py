@@ -114,6 +114,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             default=settings.max_body_kb * 1024, upload=settings.max_upload_kb * 1024
         ),
     )
+    from tsela.api import observability
+
+    app.include_router(observability.router)  # /metrics, /health/live, /health/ready
     if settings.max_in_flight:
         from tsela.api.serve import AdmissionControl
 
@@ -123,6 +126,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             limit=settings.max_in_flight,
             queue_timeout=settings.queue_timeout_ms / 1000,
         )
+    # Outside admission control: shed requests get a request id and are counted too.
+    app.add_middleware(observability.Observe)
     return app
 
 

@@ -186,13 +186,18 @@ def missing_signing_keys(engine: Engine, store: KeyStore) -> list[str]:
     """
     from tsela.store.models import Permit
 
-    if not inspect(engine).has_table(Permit.__tablename__):
-        return []  # a database not yet initialised has signed nothing
+    columns = inspect(engine).get_columns(Permit.__tablename__) if _has_permits(engine) else []
+    if not any(c["name"] == "kid" for c in columns):
+        return []  # a database not yet initialised (or migrated) has signed nothing
     with engine.connect() as conn:
         used = conn.scalars(select(Permit.kid).where(Permit.kid.is_not(None)).distinct())
         kids = sorted(str(k) for k in used)
     known = store.keyset()
     return [kid for kid in kids if known.get(kid) is None]
+
+
+def _has_permits(engine: Engine) -> bool:
+    return inspect(engine).has_table("permit")
 
 
 def require_signing_keys(engine: Engine, store: KeyStore) -> None:
