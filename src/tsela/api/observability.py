@@ -145,7 +145,13 @@ class JsonFormatter(logging.Formatter):
     """One JSON object a line: time, level, logger, message, request id, and the extras a
     call passed. (A dozen lines; a library would add a dependency for no more.)"""
 
-    _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+    # The record's own attributes, and uvicorn's colourised copy of the message.
+    _STANDARD = set(vars(logging.makeLogRecord({}))) | {
+        "message",
+        "asctime",
+        "taskName",
+        "color_message",
+    }
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
