@@ -279,3 +279,58 @@ def test_metrics_sum_every_worker(tmp_path: Path) -> None:
     requests = [line for line in logged if line.get("route") == "/health/live"]
     assert len(requests) == 40
     assert all(re.fullmatch(r"[0-9a-f]{32}", str(line["request_id"])) for line in requests)
+
+
+SCRIPT = Path(__file__).parent.parent / "scripts" / "bootstrap-test.sh"
+
+
+def test_bootstrap_names_what_is_missing_in_one_line(tmp_path: Path) -> None:
+    """A machine without poppler-utils, where installing is not allowed: one line naming it
+    (and nothing else missing is named)."""
+    import shutil
+
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for name in (
+        "bash",
+        "id",
+        "ls",
+        "sort",
+        "tail",
+        "sed",
+        "seq",
+        "sleep",
+        "psql",
+        "pg_isready",
+        "pg_dump",
+        "pg_restore",
+        "pg_ctlcluster",
+        "chromium",
+    ):
+        found = shutil.which(name)
+        if found is None:
+            pytest.skip(f"{name} not on this machine")
+        (tools / name).symlink_to(found)
+    out = subprocess.run(
+        [str(tools / "bash"), str(SCRIPT)],
+        env={"PATH": str(tools), "TSELA_BOOTSTRAP_INSTALL": "0"},
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 1
+    assert out.stderr.strip().splitlines() == [
+        "bootstrap-test: missing: poppler-utils (install them, e.g. sudo apt-get install "
+        "poppler-utils; then run make test again)"
+    ]
+
+
+def test_bootstrap_is_quiet_when_everything_is_there() -> None:
+    if os.environ.get("TSELA_TEST_PG_URL"):
+        pytest.skip("the tests use another PostgreSQL")
+    out = subprocess.run(
+        ["bash", str(SCRIPT)],
+        env={**os.environ, "TSELA_BOOTSTRAP_INSTALL": "0"},
+        capture_output=True,
+        text=True,
+    )
+    assert (out.returncode, out.stdout, out.stderr) == (0, "", "")
