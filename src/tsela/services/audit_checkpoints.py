@@ -31,7 +31,7 @@ from sqlalchemy import Engine
 
 from tsela.domain.credentials import CredentialError, KeySet, Signer, b64d
 from tsela.services import audit
-from tsela.services.keys import KeyStore
+from tsela.services.keys import KeyStore, require_signing_keys
 from tsela.store.db import session_factory
 from tsela.store.models import utcnow
 
@@ -223,7 +223,9 @@ def write_checkpoint(
             return None
         if last is not None and (last.get("seq"), last.get("hash")) == head:
             return None
-        checkpoint = sign(KeyStore(var_dir, node).signer(now), head[0], head[1], now)
+        store = KeyStore(var_dir, node)
+        require_signing_keys(engine, store)  # never a new key beside missing ones
+        checkpoint = sign(store.signer(now), head[0], head[1], now)
         append(path, checkpoint)
         return checkpoint
 
