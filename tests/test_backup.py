@@ -255,7 +255,12 @@ def test_missing_keys_with_signed_permits_refuse_to_start(engine: Engine, tmp_pa
     with pytest.raises(KeyStoreError, match=f"signed with key\\(s\\) {kid}"):
         require_signing_keys(engine, KeyStore(bare, "LS"))
     env = {**os.environ, "TSELA_VAR_DIR": str(bare), "TSELA_DATABASE_URL": db_url(engine)}
-    for args in (["serve", "--port", "1"], ["permit", "keys", "rotate"]):
+    for args in (
+        ["serve", "--port", "1"],
+        ["permit", "keys", "rotate"],
+        ["permit", "keys", "export"],
+        ["permit", "revocations", "export"],
+    ):
         out = subprocess.run(
             [sys.executable, "-m", "tsela.cli.main", *args],
             env=env,

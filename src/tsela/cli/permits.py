@@ -516,7 +516,7 @@ def keys_rotate() -> None:
 @user_errors
 def keys_show() -> None:
     """This node's keys (public parts)."""
-    store = _keystore()
+    store = _signing_keystore()  # it makes the first key: never one beside missing ones
     store.ensure(_now())
     for k in store.keyset().keys.values():
         console.print(f"{k.kid}  {k.status}  created {k.created.isoformat() if k.created else '-'}")
@@ -528,7 +528,7 @@ def keys_export(
     out: Path = typer.Option(None, help="Output file (default: <var>/verifier/keys-<NODE>.json)."),
 ) -> None:
     """Write the public key set (JWKS) for verifiers."""
-    store = _keystore()
+    store = _signing_keystore()
     store.ensure(_now())
     path = out or _verifier_dir() / f"keys-{store.node}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -546,7 +546,7 @@ def revocations_export(
     """Sign and write the list of revoked and suspended permits of this node."""
     from tsela.services import permits as svc
 
-    store = _keystore()
+    store = _signing_keystore()
     now = _now()
     with _session() as s:
         signed = svc.signed_revocation_list(s, store, now)
