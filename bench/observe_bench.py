@@ -112,9 +112,14 @@ def main() -> None:
         )
     print(f"GET /health/live, {args.requests:,} requests in-process, best of 5 rounds")
     print(f"{'app':<44} {'us/request':>10} {'added':>8}")
-    print(f"{'without Observe':<44} {bare:>10.1f} {'':>8}")
-    print(f"{'Observe, logging off (id + histogram)':<44} {quiet:>10.1f} {quiet - bare:>+8.1f}")
-    print(f"{'Observe, JSON access line (as tsela serve)':<44} {logged:>10.1f} {logged - bare:>+8.1f}")
+    rows = [
+        ("without Observe", bare),
+        ("Observe, logging off (id + histogram)", quiet),
+        ("Observe, JSON access line (as tsela serve)", logged),
+    ]
+    for name, us in rows:
+        added = f"{us - bare:+.1f}" if name != rows[0][0] else ""
+        print(f"{name:<44} {us:>10.1f} {added:>8}")
 
 
 if __name__ == "__main__":
