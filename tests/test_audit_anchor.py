@@ -11,6 +11,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, delete, select, text, update
 
 from tsela.services import audit
@@ -228,3 +229,36 @@ def test_checkpoint_command_prints_the_record(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     record = json.loads(out.stdout.strip().splitlines()[-1])
     assert record["node"] == "LS" and record["seq"] >= 1 and record["token"].count(".") == 2
+
+
+def test_the_server_warns_of_back_dated_entries(
+    engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from tsela.api.app import create_app
+    from tsela.config import Settings
+
+    _write(engine, 1)
+    with session_factory(engine)() as s:
+        newest = s.scalar(select(AuditEvent.at).where(AuditEvent.seq == 1))
+    assert newest is not None
+    with transaction(session_factory(engine)) as s:
+        forged = audit.record(s, actor="x", action="check", node="LS", at=newest - timedelta(1))
+    settings = Settings(
+        database_url=engine.url.render_as_string(hide_password=False),
+        node="LS",
+        var_dir=tmp_path,
+        audit_seal_ms=20,  # the first round is a full one
+    )
+    caplog.set_level(logging.WARNING, logger="tsela")
+    with TestClient(create_app(settings, engine)):
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and str(forged.id) not in caplog.text:
+            time.sleep(0.05)
+    assert f"audit: unsealed entry {forged.id} (check by x)" in caplog.text
+    with session_factory(engine)() as s:
+        assert s.scalar(select(AuditEvent.seq).where(AuditEvent.id == forged.id)) is None

@@ -9,6 +9,7 @@ import itertools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -214,8 +215,18 @@ async def _seal_once(engine: Engine, *, recent_only: bool = False) -> None:
         await anyio.to_thread.run_sync(
             functools.partial(audit.seal_pending, engine, recent_only=recent_only)
         )
+        if not recent_only:  # once a minute: back-dated entries the sequencer leaves alone
+            for entry in await anyio.to_thread.run_sync(_late_entries, engine):
+                log.warning("audit: %s; run tsela audit verify", entry.describe())
     except SQLAlchemyError as exc:  # the database away for a moment: the next round catches up
         log.warning("audit entries not sealed this round: %s", exc)
+
+
+def _late_entries(engine: Engine) -> list[Any]:
+    from tsela.services import audit
+
+    with session_factory(engine)() as session:
+        return audit.late_entries(session, limit=10)
 
 
 def api_routes(app: FastAPI) -> list[APIRoute]:
