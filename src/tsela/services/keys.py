@@ -26,6 +26,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, inspect, select
+from sqlalchemy.exc import OperationalError
 
 from tsela.config import validate_node
 from tsela.domain.credentials import CredentialError, KeySet, PublicKey, Signer, make_kid
@@ -186,18 +187,20 @@ def missing_signing_keys(engine: Engine, store: KeyStore) -> list[str]:
     """
     from tsela.store.models import Permit
 
-    columns = inspect(engine).get_columns(Permit.__tablename__) if _has_permits(engine) else []
-    if not any(c["name"] == "kid" for c in columns):
-        return []  # a database not yet initialised (or migrated) has signed nothing
-    with engine.connect() as conn:
-        used = conn.scalars(select(Permit.kid).where(Permit.kid.is_not(None)).distinct())
-        kids = sorted(str(k) for k in used)
+    try:
+        tables = inspect(engine)
+        columns = tables.get_columns("permit") if tables.has_table("permit") else []
+        if not any(c["name"] == "kid" for c in columns):
+            return []  # a database not yet initialised (or migrated) has signed nothing
+        with engine.connect() as conn:
+            used = conn.scalars(select(Permit.kid).where(Permit.kid.is_not(None)).distinct())
+            kids = sorted(str(k) for k in used)
+    except OperationalError:
+        # The database is away: nothing can be looked at, nor signed, until it is back. A
+        # server still starts (and says it is not ready); the signing commands fail on it.
+        return []
     known = store.keyset()
     return [kid for kid in kids if known.get(kid) is None]
-
-
-def _has_permits(engine: Engine) -> bool:
-    return inspect(engine).has_table("permit")
 
 
 def require_signing_keys(engine: Engine, store: KeyStore) -> None:
