@@ -223,8 +223,8 @@ def test_checkpoint_command_prints_the_record(tmp_path: Path) -> None:
     subprocess.run([*run, "init"], env=env, check=True, capture_output=True)
     empty = subprocess.run([*run, "audit", "checkpoint"], env=env, capture_output=True, text=True)
     assert empty.returncode == 0 and "empty" in empty.stdout
-    add = [*run, "user", "add", "thabo", "--role", "analyst", "--password", "a long passphrase"]
-    subprocess.run(add, env=env, check=True, capture_output=True)
+    add = [*run, "user", "add", "thabo", "--role", "analyst", "--password-stdin"]
+    subprocess.run(add, env=env, check=True, capture_output=True, input=b"a long passphrase\n")
     out = subprocess.run([*run, "audit", "checkpoint"], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     record = json.loads(out.stdout.strip().splitlines()[-1])

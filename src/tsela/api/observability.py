@@ -19,8 +19,9 @@ the answering worker's own (each worker holds its own index) and carry its ``pid
 **Access.** ``/metrics`` counts things and names no one, but it tells an outsider how busy a
 port is. It answers callers on the loopback interface (a Prometheus on the same host, or an
 SSH tunnel), or anyone presenting ``Authorization: Bearer $TSELA_METRICS_TOKEN`` when that is
-set; others get 403. Behind a reverse proxy on the same host every caller looks local: set
-the token, or do not route ``/metrics`` through the proxy.
+set; others get 403. Behind a reverse proxy on the same host every caller looks local unless
+the proxy is in ``TSELA_TRUSTED_PROXIES``: name it, set the token, or do not route
+``/metrics`` through the proxy.
 
 **Logs.** One JSON object a line (``python -m json.tool``-able), through the standard logging
 module; every line written while handling a request carries its ``request_id``: the caller's
