@@ -17,6 +17,11 @@
   uploads); larger ones get 413.
 - ``TSELA_AUDIT_SEAL_MS``: how often the server chains new audit-log entries (default 1000;
   0: never, e.g. when another process does it). An entry is tamper-evident once chained.
+- ``TSELA_AUDIT_CHECKPOINT_S``: how often the server writes a signed checkpoint of the audit
+  log's head to ``<var>/audit-checkpoints.jsonl`` (default 60; 0: never). Deleting or
+  rewriting entries up to the newest checkpoint is detected by ``tsela audit verify``.
+- ``TSELA_METRICS_TOKEN``: when set, ``/metrics`` needs ``Authorization: Bearer <it>``;
+  unset, ``/metrics`` answers only callers on the loopback interface.
 """
 
 from __future__ import annotations
@@ -48,6 +53,8 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     max_body_kb: int = 256
     max_upload_kb: int = 20 * 1024
+    audit_checkpoint_s: int = 60
+    metrics_token: str = ""
 
     @property
     def url(self) -> URL:
@@ -97,6 +104,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         trusted_proxies=parse_trusted_proxies(env.get("TSELA_TRUSTED_PROXIES", "")),
         max_body_kb=_whole_number(env, "TSELA_MAX_BODY_KB", 256),
         max_upload_kb=_whole_number(env, "TSELA_MAX_UPLOAD_KB", 20 * 1024),
+        audit_checkpoint_s=_whole_number(env, "TSELA_AUDIT_CHECKPOINT_S", 60),
+        metrics_token=env.get("TSELA_METRICS_TOKEN", "").strip(),
     )
 
 
