@@ -90,6 +90,11 @@ def screen_command(
         raise typer.Exit(1)
 
 
+def _can_ask(file: Path) -> bool:
+    """Ask the importer only at a terminal, and never when the file came on standard input."""
+    return str(file) != "-" and sys.stdin.isatty()
+
+
 @watchlist_app.command("import")
 @user_errors
 def import_command(
@@ -185,9 +190,7 @@ def import_command(
                     + (f" and {more} more" if more > 0 else "")
                 )
             err_console.print(escape(str(exc)))
-            # Asked only at a terminal, and never when the file itself came on standard input.
-            asking = str(file) != "-" and sys.stdin.isatty()
-            if not (asking and typer.confirm("Replace the list anyway?", default=False)):
+            if not (_can_ask(file) and typer.confirm("Replace the list anyway?", default=False)):
                 fail(f"{file}: import refused; rerun with --confirm-shrink to replace it", 3)
             report = load(True)
     except ImportFileError as exc:
