@@ -55,10 +55,12 @@ def screen_command(
     Exit status: 0 no hit, 1 one or more hits, 2 bad input.
     """
     from tsela.domain.screening import THRESHOLD
-    from tsela.services.screening import screen
+    from tsela.services.screening import keep_index_on_disk, screen
 
+    engine = _engine()
+    keep_index_on_disk(engine, settings().var_dir)
     hits = screen(
-        _engine(),
+        engine,
         [" ".join(name), *(alias or [])],
         birth_date=dob,
         nationality=nationality,

@@ -10,11 +10,16 @@ good rows load, unless the file would lose too much of the list: more than
 would be dropped, and audited) unless the importer confirms it. A file that cannot be read
 at all, or has no good row, changes nothing.
 
-Screening uses an in-memory ``ScreeningIndex`` cached per database engine and rebuilt when
-any person list's version changes. The versions are read with one small query at most once
-every ``SIGNATURE_TTL_S`` per process (an import in this process takes effect at once; one
-in another server process within that time): at a hundred checks a second, the query on
-every screening was a tenth of the check's statements.
+Screening uses a ``ScreeningIndex`` cached per database engine and remade when any person
+list's version changes. The versions are read with one small query at most once every
+``SIGNATURE_TTL_S`` per process (an import in this process takes effect at once; one in
+another server process within that time): at a hundred checks a second, the query on every
+screening was a tenth of the check's statements. With ``keep_index_on_disk`` (the server
+does it) the index is built once per set of list versions, saved under the var dir and
+memory-mapped by every process (``store.index_files``): a restart loads it in seconds. A
+process whose index is out of date keeps answering with it while the new one is loaded or
+built in the background; a hit is answered from the index alone (list, version, category
+and reason travel in each entry's payload), so the version it was built from can serve.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import csv
 import gc
 import io
 import json
+import logging
 import threading
 import time
 import uuid
@@ -31,6 +37,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pycountry
@@ -50,6 +57,7 @@ from tsela.domain.screening import (
 )
 from tsela.ids import new_id
 from tsela.services import audit
+from tsela.store import index_files
 from tsela.store.db import session_factory, transaction
 from tsela.store.models import utcnow
 from tsela.store.watchlists import (
@@ -866,10 +874,13 @@ def _insert_rows(
         session.execute(insert(table), batch)
 
 
-# -- the in-memory index -------------------------------------------------------------------
+# -- the index -----------------------------------------------------------------------------
 
 
 SIGNATURE_TTL_S = 1.0
+INDEX_DIR_NAME = "screening-index"  # under the var dir
+
+log = logging.getLogger("tsela.screening")
 
 
 @dataclass
@@ -880,7 +891,10 @@ class _Cached:
 
 
 _CACHE: weakref.WeakKeyDictionary[Engine, _Cached] = weakref.WeakKeyDictionary()
+_INDEX_DIRS: weakref.WeakKeyDictionary[Engine, Path] = weakref.WeakKeyDictionary()
+_REFRESHING: weakref.WeakSet[Engine] = weakref.WeakSet()
 _BUILD_LOCK = threading.Lock()
+_REFRESH_LOCK = threading.Lock()
 
 
 _SIGNATURE = (
@@ -890,38 +904,59 @@ _SIGNATURE = (
 )
 
 
+def keep_index_on_disk(engine: Engine, var_dir: Path) -> None:
+    """Save this engine's screening index under ``var_dir`` and map it from there: built
+    once per set of list versions, shared by every process using the same var dir."""
+    _INDEX_DIRS[engine] = var_dir / INDEX_DIR_NAME
+
+
 def _signature(session: Session) -> tuple[tuple[str, int], ...]:
     rows = session.execute(_SIGNATURE)
     return tuple((str(i), int(v)) for i, v in rows)
 
 
 def _people(session: Session) -> Iterator[WatchlistPerson]:
-    stmt = select(
-        WatchlistEntry.id,
-        WatchlistEntry.names,
-        WatchlistEntry.birth_date,
-        WatchlistEntry.birth_year,
-        WatchlistEntry.birth_month,
-        WatchlistEntry.nationalities,
-        WatchlistEntry.documents,
-        WatchlistEntry.valid_from,
-        WatchlistEntry.valid_to,
-    ).join(Watchlist, Watchlist.id == WatchlistEntry.watchlist_id)
-    stmt = stmt.where(PUBLISHED).execution_options(yield_per=10_000)
+    stmt = (
+        select(
+            WatchlistEntry.id,
+            WatchlistEntry.names,
+            WatchlistEntry.birth_date,
+            WatchlistEntry.birth_year,
+            WatchlistEntry.birth_month,
+            WatchlistEntry.nationalities,
+            WatchlistEntry.documents,
+            WatchlistEntry.valid_from,
+            WatchlistEntry.valid_to,
+            WatchlistEntry.category,
+            WatchlistEntry.reason,
+            Watchlist.name,
+            Watchlist.version,
+        )
+        .join(Watchlist, Watchlist.id == WatchlistEntry.watchlist_id)
+        .where(PUBLISHED)
+        .execution_options(yield_per=10_000)
+    )
     for row in session.execute(stmt):
         birth = None
         if row.birth_date is not None:
             birth = BirthDate(row.birth_date.year, row.birth_date.month, row.birth_date.day)
         elif row.birth_year is not None:
             birth = BirthDate(row.birth_year, row.birth_month)
+        nationalities = list(row.nationalities or ())
         yield WatchlistPerson(
             key=str(row.id),
             names=tuple(row.names),
             birth=birth,
-            nationalities=frozenset(row.nationalities or ()),
+            nationalities=frozenset(nationalities),
             documents=frozenset(row.documents or ()),
             valid_from=row.valid_from,
             valid_to=row.valid_to,
+            # What a hit reports besides names and birth date: the index answers a hit on
+            # its own, so the version it was built from can serve while the next is made.
+            payload=json.dumps(
+                [row.name, row.version, row.category.value, row.reason, nationalities],
+                ensure_ascii=False,
+            ),
         )
 
 
@@ -940,30 +975,88 @@ def _reading(engine: Engine, session: Session | None) -> Iterator[Session]:
 
 
 def current_index(engine: Engine, session: Session | None = None) -> ScreeningIndex:
-    """The index of every person list, rebuilt when a list's version changed."""
+    """The index of every person list.
+
+    When a list's version changed, the index this process has keeps answering while the new
+    one is loaded or built in a background thread; a process without one (at start-up) waits
+    for it.
+    """
     cached = _CACHE.get(engine)
     if cached is not None and time.monotonic() - cached.checked < SIGNATURE_TTL_S:
         return cached.index
     with _reading(engine, session) as s:
         sig = _signature(s)
-    if cached is not None and cached.signature == sig:
+    if cached is not None:
         cached.checked = time.monotonic()
+        if cached.signature != sig:
+            _refresh_in_background(engine)
         return cached.index
     with _BUILD_LOCK:
         cached = _CACHE.get(engine)
-        if cached is not None and cached.signature == sig:
+        if cached is not None:  # made by another thread while this one waited
             return cached.index
+        return _make_index(engine, session)
+
+
+def _make_index(engine: Engine, session: Session | None = None) -> ScreeningIndex:
+    """Load (or build and save) the index of the current list versions; cache it.
+
+    The caller holds ``_BUILD_LOCK``.
+    """
+    root = _INDEX_DIRS.get(engine)
+    if root is None:
         with _reading(engine, session) as s:
-            sig = _signature(s)  # read again: a list may have changed meanwhile
+            sig = _signature(s)
             index = ScreeningIndex.build(_people(s))
-        # The index lives until a list changes: keep the garbage collector from walking
-        # its objects on every collection (pauses of tens of ms at a million entries).
-        # Unfreeze first, so that a replaced index caught in a cycle can still be freed.
-        gc.unfreeze()
-        gc.collect()
-        gc.freeze()
-        _CACHE[engine] = _Cached(sig, index, time.monotonic())
-        return index
+    else:
+        with index_files.build_lock(root):  # one process builds; the others then load it
+            with _reading(engine, session) as s:
+                sig = _signature(s)
+            loaded = index_files.load(root, sig)
+            if loaded is not None:
+                index = loaded
+            else:
+                with _reading(engine, session) as s:
+                    index = ScreeningIndex.build(_people(s))
+                    read = _signature(s)
+                if read == sig:  # else a list changed while it was read: not saved
+                    saved = index_files.save(root, sig, index)
+                    index_files.prune(root, keep=saved)
+                    # Served from the mapped files: the pages are shared with the other
+                    # processes, and the arrays just built are freed.
+                    index = index_files.load(root, sig, verify=False) or index
+                sig = read
+    # The index lives until a list changes: keep the garbage collector from walking its
+    # objects on every collection (pauses of tens of ms at a million entries). Unfreeze
+    # first, so that a replaced index caught in a cycle can still be freed.
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+    _CACHE[engine] = _Cached(sig, index, time.monotonic())
+    return index
+
+
+def _refresh_in_background(engine: Engine) -> None:
+    with _REFRESH_LOCK:
+        if engine in _REFRESHING:
+            return
+        _REFRESHING.add(engine)
+
+    def refresh() -> None:
+        try:
+            with _BUILD_LOCK:
+                cached = _CACHE.get(engine)
+                with session_factory(engine)() as s:
+                    if cached is not None and cached.signature == _signature(s):
+                        return  # made meanwhile (by this process's own import)
+                _make_index(engine)
+        except Exception:  # the old index keeps serving; the next version check tries again
+            log.exception("screening index not refreshed")
+        finally:
+            with _REFRESH_LOCK:
+                _REFRESHING.discard(engine)
+
+    threading.Thread(target=refresh, name="screening-index", daemon=True).start()
 
 
 def index_is_current(engine: Engine) -> bool:
@@ -973,10 +1066,12 @@ def index_is_current(engine: Engine) -> bool:
 
 
 def lists_changed(engine: Engine) -> None:
-    """Make this process read the list versions on its next screening."""
-    cached = _CACHE.get(engine)
-    if cached is not None:
-        cached.checked = 0.0
+    """This process changed the lists: bring its index up to date now (in the caller's
+    thread), so that its next screening sees the change."""
+    if engine not in _CACHE and engine not in _INDEX_DIRS:
+        return  # nothing built yet: the first screening builds it
+    with _BUILD_LOCK:
+        _make_index(engine)
 
 
 # -- screening -----------------------------------------------------------------------------
@@ -1040,53 +1135,37 @@ def screen(
     )
     matches = current_index(engine, session).screen(query, threshold=threshold, limit=limit)
     hits: list[WatchlistHit] = []
+    for m in matches:
+        list_name, list_version, category, reason, nationalities = json.loads(m.payload)
+        hits.append(
+            WatchlistHit(
+                entry_id=m.key,
+                list_name=list_name,
+                list_version=list_version,
+                category=category,
+                reason=reason,
+                names=list(m.names),
+                birth_date=str(m.birth) if m.birth else None,
+                nationalities=nationalities,
+                score=m.score,
+                matched_name=m.matched_name,
+                features=m.features,
+                explanation=list(m.explanation),
+            )
+        )
+    if not actor:
+        return hits
     with (
         transaction(session_factory(engine)) if session is None else nullcontext(session)
     ) as session:
-        if matches:
-            ids = [uuid.UUID(m.key) for m in matches]
-            rows = {
-                str(e.id): (e, wl)
-                for e, wl in session.execute(
-                    select(WatchlistEntry, Watchlist)
-                    .join(Watchlist, Watchlist.id == WatchlistEntry.watchlist_id)
-                    .where(WatchlistEntry.id.in_(ids), PUBLISHED)
-                )
-            }
-            for m in matches:
-                if m.key not in rows:
-                    continue  # replaced since the index was read; the next call rebuilds
-                e, wl = rows[m.key]
-                birth = (
-                    e.birth_date.isoformat()
-                    if e.birth_date
-                    else (str(BirthDate(e.birth_year, e.birth_month)) if e.birth_year else None)
-                )
-                hits.append(
-                    WatchlistHit(
-                        entry_id=m.key,
-                        list_name=wl.name,
-                        list_version=wl.version,
-                        category=e.category.value,
-                        reason=e.reason,
-                        names=list(e.names),
-                        birth_date=birth,
-                        nationalities=list(e.nationalities),
-                        score=m.score,
-                        matched_name=m.matched_name,
-                        features=m.features,
-                        explanation=list(m.explanation),
-                    )
-                )
-        if actor:
-            audit.record(
-                session,
-                actor=actor,
-                action="watchlist.screen",
-                node=node,
-                entity="watchlist_entry",
-                detail={"hits": [h.entry_id for h in hits]},
-            )
+        audit.record(
+            session,
+            actor=actor,
+            action="watchlist.screen",
+            node=node,
+            entity="watchlist_entry",
+            detail={"hits": [h.entry_id for h in hits]},
+        )
     return hits
 
 
