@@ -379,16 +379,22 @@ class ScreeningIndex:
         return self
 
     def _build_fuzzy_keys(self, vocab: list[str], folded: list[str], translit: list[str]) -> None:
-        keys: list[str] = []
+        # Hashed a batch at a time: ten million key strings at once would take gigabytes.
+        batch: list[str] = []
+        hashes: list[np.ndarray] = []
         vids = array("i")
         for vid, tok in enumerate(vocab):
             for key in token_keys(tok, folded[vid], translit[vid]) | skeleton_keys(
                 tok, folded[vid]
             ):
-                keys.append(key)
+                batch.append(key)
                 vids.append(vid)
-        h = stable_hash(keys)
-        del keys
+            if len(batch) >= _HASH_BATCH:
+                hashes.append(stable_hash(batch))
+                batch = []
+        hashes.append(stable_hash(batch))
+        h = np.concatenate(hashes)
+        del hashes, batch
         v = np.frombuffer(vids, dtype=np.int32) if vids else np.zeros(0, np.int32)
         order = np.argsort(h, kind="stable")
         self._key_hash = h[order].copy()
