@@ -99,7 +99,8 @@ def run_child(mode: str, url: str, var_dir: Path) -> dict[str, Any]:
 
 
 def prepare(url: str, entries: int) -> dict[str, str]:
-    """The database with the list, an officer's token; returns request headers."""
+    """The database with the list (none for 0), an officer's token; returns request
+    headers."""
     sys.path.insert(0, str(HERE))
     from checks_load import load_watchlists  # type: ignore[import-not-found]
     from tsela.services.accounts import create_user, issue_api_token
@@ -110,9 +111,10 @@ def prepare(url: str, entries: int) -> dict[str, str]:
     engine = make_engine(url)
     migrate(engine)
     seed_ports(engine, "LS")
-    t0 = time.perf_counter()
-    load_watchlists(engine, entries)
-    print(f"  loaded {entries:,} entries in {time.perf_counter() - t0:.0f} s")
+    if entries:
+        t0 = time.perf_counter()
+        load_watchlists(engine, entries)
+        print(f"  loaded {entries:,} entries in {time.perf_counter() - t0:.0f} s")
     with transaction(session_factory(engine)) as s:
         user = create_user(
             s,
