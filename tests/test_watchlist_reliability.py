@@ -424,3 +424,24 @@ def test_a_large_import_on_sqlite_leaves_the_server_answering(tmp_path: Path) ->
     assert still_importing, "a border check had to wait for the whole import"
     assert answer["import"].status_code == 200, answer["import"].text
     assert answer["import"].json()["loaded"] == 120_000
+
+
+def test_a_list_published_by_another_import_meanwhile_is_replaced_whole(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_pause = screening._pause
+    done: list[bool] = []
+
+    def other_import_meanwhile(e: Engine) -> None:
+        if not done:
+            done.append(True)
+            load(e, wanted_csv(WANTED[:3]), list_name="new-list")
+        real_pause(e)
+
+    monkeypatch.setattr(screening, "_pause", other_import_meanwhile)
+    report = load(engine, wanted_csv(WANTED[3:6]), list_name="new-list")
+    assert (report.version, report.replaced) == (2, 3)
+    assert [(w.name, w.version, w.entries) for w in list_watchlists(engine)] == [("new-list", 2, 3)]
+    assert entries(engine) == sorted(WANTED[3:6])
+    with session_factory(engine)() as s:
+        assert s.scalar(select(func.count()).select_from(Watchlist)) == 1

@@ -42,6 +42,7 @@ from typing import Any
 
 import pycountry
 from sqlalchemy import Engine, bindparam, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tsela.domain.screening import (
@@ -771,11 +772,17 @@ def _write_version(
                     .where(table.c.id == old.id)
                     .values(name=UNPUBLISHED_NAME.format(id=old.id), version=0)
                 )
-            session.execute(
-                update(table)
-                .where(table.c.id == staging_id)
-                .values(name=list_name, version=version)
-            )
+            try:
+                session.execute(
+                    update(table)
+                    .where(table.c.id == staging_id)
+                    .values(name=list_name, version=version)
+                )
+            except IntegrityError:  # another import created the same new list meanwhile
+                raise ValueError(
+                    f"list {list_name!r} was created by another import at the same moment; "
+                    "this one was not kept: import it again to replace that one"
+                ) from None
             audit.record(
                 session,
                 actor=actor,
