@@ -134,9 +134,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Build the screening index before taking requests (with a million-entry list that takes
-    a minute or more, which would otherwise fall on the first traveller checked), and run the
-    audit log's sequencer while serving."""
+    """Load or build the screening index before taking requests (building it for a
+    million-entry list takes a minute or more, which would otherwise fall on the first
+    traveller checked), and run the audit log's sequencer while serving."""
     import anyio.to_thread
 
     from tsela.services import screening
@@ -151,6 +151,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     await anyio.to_thread.run_sync(
         require_signing_keys, app.state.engine, KeyStore(settings.var_dir, settings.node)
     )
+    # Loaded from the var dir when it was built for the current list versions (seconds, even
+    # for a million entries), else built and saved there for the next start and the other
+    # workers.
+    screening.keep_index_on_disk(app.state.engine, app.state.settings.var_dir)
     try:
         await anyio.to_thread.run_sync(screening.current_index, app.state.engine)
     except SQLAlchemyError as exc:  # e.g. a database not yet initialised
