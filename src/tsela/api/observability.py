@@ -286,31 +286,13 @@ def _gauge(name: str, doc: str, value: float, pid: str | None = None) -> GaugeMe
     return family
 
 
-_seen: dict[int, tuple[int, float]] = {}  # id(engine) -> (id(index), monotonic first seen)
-
-
 def screening_index_state(engine: Engine) -> tuple[bool, int | None, float | None]:
     """Whether this process holds a screening index for ``engine``, its version (sum of the
-    lists' versions) and age. Read defensively: the index's cache is screening's own."""
+    lists' versions) and age in seconds."""
     from tsela.services import screening
 
-    cache_ = getattr(screening, "_CACHE", None)
-    cached = cache_.get(engine) if cache_ is not None else None
-    if cached is None:
-        return False, None, None
-    signature = getattr(cached, "signature", ())
-    try:
-        version = sum(int(v) for _, v in signature)
-    except (TypeError, ValueError):
-        version = None
-    built = getattr(cached, "built", None)
-    if built is None:  # when the index does not say, the first time this process saw it
-        index_id = id(getattr(cached, "index", cached))
-        seen = _seen.get(id(engine))
-        if seen is None or seen[0] != index_id:
-            seen = _seen[id(engine)] = (index_id, time.monotonic())
-        return True, version, time.monotonic() - seen[1]
-    return True, version, max(0.0, time.time() - float(built))
+    state = screening.index_state(engine)
+    return state.loaded, state.version, state.age_s
 
 
 def metrics_text(live: Collector) -> bytes:

@@ -895,6 +895,24 @@ class _Cached:
     signature: tuple[tuple[str, int], ...]
     index: ScreeningIndex
     checked: float = 0.0  # time.monotonic() of the last version check
+    loaded: float = field(default_factory=time.monotonic)  # when this process took it up
+
+
+@dataclass(frozen=True)
+class IndexState:
+    """What this process's screening index is, for metrics and readiness."""
+
+    loaded: bool
+    version: int | None  # the sum of the lists' versions it was built from
+    age_s: float | None  # seconds since this process took it up
+
+
+def index_state(engine: Engine) -> IndexState:
+    cached = _CACHE.get(engine)
+    if cached is None:
+        return IndexState(False, None, None)
+    version = sum(v for _, v in cached.signature)
+    return IndexState(True, version, time.monotonic() - cached.loaded)
 
 
 _CACHE: weakref.WeakKeyDictionary[Engine, _Cached] = weakref.WeakKeyDictionary()
