@@ -76,6 +76,12 @@ def _clean(engine: Engine) -> None:
         for table in reversed(Base.metadata.sorted_tables):
             if table.name != "port_of_entry":
                 conn.execute(table.delete())
+    # The lists were emptied behind the screening service's back: bring this process's
+    # index up to date now, or the next test is screened against the old lists while the
+    # background refresh runs (a served-while-rebuilding index is the service's design).
+    from tsela.services import screening
+
+    screening.lists_changed(engine)
 
 
 @pytest.fixture(params=BACKENDS)
