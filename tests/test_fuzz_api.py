@@ -1,0 +1,191 @@
+"""The API against its own description: schemathesis generates requests from /openapi.json,
+valid and invalid, for every operation, as an administrator and as a border officer.
+
+Every answer must be documented (status, content type, headers) and match its schema, and
+none may be a 5xx. The check and crossing schemas are narrowed to a real port and real
+passports (and checks made beforehand), so that the run reaches real successes rather than
+only refusals. Bounded and deterministic: a fixed seed, a few examples per operation.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, settings
+from schemathesis.config import SchemathesisConfig
+from schemathesis.python import asgi
+from sqlalchemy import Engine
+
+from tsela.api.app import create_app
+from tsela.config import Settings
+from tsela.domain.mrz import MrzFields, generate
+from tsela.services.accounts import create_user, issue_api_token
+from tsela.services.setup import seed_ports
+from tsela.store.db import make_engine, migrate, session_factory, transaction
+from tsela.store.models import Role
+
+PORT = "MSU"  # the officer's post
+SEED = 20261202
+# Per operation and role: the explicit examples, the coverage phase's edge cases (a few
+# dozen at most), then this many generated requests.
+MAX_EXAMPLES = 8
+CONFIG = {
+    "seed": SEED,
+    "generation": {"max-examples": MAX_EXAMPLES, "mode": "all", "deterministic": True},
+    "phases": {"stateful": {"enabled": False}},
+}
+CHECKS = [
+    schemathesis.checks.not_a_server_error,
+    schemathesis.checks.status_code_conformance,
+    schemathesis.checks.content_type_conformance,
+    schemathesis.checks.response_headers_conformance,
+    schemathesis.checks.response_schema_conformance,
+    schemathesis.checks.unsupported_method,
+]
+
+pytestmark = pytest.mark.slow
+
+
+def passport(number: str, surname: str, given: str, nationality: str = "LSO") -> str:
+    return "\n".join(
+        generate(
+            MrzFields(
+                format="TD3",
+                document_type="P",
+                issuing_state=nationality,
+                surname=surname,
+                given_names=given,
+                document_number=number,
+                nationality=nationality,
+                birth_date=date(1990, 6, 1),
+                expiry_date=date(2035, 6, 1),
+                sex="F",
+            )
+        )
+    )
+
+
+PASSPORTS = [
+    passport("RA1234567", "MOKOENA", "LINEO"),
+    passport("RB7654321", "THABANE", "PALESA"),
+    passport("A12345678", "NKOSI", "SIPHO", nationality="ZAF"),
+]
+
+
+class Fuzzed:
+    """The application under test, its database, and a token for each role."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.engine: Engine = make_engine(f"sqlite:///{tmp / 'fuzz.db'}")
+        migrate(self.engine)
+        seed_ports(self.engine, "LS")
+        self.settings = Settings(
+            database_url=self.engine.url.render_as_string(hide_password=False),
+            node="LS",
+            var_dir=tmp,
+        )
+        self.tokens = {
+            "admin": self._token("fuzz_admin", Role.ADMIN),
+            "border_officer": self._token("fuzz_officer", Role.BORDER_OFFICER, port=PORT),
+        }
+        with TestClient(create_app(self.settings, self.engine)) as client:
+            self.made = {f"check-{i}": self._check(client, m) for i, m in enumerate(PASSPORTS)}
+        self.app = create_app(self.settings, self.engine)
+        self.client: Any = None
+
+    def _token(self, username: str, role: Role, port: str | None = None) -> str:
+        with transaction(session_factory(self.engine)) as s:
+            user = create_user(
+                s,
+                node="LS",
+                username=username,
+                password="correct horse 1",
+                role=role,
+                port_code=port,
+            )
+            return issue_api_token(s, user, label="fuzz")
+
+    def _check(self, client: TestClient, mrz: str) -> str:
+        answer = client.post(
+            "/v1/checks",
+            json={"port": PORT, "direction": "entry", "mrz": mrz},
+            headers=self.headers("border_officer"),
+        )
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["check_id"])
+
+    def headers(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+
+def narrowed(doc: dict[str, Any]) -> dict[str, Any]:
+    """The API description with the check's request narrowed to what a desk really sends:
+    the officer's port and readable passports (or nothing: then the typed fields), and
+    crossings of the checks made beforehand (named ``check-0``.., replaced by their ids when
+    sent). Only requests are narrowed: answers are checked against the document as the
+    server publishes it."""
+    doc = copy.deepcopy(doc)
+    schemas = doc["components"]["schemas"]
+    for name in ("CheckIn", "OfflineCrossingIn"):
+        fields = schemas[name]["properties"]
+        fields["port"] = {"type": "string", "enum": [PORT]}
+        fields["mrz"] = {"anyOf": [{"type": "string", "enum": PASSPORTS}, {"type": "null"}]}
+    made = [f"check-{i}" for i in range(len(PASSPORTS))]
+    schemas["CrossingIn"]["properties"]["check_id"] = {"type": "string", "enum": made}
+    return doc
+
+
+# The description is read from an application that never opens its database, so that the
+# operations are known when the tests are collected; the requests go to `fuzzed.app`.
+PUBLISHED = create_app(Settings(database_url="sqlite://", node="LS", var_dir=Path("var"))).openapi()
+schema = schemathesis.openapi.from_dict(
+    narrowed(PUBLISHED), config=SchemathesisConfig.from_dict(CONFIG)
+)
+BOUNDS = settings(
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=False,
+    suppress_health_check=list(HealthCheck),
+)
+
+
+@pytest.fixture(scope="module")
+def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
+    subject = Fuzzed(tmp_path_factory.mktemp("fuzz"))
+    assert subject.app.openapi() == PUBLISHED  # the same description, whatever the database
+    with asgi.get_client(subject.app) as client:
+        subject.client = client
+        yield subject
+    subject.engine.dispose()
+
+
+def call(case: Any, fuzzed: Fuzzed, role: str) -> None:
+    body = case.body
+    if isinstance(body, dict) and str(body.get("check_id")) in fuzzed.made:
+        body["check_id"] = fuzzed.made[body["check_id"]]
+    case.call_and_validate(
+        base_url="http://testserver",
+        session=fuzzed.client,
+        headers=fuzzed.headers(role),
+        checks=CHECKS,
+    )
+
+
+@schema.parametrize()
+@BOUNDS
+def test_api_as_administrator(case: Any, fuzzed: Fuzzed) -> None:
+    call(case, fuzzed, "admin")
+
+
+@schema.parametrize()
+@BOUNDS
+def test_api_as_border_officer(case: Any, fuzzed: Fuzzed) -> None:
+    call(case, fuzzed, "border_officer")
