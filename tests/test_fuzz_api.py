@@ -35,7 +35,7 @@ PORT = "MSU"  # the officer's post
 SEED = 20261202
 # Per operation and role: the explicit examples, the coverage phase's edge cases (a few
 # dozen at most), then this many generated requests.
-MAX_EXAMPLES = 8
+MAX_EXAMPLES = 6
 CONFIG = {
     "seed": SEED,
     "generation": {"max-examples": MAX_EXAMPLES, "mode": "all", "deterministic": True},
@@ -171,11 +171,16 @@ def call(case: Any, fuzzed: Fuzzed, role: str) -> None:
     body = case.body
     if isinstance(body, dict) and str(body.get("check_id")) in fuzzed.made:
         body["check_id"] = fuzzed.made[body["check_id"]]
+    checks = CHECKS
+    if case.path == "/v1/permits/revocations":
+        # Schemathesis counts application/jwt as JSON and fails to parse the compact JWS; its
+        # content type is still checked.
+        checks = [c for c in CHECKS if c is not schemathesis.checks.response_schema_conformance]
     case.call_and_validate(
         base_url="http://testserver",
         session=fuzzed.client,
         headers=fuzzed.headers(role),
-        checks=CHECKS,
+        checks=checks,
     )
 
 
