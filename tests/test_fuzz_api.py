@@ -194,3 +194,65 @@ def test_api_as_administrator(case: Any, fuzzed: Fuzzed) -> None:
 @BOUNDS
 def test_api_as_border_officer(case: Any, fuzzed: Fuzzed) -> None:
     call(case, fuzzed, "border_officer")
+
+
+# --- the regressions the run found, each alone and quick ------------------------------------
+
+
+REFUSALS = [
+    # (role, method, path template, url, request, status): each was missing from /openapi.json
+    # or answered in a shape it did not declare (a string detail where it said a list).
+    ("admin", "GET", "/v1/permits/{ref}", "/v1/permits/NOPE", {}, 404),
+    ("border_officer", "GET", "/v1/overrides", "/v1/overrides", {}, 403),
+    (
+        "border_officer",
+        "POST",
+        "/v1/crossings",
+        "/v1/crossings",
+        {"json": {"check_id": "0" * 32}},
+        404,
+    ),
+    ("admin", "POST", "/v1/permits/verify", "/v1/permits/verify", {"data": b"\xff{"}, 400),
+    (
+        "admin",
+        "POST",
+        "/v1/stay/evaluate",
+        "/v1/stay/evaluate",
+        {
+            "json": {
+                "as_of": "2026-01-01",
+                "rule": "LSO-ZAF-VISITOR",
+                "stays": [],
+                "permits": [
+                    {"permit_type": "LEP", "valid_from": "2026-01-01", "valid_to": "2025-01-01"}
+                ],
+            }
+        },
+        422,
+    ),
+]
+
+
+@pytest.mark.parametrize(("role", "method", "path", "url", "request_", "status"), REFUSALS)
+def test_a_refusal_is_described_in_the_api_document(
+    fuzzed: Fuzzed, role: str, method: str, path: str, url: str, request_: Any, status: int
+) -> None:
+    answer = fuzzed.client.request(
+        method,
+        url,
+        headers={
+            **fuzzed.headers(role),
+            "Content-Type": "application/json",
+            "Idempotency-Key": "regression",
+        },
+        **request_,
+    )
+    assert answer.status_code == status, answer.text
+    assert str(status) in PUBLISHED["paths"][path][method.lower()]["responses"]
+    schema[path][method].validate_response(answer)  # raises when the body does not fit
+
+
+def test_a_wrong_method_lists_every_method_of_its_path(fuzzed: Fuzzed) -> None:
+    answer = fuzzed.client.request("DELETE", "/v1/permits", headers=fuzzed.headers("admin"))
+    assert answer.status_code == 405
+    assert answer.headers["Allow"] == "GET, POST"  # Starlette said POST: the first route's
