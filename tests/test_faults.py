@@ -14,6 +14,7 @@ tmpfs. Each is skipped, saying why, where the machine does not allow it.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -394,4 +395,92 @@ def test_database_restarted_mid_load_loses_and_duplicates_nothing(
         assert_audit_verifies(server)
         state("PostgreSQL crashed and restarted", recovered, load)
     finally:
+        server.kill(signal.SIGTERM)
+
+
+# --- the port client's disk full while it queues ------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real filesystem of 32 MiB (tmpfs), so that a write can really fail with ENOSPC."""
+    where = tmp_path / "port"
+    where.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=32m,mode=0755", "tmpfs", str(where)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], capture_output=True)
+
+
+def fill(disk: Path) -> Path:
+    """Fill the filesystem to the last byte; the file that did it."""
+    filler = disk / "filler"
+    chunk = b"\0" * 65536
+    with filler.open("wb", buffering=0) as out:
+        with contextlib.suppress(OSError):
+            while True:
+                out.write(chunk)
+        with contextlib.suppress(OSError):
+            while True:
+                out.write(b"\0")
+    assert shutil.disk_usage(disk).free < 4096
+    return filler
+
+
+def test_port_client_disk_full_while_queueing_loses_nothing(
+    small_disk: Path, tmp_path: Path
+) -> None:
+    from tsela.port.client import PortClient
+
+    url = f"sqlite:///{tmp_path / 'central.db'}"
+    env = server_env(url, tmp_path / "var")
+    token = prepare(env, url)
+    server = Server(env, tmp_path / "server.log")
+    server.start()
+    client: PortClient | None = None
+    try:
+        server.wait_ready()
+        client = PortClient(small_disk, server=server.url, token=token, port="MSU", timeout=5)
+        client.sync()
+        server.kill(signal.SIGTERM)  # the link is down: the client checks and queues locally
+
+        reason = "recorded offline by the fault test after the officer's review"
+        queued = []
+        for i in range(5):
+            done = client.check(direction="entry", mrz=passport(100 + i), override_reason=reason)
+            assert (done.online, done.queued) == (False, True)
+            queued.append(done.idempotency_key)
+
+        filler = fill(small_disk)
+        with pytest.raises(Exception) as refused:
+            client.check(direction="entry", mrz=passport(200), override_reason=reason)
+        print(f"\nport client, disk full: {type(refused.value).__name__}: {refused.value}")
+        assert client.pending() == 5  # what was queued before is still there
+
+        filler.unlink()  # the officer frees space; the client goes on by itself
+        began = time.monotonic()
+        done = client.check(direction="entry", mrz=passport(201), override_reason=reason)
+        assert (done.online, done.queued) == (False, True)
+        queued.append(done.idempotency_key)
+
+        server.start()  # the link returns
+        server.wait_ready()
+        report = client.upload()
+        print(f"port client: queue usable again and uploaded in {time.monotonic() - began:.1f} s")
+        assert (report.sent, report.refused, report.left) == (len(queued), 0, 0), report
+        answers = dict(client.queue.execute("SELECT idempotency_key, answer FROM queue").fetchall())
+        assert sorted(answers) == sorted(queued)  # the refused check queued nothing
+        accepted = {key: json.loads(answers[key])["crossing_id"] for key in queued}
+        assert_exactly_once(url, accepted)
+        assert_audit_verifies(server)
+    finally:
+        if client is not None:
+            client.close()
         server.kill(signal.SIGTERM)
