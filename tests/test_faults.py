@@ -315,13 +315,14 @@ def _pg_bin() -> Path | None:
 class Cluster:
     """A PostgreSQL cluster of its own, on a free port, in a temporary directory."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, name: str = "data") -> None:
         binaries = _pg_bin()
         if binaries is None:
             pytest.skip("initdb/pg_ctl not found: cannot make a PostgreSQL cluster of our own")
         self.bin = binaries
         self.root = root
-        self.data = root / "data"
+        self.data = root / name
+        self.name = name
         self.port = free_port()
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
         # PostgreSQL refuses to run as root: run it as the postgres account then.
@@ -345,30 +346,54 @@ class Cluster:
     def start(self) -> None:
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c fsync=on"
         self.run(
-            str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "pg.log"),
+            str(self.bin / "pg_ctl"), "-D", str(self.data),
+            "-l", str(self.root / f"{self.name}.log"),
             "-o", options, "-w", "-t", str(int(READY_WITHIN_S)), "start",
         )  # fmt: skip
 
     def stop(self, mode: str = "fast") -> None:
         self.run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
 
+    def standby_of(self, primary: Cluster) -> None:
+        """Become a streaming-replication standby of ``primary`` (a base backup of it)."""
+        self.run(
+            str(self.bin / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port),
+            "-U", "postgres", "-D", str(self.data), "-R", "-X", "stream",
+        )  # fmt: skip
+
+    def promote(self) -> None:
+        self.run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", "promote")
+
+    def sql(self, statement: str) -> list[tuple[object, ...]]:
+        engine = create_engine(self.url, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                result = conn.execute(text(statement))
+                return [tuple(r) for r in result] if result.returns_rows else []
+        finally:
+            engine.dispose()
+
 
 @pytest.fixture
-def cluster() -> Iterator[Cluster]:
-    # Not under pytest's tmp_path: its parents are private to root, and the cluster may run
+def cluster_root() -> Iterator[Path]:
+    # Not under pytest's tmp_path: its parents are private to root, and the clusters may run
     # as the postgres account.
     root = Path(tempfile.mkdtemp(prefix="tsela-faults-pg-"))
     try:
-        own = Cluster(root)
-        own.init()
-        own.start()
-        try:
-            yield own
-        finally:
-            with contextlib.suppress(AssertionError):
-                own.stop("immediate")
+        yield root
     finally:
+        for data in root.glob("*/postmaster.pid"):
+            with contextlib.suppress(AssertionError):
+                Cluster(root, data.parent.name).stop("immediate")
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def cluster(cluster_root: Path) -> Cluster:
+    own = Cluster(cluster_root)
+    own.init()
+    own.start()
+    return own
 
 
 @pytest.mark.postgres
@@ -483,4 +508,54 @@ def test_port_client_disk_full_while_queueing_loses_nothing(
     finally:
         if client is not None:
             client.close()
+        server.kill(signal.SIGTERM)
+
+
+# --- a streaming-replication standby promoted while checks run ----------------------------
+
+
+@pytest.mark.postgres
+def test_standby_promoted_mid_load_loses_and_duplicates_nothing(
+    cluster_root: Path, tmp_path: Path
+) -> None:
+    """The primary crashes; its standby is promoted; the server, given both hosts in its
+    database URL (libpq's ``target_session_attrs=read-write`` picks the one that takes
+    writes), goes on by itself. Replication is synchronous: a crossing the server confirmed
+    is on the standby too, so the promotion loses none (asynchronous replication can lose the
+    last commits: run the replica synchronous where a crossing must never be lost)."""
+    primary = Cluster(cluster_root, "primary")
+    primary.init()
+    primary.start()
+    standby = Cluster(cluster_root, "standby")
+    standby.standby_of(primary)
+    standby.start()
+    primary.sql("ALTER SYSTEM SET synchronous_standby_names = '*'")
+    primary.sql("SELECT pg_reload_conf()")
+    assert primary.sql("SELECT sync_state FROM pg_stat_replication") == [("sync",)]
+
+    both = (
+        "postgresql+psycopg://postgres@/postgres"
+        f"?host=127.0.0.1:{primary.port}&host=127.0.0.1:{standby.port}"
+        "&target_session_attrs=read-write"
+    )
+    env = server_env(both, tmp_path)
+    token = prepare(env, both)
+    server = Server(env, tmp_path / "server.log")
+    server.start()
+    try:
+        server.wait_ready()
+
+        def fail_over() -> float:
+            began = time.monotonic()
+            primary.stop("immediate")  # the primary's machine is gone
+            standby.promote()  # what the operator (or a failover manager) does
+            return began
+
+        load, recovered = run_with_fault(server, token, fail_over)
+        assert server.proc is not None and server.proc.poll() is None  # never restarted
+        assert standby.sql("SELECT pg_is_in_recovery()") == [(False,)]
+        assert_exactly_once(standby.url, load.accepted)
+        assert_audit_verifies(server)
+        state("primary lost, standby promoted", recovered, load)
+    finally:
         server.kill(signal.SIGTERM)
