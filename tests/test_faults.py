@@ -41,8 +41,10 @@ from tsela.store.models import Crossing, Role
 
 pytestmark = pytest.mark.slow
 
-READY_WITHIN_S = 180.0  # generous: the machine may be busy with other tests
-LOAD_WITHIN_S = 85.0  # each load loop gives up after this long (the test then fails)
+# Generous bounds, never reached on a working system (a run takes well under a minute): the
+# machine may be busy with other tests, and a restarted server must first start.
+READY_WITHIN_S = 180.0  # a server or a cluster answers within this long
+LOAD_WITHIN_S = 240.0  # a request is answered (retries included) within this long
 PG_URL = os.environ.get("TSELA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -216,7 +218,7 @@ def run_with_fault(server: Server, token: str, fault: Callable[[], float]) -> tu
         before = len(load.accepted)
         load.until(before + 1)
         recovered = time.monotonic() - began
-        worker.join(LOAD_WITHIN_S * 3)
+        worker.join(LOAD_WITHIN_S * 2)
     finally:
         load.stop.set()
     assert load.failure is None, f"{load.failure}\n{server.tail()}"
