@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -126,19 +126,32 @@ class Fuzzed:
 
 
 def narrowed(doc: dict[str, Any]) -> dict[str, Any]:
-    """The API description with the check's request narrowed to what a desk really sends:
-    the officer's port and readable passports (or nothing: then the typed fields), and
-    crossings of the checks made beforehand (named ``check-0``.., replaced by their ids when
-    sent). Only requests are narrowed: answers are checked against the document as the
-    server publishes it."""
+    """The API description with the border desk's requests narrowed to what a desk really
+    sends: the officer's port, readable passports (or nothing: then the typed fields), an
+    Idempotency-Key, offline crossings of the last days, and crossings of the checks made
+    beforehand (named ``check-0``.., replaced by their ids when sent). Only requests are
+    narrowed: answers are checked against the document as the server publishes it."""
     doc = copy.deepcopy(doc)
     schemas = doc["components"]["schemas"]
     for name in ("CheckIn", "OfflineCrossingIn"):
         fields = schemas[name]["properties"]
         fields["port"] = {"type": "string", "enum": [PORT]}
         fields["mrz"] = {"anyOf": [{"type": "string", "enum": PASSPORTS}, {"type": "null"}]}
+    # Recent enough for any bound on a port's clock (the outcome never depends on the date:
+    # an older crossing is refused with a 422, which is checked the same way).
+    recently = [(datetime.now(UTC) - timedelta(hours=h)).isoformat() for h in (1, 30)]
+    schemas["OfflineCrossingIn"]["properties"]["at"] = {"type": "string", "enum": recently}
+    schemas["OfflineCrossingIn"]["required"].append("at")
     made = [f"check-{i}" for i in range(len(PASSPORTS))]
     schemas["CrossingIn"]["properties"]["check_id"] = {"type": "string", "enum": made}
+    for path, operations in doc["paths"].items():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["name"] == "Idempotency-Key":
+                    parameter["required"] = True
+                    parameter["schema"] = {"type": "string", "pattern": "^fuzz-[0-9]{1,6}$"}
+                elif path == "/v1/port/snapshot" and parameter["name"] == "port":
+                    parameter["schema"] = {"type": "string", "enum": [PORT]}
     return doc
 
 
