@@ -247,8 +247,11 @@ def assert_audit_verifies(server: Server) -> None:
     assert "chain verified" in done.stdout
 
 
-def state(what: str, seconds: float, load: Load) -> None:
-    print(f"\n{what}: recovered in {seconds:.1f} s ({load.retries} retries by the client)")
+def state(request: pytest.FixtureRequest, what: str, seconds: float, retries: int) -> None:
+    """Say how long recovery took: printed, and listed at the end of the run (conftest)."""
+    said = f"{what}: recovered in {seconds:.1f} s ({retries} retries by the client)"
+    print(f"\n{said}")
+    request.node.user_properties.append(("recovery", said))
 
 
 # --- kill -9 the server mid-load (PostgreSQL) ---------------------------------------------
@@ -280,7 +283,7 @@ def server_env(url: str, var: Path) -> dict[str, str]:
 
 @pytest.mark.postgres
 def test_server_killed_mid_load_loses_and_duplicates_nothing(
-    pg_database: str, tmp_path: Path
+    pg_database: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     env = server_env(pg_database, tmp_path)
     token = prepare(env, pg_database)
@@ -298,7 +301,7 @@ def test_server_killed_mid_load_loses_and_duplicates_nothing(
         load, recovered = run_with_fault(server, token, kill_and_restart)
         assert_exactly_once(pg_database, load.accepted)
         assert_audit_verifies(server)
-        state("server killed (SIGKILL) and restarted", recovered, load)
+        state(request, "server killed (SIGKILL) and restarted", recovered, load.retries)
     finally:
         server.kill(signal.SIGTERM)
 
@@ -400,7 +403,7 @@ def cluster(cluster_root: Path) -> Cluster:
 
 @pytest.mark.postgres
 def test_database_restarted_mid_load_loses_and_duplicates_nothing(
-    cluster: Cluster, tmp_path: Path
+    cluster: Cluster, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     env = server_env(cluster.url, tmp_path)
     token = prepare(env, cluster.url)
@@ -420,7 +423,7 @@ def test_database_restarted_mid_load_loses_and_duplicates_nothing(
         assert server.proc is not None and server.proc.poll() is None  # never restarted
         assert_exactly_once(cluster.url, load.accepted)
         assert_audit_verifies(server)
-        state("PostgreSQL crashed and restarted", recovered, load)
+        state(request, "PostgreSQL crashed and restarted", recovered, load.retries)
     finally:
         server.kill(signal.SIGTERM)
 
@@ -462,7 +465,7 @@ def fill(disk: Path) -> Path:
 
 
 def test_port_client_disk_full_while_queueing_loses_nothing(
-    small_disk: Path, tmp_path: Path
+    small_disk: Path, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     from tsela.port.client import PortClient
 
@@ -500,7 +503,7 @@ def test_port_client_disk_full_while_queueing_loses_nothing(
         server.start()  # the link returns
         server.wait_ready()
         report = client.upload()
-        print(f"port client: queue usable again and uploaded in {time.monotonic() - began:.1f} s")
+        state(request, "port client's disk full, space freed", time.monotonic() - began, 0)
         assert (report.sent, report.refused, report.left) == (len(queued), 0, 0), report
         answers = dict(client.queue.execute("SELECT idempotency_key, answer FROM queue").fetchall())
         assert sorted(answers) == sorted(queued)  # the refused check queued nothing
@@ -518,7 +521,7 @@ def test_port_client_disk_full_while_queueing_loses_nothing(
 
 @pytest.mark.postgres
 def test_standby_promoted_mid_load_loses_and_duplicates_nothing(
-    cluster_root: Path, tmp_path: Path
+    cluster_root: Path, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     """The primary crashes; its standby is promoted; the server, given both hosts in its
     database URL (libpq's ``target_session_attrs=read-write`` picks the one that takes
@@ -558,6 +561,6 @@ def test_standby_promoted_mid_load_loses_and_duplicates_nothing(
         assert standby.sql("SELECT pg_is_in_recovery()") == [(False,)]
         assert_exactly_once(standby.url, load.accepted)
         assert_audit_verifies(server)
-        state("primary lost, standby promoted", recovered, load)
+        state(request, "primary lost, standby promoted", recovered, load.retries)
     finally:
         server.kill(signal.SIGTERM)
