@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import OperationalError
 
+from _server import READY_TIMEOUT, ServerProcess, free_port
 from tsela.domain.mrz import MrzFields, generate
 from tsela.services.accounts import create_user, issue_api_token
 from tsela.store.db import make_engine, session_factory, transaction
@@ -43,15 +43,9 @@ pytestmark = pytest.mark.slow
 
 # Generous bounds, never reached on a working system (a run takes well under a minute): the
 # machine may be busy with other tests, and a restarted server must first start.
-READY_WITHIN_S = 180.0  # a server or a cluster answers within this long
+READY_WITHIN_S = 180.0  # a PostgreSQL cluster answers within this long
 LOAD_WITHIN_S = 240.0  # a request is answered (retries included) within this long
 PG_URL = os.environ.get("TSELA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def passport(i: int) -> str:
@@ -73,65 +67,32 @@ def passport(i: int) -> str:
     )
 
 
-class Server:
-    """A `tsela serve` process on loopback, in its own process group."""
+def kill_hard(server: ServerProcess) -> None:
+    """SIGKILL the server's whole process group: no shutdown, whatever was in flight is cut."""
+    assert server.proc is not None
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.proc.pid, signal.SIGKILL)
+    server.proc.wait(READY_TIMEOUT)
+    server.proc = None
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env = env
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        self.proc: subprocess.Popen[bytes] | None = None
 
-    def tsela(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "tsela.cli.main", *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=READY_WITHIN_S,
-        )
+def tsela(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tsela.cli.main", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=READY_TIMEOUT,
+    )
 
-    def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "tsela.cli.main", "serve", "--port", str(self.port)],
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
 
-    def wait_ready(self) -> float:
-        """Seconds until /health answers 200 (fails past READY_WITHIN_S)."""
-        began = time.monotonic()
-        while time.monotonic() - began < READY_WITHIN_S:
-            assert self.proc is not None and self.proc.poll() is None, self.tail()
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/health", timeout=5).status_code == 200:
-                    return time.monotonic() - began
-            time.sleep(0.1)
-        pytest.fail(f"server not ready within {READY_WITHIN_S} s: {self.tail()}")
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, sig)
-            self.proc.wait(60)
-
-    def tail(self) -> str:
-        return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
+def tail(server: ServerProcess) -> str:
+    return server.log.read_text(errors="replace")[-3000:] if server.log.exists() else ""
 
 
 def prepare(env: dict[str, str], url: str) -> str:
     """Initialise the database (`tsela init`) and make a border officer at MSU; its token."""
-    done = subprocess.run(
-        [sys.executable, "-m", "tsela.cli.main", "init"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=READY_WITHIN_S,
-    )
+    done = tsela(env, "init")
     assert done.returncode == 0, done.stdout + done.stderr
     engine = make_engine(url)
     try:
@@ -204,7 +165,9 @@ class Load:
             time.sleep(0.05)
 
 
-def run_with_fault(server: Server, token: str, fault: Callable[[], float]) -> tuple[Load, float]:
+def run_with_fault(
+    server: ServerProcess, token: str, fault: Callable[[], float]
+) -> tuple[Load, float]:
     """Load the server with 40 travellers, calling ``fault`` after the 10th crossing; the
     fault returns when it is over, with the moment it began (time.monotonic()). Answers
     the load and the seconds from the fault's start to the first crossing accepted after."""
@@ -221,7 +184,7 @@ def run_with_fault(server: Server, token: str, fault: Callable[[], float]) -> tu
         worker.join(LOAD_WITHIN_S * 2)
     finally:
         load.stop.set()
-    assert load.failure is None, f"{load.failure}\n{server.tail()}"
+    assert load.failure is None, f"{load.failure}\n{tail(server)}"
     assert len(load.accepted) == 40
     return load, recovered
 
@@ -241,8 +204,8 @@ def assert_exactly_once(url: str, accepted: dict[str, str]) -> None:
     assert total == len(accepted)  # and nothing else (no crossing from a lost answer's retry)
 
 
-def assert_audit_verifies(server: Server) -> None:
-    done = server.tsela("audit", "verify")
+def assert_audit_verifies(server: ServerProcess) -> None:
+    done = tsela(server.env, "audit", "verify")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "chain verified" in done.stdout
 
@@ -287,15 +250,14 @@ def test_server_killed_mid_load_loses_and_duplicates_nothing(
 ) -> None:
     env = server_env(pg_database, tmp_path)
     token = prepare(env, pg_database)
-    server = Server(env, tmp_path / "server.log")
+    server = ServerProcess(env, tmp_path / "server.log")
     server.start()
     try:
-        server.wait_ready()
 
         def kill_and_restart() -> float:
             began = time.monotonic()
-            server.kill(signal.SIGKILL)  # no shutdown: whatever was in flight is cut
-            server.start()  # as a supervisor (systemd, a container) would
+            kill_hard(server)
+            server.start()  # as a supervisor (systemd, a container) would; waits until ready
             return began
 
         load, recovered = run_with_fault(server, token, kill_and_restart)
@@ -303,7 +265,7 @@ def test_server_killed_mid_load_loses_and_duplicates_nothing(
         assert_audit_verifies(server)
         state(request, "server killed (SIGKILL) and restarted", recovered, load.retries)
     finally:
-        server.kill(signal.SIGTERM)
+        server.stop()
 
 
 # --- PostgreSQL restarted mid-load (a cluster of the test's own) --------------------------
@@ -407,10 +369,9 @@ def test_database_restarted_mid_load_loses_and_duplicates_nothing(
 ) -> None:
     env = server_env(cluster.url, tmp_path)
     token = prepare(env, cluster.url)
-    server = Server(env, tmp_path / "server.log")
+    server = ServerProcess(env, tmp_path / "server.log")
     server.start()
     try:
-        server.wait_ready()
 
         def crash_and_restart_database() -> float:
             began = time.monotonic()
@@ -420,12 +381,12 @@ def test_database_restarted_mid_load_loses_and_duplicates_nothing(
             return began
 
         load, recovered = run_with_fault(server, token, crash_and_restart_database)
-        assert server.proc is not None and server.proc.poll() is None  # never restarted
+        assert server.running()  # never restarted
         assert_exactly_once(cluster.url, load.accepted)
         assert_audit_verifies(server)
         state(request, "PostgreSQL crashed and restarted", recovered, load.retries)
     finally:
-        server.kill(signal.SIGTERM)
+        server.stop()
 
 
 # --- the port client's disk full while it queues ------------------------------------------
@@ -472,14 +433,13 @@ def test_port_client_disk_full_while_queueing_loses_nothing(
     url = f"sqlite:///{tmp_path / 'central.db'}"
     env = server_env(url, tmp_path / "var")
     token = prepare(env, url)
-    server = Server(env, tmp_path / "server.log")
+    server = ServerProcess(env, tmp_path / "server.log")
     server.start()
     client: PortClient | None = None
     try:
-        server.wait_ready()
         client = PortClient(small_disk, server=server.url, token=token, port="MSU", timeout=5)
         client.sync()
-        server.kill(signal.SIGTERM)  # the link is down: the client checks and queues locally
+        server.stop()  # the link is down: the client checks and queues locally
 
         reason = "recorded offline by the fault test after the officer's review"
         queued = []
@@ -501,7 +461,6 @@ def test_port_client_disk_full_while_queueing_loses_nothing(
         queued.append(done.idempotency_key)
 
         server.start()  # the link returns
-        server.wait_ready()
         report = client.upload()
         state(request, "port client's disk full, space freed", time.monotonic() - began, 0)
         assert (report.sent, report.refused, report.left) == (len(queued), 0, 0), report
@@ -513,7 +472,7 @@ def test_port_client_disk_full_while_queueing_loses_nothing(
     finally:
         if client is not None:
             client.close()
-        server.kill(signal.SIGTERM)
+        server.stop()
 
 
 # --- a streaming-replication standby promoted while checks run ----------------------------
@@ -536,7 +495,10 @@ def test_standby_promoted_mid_load_loses_and_duplicates_nothing(
     standby.start()
     primary.sql("ALTER SYSTEM SET synchronous_standby_names = '*'")
     primary.sql("SELECT pg_reload_conf()")
-    assert primary.sql("SELECT sync_state FROM pg_stat_replication") == [("sync",)]
+    deadline = time.monotonic() + READY_WITHIN_S  # the reload takes effect a moment later
+    while primary.sql("SELECT sync_state FROM pg_stat_replication") != [("sync",)]:
+        assert time.monotonic() < deadline, "the standby never became synchronous"
+        time.sleep(0.1)
 
     both = (
         "postgresql+psycopg://postgres@/postgres"
@@ -545,10 +507,9 @@ def test_standby_promoted_mid_load_loses_and_duplicates_nothing(
     )
     env = server_env(both, tmp_path)
     token = prepare(env, both)
-    server = Server(env, tmp_path / "server.log")
+    server = ServerProcess(env, tmp_path / "server.log")
     server.start()
     try:
-        server.wait_ready()
 
         def fail_over() -> float:
             began = time.monotonic()
@@ -557,10 +518,10 @@ def test_standby_promoted_mid_load_loses_and_duplicates_nothing(
             return began
 
         load, recovered = run_with_fault(server, token, fail_over)
-        assert server.proc is not None and server.proc.poll() is None  # never restarted
+        assert server.running()  # never restarted
         assert standby.sql("SELECT pg_is_in_recovery()") == [(False,)]
         assert_exactly_once(standby.url, load.accepted)
         assert_audit_verifies(server)
         state(request, "primary lost, standby promoted", recovered, load.retries)
     finally:
-        server.kill(signal.SIGTERM)
+        server.stop()
