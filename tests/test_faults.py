@@ -1,14 +1,16 @@
 """Faults with real processes: a `tsela serve` process killed with SIGKILL mid-load, its
-PostgreSQL restarted mid-load, the port client's disk full while it queues.
+PostgreSQL crashed and restarted mid-load, a synchronous standby promoted after the primary is
+lost mid-load, the port client's disk full while it queues.
 
 After each: every crossing the server accepted is recorded exactly once, the audit chain
 verifies (`tsela audit verify`), and the server recovered by itself (nobody repaired
 anything; the test only starts the process again after a kill, as a supervisor would). The
 recovery time is printed, never asserted: it depends on the machine.
 
-The PostgreSQL restart uses a cluster of its own (initdb/pg_ctl on another port, in a
-temporary directory), never the shared one other tests use; the disk-full test mounts a small
-tmpfs. Each is skipped, saying why, where the machine does not allow it.
+The database faults use clusters of their own (initdb/pg_ctl on other ports, in a temporary
+directory; as the postgres account when run as root), never the shared one other tests use;
+the disk-full test mounts a small tmpfs (root). Each is skipped, saying why, where the machine
+does not allow it.
 """
 
 from __future__ import annotations
