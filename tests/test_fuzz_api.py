@@ -269,3 +269,19 @@ def test_a_wrong_method_lists_every_method_of_its_path(fuzzed: Fuzzed) -> None:
     answer = fuzzed.client.request("DELETE", "/v1/permits", headers=fuzzed.headers("admin"))
     assert answer.status_code == 405
     assert answer.headers["Allow"] == "GET, POST"  # Starlette said POST: the first route's
+
+
+@pytest.mark.parametrize(
+    ("path", "url", "media_type"),
+    [
+        ("/v1/permits", "/v1/permits?format=csv", "text/csv"),
+        ("/v1/permits/revocations", "/v1/permits/revocations", "application/jwt"),
+    ],
+)
+def test_an_answer_that_is_not_json_is_described(
+    fuzzed: Fuzzed, path: str, url: str, media_type: str
+) -> None:
+    answer = fuzzed.client.get(url, headers=fuzzed.headers("admin"))
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].split(";")[0] == media_type
+    assert media_type in PUBLISHED["paths"][path]["get"]["responses"]["200"]["content"]
