@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 from schemathesis.python import asgi
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, select
 
 from tsela.api.app import create_app
 from tsela.config import Settings
@@ -29,7 +29,7 @@ from tsela.domain.mrz import MrzFields, generate
 from tsela.services.accounts import create_user, issue_api_token
 from tsela.services.setup import seed_ports
 from tsela.store.db import make_engine, migrate, session_factory, transaction
-from tsela.store.models import Role
+from tsela.store.models import Role, User
 
 PORT = "MSU"  # the officer's post
 SEED = 20261202
@@ -124,6 +124,24 @@ class Fuzzed:
     def headers(self, role: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[role]}"}
 
+    def own_account_headers(self, role: str) -> dict[str, str]:
+        """A fresh token of a user of its own for ``role``, for the calls that end the
+        caller's tokens (signing out, a new password): the run's own tokens must live on."""
+        username = f"fuzz_self_{role}"
+        with transaction(session_factory(self.engine)) as s:
+            user = s.scalar(select(User).where(User.username == username))
+            if user is None:
+                port = PORT if role == "border_officer" else None
+                user = create_user(
+                    s,
+                    node="LS",
+                    username=username,
+                    password="correct horse 1",
+                    role=Role(role),
+                    port_code=port,
+                )
+            return {"Authorization": f"Bearer {issue_api_token(s, user, label='fuzz')}"}
+
 
 def narrowed(doc: dict[str, Any]) -> dict[str, Any]:
     """The API description with the border desk's requests narrowed to what a desk really
@@ -157,7 +175,9 @@ def narrowed(doc: dict[str, Any]) -> dict[str, Any]:
 
 # The description is read from an application that never opens its database, so that the
 # operations are known when the tests are collected; the requests go to `fuzzed.app`.
-PUBLISHED = create_app(Settings(database_url="sqlite://", node="LS", var_dir=Path("var"))).openapi()
+PUBLISHED = create_app(
+    Settings(database_url="sqlite://", node="LS", var_dir=Path("var")), create_engine("sqlite://")
+).openapi()
 schema = schemathesis.openapi.from_dict(
     narrowed(PUBLISHED), config=SchemathesisConfig.from_dict(CONFIG)
 )
@@ -189,11 +209,10 @@ def call(case: Any, fuzzed: Fuzzed, role: str) -> None:
         # Schemathesis counts application/jwt as JSON and fails to parse the compact JWS; its
         # content type is still checked.
         checks = [c for c in CHECKS if c is not schemathesis.checks.response_schema_conformance]
+    ends_tokens = case.path in ("/v1/auth/logout", "/v1/auth/password")
+    headers = fuzzed.own_account_headers(role) if ends_tokens else fuzzed.headers(role)
     case.call_and_validate(
-        base_url="http://testserver",
-        session=fuzzed.client,
-        headers=fuzzed.headers(role),
-        checks=checks,
+        base_url="http://testserver", session=fuzzed.client, headers=headers, checks=checks
     )
 
 

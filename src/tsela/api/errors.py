@@ -73,8 +73,8 @@ def declare_common_errors(
 ) -> None:
     """Declare in the OpenAPI document ``doc`` the errors any route can give, beside those it
     declares itself (``responses=error_responses(...)``): 503 on every route (admission
-    control, the database away), 401 and 403 where a role is required, 400 where a body is
-    read, 422 where a body or parameters are. FastAPI's own 422 (a list only, which Tsela's
+    control, the database away), 401 and 403 where a role is required, 400 and 413 where a
+    body is read, 422 where a body or parameters are. FastAPI's own 422 (a list only, which Tsela's
     own 422 answers do not match) becomes ``ErrorOut``."""
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
     found = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -92,7 +92,7 @@ def declare_common_errors(
             if needs_role(route):
                 statuses += [401, 403]
             if "requestBody" in operation:
-                statuses += [400, 422]
+                statuses += [400, 413, 422]  # 413: bodies are limited before anything else
             elif operation.get("parameters"):
                 statuses.append(422)
             responses = operation.setdefault("responses", {})

@@ -104,7 +104,7 @@ def logout(
     return SignedOutOut(signed_out=True)
 
 
-@router.post("/password", response_model=SignedOutOut)
+@router.post("/password", response_model=SignedOutOut, responses=error_responses(429))
 def change_password(
     body: PasswordIn,
     request: Request,
