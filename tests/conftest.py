@@ -152,3 +152,17 @@ def auth_headers(engine: Engine, make_user):  # type: ignore[no-untyped-def]
         return {"Authorization": f"Bearer {token}"}
 
     return headers
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The recovery times the fault tests measured (stated, never asserted)."""
+    said = [
+        value
+        for report in terminalreporter.stats.get("passed", [])
+        for key, value in getattr(report, "user_properties", ())
+        if key == "recovery"
+    ]
+    if said:
+        terminalreporter.write_sep("-", "recovery after faults (tests/test_faults.py)")
+        for line in said:
+            terminalreporter.write_line(str(line))

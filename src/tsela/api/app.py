@@ -11,17 +11,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DisconnectionError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tsela import __version__
-from tsela.api.auth import TokenUsers
-from tsela.api.errors import request_validation_error
+from tsela.api.auth import TokenUsers, declared_roles
+from tsela.api.errors import declare_common_errors, request_validation_error
 from tsela.config import Settings, load_settings
 from tsela.reference import UnknownPortError
 from tsela.store.db import make_engine, session_factory
@@ -118,6 +120,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from tsela.api import observability
 
     app.include_router(observability.router)  # /metrics, /health/live, /health/ready
+    _tell_the_truth_about_errors(app)
     if settings.max_in_flight:
         from tsela.api.serve import AdmissionControl
 
@@ -130,6 +133,35 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # Outside admission control: shed requests get a request id and are counted too.
     app.add_middleware(observability.Observe)
     return app
+
+
+def _tell_the_truth_about_errors(app: FastAPI) -> None:
+    """The OpenAPI document declares every error answer (``ErrorOut``), and a 405 lists in
+    ``Allow`` every method of its path (Starlette names only those of the first route it
+    tried, e.g. ``POST`` for /v1/permits, which has ``GET`` too)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            declare_common_errors(
+                build(), api_routes(app), needs_role=lambda r: declared_roles(r) is not None
+            )
+        assert app.openapi_schema is not None
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+    answer = app.exception_handlers.get(StarletteHTTPException, http_exception_handler)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405:
+            path = request.scope["path"]
+            methods = sorted(
+                {m for r in api_routes(app) if r.path_regex.match(path) for m in r.methods}
+            )
+            exc.headers = {**(exc.headers or {}), "Allow": ", ".join(methods)}
+        return await answer(request, exc)  # type: ignore[no-any-return]
 
 
 @asynccontextmanager

@@ -1,9 +1,12 @@
-"""One use case per route: commit what succeeded, answer a service's refusal with its status."""
+"""Error answers: one model for every refusal the API gives, declared on every route so that
+/openapi.json tells the truth; and one use case per route (commit what succeeded, answer a
+service's refusal with its status)."""
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -11,9 +14,95 @@ from fastapi import HTTPException, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class FieldProblem(BaseModel):
+    """One part of a request that does not fit its description (FastAPI's own shape)."""
+
+    loc: list[str | int] = Field(description="Where: body, query, path or header, then names")
+    msg: str
+    type: str
+
+
+class LineProblem(BaseModel):
+    line: int
+    message: str
+
+
+class FileProblems(BaseModel):
+    """An uploaded file refused as a whole, with its bad lines (the first hundred)."""
+
+    message: str
+    errors: list[LineProblem]
+
+
+class ErrorOut(BaseModel):
+    """Every error answer of the API. ``detail`` says what went wrong in words; a request that
+    does not fit its description gets the list of its problems instead (422), and a refused
+    file its bad lines."""
+
+    detail: str | list[FieldProblem] | FileProblems
+
+
+WHY: dict[int, str] = {
+    400: "The body could not be read (not JSON, or not the encoding it declares)",
+    401: "Not signed in: send a Bearer token or a session cookie",
+    403: "Signed in, but not allowed to do this (role, port or ownership)",
+    404: "Not found",
+    405: "Method not allowed: the Allow header lists the methods this path has",
+    409: "In conflict with the current state (already done, or a transition not allowed)",
+    413: "The body or file is too large",
+    422: "The request does not fit its description, or the values are refused",
+    429: "Too many attempts: wait as Retry-After says",
+    503: "Busy or not ready (e.g. the database away): try again as Retry-After says",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for these error statuses, each answered with ``ErrorOut``."""
+    return {s: {"model": ErrorOut, "description": WHY[s]} for s in statuses}
+
+
+def declare_common_errors(
+    doc: dict[str, Any], routes: Iterable[APIRoute], *, needs_role: Callable[[APIRoute], bool]
+) -> None:
+    """Declare in the OpenAPI document ``doc`` the errors any route can give, beside those it
+    declares itself (``responses=error_responses(...)``): 503 on every route (admission
+    control, the database away), 401 and 403 where a role is required, 400 and 413 where a
+    body is read, 422 where a body or parameters are. FastAPI's own 422 (a list only, which Tsela's
+    own 422 answers do not match) becomes ``ErrorOut``."""
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    found = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(found.pop("$defs", {}))
+    schemas["ErrorOut"] = found
+    answer = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+    for route in routes:
+        if not route.include_in_schema:
+            continue
+        for method in route.methods:
+            operation = doc["paths"].get(route.path_format, {}).get(method.lower())
+            if operation is None:
+                continue
+            statuses = [503]
+            if needs_role(route):
+                statuses += [401, 403]
+            if "requestBody" in operation:
+                statuses += [400, 413, 422]  # 413: bodies are limited before anything else
+            elif operation.get("parameters"):
+                statuses.append(422)
+            responses = operation.setdefault("responses", {})
+            if "HTTPValidationError" in json.dumps(responses.get("422", {})):  # FastAPI's own
+                responses["422"] = {"description": WHY[422], "content": answer}
+            for status in statuses:
+                responses.setdefault(str(status), {"description": WHY[status], "content": answer})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        if unused in schemas and f'"#/components/schemas/{unused}"' not in json.dumps(doc):
+            del schemas[unused]
 
 
 @contextmanager

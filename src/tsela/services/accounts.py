@@ -21,7 +21,7 @@ from tsela.ids import new_id
 from tsela.reference import port as port_info
 from tsela.services import audit
 from tsela.store.auth import ApiToken, LoginThrottle, WebSession
-from tsela.store.models import PortOfEntry, Role, User, utcnow
+from tsela.store.models import AuditEvent, PortOfEntry, Role, User, utcnow
 from tsela.store.types import UTCDateTime
 
 _hasher = PasswordHasher()
@@ -29,6 +29,9 @@ _hasher = PasswordHasher()
 SESSION_IDLE = timedelta(minutes=30)
 SESSION_MAX = timedelta(hours=12)
 MIN_PASSWORD = 10
+# A sign-in names a username of up to 60 characters; an audit entry's entity_id holds fewer
+# (PostgreSQL refused the longer ones, and the sign-in answered 500).
+ENTITY_ID_LENGTH = AuditEvent.__table__.c.entity_id.type.length
 
 
 class AccountError(ValueError):
@@ -211,7 +214,7 @@ def authenticate(
                 action="login.throttled",
                 node=node,
                 entity="user",
-                entity_id=username,
+                entity_id=username[:ENTITY_ID_LENGTH],  # the actor holds the whole name
                 source=source,
                 detail={"scope": policy.scope, "retry_after": got},
             )
@@ -246,7 +249,7 @@ def authenticate(
             action="login.failed",
             node=node,
             entity="user",
-            entity_id=username,
+            entity_id=username[:ENTITY_ID_LENGTH],
             source=source,
         )
         raise LoginRefused("wrong username or password")

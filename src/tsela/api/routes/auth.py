@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from tsela.api.auth import SESSION_COOKIE, bearer_secret, client_source, require_roles
 from tsela.api.deps import get_session, get_settings
+from tsela.api.errors import error_responses
 from tsela.config import Settings
 from tsela.services import accounts
 from tsela.store.models import Role, User
@@ -38,7 +39,7 @@ class MeOut(BaseModel):
     node: str
 
 
-@router.post("/login", response_model=TokenOut)
+@router.post("/login", response_model=TokenOut, responses=error_responses(401, 429))
 def login(
     body: LoginIn,
     request: Request,
@@ -103,7 +104,7 @@ def logout(
     return SignedOutOut(signed_out=True)
 
 
-@router.post("/password", response_model=SignedOutOut)
+@router.post("/password", response_model=SignedOutOut, responses=error_responses(429))
 def change_password(
     body: PasswordIn,
     request: Request,

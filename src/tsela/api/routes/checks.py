@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tsela.api.auth import client_source, require_roles
 from tsela.api.deps import get_session, get_settings
+from tsela.api.errors import error_responses
 from tsela.api.observability import count_check
 from tsela.config import Settings
 from tsela.domain.values import Direction, Role
@@ -123,7 +124,7 @@ def _check(
     return result.as_dict()
 
 
-@router.post("/crossings", status_code=status.HTTP_201_CREATED)
+@router.post("/crossings", status_code=status.HTTP_201_CREATED, responses=error_responses(404, 409))
 def record_crossing(
     body: CrossingIn,
     request: Request,
@@ -209,7 +210,7 @@ def list_overrides(
     return found
 
 
-@router.post("/overrides/{check_id}/review")
+@router.post("/overrides/{check_id}/review", responses=error_responses(404, 409))
 def review_override(
     check_id: uuid.UUID,
     body: ReviewIn,

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from tsela.api.auth import client_source, require_roles
 from tsela.api.deps import get_session, get_settings
-from tsela.api.errors import service_errors
+from tsela.api.errors import error_responses, service_errors
 from tsela.config import Settings
 from tsela.domain.governance import GovernanceError, Status, effective_status, parse_status
 from tsela.services import governance as g
@@ -30,7 +30,7 @@ from tsela.services import governance_report as gr
 from tsela.services.indicators import IndicatorError
 from tsela.store.models import Role, User, utcnow
 
-router = APIRouter(prefix="/v1/governance", tags=["governance"])
+router = APIRouter(prefix="/v1/governance", tags=["governance"], responses=error_responses(404))
 
 # Anyone on the staff may be bound to a body; the binding, not the role, grants access.
 READERS = (
@@ -343,7 +343,7 @@ def session_notes(
     return {"updated": [a.code for a in done]}
 
 
-@router.post("/import")
+@router.post("/import", responses=error_responses(413))
 async def import_plan(
     file: UploadFile = File(..., description="A plan as .csv or .xlsx"),
     session: Session = Depends(get_session),
@@ -407,7 +407,19 @@ def review(
     }
 
 
-@router.get("/report", response_model=None)
+@router.get(
+    "/report",
+    response_class=HTMLResponse,
+    responses={
+        200: {
+            "description": "The report as a web page, or a PDF",
+            "content": {
+                "text/html": {"schema": {"type": "string"}},
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    },
+)
 def report(
     body: str = Query(..., description="The body whose session the report is for"),
     format: Literal["html", "pdf"] = Query("html"),

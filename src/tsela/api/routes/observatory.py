@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 
 from tsela.api.auth import require_roles
 from tsela.api.deps import get_settings
+from tsela.api.errors import error_responses
 from tsela.config import Settings
 from tsela.observatory.engine import (
     MissingCopyError,
@@ -50,7 +51,7 @@ def list_indicators(
     return [ind.describe() for ind in INDICATORS]
 
 
-@router.get("/{indicator_id}")
+@router.get("/{indicator_id}", responses=error_responses(404))
 def indicator_values(
     indicator_id: str,
     request: Request,

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from tsela.api.auth import require_roles
 from tsela.api.deps import get_session, get_settings
-from tsela.api.errors import service_errors
+from tsela.api.errors import error_responses, service_errors
 from tsela.config import Settings
 from tsela.domain import permits as dom
 from tsela.domain.credentials import SAST, KeySet, Verification
@@ -30,7 +30,8 @@ from tsela.services.keys import KeyStore, KeyStoreError, load_keysets, local_key
 from tsela.services.permit_qr import render_png, render_svg
 from tsela.store.models import Role, User
 
-router = APIRouter(tags=["permits"])
+# Any permit or employer route may find nothing, or a transition the permit cannot make.
+router = APIRouter(tags=["permits"], responses=error_responses(404, 409))
 
 OFFICERS = (Role.PERMIT_OFFICER, Role.ADMIN)
 APPLICANTS = (Role.WORKER, Role.EMPLOYER, *OFFICERS)
@@ -243,7 +244,13 @@ def permit_keys(settings: Settings = Depends(get_settings)) -> JSONResponse:
         return JSONResponse(store.jwks(), headers={"Cache-Control": "public, max-age=3600"})
 
 
-@router.get("/v1/permits/revocations")
+@router.get(
+    "/v1/permits/revocations",
+    response_class=Response,
+    responses={
+        200: {"description": "A JWS", "content": {JWT_MEDIA: {"schema": {"type": "string"}}}}
+    },
+)
 def permit_revocations(
     settings: Settings = Depends(get_settings), session: Session = Depends(get_session)
 ) -> Response:
@@ -305,7 +312,10 @@ def apply_for_permit(
         return _permit_out(session, actor, permit.number, _today())
 
 
-@router.get("/v1/permits")
+@router.get(
+    "/v1/permits",
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 def list_permits(
     employer: str | None = Query(None, description="Employer id or registration number"),
     permit_type: str | None = Query(None, alias="type"),
@@ -448,7 +458,19 @@ def end_employment(
         }
 
 
-@router.get("/v1/permits/{ref}/qr.{kind}")
+@router.get(
+    "/v1/permits/{ref}/qr.{kind}",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The QR code",
+            "content": {
+                "image/png": {"schema": {"type": "string", "format": "binary"}},
+                "image/svg+xml": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
 def permit_qr(
     ref: str,
     kind: Literal["png", "svg"],

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from tsela.api.auth import require_roles
 from tsela.api.deps import get_engine, get_settings
+from tsela.api.errors import error_responses
 from tsela.config import Settings
 from tsela.domain.screening import MAX_NAME_LENGTH, THRESHOLD, ScreeningInputError
 from tsela.store.models import Role, User
@@ -96,6 +97,7 @@ async def _screen_body(request: Request) -> ScreenIn:
 @router.post(
     "/screen",
     response_model=ScreenOut,
+    responses=error_responses(413),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -150,7 +152,7 @@ class ImportOut(BaseModel):
     warnings: list[ProblemOut]
 
 
-@router.post("/watchlists/{name}/import", response_model=ImportOut)
+@router.post("/watchlists/{name}/import", response_model=ImportOut, responses=error_responses(413))
 def import_list(
     name: str,
     file: UploadFile = File(..., description="CSV or FtM JSON lines"),

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from tsela.api.auth import require_roles
 from tsela.api.deps import get_session
+from tsela.api.errors import error_responses
 from tsela.services import accounts
 from tsela.store.models import Role, User
 
@@ -78,7 +79,7 @@ def _change(
     )
 
 
-@router.post("/{username}/disable", response_model=AccessOut)
+@router.post("/{username}/disable", response_model=AccessOut, responses=error_responses(404, 409))
 def disable(
     username: str,
     request: Request,
@@ -89,7 +90,7 @@ def disable(
     return _change(request, session, username, "disable", admin)
 
 
-@router.post("/{username}/enable", response_model=AccessOut)
+@router.post("/{username}/enable", response_model=AccessOut, responses=error_responses(404, 409))
 def enable(
     username: str,
     request: Request,
@@ -100,7 +101,9 @@ def enable(
     return _change(request, session, username, "enable", admin)
 
 
-@router.post("/{username}/revoke-tokens", response_model=AccessOut)
+@router.post(
+    "/{username}/revoke-tokens", response_model=AccessOut, responses=error_responses(404, 409)
+)
 def revoke_tokens(
     username: str,
     request: Request,
