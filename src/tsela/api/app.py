@@ -70,6 +70,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from tsela.api.routes import observatory as observatory_routes
 
     app.include_router(observatory_routes.router)
+    from tsela.api.routes import exchange as exchange_routes
+
+    app.include_router(exchange_routes.router)
     from tsela.web import install as install_web
 
     install_web(app)  # the browser pages and /static
@@ -100,9 +103,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.warning("screening index not built at start-up (%s); the first check builds it", exc)
     interval = app.state.settings.audit_seal_ms / 1000
     sequencer = asyncio.create_task(_seal_audit(app.state.engine, interval)) if interval else None
+    from tsela.api.exchange import run_tasks
+
+    exchange = asyncio.create_task(run_tasks(app.state.settings, app.state.engine))
     try:
         yield
     finally:
+        exchange.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await exchange
         if sequencer is not None:
             sequencer.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -86,7 +86,7 @@ class NodeIdentity:
     def _save(self, state: dict[str, Any]) -> None:
         _write_private(self.state_path, (json.dumps(state, indent=2) + "\n").encode(), 0o644)
 
-    def keys(self) -> list[NodeKey]:
+    def node_keys(self) -> list[NodeKey]:
         return [NodeKey.from_json(k) for k in self._state()["keys"]]
 
     @property
@@ -194,7 +194,7 @@ class NodeIdentity:
     def signers(self, now: datetime) -> list[tuple[str, Ed25519PrivateKey]]:
         """Every key that may sign now, oldest first (the one a partner surely knows)."""
         found = []
-        for key in sorted(self.keys(), key=lambda k: k.valid_from):
+        for key in sorted(self.node_keys(), key=lambda k: k.valid_from):
             if key.problem_at(now) is None and (private := self._private(key.kid)) is not None:
                 found.append((key.kid, private))
         return found
@@ -218,7 +218,7 @@ class NodeIdentity:
         return make_anchor(
             node=self.node,
             endpoint=self.endpoint,
-            keys=self.keys(),
+            keys=self.node_keys(),
             certificate_pem=self.certificate_pem(),
             issued_at=now,
             valid_to=now + timedelta(days=days),
