@@ -28,7 +28,7 @@ from tsela.domain.values import Decision, Direction, DocumentStatus, Role, Sex
 from tsela.ids import new_id
 from tsela.reference import country_name
 from tsela.reference import port as port_info
-from tsela.services import audit
+from tsela.services import audit, exchange_outbox
 from tsela.store.checks import BorderCheck
 from tsela.store.db import column_values, session_engine
 from tsela.store.models import Crossing, Person, PortOfEntry, TravelDocument, User, utcnow
@@ -748,6 +748,7 @@ def record_crossing(
     session.add(crossing)
     session.flush()
     check.crossing_id = crossing.id
+    exchange_outbox.crossing(session, crossing)  # offered to the partner node (issue 16)
     audit.record(
         session,
         actor=officer.username,

@@ -44,7 +44,7 @@ from tsela.domain.screening import (
     parse_birth_date,
 )
 from tsela.ids import new_id
-from tsela.services import audit
+from tsela.services import audit, exchange_outbox
 from tsela.store.db import session_factory, transaction
 from tsela.store.models import utcnow
 from tsela.store.watchlists import (
@@ -588,6 +588,8 @@ def _insert_rows(
 def _flush(session: Session, kind: WatchlistKind, batch: list[dict[str, Any]]) -> None:
     table = WatchlistEntry if kind is WatchlistKind.PERSON else DocumentAlert
     session.execute(insert(table), batch)
+    if kind is WatchlistKind.DOCUMENT:
+        exchange_outbox.document_alerts(session, batch)  # offered to the partner (issue 16)
 
 
 # -- the in-memory index -------------------------------------------------------------------
