@@ -83,7 +83,7 @@ def _batch(za: NodeIdentity, records: list[dict], *, at: datetime = NOW, after: 
         sender="ZA",
         receiver="LS",
         after_seq=after,
-        prev_hash=prev if after == 0 else prev,
+        prev_hash=prev,
         head_seq=records[-1]["seq"] if records else after,
         records=records,
         served_at=at,
