@@ -55,7 +55,7 @@ class ExchangeProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         ssl_object = transport.get_extra_info("ssl_object")
-        self._client_cert = ssl_object.getpeercert(binary_form=True) if ssl_object else None
+        self._client_cert = ssl_object.getpeercert(True) if ssl_object else None
 
     def on_message_begin(self) -> None:
         super().on_message_begin()

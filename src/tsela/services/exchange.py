@@ -541,7 +541,7 @@ def fetch(
         ) as answer:
             stream = answer.extensions.get("network_stream")
             ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
-            der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+            der = ssl_object.getpeercert(True) if ssl_object is not None else None
             if der != anchor.certificate_der:
                 raise BatchRefused(
                     "certificate", "the partner's TLS certificate is not the one in its anchor"
