@@ -253,3 +253,32 @@ def test_document_alerts_and_permit_keys_are_offered(engine, tmp_path: Path) -> 
     assert set(rows["document_alert"]) <= terms.load().kinds["document_alert"].fields
     assert rows["permit_keys"]["jwks"]["keys"][0]["kid"].startswith("LS-")
     assert rows["revocation_list"]["token"].count(".") == 2
+
+
+def test_recording_a_crossing_through_the_api_offers_it(client, auth_headers, engine) -> None:  # type: ignore[no-untyped-def]
+    from test_checks import passport
+
+    officer = auth_headers("border_officer", port="MSU")
+    at = (T0.now(T0.tzinfo) - timedelta(minutes=1)).isoformat()
+    checked = client.post(
+        "/v1/checks",
+        json={"port": "MSU", "direction": "exit", "mrz": passport(), "at": at},
+        headers=officer,
+    )
+    assert checked.status_code == 201, checked.text
+    done = client.post(
+        "/v1/crossings",
+        json={
+            "check_id": checked.json()["check_id"],
+            "override_reason": "entry stamp seen by officer",
+        },
+        headers={**officer, "Idempotency-Key": "k-1"},
+    )
+    assert done.status_code == 201, done.text
+    with session_factory(engine)() as s:
+        entry = s.scalar(select(OutboxEntry))
+    assert entry is not None and entry.kind == "crossing"
+    assert entry.record_id == done.json()["crossing_id"]
+    assert entry.payload["port_code"] == "MSU" and entry.payload["direction"] == "exit"
+    assert entry.payload["surname"] == "MOKOENA" and entry.payload["document_number"]
+    assert entry.payload["document_country"] == "LSO" and entry.payload["node"] == "LS"
