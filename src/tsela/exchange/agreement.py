@@ -12,6 +12,8 @@ Pure: the file's text is parsed by ``parse``; ``load`` reads the packaged one.
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,10 +33,17 @@ class KindTerms:
 
 
 @dataclass(frozen=True)
-class Agreement:
+class Agreement:  # frozen, but with a cached digest (a dataclass with __dict__)
     version: str
     parties: tuple[str, ...]
     kinds: Mapping[str, KindTerms]
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """Short fingerprint of the terms (the fields per kind): records chained under other
+        terms are projected again when served."""
+        terms = {k: sorted(t.fields) for k, t in sorted(self.kinds.items())}
+        return hashlib.sha256(json.dumps(terms, sort_keys=True).encode()).hexdigest()[:16]
 
     def allows(self, kind: str) -> bool:
         return kind in self.kinds

@@ -40,6 +40,19 @@ def link(prev_hash: str, record_digest: str) -> str:
     return hashlib.sha256((prev_hash + record_digest).encode("ascii")).hexdigest()
 
 
+def sealed(record: Mapping[str, Any], prev_hash: str) -> tuple[str, str, str]:
+    """(digest, hash, text) of a record placed after ``prev_hash``: ``text`` is the record's
+    canonical JSON with its hash, as a batch carries it (built once, when it is chained, so
+    that serving a batch is joining texts)."""
+    core = canonical({k: record[k] for k in CORE_FIELDS}).decode("ascii")
+    d = hashlib.sha256(core.encode("ascii")).hexdigest()
+    h = link(prev_hash, d)
+    # Keys sort as created_at, hash, id, ...: the hash goes in before "id" (created_at is an
+    # ISO time, which holds no quote, so the first ',"id":' is the key's).
+    cut = core.index(',"id":')
+    return d, h, f'{core[:cut]},"hash":"{h}"{core[cut:]}'
+
+
 def verify_chain(records: Sequence[Mapping[str, Any]], *, after_seq: int, prev_hash: str) -> str:
     """Check that ``records`` follow on from (``after_seq``, ``prev_hash``), one by one and
     with no gap; the hash of the last one. Raises ``ChainError``."""

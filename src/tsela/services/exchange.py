@@ -24,6 +24,7 @@ import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -43,12 +44,12 @@ from tsela.exchange.batch import (
     BatchRefused,
     SignedBatch,
     VerifiedBatch,
-    make_batch,
+    make_batch_from_texts,
     verify_batch,
     verify_signature,
 )
 from tsela.exchange.canonical import canonical
-from tsela.exchange.chain import GENESIS, digest, link, verify_chain
+from tsela.exchange.chain import GENESIS, sealed, verify_chain
 from tsela.ids import new_id
 from tsela.services import audit
 from tsela.services.node_identity import NodeIdentity
@@ -74,7 +75,13 @@ _UNSEQUENCED = (
 _SEQUENCE = (
     update(_OUT)
     .where(_OUT.c.id == bindparam("b_id"), _OUT.c.seq.is_(None))
-    .values(seq=bindparam("b_seq"), digest=bindparam("b_digest"), hash=bindparam("b_hash"))
+    .values(
+        seq=bindparam("b_seq"),
+        digest=bindparam("b_digest"),
+        hash=bindparam("b_hash"),
+        body=bindparam("b_body"),
+        terms=bindparam("b_terms"),
+    )
 )
 _TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:k, hashtext(current_schema()))")
 _PG_SEQUENCE_LOCK = 7_310_552
@@ -102,12 +109,23 @@ def sequence(session: Session, limit: int = SEQUENCE_BATCH) -> int:
         return 0
     last = session.execute(_LAST).first()
     seq, prev = (last[0], last[1]) if last else (0, GENESIS)
+    agreement = terms.load()
     done = []
     for row in session.execute(_UNSEQUENCED.limit(limit)):
         seq += 1
-        d = digest(feed_record(row, seq))
-        prev = link(prev, d)
-        done.append({"b_id": row.id, "b_seq": seq, "b_digest": d, "b_hash": prev})
+        record = feed_record(row, seq)
+        record["payload"] = agreement.project(row.kind, row.payload)  # the second projection
+        d, prev, body = sealed(record, prev)
+        done.append(
+            {
+                "b_id": row.id,
+                "b_seq": seq,
+                "b_digest": d,
+                "b_hash": prev,
+                "b_body": body,
+                "b_terms": agreement.digest,
+            }
+        )
     if done:
         session.execute(_SEQUENCE, done)
     return len(done)
@@ -230,16 +248,7 @@ def trusted_certificates(session: Session) -> str:
 
 
 _SERVE = (
-    select(
-        _OUT.c.id,
-        _OUT.c.node,
-        _OUT.c.kind,
-        _OUT.c.created_at,
-        _OUT.c.payload,
-        _OUT.c.seq,
-        _OUT.c.digest,
-        _OUT.c.hash,
-    )
+    select(_OUT.c.seq, _OUT.c.body, _OUT.c.terms, _OUT.c.kind, _OUT.c.digest)
     .where(_OUT.c.seq > bindparam("after"))
     .order_by(_OUT.c.seq)
 )
@@ -275,40 +284,39 @@ def serve_batch(
     if after:
         prev = session.scalar(select(_OUT.c.hash).where(_OUT.c.seq == after)) or ""
     agreement = terms.load()
-    records = []
+    texts: list[str] = []
     kinds_served: dict[str, int] = defaultdict(int)
+    last = after
     for row in session.execute(_SERVE.limit(limit), {"after": after}):
-        # Projected again (defence in depth): an agreement narrowed since the record was
-        # written holds for it too; its original digest keeps the chain verifiable.
-        payload = agreement.project(row.kind, row.payload)
-        record = {
-            "seq": row.seq,
-            "kind": row.kind,
-            "id": str(row.id),
-            "node": row.node,
-            "created_at": row.created_at.isoformat(),
-            "payload": payload,
-            "hash": row.hash,
-        }
-        if payload != row.payload:
-            record["digest"] = row.digest
-        records.append(record)
+        body = row.body
+        if row.terms != agreement.digest:
+            # Chained under other terms (defence in depth): projected again now; its original
+            # digest keeps the chain verifiable while the dropped fields stay at home.
+            record = json.loads(body)
+            payload = agreement.project(row.kind, record["payload"])
+            if payload != record["payload"]:
+                record["payload"] = payload
+                record["digest"] = row.digest
+                body = canonical(record).decode("ascii")
+        texts.append(body)
         kinds_served[row.kind] += 1
+        last = row.seq
     kid, key = identity.signer(now)
     batch_id = str(new_id())
-    signed = make_batch(
+    signed = make_batch_from_texts(
         batch_id=batch_id,
         sender=identity.node,
         receiver=partner,
         after_seq=after,
+        last_seq=last,
         prev_hash=prev,
         head_seq=head,
-        records=records,
+        record_texts=texts,
         served_at=now,
         kid=kid,
         key=key,
     )
-    if records:
+    if texts:
         audit.record(
             session,
             actor=f"node:{partner}",
@@ -320,8 +328,8 @@ def serve_batch(
             detail={
                 "batch": batch_id,
                 "first_seq": after + 1,
-                "last_seq": records[-1]["seq"],
-                "records": len(records),
+                "last_seq": last,
+                "records": len(texts),
                 "kinds": dict(kinds_served),
                 "kid": kid,
             },
@@ -625,69 +633,89 @@ def pull(
     client: Any = None,
 ) -> PullResult:
     """Pull and apply the partner's feed until caught up (or ``max_batches``); the first
-    refusal or connection error stops it and is recorded in the partner's status."""
+    refusal or connection error stops it and is recorded in the partner's status.
+
+    While one batch is being applied the next is already fetched (its cursor is known once
+    the batch is verified), so the network and the partner's serving overlap the applying.
+    """
     import httpx
 
     clock = now or utcnow
     result = PullResult(partner_node)
     factory = session_factory(engine)
-    while max_batches is None or result.batches < max_batches:
-        with factory() as session:
-            partner = session.scalar(select(Partner).where(Partner.partner == partner_node))
-            if partner is None:
-                raise TrustError(f"node {partner_node} is not a trusted partner")
-            session.expunge(partner)
-        try:
-            anchor = parse_anchor(partner.anchor)
-            raw, signature = fetch(
-                identity,
-                anchor,
-                after=partner.last_seq,
-                limit=settings.exchange_batch,
-                max_bytes=settings.exchange_max_bytes,
-                client=client,
-            )
-            verified = verify_batch(
-                raw,
-                signature,
-                anchor=anchor,
-                receiver=identity.node,
-                after_seq=partner.last_seq,
-                prev_hash=partner.last_hash,
-                now=clock(),
-                max_skew=timedelta(seconds=settings.exchange_max_skew_s),
-                max_records=settings.exchange_batch,
-            )
-            with transaction(factory) as session:
-                applied = apply_batch(
-                    session,
-                    me=identity.node,
-                    partner=partner,
-                    verified=verified,
-                    raw=raw,
-                    signature=signature,
-                    now=utcnow(),
+    own = client is None
+    pool = ThreadPoolExecutor(1, thread_name_prefix="tsela-prefetch")
+    pending: tuple[int, Future[tuple[bytes, str]]] | None = None
+    try:
+        while max_batches is None or result.batches < max_batches:
+            with factory() as session:
+                partner = session.scalar(select(Partner).where(Partner.partner == partner_node))
+                if partner is None:
+                    raise TrustError(f"node {partner_node} is not a trusted partner")
+                session.expunge(partner)
+            try:
+                anchor = parse_anchor(partner.anchor)
+                if client is None:
+                    client = httpx.Client(verify=client_context(identity, anchor), timeout=30.0)
+                options = {
+                    "limit": settings.exchange_batch,
+                    "max_bytes": settings.exchange_max_bytes,
+                    "client": client,
+                }
+                if pending is not None and pending[0] == partner.last_seq:
+                    raw, signature = pending[1].result()
+                else:
+                    raw, signature = fetch(identity, anchor, after=partner.last_seq, **options)
+                pending = None
+                verified = verify_batch(
+                    raw,
+                    signature,
+                    anchor=anchor,
+                    receiver=identity.node,
+                    after_seq=partner.last_seq,
+                    prev_hash=partner.last_hash,
+                    now=clock(),
+                    max_skew=timedelta(seconds=settings.exchange_max_skew_s),
+                    max_records=settings.exchange_batch,
                 )
-        except (BatchRefused, TrustError) as exc:
-            code = exc.code if isinstance(exc, BatchRefused) else "untrusted"
-            _record_error(engine, identity.node, partner_node, code, str(exc))
-            result.error_code, result.error = code, str(exc)
-            return result
-        except (httpx.HTTPError, OSError, ssl.SSLError) as exc:
-            code, message = _connection_error(exc)
-            _record_error(engine, identity.node, partner_node, code, message)
-            result.error_code, result.error = code, message
-            return result
-        if applied is None:  # another puller got there first: look again
-            continue
-        result.batches += 1
-        result.records += applied.records
-        result.behind = verified.head_seq - verified.last_seq
-        if applied.records and kinds.PERMIT_KEYS in {r["kind"] for r in verified.records}:
-            publish_partner_keyset(engine, settings.var_dir, partner_node)
-        if not verified.records or result.behind <= 0:
-            return result
-    return result
+                more = verified.records and verified.head_seq > verified.last_seq
+                if more and (max_batches is None or result.batches + 1 < max_batches):
+                    ahead = pool.submit(fetch, identity, anchor, after=verified.last_seq, **options)
+                    pending = (verified.last_seq, ahead)
+                with transaction(factory) as session:
+                    applied = apply_batch(
+                        session,
+                        me=identity.node,
+                        partner=partner,
+                        verified=verified,
+                        raw=raw,
+                        signature=signature,
+                        now=utcnow(),
+                    )
+            except (BatchRefused, TrustError) as exc:
+                code = exc.code if isinstance(exc, BatchRefused) else "untrusted"
+                _record_error(engine, identity.node, partner_node, code, str(exc))
+                result.error_code, result.error = code, str(exc)
+                return result
+            except (httpx.HTTPError, OSError, ssl.SSLError) as exc:
+                code, message = _connection_error(exc)
+                _record_error(engine, identity.node, partner_node, code, message)
+                result.error_code, result.error = code, message
+                return result
+            if applied is None:  # another puller got there first: look again
+                continue
+            result.batches += 1
+            result.records += applied.records
+            result.behind = verified.head_seq - verified.last_seq
+            if applied.records and kinds.PERMIT_KEYS in {r["kind"] for r in verified.records}:
+                publish_partner_keyset(engine, settings.var_dir, partner_node)
+            if not verified.records or result.behind <= 0:
+                return result
+        return result
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        if own and client is not None:
+            client.close()
 
 
 # --------------------------------------------------------------------------- credentials

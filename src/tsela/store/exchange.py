@@ -32,6 +32,10 @@ class OutboxEntry(Record, Base):
     seq: Mapped[int | None] = mapped_column(SEQ, unique=True)
     digest: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str | None] = mapped_column(String(64))
+    # Set when sequenced: the record's canonical JSON as batches carry it, and the agreement
+    # terms it was projected under (services.exchange.serve_batch).
+    body: Mapped[str | None] = mapped_column(Text)
+    terms: Mapped[str | None] = mapped_column(String(16))
 
     __table_args__ = (
         Index(

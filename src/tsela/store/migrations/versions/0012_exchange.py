@@ -43,6 +43,8 @@ def upgrade() -> None:
         sa.Column("seq", SEQ, nullable=True),
         sa.Column("digest", sa.String(length=64), nullable=True),
         sa.Column("hash", sa.String(length=64), nullable=True),
+        sa.Column("body", sa.Text(), nullable=True),
+        sa.Column("terms", sa.String(length=16), nullable=True),
         sa.UniqueConstraint("seq", name=op.f("uq_exchange_outbox_seq")),
     )
     op.create_index(
