@@ -252,5 +252,6 @@ class AuditEvent(Base):
 from tsela.store import auth  # noqa: E402,F401
 from tsela.store import checks  # noqa: E402,F401
 from tsela.store import governance  # noqa: E402,F401
+from tsela.store import partner_crossings  # noqa: E402,F401
 from tsela.store import permits  # noqa: E402,F401
 from tsela.store import watchlists  # noqa: E402,F401
