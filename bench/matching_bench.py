@@ -37,7 +37,7 @@ def make(pairs: int, seed: int = 7) -> pa.Table:
     travellers = max(pairs // 3, 1)
     who = rng.integers(0, travellers, pairs)
     land = sorted(shared_posts())
-    post = np.array(land + ["MSX"])[
+    post = np.array([*land, "MSX"])[
         np.where(rng.random(pairs) < 0.005, len(land), rng.integers(0, len(land), pairs))
     ]
     to_zaf = rng.random(pairs) < 0.5
