@@ -194,7 +194,10 @@ def _pairs(
     same = k[1:] == k[:-1]
     exit_then_entry = ex[:-1] & ~ex[1:] & (dt <= window)
     entry_then_exit = ~ex[:-1] & ex[1:] & (dt <= tolerance)
-    chosen = _pick_nearest(same & (exit_then_entry | entry_then_exit), dt)
+    # An entry stamped before its exit is a clock's doing, less likely than the plain order:
+    # it costs the tolerance on top, so a forward pair as near wins.
+    cost = np.where(entry_then_exit, dt + tolerance, dt)
+    chosen = _pick_nearest(same & (exit_then_entry | entry_then_exit), cost)
     pos = np.flatnonzero(chosen)
     first, second = rs[pos], rs[pos + 1]
     first_is_exit = ex[pos]
