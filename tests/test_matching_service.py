@@ -7,99 +7,17 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from tsela.domain.mrz import MrzFields, generate
-from tsela.domain.values import Direction, Sex
+from _matching import crossing, partner, passport, traveller
+from tsela.domain.values import Direction
 from tsela.ids import new_id
 from tsela.services import checks as svc
 from tsela.services.matching import matching_report
 from tsela.store.db import session_factory, transaction
-from tsela.store.models import Crossing, Person, PortOfEntry, TravelDocument
-from tsela.store.partner_crossings import apply_partner_crossings
 
 T = datetime(2026, 12, 20, 12, 13, tzinfo=UTC)  # 14:13 at the border
 DAY = date(2026, 12, 20)
-
-
-def _passport(number: str = "RA1234567") -> str:
-    return "\n".join(
-        generate(
-            MrzFields(
-                format="TD3",
-                document_type="P",
-                issuing_state="LSO",
-                surname="MOKOENA",
-                given_names="LINEO",
-                document_number=number,
-                nationality="LSO",
-                birth_date=date(1991, 3, 14),
-                expiry_date=date(2031, 5, 1),
-                sex="F",
-            )
-        )
-    )
-
-
-def _traveller(engine: Engine, node: str, number: str = "RA1234567") -> tuple[Any, Any]:
-    with transaction(session_factory(engine)) as s:
-        person = Person(
-            node=node,
-            primary_name="MOKOENA",
-            given_names="LINEO",
-            sex=Sex.FEMALE,
-            birth_date=date(1991, 3, 14),
-            nationality="LSO",
-        )
-        s.add(person)
-        s.flush()
-        doc = TravelDocument(
-            node=node, person_id=person.id, document_type="P", issuing_state="LSO", number=number
-        )
-        s.add(doc)
-    return person, doc
-
-
-def _crossing(
-    engine: Engine, node: str, person: Any, doc: Any, direction: str, at: datetime, port="MSU"
-) -> None:
-    with transaction(session_factory(engine)) as s:
-        port_id = s.scalar(select(PortOfEntry.id).where(PortOfEntry.code == port))
-        s.add(
-            Crossing(
-                node=node,
-                person_id=person.id,
-                document_id=doc.id,
-                port_id=port_id,
-                direction=Direction(direction),
-                country={"LS": "LSO", "ZA": "ZAF"}[node],
-                crossed_at=at,
-            )
-        )
-
-
-def _partner(engine: Engine, node: str, rows: list[dict[str, Any]]) -> None:
-    country = {"LS": "LSO", "ZA": "ZAF"}[node]
-    full = [
-        {
-            "id": str(new_id()),
-            "node": node,
-            "port_code": "MSU",
-            "country": country,
-            "document_number": "RA1234567",
-            "document_country": "LSO",
-            "nationality": "LSO",
-            "surname": "MOKOENA",
-            "given_names": "LINEO",
-            "birth_date": "1991-03-14",
-            "sex": "F",
-            "decision": "CLEAR",
-            **row,
-        }
-        for row in rows
-    ]
-    with transaction(session_factory(engine)) as s:
-        apply_partner_crossings(s, node, full)
 
 
 def _check(engine: Engine, make_user, direction: str, at: datetime) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -110,7 +28,7 @@ def _check(engine: Engine, make_user, direction: str, at: datetime) -> dict[str,
             node="ZA",
             officer=s.merge(officer),
             request=svc.CheckRequest(
-                port="MSU", direction=Direction(direction), at=at, mrz=_passport()
+                port="MSU", direction=Direction(direction), at=at, mrz=passport()
             ),
             now=at + timedelta(minutes=1),
         )
@@ -121,11 +39,11 @@ def _check(engine: Engine, make_user, direction: str, at: datetime) -> dict[str,
 
 
 def test_the_report_pairs_our_exits_with_the_partners_entries(engine: Engine) -> None:
-    person, doc = _traveller(engine, "LS")
-    other, other_doc = _traveller(engine, "LS", number="RB7654321")
-    _crossing(engine, "LS", person, doc, "exit", T)
-    _crossing(engine, "LS", other, other_doc, "exit", T + timedelta(minutes=30))  # never arrives
-    _partner(
+    person, doc = traveller(engine, "LS")
+    other, other_doc = traveller(engine, "LS", number="RB7654321")
+    crossing(engine, "LS", person, doc, "exit", T)
+    crossing(engine, "LS", other, other_doc, "exit", T + timedelta(minutes=30))  # never arrives
+    partner(
         engine,
         "ZA",
         [
@@ -166,9 +84,9 @@ def test_the_report_pairs_our_exits_with_the_partners_entries(engine: Engine) ->
 
 
 def test_a_partner_record_under_another_name_is_a_mismatch(engine: Engine) -> None:
-    person, doc = _traveller(engine, "LS")
-    _crossing(engine, "LS", person, doc, "exit", T)
-    _partner(
+    person, doc = traveller(engine, "LS")
+    crossing(engine, "LS", person, doc, "exit", T)
+    partner(
         engine,
         "ZA",
         [
@@ -188,10 +106,10 @@ def test_a_partner_record_under_another_name_is_a_mismatch(engine: Engine) -> No
 
 
 def test_a_crossing_just_before_midnight_finds_its_other_half_the_next_day(engine: Engine) -> None:
-    person, doc = _traveller(engine, "LS")
+    person, doc = traveller(engine, "LS")
     late = datetime(2026, 12, 20, 21, 55, tzinfo=UTC)  # 23:55 at the border
-    _crossing(engine, "LS", person, doc, "exit", late)
-    _partner(
+    crossing(engine, "LS", person, doc, "exit", late)
+    partner(
         engine,
         "ZA",
         [{"direction": "entry", "crossed_at": (late + timedelta(minutes=10)).isoformat()}],
@@ -206,9 +124,9 @@ def test_a_crossing_just_before_midnight_finds_its_other_half_the_next_day(engin
 # --------------------------------------------------------------------------- the check
 
 
-def test_the_check_shows_the_other_sides_record_of_the_crossing(engine: Engine, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_the_check_shows_the_other_sides_record_of_thecrossing(engine: Engine, make_user) -> None:  # type: ignore[no-untyped-def]
     left = T - timedelta(minutes=11)  # 14:02 at the border
-    _partner(engine, "LS", [{"direction": "exit", "crossed_at": left.isoformat()}])
+    partner(engine, "LS", [{"direction": "exit", "crossed_at": left.isoformat()}])
     body = _check(engine, make_user, "entry", T)
     shown = body["partner_crossing"]
     assert shown["summary"] == "left Lesotho at Maseru Bridge 14:02, 11 minutes ago"
@@ -223,7 +141,7 @@ def test_the_check_shows_no_partner_record_outside_the_window_or_for_another_doc
     engine: Engine,
     make_user,  # type: ignore[no-untyped-def]
 ) -> None:
-    _partner(
+    partner(
         engine,
         "LS",
         [
@@ -237,7 +155,7 @@ def test_the_check_shows_no_partner_record_outside_the_window_or_for_another_doc
 def test_the_check_says_when_the_other_side_recorded_another_name(
     engine: Engine, make_user
 ) -> None:  # type: ignore[no-untyped-def]
-    _partner(
+    partner(
         engine,
         "LS",
         [
@@ -263,17 +181,15 @@ def test_an_exit_we_never_recorded_but_the_partner_saw_as_an_entry_ends_the_stay
     but Lesotho recorded the entry 10 days later. Back at the border today, South Africa's
     own records say she never left (an overstayer, still inside); Lesotho's record says
     she stayed 11 days, and the check says which record decided."""
-    person, doc = _traveller(engine, "ZA")
-    _crossing(engine, "ZA", person, doc, "entry", T - timedelta(days=60))
+    person, doc = traveller(engine, "ZA")
+    crossing(engine, "ZA", person, doc, "entry", T - timedelta(days=60))
     without = _check(engine, make_user, "entry", T)
     assert without["decision"] == "REFER"
     assert "history.still_inside" in {r["code"] for r in without["reasons"]}
 
     home = T - timedelta(days=50)
     record_id = str(new_id())
-    _partner(
-        engine, "LS", [{"id": record_id, "direction": "entry", "crossed_at": home.isoformat()}]
-    )
+    partner(engine, "LS", [{"id": record_id, "direction": "entry", "crossed_at": home.isoformat()}])
     body = _check(engine, make_user, "entry", T)
     codes = {r["code"]: r["message"] for r in body["reasons"]}
     assert "history.still_inside" not in codes

@@ -72,6 +72,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from tsela.api.routes import observatory as observatory_routes
 
     app.include_router(observatory_routes.router)
+    from tsela.api.routes import matching as matching_routes
+
+    app.include_router(matching_routes.router)
     from tsela.web import install as install_web
 
     install_web(app)  # the browser pages and /static
