@@ -188,7 +188,8 @@ def _pairs(
         empty = np.empty(0, dtype=np.int64)
         return empty, empty
     k, tt, ex = key[rows], t[rows], is_exit[rows]
-    order = np.lexsort((ex, tt, k))  # by key, then time; an entry before an exit at a tie
+    # By key, then time, an entry before an exit at a tie (folded into one sort key).
+    order = np.lexsort((tt * 2 + ex, k))
     rs, k, tt, ex = rows[order], k[order], tt[order], ex[order]
     dt = tt[1:] - tt[:-1]
     same = k[1:] == k[:-1]
@@ -323,22 +324,30 @@ def match(
     win, tol = window // us, tolerance // us
 
     # 1. Same document.
-    doc = pc.binary_join_element_wise(table["document_country"], table["document_number"], "\x1f")
-    doc_idx, _ = _codes(doc)
+    number_idx, _ = _codes(table["document_number"])
+    state_idx, states = _codes(table["document_country"])
+    doc_idx = np.where(
+        (number_idx >= 0) & (state_idx >= 0), number_idx * max(len(states), 1) + state_idx, -1
+    )
     key = (doc_idx * n_posts + post) * 2 + travel
     rows = np.flatnonzero(has_post & (doc_idx >= 0))
     exits, entries = _pairs(key, t, is_exit, rows, win, tol)
     counterpart[exits], counterpart[entries] = entries, exits
     flags = np.zeros(len(exits), dtype=np.int8)
-    for column, flag in (
-        (_norm(table["surname"]), Differs.NAME),
-        (_norm(table["given_names"]), Differs.NAME),
-        (table["birth_date"], Differs.BIRTH_DATE),
+    for name, flag in (
+        ("surname", Differs.NAME),
+        ("given_names", Differs.NAME),
+        ("birth_date", Differs.BIRTH_DATE),
     ):
-        a = column.take(pa.array(exits))
-        b = column.take(pa.array(entries))
+        a = table[name].take(pa.array(exits))
+        b = table[name].take(pa.array(entries))
         # Only what both sides recorded is compared (a partner may withhold a field).
         ne = pc.fill_null(pc.not_equal(a, b), False).to_numpy(zero_copy_only=False)
+        if flag is Differs.NAME and ne.any():
+            # Written differently: compared again as an officer reads names (few pairs).
+            odd = pa.array(np.flatnonzero(ne))
+            again = pc.not_equal(_norm(a.take(odd)), _norm(b.take(odd)))
+            ne[np.flatnonzero(ne)] = pc.fill_null(again, False).to_numpy(zero_copy_only=False)
         flags |= np.where(ne, int(flag), 0).astype(np.int8)
     differs[exits], differs[entries] = flags, flags
     paired = np.concatenate((exits, entries))
@@ -346,15 +355,20 @@ def match(
         np.concatenate((flags, flags)) != 0, _CODE[Outcome.MISMATCH], _CODE[Outcome.MATCHED]
     )
 
-    # 2. The same person on another document, among what is left.
-    birth = pc.cast(table["birth_date"], pa.string())
+    # 2. The same person on another document, among what is left (few records: the keys
+    # are made for those only).
+    rows = np.flatnonzero(has_post & (counterpart < 0))
+    left = table.take(pa.array(rows))
     by_name = pc.binary_join_element_wise(
-        _norm(table["surname"]), _norm(table["given_names"]), birth, "\x1f"
+        _norm(left["surname"]),
+        _norm(left["given_names"]),
+        pc.cast(left["birth_date"], pa.string()),
+        "\x1f",
     )
-    person = pc.coalesce(table["person"], by_name)
-    person_idx, _ = _codes(person)
-    key = (person_idx * n_posts + post) * 2 + travel
-    rows = np.flatnonzero(has_post & (person_idx >= 0) & (counterpart < 0))
+    person_idx, _ = _codes(pc.coalesce(left["person"], by_name))
+    key = np.full(n, -1, dtype=np.int64)
+    key[rows] = (person_idx * n_posts + post[rows]) * 2 + travel[rows]
+    rows = rows[person_idx >= 0]
     exits, entries = _pairs(key, t, is_exit, rows, win, tol)
     counterpart[exits], counterpart[entries] = entries, exits
     differs[exits] = differs[entries] = int(Differs.DOCUMENT)
