@@ -123,3 +123,39 @@ def carry(
             signature=batch.signature,
             now=now,
         )
+
+
+def arrived(engine: Engine, partner: str, kind: str = "crossing") -> list[str]:
+    """The ids of the ``kind`` records applied from ``partner``, in the order applied: read
+    from the message log (each applied batch is kept there, in the same transaction), which
+    must hold one unbroken run of sequence numbers."""
+    import json
+
+    from tsela.store.exchange import MessageLogEntry
+
+    with session_factory(engine)() as s:
+        batches = list(
+            s.execute(
+                select(MessageLogEntry.first_seq, MessageLogEntry.last_seq, MessageLogEntry.body)
+                .where(MessageLogEntry.node == partner)
+                .order_by(MessageLogEntry.first_seq)
+            )
+        )
+    ids: list[str] = []
+    expected = batches[0][0] if batches else 1
+    for first, last, body in batches:
+        assert first == expected, f"batch {first}..{last} after {expected - 1}: a gap or overlap"
+        expected = last + 1
+        ids.extend(r["payload"]["id"] for r in json.loads(body)["records"] if r["kind"] == kind)
+    return ids
+
+
+def partner_crossings(engine: Engine, partner: str) -> list[dict[str, Any]]:
+    """Every crossing stored from ``partner`` (the matching feature's table), by id."""
+    from tsela.store.partner_crossings import PartnerCrossing
+
+    with session_factory(engine)() as s:
+        rows = s.execute(
+            select(PartnerCrossing.__table__).where(PartnerCrossing.node == partner)
+        ).mappings()
+        return [dict(r) for r in rows]

@@ -34,8 +34,9 @@ from tsela.exchange.chain import GENESIS, digest, link
 from tsela.services import exchange as svc
 from tsela.services.node_identity import NodeIdentity
 from tsela.store.db import make_engine, migrate, session_factory, transaction
-from tsela.store.exchange import MessageLogEntry, Partner, ReceivedRecord
+from tsela.store.exchange import MessageLogEntry, Partner
 from tsela.store.models import utcnow
+from tsela.store.partner_crossings import PartnerCrossing
 
 
 def _free_port() -> int:
@@ -98,7 +99,17 @@ def _records(n: int, *, after: int = 0, prev: str = GENESIS, at: datetime) -> li
             "id": f"00000000-0000-7000-8000-{seq:012d}",
             "node": "ZA",
             "created_at": at.isoformat(),
-            "payload": {"id": f"c{seq}", "surname": "MOKOENA"},
+            "payload": {
+                "id": f"00000000-0000-7000-a000-{seq:012d}",
+                "node": "ZA",
+                "port_code": "MSU",
+                "direction": "entry",
+                "country": "ZAF",
+                "crossed_at": at.isoformat(),
+                "document_number": f"RA{seq:07d}",
+                "document_country": "LSO",
+                "surname": "MOKOENA",
+            },
         }
         prev = link(prev, digest(r))
         out.append({**r, "hash": prev})
@@ -161,7 +172,7 @@ def _pull(scene: Scene) -> svc.PullResult:
 def _applied(scene: Scene) -> tuple[int, int, int]:
     with session_factory(scene.engine)() as s:
         partner = s.scalar(select(Partner))
-        received = s.scalar(select(func.count()).select_from(ReceivedRecord)) or 0
+        received = s.scalar(select(func.count()).select_from(PartnerCrossing)) or 0
         logged = s.scalar(select(func.count()).select_from(MessageLogEntry)) or 0
     assert partner is not None
     return partner.last_seq, received, logged
@@ -321,7 +332,7 @@ def test_a_valid_certificate_presenting_another_node_id(scene: Scene, tmp_path: 
 def test_tsela_exchange_pull_reports_a_refusal_and_exits_1(scene: Scene, tmp_path: Path) -> None:
     _trust(scene)
     body, sig = _signed(scene, _records(2, at=scene.now), after=0, prev=GENESIS)
-    scene.rogue.answer = lambda after: (body.replace(b"c1", b"c9"), sig)
+    scene.rogue.answer = lambda after: (body.replace(b"MOKOENA", b"MOKOENE", 1), sig)
     env = {
         **os.environ,
         "TSELA_DATABASE_URL": str(scene.settings.database_url),

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from _exchange import T0, carry, record_crossings, trust
+from _exchange import T0, arrived, carry, partner_crossings, record_crossings, trust
 from tsela.exchange import agreement as terms
 from tsela.exchange.batch import BatchRefused
 from tsela.services import exchange as svc
@@ -62,19 +62,17 @@ def test_crossings_go_out_projected_and_arrive_once_in_order(engine, other, ids)
     assert first is not None and first.records == 4
     assert second is not None and second.records == 3
     with session_factory(other)() as s:
-        got = list(
-            s.execute(
-                select(ReceivedRecord.record_id, ReceivedRecord.node).order_by(ReceivedRecord.seq)
-            )
-        )
         partner = s.scalar(select(Partner))
-    assert [r[0] for r in got] == sent and {r[1] for r in got} == {"LS"}
+    assert arrived(other, "LS") == sent  # in order, each once
+    stored = partner_crossings(other, "LS")
+    assert sorted(str(r["id"]) for r in stored) == sorted(sent)
+    assert {r["node"] for r in stored} == {"LS"} and {r["port_code"] for r in stored} == {"MSU"}
     assert partner is not None and partner.last_seq == 7 and partner.head_seq == 7
     assert _count(other, MessageLogEntry) == 2
     # nothing new: an empty batch moves nothing
     empty = carry(engine, ls, other, za, now=T0)
     assert empty is not None and empty.records == 0
-    assert _count(other, ReceivedRecord) == 7
+    assert len(partner_crossings(other, "LS")) == 7
     # every batch served is audited on the serving node: which partner, which records
     with session_factory(engine)() as s:
         served = list(s.scalars(select(AuditEvent).where(AuditEvent.action == "exchange.serve")))
@@ -88,9 +86,8 @@ def test_the_receiving_node_on_each_back_end(engine, other, ids) -> None:  # typ
     trust(engine, "LS", za, T0)
     sent = record_crossings(other, "ZA", 5)
     assert carry(other, za, engine, ls, now=T0).records == 5  # type: ignore[union-attr]
-    with session_factory(engine)() as s:
-        got = list(s.scalars(select(ReceivedRecord.record_id).order_by(ReceivedRecord.seq)))
-    assert got == sent
+    assert arrived(engine, "ZA") == sent
+    assert sorted(str(r["id"]) for r in partner_crossings(engine, "ZA")) == sorted(sent)
 
 
 def test_an_entry_committed_late_is_sequenced_after_and_never_skipped(engine, other, ids) -> None:  # type: ignore[no-untyped-def]
@@ -100,10 +97,10 @@ def test_an_entry_committed_late_is_sequenced_after_and_never_skipped(engine, ot
         pytest.skip("SQLite has one writer at a time: no transaction commits out of turn")
     factory = session_factory(engine)
     slow = factory()
-    exchange_outbox.append(slow, "LS", "crossing", "slow", {"id": "slow"})  # written first...
+    exchange_outbox.append(slow, "LS", "document_alert", "slow", {"id": "slow"})  # first...
     slow.flush()
     with transaction(factory) as fast:
-        exchange_outbox.append(fast, "LS", "crossing", "fast", {"id": "fast"})
+        exchange_outbox.append(fast, "LS", "document_alert", "fast", {"id": "fast"})
     svc.sequence_pending(engine)
     carry(engine, ls, other, za, now=T0)  # the feed serves only what is sequenced
     slow.commit()  # ... committed last
@@ -112,6 +109,7 @@ def test_an_entry_committed_late_is_sequenced_after_and_never_skipped(engine, ot
     with session_factory(other)() as s:
         got = list(s.scalars(select(ReceivedRecord.record_id).order_by(ReceivedRecord.seq)))
     assert got == ["fast", "slow"]
+    assert arrived(other, "LS", "document_alert") == ["fast", "slow"]
 
 
 def test_a_refused_batch_applies_nothing_and_is_reported(engine, other, ids) -> None:  # type: ignore[no-untyped-def]
@@ -126,7 +124,7 @@ def test_a_refused_batch_applies_nothing_and_is_reported(engine, other, ids) -> 
     with pytest.raises(BatchRefused) as refused:
         carry(other, za, engine, ls, now=T0, tamper=flip)
     assert refused.value.code == "bad_signature"
-    assert _count(engine, ReceivedRecord) == 0 and _count(engine, MessageLogEntry) == 0
+    assert partner_crossings(engine, "ZA") == [] and _count(engine, MessageLogEntry) == 0
     with session_factory(engine)() as s:
         partner = s.scalar(select(Partner))
     assert partner is not None and partner.last_seq == 0
@@ -169,7 +167,7 @@ def test_the_same_batch_applied_twice_is_applied_once(engine, other, ids) -> Non
             now=T0,
         )
     assert again is None
-    assert _count(engine, ReceivedRecord) == 2
+    assert len(partner_crossings(engine, "ZA")) == 2 and _count(engine, MessageLogEntry) == 1
 
 
 def test_evidence_verifies_offline_and_a_changed_byte_does_not(engine, other, ids) -> None:  # type: ignore[no-untyped-def]
@@ -195,7 +193,7 @@ def test_the_message_log_keeps_batches_for_the_retention_period(engine, other, i
     with transaction(session_factory(engine)) as s:
         assert svc.purge_message_log(s, T0 + timedelta(days=29), 30) == 0
         assert svc.purge_message_log(s, T0 + timedelta(days=31), 30) == 1
-    assert _count(engine, ReceivedRecord) == 1  # the records stay; only the evidence goes
+    assert len(partner_crossings(engine, "ZA")) == 1  # the records stay; the evidence goes
 
 
 def test_a_rotated_then_withdrawn_key_reaches_the_partner_through_the_feed(
@@ -282,3 +280,15 @@ def test_recording_a_crossing_through_the_api_offers_it(client, auth_headers, en
     assert entry.payload["port_code"] == "MSU" and entry.payload["direction"] == "exit"
     assert entry.payload["surname"] == "MOKOENA" and entry.payload["document_number"]
     assert entry.payload["document_country"] == "LSO" and entry.payload["node"] == "LS"
+
+
+def test_a_record_the_partner_table_refuses_refuses_the_whole_batch(engine, other, ids) -> None:  # type: ignore[no-untyped-def]
+    ls, za = ids
+    trust(engine, "LS", za, T0)
+    record_crossings(other, "ZA", 2)
+    with transaction(session_factory(other)) as s:
+        exchange_outbox.append(s, "ZA", "crossing", "bad", {"id": "not-a-uuid", "node": "ZA"})
+    with pytest.raises(BatchRefused) as refused:
+        carry(other, za, engine, ls, now=T0)
+    assert refused.value.code == "bad_record" and "partner crossing" in str(refused.value)
+    assert partner_crossings(engine, "ZA") == [] and _count(engine, MessageLogEntry) == 0

@@ -26,6 +26,19 @@ def env(tmp_path: Path) -> dict[str, str]:
     return e
 
 
+def test_the_example_plan_brings_the_bodies_it_names(tmp_path: Path) -> None:
+    fresh = {
+        "TSELA_VAR_DIR": str(tmp_path / "fresh"),
+        "TSELA_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh' / 'tsela.db'}",
+        "TSELA_NODE": "LS",
+    }
+    assert runner.invoke(app, ["init"], env=fresh).exit_code == 0
+    # No `governance bodies --load` first: the example still loads whole.
+    code, out = run(fresh, "governance", "import", "--example")
+    assert code == 0, out
+    assert "16 activities imported" in out
+
+
 def run(env: dict[str, str], *args: str) -> tuple[int, str]:
     result = runner.invoke(app, list(args), env=env)
     return result.exit_code, result.output

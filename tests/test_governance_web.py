@@ -63,6 +63,8 @@ def test_the_review_page_shows_late_items_owners_and_the_chart(member: TestClien
     html = page.text
     late = html.split("<caption>Late (1)</caption>", 1)[1].split("</table>", 1)[0]
     assert "HOME-1" in late and "LS-HOME" in late and "days late" in late
+    # The badge says it once ("216 days late"), not "late 216 days late".
+    assert ">late<" not in late
     assert 'href="/v1/governance/report?body=NCC&amp;format=pdf"' in html
     encoded = html.split('src="data:image/svg+xml;base64,', 1)[1].split('"', 1)[0]
     svg = base64.b64decode(encoded).decode()
@@ -130,3 +132,12 @@ def test_staff_outside_a_body_are_refused_and_the_public_page_is_open(  # type: 
         refused = client.get("/governance")
         assert refused.status_code == 403
         assert "You do not speak for any governance body." in refused.text
+        # ...so no page offers them a link there; their other pages still are.
+        observatory = client.get("/observatory")
+        assert 'href="/observatory"' in observatory.text
+        assert 'href="/governance"' not in observatory.text
+
+
+def test_a_member_is_offered_the_governance_link(member: TestClient) -> None:
+    home = member.get("/observatory")
+    assert 'href="/governance"' in home.text

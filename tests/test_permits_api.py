@@ -120,6 +120,14 @@ def test_full_life_over_the_api(api: TestClient, auth_headers) -> None:  # type:
     assert history[-1]["reason"] == "worker absconded"
 
 
+def test_an_unknown_status_filter_is_bad_input(api: TestClient, auth_headers) -> None:  # type: ignore[no-untyped-def]
+    officer = auth_headers("permit_officer")
+    answer = api.get("/v1/permits?status=bogus", headers=officer)
+    assert answer.status_code == 422
+    assert "unknown permit status 'bogus'" in answer.json()["detail"]
+    assert api.get("/v1/permits?status=issued", headers=officer).status_code == 200
+
+
 def test_forged_token_never_verifies(api: TestClient, auth_headers) -> None:  # type: ignore[no-untyped-def]
     officer = auth_headers("permit_officer")
     _employer(api, officer)
@@ -129,7 +137,7 @@ def test_forged_token_never_verifies(api: TestClient, auth_headers) -> None:  # 
     answer = api.post("/v1/permits/verify", json={"token": f"{head}.{body}.{flipped}"}).json()
     assert answer["status"] == "forged" and answer["permit"] is None
     answer = api.post("/v1/permits/verify", json={"token": "nonsense"}).json()
-    assert answer["status"] == "forged" and "expected 3 parts" in answer["reasons"][0]
+    assert answer["status"] == "unreadable" and "expected 3 parts" in answer["reasons"][0]
 
 
 def test_roles_per_route(api: TestClient, auth_headers, engine: Engine) -> None:  # type: ignore[no-untyped-def]

@@ -144,7 +144,7 @@ def test_verify_without_keys_or_with_garbage(env: dict[str, str], tmp_path: Path
     assert code == 2 and "no key set" in out
     run(env, "permit", "keys", "export")
     code, out = run(env, "permit", "verify", "abc.def.ghi")
-    assert code == 1 and "FORGED" in out
+    assert code == 1 and "UNREADABLE" in out
     not_a_qr = tmp_path / "photo.png"
     not_a_qr.write_bytes(b"\x89PNG broken")
     code, out = run(env, "permit", "verify", str(not_a_qr))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,10 +14,19 @@ from sqlalchemy import Engine, select
 
 from tsela.api.app import create_app
 from tsela.config import Settings
+from tsela.domain.values import Direction
 from tsela.services import permit_qr
 from tsela.store.checks import BorderCheck
 from tsela.store.db import session_factory
-from tsela.store.models import AuditEvent, Crossing, Permit, Role
+from tsela.store.models import (
+    AuditEvent,
+    Crossing,
+    Permit,
+    PortOfEntry,
+    Role,
+    TravelDocument,
+    utcnow,
+)
 from web_support import (
     add_employer,
     add_person,
@@ -125,6 +134,7 @@ def test_worker_applies_officer_approves_and_issues_worker_sees_the_qr(
     with session_factory(engine)() as s:
         token = s.scalar(select(Permit.token))
     assert token and token in mine.text  # the same credential, as text under the QR
+    assert mine.text.count(">Status<") == 1  # said once, among the facts
     home = worker.get("/me")
     assert "days left on this permit" in home.text
 
@@ -196,6 +206,10 @@ def test_public_verify_says_valid_forged_revoked(app, worker_and_officer, engine
     forged = post_form(public, "/verify", "/verify", {"token": f"{head}.{flipped}.{sig}"})
     assert "FORGED" in forged.text
     assert "This is not a genuine Tsela permit." in forged.text
+    # A token cut short by a bad scan could not be read: that is not called a forgery.
+    cut = post_form(public, "/verify", "/verify", {"token": token[:-12]})
+    assert "COULD NOT BE READ" in cut.text and "FORGED" not in cut.text
+    assert "It does not mean the permit is forged." in cut.text
     post_form(
         officer, f"/desk/permits/{permit_id}", f"/desk/permits/{permit_id}/decide",
         {"target": "revoked", "reason": "Obtained with a false bursary letter."},
@@ -394,3 +408,52 @@ def test_demo_portal_users_are_linked_and_made_once(app, engine) -> None:  # typ
         assert worker is not None and worker.person_id == person
     assert "Applications and permits" in browser(app, "worker").get("/me").text
     assert "Maluti Orchards" in browser(app, "employer").get("/employer").text
+
+
+def test_leaving_after_an_overstay_shows_the_overstay_not_days_remaining(
+    engine: Engine, tmp_path: Path, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    # South Africa's node: a Mosotho visitor entered 134 days ago (30-day rule) and now leaves.
+    settings = Settings(engine.url.render_as_string(hide_password=False), "ZA", tmp_path)
+    za = create_app(settings, engine)
+    person = add_person(engine, surname="NTHATI", given="MPHO", number="RB4445556", node="ZA")
+    with session_factory(engine)() as s:
+        document = s.scalar(select(TravelDocument.id).where(TravelDocument.person_id == person))
+        port = s.scalar(select(PortOfEntry.id).where(PortOfEntry.code == "MSU"))
+        s.add(
+            Crossing(
+                node="ZA",
+                person_id=person,
+                document_id=document,
+                port_id=port,
+                direction=Direction.ENTRY,
+                country="ZAF",
+                crossed_at=utcnow() - timedelta(days=134),
+            )
+        )
+        s.commit()
+    make_user(Role.BORDER_OFFICER, username="sipho", port="MSU")
+    officer = browser(za, "sipho")
+    mrz = passport_mrz(surname="NTHATI", given="MPHO", number="RB4445556")
+    leaving = scan(officer, mrz, direction="exit")
+    assert leaving.status_code == 200
+    assert 'id="overstay-days"' in leaving.text
+    assert "days overstayed on this stay" in leaving.text
+    assert 'id="days-remaining"' not in leaving.text  # not "30 days remaining" beside it
+
+
+def test_a_post_has_both_countries_names_in_every_language(app, make_user) -> None:  # type: ignore[no-untyped-def]
+    make_user(Role.BORDER_OFFICER, username="thato", port="FKB")
+    officer = browser(app, "thato")
+    mrz = passport_mrz(surname="LEBONA", given="TUMELO", number="RB7778889")
+    first = scan(officer, mrz)
+    check_id = re.search(r'name="check_id" value="([^"]+)"', first.text).group(1)  # type: ignore[union-attr]
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', first.text).group(1)  # type: ignore[union-attr]
+    form = {"csrf_token": csrf_of(first.text), "check_id": check_id, "idempotency_key": key}
+    assert officer.post("/console/record", data=form, follow_redirects=False).status_code == 303
+    for lang in ("en", "st"):
+        page = post_form(
+            officer, f"/console?lang={lang}", "/console/check",
+            {"mrz": "\n".join(mrz), "direction": "exit"},
+        )  # fmt: skip
+        assert "Ficksburg Bridge / Maputsoe Bridge (FKB)" in page.text, lang

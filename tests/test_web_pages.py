@@ -431,3 +431,33 @@ def test_text_colours_meet_wcag_aa_contrast() -> None:
     }
     assert not weak, f"below 4.5:1: {weak}"
     assert _contrast("#000000", "#ffffff") == pytest.approx(21.0)  # the formula itself
+
+
+# --- offline documentation, icon, pages that do not exist ------------------------------------
+
+
+@SQLITE_ONLY
+def test_api_documentation_needs_no_internet(web: TestClient) -> None:
+    for page, script in (("/docs", "swagger-ui-bundle.js"), ("/redoc", "redoc.standalone.js")):
+        html = web.get(page).text
+        assert "cdn." not in html and "https://" not in html.split("<body", 1)[1]
+        src = f"/static-docs/{script}"
+        assert src in html
+        served = web.get(src)
+        assert served.status_code == 200 and len(served.content) > 100_000
+
+
+@SQLITE_ONLY
+def test_the_site_has_an_icon(web: TestClient) -> None:
+    assert 'rel="icon"' in web.get("/login").text
+    icon = web.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+
+
+@SQLITE_ONLY
+def test_a_missing_page_is_a_page_in_the_readers_language(web: TestClient) -> None:
+    page = web.get("/no-such-page?lang=st", headers={"Accept": "text/html"})
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "<h1>" in page.text and 'lang="st"' in page.text
+    api = web.get("/v1/no-such-thing", headers={"Accept": "text/html"})
+    assert api.status_code == 404 and api.json() == {"detail": "Not Found"}

@@ -34,6 +34,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         title="Tsela",
         version=__version__,
         description="Migration management between Lesotho and South Africa.",
+        docs_url=None,  # served from the package by tsela.api.docs (no CDN)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -73,9 +75,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from tsela.api.routes import exchange as exchange_routes
 
     app.include_router(exchange_routes.router)
+    from tsela.api.routes import matching as matching_routes
+
+    app.include_router(matching_routes.router)
     from tsela.web import install as install_web
 
     install_web(app)  # the browser pages and /static
+    from tsela.api import docs
+
+    docs.install(app)
     if settings.max_in_flight:
         from tsela.api.serve import AdmissionControl
 

@@ -46,6 +46,7 @@ PUBLIC_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/docs"): "API documentation page",
     ("GET", "/docs/oauth2-redirect"): "API documentation helper",
     ("GET", "/redoc"): "API documentation page",
+    ("GET", "/favicon.ico"): "the site's icon, asked for by every browser",
 }
 
 STAFF = (Role.BORDER_OFFICER, Role.SUPERVISOR, Role.PERMIT_OFFICER, Role.ANALYST, Role.ADMIN)

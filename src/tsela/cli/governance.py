@@ -169,12 +169,13 @@ def import_cmd(
         fail("give a FILE to import, or --example")
     if example:
         name = "example_plan.csv"
-        rows = gi.read_csv_text(gi.example_plan_text(), gi.PLAN_COLUMNS, name)
+        with _session(write=True) as s:
+            report = gi.import_example(s, _actor(), settings().node, datetime.now(UTC))
     else:
         rows = gi.read_table(file, gi.PLAN_COLUMNS)
         name = file.name
-    with _session(write=True) as s:
-        report = gi.import_plan(s, _actor(), settings().node, rows, datetime.now(UTC), name)
+        with _session(write=True) as s:
+            report = gi.import_plan(s, _actor(), settings().node, rows, datetime.now(UTC), name)
     console.print(
         f"{name}: {report.rows} rows read, {len(report.created)} activities imported"
         + (f" (new instruments: {', '.join(report.instruments)})" if report.instruments else "")

@@ -121,6 +121,9 @@ def register_subcommands() -> None:
     ):
         module.register(app)
     stay_cli.register(app)
+    from tsela.cli import matching as matching_cli
+
+    matching_cli.register(app)  # after ``exchange``, whose group it joins
 
 
 register_subcommands()

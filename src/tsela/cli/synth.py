@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import ExitStack
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import typer
@@ -133,7 +133,7 @@ def demo(
     from tsela.services.keys import KeyStore
     from tsela.services.setup import initialise
     from tsela.store.db import make_engine, session_factory
-    from tsela.synth.demo import DEMO_PASSWORD, ensure_demo_accounts
+    from tsela.synth.demo import DEMO_PASSWORD, ensure_demo_accounts, ensure_example_plan
     from tsela.synth.extras import add_extras, border_samples, has_extras, population_in_store
     from tsela.synth.run import existing_persons
 
@@ -174,6 +174,9 @@ def demo(
                 )
             console.print(f"Added {added.describe()}")
     logins = ensure_demo_accounts(engine, cfg.node, date.today())
+    planned = ensure_example_plan(engine, cfg.node, datetime.now(UTC))
+    if planned:
+        console.print(f"Loaded the example governance plan ({planned} activities, marked EXAMPLE)")
     with session_factory(engine)() as s:
         samples = border_samples(s, date.today())
     url = f"http://{host}:{port}"

@@ -48,6 +48,9 @@ class VerifyStatus(StrEnum):
     REVOKED = "revoked"
     FORGED = "forged"
     UNKNOWN_KEY = "unknown_key"
+    # Not a token at all (a typo, a truncated scan, another kind of text): nothing was
+    # signed, so nothing can be called forged. FORGED is kept for a signature that fails.
+    UNREADABLE = "unreadable"
 
 
 # --- base64url and JSON, strictly ---------------------------------------------------------
@@ -367,6 +370,10 @@ def _forged(reason: str, kid: str | None = None) -> Verification:
     return Verification(VerifyStatus.FORGED, (reason,), None, kid)
 
 
+class _Unreadable(CredentialError):
+    """The text is not a well-formed token of the expected kind (nothing to verify)."""
+
+
 class Verifier:
     """Checks tokens against a key set (and revocation lists), with no network or database.
 
@@ -389,7 +396,7 @@ class Verifier:
         self.revocations: dict[str, RevocationList] = {}
         for rl in revocations:
             self.add_revocations(rl)
-        self._headers: dict[str, tuple[str, str] | str] = {}
+        self._headers: dict[str, tuple[str, str] | tuple[type[CredentialError], str]] = {}
 
     def add_revocations(self, rl: RevocationList) -> None:
         have = self.revocations.get(rl.node)
@@ -419,24 +426,36 @@ class Verifier:
         return RevocationList(node, issued, revoked, suspended, kid)
 
     def _header(self, segment: str) -> tuple[str, str]:
-        """(kid, typ) of a header segment; raises CredentialError on a bad header."""
+        """(kid, typ) of a header segment; raises CredentialError on a bad header.
+
+        A header that cannot be read is _Unreadable; a readable one naming another
+        algorithm (``none``, HS256...) is an attempt to forge, so a plain CredentialError.
+        """
         cached = self._headers.get(segment)
         if cached is None:
             try:
-                head = _load_object(b64d(segment, "header"), "header")
+                try:
+                    raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+                    head = _load_object(raw, "header")
+                except (binascii.Error, ValueError):
+                    raise _Unreadable("header is not valid base64url") from None
+                except CredentialError as exc:
+                    raise _Unreadable(str(exc)) from None
+                b64d(segment, "header")  # the canonical spelling only (forged otherwise)
                 if head.get("alg") != ALG:
                     raise CredentialError(f"header: algorithm {head.get('alg')!r} is not {ALG}")
                 kid, typ = head.get("kid"), head.get("typ")
                 if not isinstance(kid, str) or not isinstance(typ, str):
-                    raise CredentialError("header: 'kid' and 'typ' must be strings")
+                    raise _Unreadable("header: 'kid' and 'typ' must be strings")
                 cached = (kid, typ)
             except CredentialError as exc:
-                cached = str(exc)
+                cached = (type(exc), str(exc))
             if len(self._headers) < 1024:  # bounded: garbage input must not grow memory
                 self._headers[segment] = cached
-        if isinstance(cached, str):
-            raise CredentialError(cached)
-        return cached
+        first, second = cached
+        if isinstance(first, type):
+            raise first(second)
+        return first, second
 
     def _signature_ok(self, kid: str, sig: bytes, signing_input: bytes) -> bool:
         if self.backend == "libsodium":
@@ -454,28 +473,34 @@ class Verifier:
     def _checked(self, token: str, typ: str, what: str) -> tuple[dict[str, Any], str, PublicKey]:
         """Claims of a genuine token of kind ``typ``; CredentialError/_UnknownKey otherwise."""
         if not isinstance(token, str) or not token:
-            raise CredentialError(f"{what}: empty")
+            raise _Unreadable(f"{what}: empty")
         token = token.strip()
         if len(token) > MAX_TOKEN_LENGTH and typ == PERMIT_TYP:
-            raise CredentialError(f"{what}: {len(token)} characters is too long for a permit")
+            raise _Unreadable(f"{what}: {len(token)} characters is too long for a permit")
         if not token.isascii():
-            raise CredentialError(f"{what}: contains characters that cannot be in a JWS")
+            raise _Unreadable(f"{what}: contains characters that cannot be in a JWS")
         parts = token.split(".")
         if len(parts) != 3:
-            raise CredentialError(
+            raise _Unreadable(
                 f"{what}: not a JWS compact token (expected 3 parts separated by '.', "
                 f"found {len(parts)})"
             )
         head, body, sig_b64 = parts
         kid, got_typ = self._header(head)
         if got_typ != typ:
-            raise CredentialError(f"{what}: token type is {got_typ!r}, expected {typ!r}")
+            raise _Unreadable(f"{what}: token type is {got_typ!r}, expected {typ!r}")
         key = self.keys.get(kid)
         if key is None:
             raise _UnknownKey(kid)
-        sig = b64d(sig_b64, "signature")
-        if len(sig) != 64:
-            raise CredentialError(f"{what}: signature has {len(sig)} bytes, not 64")
+        # A signature cut short or mangled by a scan is unreadable; a 64-byte signature
+        # spelt in a non-canonical way is a crafted twin of a real one: forged (b64d).
+        try:
+            loose = base64.urlsafe_b64decode(sig_b64 + "=" * (-len(sig_b64) % 4))
+        except (binascii.Error, ValueError):
+            raise _Unreadable(f"{what}: signature is not valid base64url") from None
+        if len(loose) != 64:
+            raise _Unreadable(f"{what}: signature has {len(loose)} bytes, not 64")
+        sig = b64d(sig_b64, f"{what}: signature")
         if not self._signature_ok(kid, sig, f"{head}.{body}".encode("ascii")):
             raise CredentialError(
                 f"{what}: signature does not match key {kid}: the token was altered or "
@@ -504,6 +529,8 @@ class Verifier:
                 None,
                 exc.kid,
             )
+        except _Unreadable as exc:
+            return Verification(VerifyStatus.UNREADABLE, (str(exc),))
         except CredentialError as exc:
             return _forged(str(exc))
         if claims.issuer != key.node:

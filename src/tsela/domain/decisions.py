@@ -8,13 +8,18 @@ it (Lesotho Data Protection Act 2011: no decision based solely on automated proc
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import IntEnum
 from typing import Any
 
+from tsela.domain.matching import WINDOW as MATCH_WINDOW
 from tsela.domain.values import Decision
+from tsela.reference import country_name
+
+_OTHER_COUNTRY = {"LSO": "ZAF", "ZAF": "LSO"}
 
 
 class Severity(IntEnum):
@@ -93,6 +98,82 @@ class PastCrossing:
     direction: str  # "entry" / "exit"
     crossed_at: datetime
     port: str
+    # Set when this country has no record of it and it is inferred from the partner's
+    # record with this id (see ``with_partner_records``).
+    partner_record: str | None = None
+
+
+@dataclass(frozen=True)
+class PartnerRecord:
+    """A crossing the partner node recorded at its border: evidence of where a traveller was."""
+
+    record_id: str
+    node: str  # the partner node that recorded it
+    direction: str  # "entry" into / "exit" from the partner's country
+    country: str  # the partner's country (alpha-3)
+    crossed_at: datetime
+    port: str
+    port_name: str
+    shared_post: bool  # a post on the Lesotho-South Africa border (not the air port)
+
+
+def with_partner_records(
+    history: Sequence[PastCrossing],
+    partner: Sequence[PartnerRecord],
+    *,
+    until: datetime | None = None,
+    window: timedelta = MATCH_WINDOW,
+) -> tuple[list[PastCrossing], list[Reason]]:
+    """This country's crossing history (oldest first) with the gaps the partner's records fill,
+    and a reason naming each partner record used.
+
+    Lesotho lies wholly inside South Africa, so an entry into the partner's country means
+    the traveller left this one (by then), and an exit from it at a post of the common
+    border means they came into this one. Such a record is used only where this country's
+    own records have a gap: an exit inferred while our records have the traveller inside, an
+    entry while outside, and never where our own record of it exists (within ``window``).
+    Partner records from ``until`` on are left out: they belong to the crossing in progress.
+    """
+    events = sorted(history, key=lambda c: c.crossed_at)
+    reasons: list[Reason] = []
+    for rec in sorted(partner, key=lambda r: r.crossed_at):
+        if until is not None and rec.crossed_at >= until:
+            continue
+        if rec.direction == "entry":
+            implied = "exit"
+        elif rec.shared_post:
+            implied = "entry"
+        else:
+            continue  # an exit by air from the partner's country may lead anywhere
+        times = [c.crossed_at for c in events]
+        lo = bisect_left(times, rec.crossed_at - window)
+        hi = bisect_right(times, rec.crossed_at + window)
+        if any(c.direction == implied for c in events[lo:hi]):
+            continue  # our own record of the same crossing
+        at = bisect_right(times, rec.crossed_at)
+        inside = at > 0 and events[at - 1].direction == "entry"
+        if (implied == "exit") != inside:
+            continue
+        events.insert(at, PastCrossing(implied, rec.crossed_at, rec.port, rec.record_id))
+        here = _OTHER_COUNTRY.get(rec.country, "")
+        here_name = country_name(here) or here or "this country"
+        there = country_name(rec.country) or rec.country
+        day = rec.crossed_at.date().isoformat()
+        source = f"record {rec.record_id} of the {rec.node} node"
+        if implied == "exit":
+            message = (
+                f"No exit from {here_name} is recorded here, but {there} recorded the "
+                f"traveller's entry at {rec.port_name} on {day} ({source}): the stay counts "
+                "as ended that day."
+            )
+        else:
+            message = (
+                f"No entry into {here_name} is recorded here, but {there} recorded the "
+                f"traveller's exit at {rec.port_name} on {day} ({source}): the stay counts "
+                "from that day."
+            )
+        reasons.append(Reason(f"stay.partner_record.{implied}", Severity.INFO, message))
+    return events, reasons
 
 
 def history_reasons(
@@ -127,8 +208,19 @@ def history_reasons(
     return []
 
 
-def stays_from_history(history: Sequence[PastCrossing]) -> list[tuple[date, date | None]]:
-    """Pair each entry with the next exit: the traveller's stays (last one may be open)."""
+def stays_from_history(
+    history: Sequence[PastCrossing],
+    partner: Sequence[PartnerRecord] = (),
+    *,
+    until: datetime | None = None,
+) -> list[tuple[date, date | None]]:
+    """Pair each entry with the next exit: the traveller's stays (last one may be open).
+
+    ``partner``: the partner's records, filling the gaps in ours (``with_partner_records``,
+    which also says which record decided).
+    """
+    if partner:
+        history, _ = with_partner_records(history, partner, until=until)
     stays: list[tuple[date, date | None]] = []
     open_entry: date | None = None
     for c in history:

@@ -59,6 +59,10 @@ class ReasonRequired(IllegalTransition):
     """The move needs a reason and none was given."""
 
 
+class UnknownStatus(PermitRuleError):
+    """A status name that does not exist (bad input, not an illegal move)."""
+
+
 # --- permit types -----------------------------------------------------------------------
 
 
@@ -332,12 +336,12 @@ FINAL = frozenset({S.REJECTED, S.REVOKED, S.EXPIRED})
 
 
 def parse_status(value: str | PermitStatus) -> PermitStatus:
-    """A status from its name; IllegalTransition names the known ones."""
+    """A status from its name; UnknownStatus names the known ones."""
     try:
         return PermitStatus(value)
     except ValueError:
         known = ", ".join(s.value for s in PermitStatus)
-        raise IllegalTransition(f"unknown permit status {value!r}: one of {known}") from None
+        raise UnknownStatus(f"unknown permit status {value!r}: one of {known}") from None
 
 
 def find_transition(current: str | PermitStatus, target: str | PermitStatus) -> Transition:

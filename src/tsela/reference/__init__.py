@@ -25,6 +25,16 @@ class PortInfo:
     confidence: str
     kind: str = "land"
 
+    @property
+    def display_name(self) -> str:
+        return port_display_name(self.name_za, self.name_ls)
+
+
+def port_display_name(name_za: str, name_ls: str) -> str:
+    """Both countries' names of a post where they differ ("Ficksburg Bridge / Maputsoe
+    Bridge"), the same in every language, so officers of both sides recognise it."""
+    return name_za if name_za == name_ls else f"{name_za} / {name_ls}"
+
 
 class UnknownPortError(KeyError):
     def __str__(self) -> str:

@@ -26,9 +26,10 @@ from tsela.domain import mrz as mrzlib
 from tsela.domain import stay as staylib
 from tsela.domain.values import Decision, Direction, DocumentStatus, Role, Sex
 from tsela.ids import new_id
-from tsela.reference import country_name
+from tsela.reference import country_name, port_display_name
 from tsela.reference import port as port_info
 from tsela.services import audit, exchange_outbox
+from tsela.services import matching as exchange_matching
 from tsela.store.checks import BorderCheck
 from tsela.store.db import column_values, session_engine
 from tsela.store.models import Crossing, Person, PortOfEntry, TravelDocument, User, utcnow
@@ -136,6 +137,7 @@ class CheckResult:
     hits: list[dec.WatchlistFinding]
     recent: list[dict[str, Any]]
     warnings: list[str] = field(default_factory=list)
+    partner_crossing: dict[str, Any] | None = None  # the other country's record of it
 
     def as_dict(self) -> dict[str, Any]:
         p, d = self.person, self.document
@@ -178,6 +180,7 @@ class CheckResult:
             ],
             "recent_crossings": self.recent,
             "warnings": self.warnings,
+            "partner_crossing": self.partner_crossing,
         }
 
 
@@ -362,7 +365,7 @@ def _crossings(
                 "country": c,
                 "crossed_at": t.isoformat(),
                 "port": ref.code if ref else "?",
-                "port_name": (ref.name_za if c == "ZAF" else ref.name_ls) if ref else "?",
+                "port_name": port_display_name(ref.name_za, ref.name_ls) if ref else "?",
             }
         )
     return history, recent
@@ -569,6 +572,17 @@ def run_check(
         )
 
     history, recent = _crossings(session, person.id, country)
+    other_side = exchange_matching.at_check(
+        session,
+        person=person,
+        issuing_state=issuing_state,
+        number=number,
+        at=request.at,
+        direction=request.direction.value,
+        history=history,
+    )
+    history = other_side.history
+    reasons += other_side.reasons
     try:
         stay, stay_reasons = _stay(person, country, request.direction, day, history, valid_permits)
     except staylib.StayInputError as exc:
@@ -652,6 +666,7 @@ def run_check(
         hits=hits,
         recent=recent,
         warnings=warnings,
+        partner_crossing=other_side.shown,
     )
 
 

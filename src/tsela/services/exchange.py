@@ -451,14 +451,19 @@ def apply_batch(
                 anchor_updated = True
             new += _keep(session, partner.partner, records, (now, batch_id))
             continue
-        if kind == kinds.CROSSING and (apply_crossings := _partner_crossings()) is not None:
-            new += apply_crossings(session, partner.partner, [r["payload"] for r in records])
-            continue
-        custom = kinds.applier(kind)
-        if custom is not None:
-            new += custom(session, partner.partner, records)
-        else:
-            new += _keep(session, partner.partner, records, (now, batch_id))
+        try:
+            if kind == kinds.CROSSING and (apply_crossings := _partner_crossings()) is not None:
+                new += apply_crossings(session, partner.partner, [r["payload"] for r in records])
+                continue
+            custom = kinds.applier(kind)
+            if custom is not None:
+                new += custom(session, partner.partner, records)
+            else:
+                new += _keep(session, partner.partner, records, (now, batch_id))
+        except (ValueError, KeyError, TypeError) as exc:
+            # a record the receiving tables cannot take: the whole batch is refused (rolled
+            # back by the caller), never half applied
+            raise BatchRefused("bad_record", f"a {kind} record cannot be applied: {exc}") from None
     audit.record(
         session,
         actor=f"node:{partner.partner}",

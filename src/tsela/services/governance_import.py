@@ -42,6 +42,7 @@ from tsela.services.governance import (
     Actor,
     LineError,
     dependency_graph,
+    load_bodies,
     record_change,
     require_secretariat,
 )
@@ -786,6 +787,15 @@ def example_plan_text() -> str:
         .joinpath("governance/example_plan.csv")
         .read_text(encoding="utf-8")
     )
+
+
+def import_example(session: Session, actor: Actor, node: str, now: datetime) -> ImportReport:
+    """The example plan shipped with Tsela, with the bodies it names (the shipped bodies are
+    added first when missing: without them every row would be refused for an unknown owner).
+    A second run imports nothing new: the rows whose codes exist are refused by line."""
+    load_bodies(session, actor, node)
+    rows = read_csv_text(example_plan_text(), PLAN_COLUMNS, "example_plan.csv")
+    return import_plan(session, actor, node, rows, now, "example_plan.csv")
 
 
 def write_template(out: Path, example: bool = False) -> None:

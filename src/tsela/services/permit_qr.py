@@ -44,8 +44,11 @@ def decode_image(source: Path | bytes) -> list[str]:
             gray = img.convert("L")
     except FileNotFoundError:
         raise QRError(f"{what}: no such file") from None
-    except (UnidentifiedImageError, OSError) as exc:
-        raise QRError(f"{what}: not a readable image ({exc})") from None
+    except UnidentifiedImageError:
+        # Pillow's own message names a Python object ("<_io.BytesIO object at 0x...>").
+        raise QRError(f"{what}: not a readable image (a photo as PNG, JPEG, GIF or WebP)") from None
+    except OSError as exc:
+        raise QRError(f"{what}: not a readable image ({exc.strerror or 'damaged file'})") from None
     found = zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode)
     texts = [b.text for b in found if b.valid]
     if not texts:

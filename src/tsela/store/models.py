@@ -33,6 +33,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from tsela.domain.values import Decision, Direction, DocumentStatus, Role, Sex
 from tsela.ids import new_id
+from tsela.reference import port_display_name
 from tsela.store.types import UTCDateTime
 
 # Stable constraint names, so Alembic migrations can refer to them on both back ends.
@@ -127,6 +128,10 @@ class PortOfEntry(Record, Base):
     kind: Mapped[str] = mapped_column(String(8), nullable=False, default="land")
     normal_hours: Mapped[str] = mapped_column(String(40), nullable=False, default="")
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+    @property
+    def display_name(self) -> str:
+        return port_display_name(self.name_za, self.name_ls)
 
 
 class Employer(Record, Base):
@@ -248,5 +253,6 @@ from tsela.store import auth  # noqa: E402,F401
 from tsela.store import checks  # noqa: E402,F401
 from tsela.store import exchange  # noqa: E402,F401
 from tsela.store import governance  # noqa: E402,F401
+from tsela.store import partner_crossings  # noqa: E402,F401
 from tsela.store import permits  # noqa: E402,F401
 from tsela.store import watchlists  # noqa: E402,F401

@@ -8,7 +8,7 @@ so the accounts follow whatever population the store holds.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import Engine, select
 
@@ -122,3 +122,17 @@ def ensure_demo_accounts(engine: Engine, node: str, today: date) -> list[DemoLog
                 who = f"{found.name} ({found.sector})"
             out.append(DemoLogin(username, role.value, None, f"{who}: {purpose}"))
     return out
+
+
+def ensure_example_plan(engine: Engine, node: str, now: datetime) -> int:
+    """Load the example governance plan (and the bodies it names) into a demo that has no
+    plan yet, so the secretariat's tracker is not empty; returns the activities added."""
+    from tsela.services import governance_import as gi
+    from tsela.services.governance import operator
+    from tsela.store.governance import Instrument
+
+    with transaction(session_factory(engine)) as s:
+        if s.scalar(select(Instrument.id).limit(1)) is not None:
+            return 0
+        report = gi.import_example(s, operator("demo"), node, now)
+    return len(report.created)

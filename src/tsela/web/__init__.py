@@ -1,14 +1,16 @@
 """The web application: server-rendered pages (FastAPI + Jinja2) in English and Sesotho.
 
 ``install(app)`` adds the pages, the static files under ``/static`` and the handlers that
-turn "sign in first", "not your role" and "forged form" into pages. Pages live in the
-modules of this package, each with its own router; templates extend ``base.html``.
+turn "sign in first", "not your role", "forged form" and "no such page" into pages. Pages
+live in the modules of this package, each with its own router; templates extend
+``base.html``.
 """
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
 def install(app: FastAPI) -> None:
@@ -41,3 +43,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(LoginRequired, routes.on_login_required)
     app.add_exception_handler(PageForbidden, routes.on_forbidden)
     app.add_exception_handler(CsrfRejected, routes.on_csrf)
+    app.add_exception_handler(StarletteHTTPException, routes.on_http_error)

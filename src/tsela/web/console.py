@@ -27,7 +27,8 @@ from tsela.services import checks as svc
 from tsela.services.screening_link import document_alerts, screener
 from tsela.store.models import PortOfEntry, Role, User, utcnow
 from tsela.web.i18n import N_
-from tsela.web.render import add_nav, render
+from tsela.web.nav import add_nav
+from tsela.web.render import render
 from tsela.web.security import page_roles
 
 router = APIRouter(include_in_schema=False)

@@ -19,7 +19,8 @@ from tsela.services.keys import KeyStore, KeyStoreError
 from tsela.store.models import Role, User, utcnow
 from tsela.store.permits import PermitEvidence
 from tsela.web.i18n import N_
-from tsela.web.render import add_nav, render, today
+from tsela.web.nav import add_nav
+from tsela.web.render import render, today
 from tsela.web.security import page_roles
 
 router = APIRouter(include_in_schema=False)

@@ -26,12 +26,19 @@ from tsela.services import governance_report as gr
 from tsela.store.governance import Body, Instrument
 from tsela.store.models import User, utcnow
 from tsela.web.i18n import N_
-from tsela.web.render import add_nav, render
+from tsela.web.nav import add_nav
+from tsela.web.render import render
 from tsela.web.security import page_roles, public_page
 
 router = APIRouter(include_in_schema=False)
 
-add_nav("/governance", N_("Governance"), READERS)
+
+def _reads_governance(session: Session, user: User) -> bool:
+    """The page answers 403 to staff bound to no body: no link for them."""
+    return g.actor_for(session, user).reads
+
+
+add_nav("/governance", N_("Governance"), READERS, _reads_governance)
 
 STATUS_LABELS = {
     Status.NOT_STARTED: N_("not started"),

@@ -30,7 +30,8 @@ from tsela.observatory.indicators import Result, run
 from tsela.reference import ports as reference_ports
 from tsela.store.models import User
 from tsela.web.i18n import N_
-from tsela.web.render import add_nav, render
+from tsela.web.nav import add_nav
+from tsela.web.render import render
 from tsela.web.security import page_roles
 
 router = APIRouter(include_in_schema=False)

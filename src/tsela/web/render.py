@@ -1,13 +1,12 @@
 """Rendering pages: one Jinja2 environment per language, role-based navigation, and the
 headers every page gets (no caching of personal data, a strict content security policy).
 
-Other areas add their pages to the navigation with ``add_nav`` and extend ``base.html``.
+Other areas add their pages to the navigation with ``web.nav.add_nav`` and extend ``base.html``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 from typing import Any
@@ -17,9 +16,10 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from tsela.domain.credentials import SAST
-from tsela.store.models import Role, User
+from tsela.store.models import Role
 from tsela.web.i18n import LANG_COOKIE, LANGUAGES, N_, choose_language, translations
 from tsela.web.labels import FILTERS
+from tsela.web.nav import current_nav
 from tsela.web.security import CSRF_FIELD, FORM_COOKIE, Caller, cookies_secure, form_token
 
 # No inline script or style: the CSP forbids them, so injected markup cannot run.
@@ -33,23 +33,6 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
-
-
-@dataclass(frozen=True)
-class NavItem:
-    path: str
-    label: str  # an N_() message, translated when rendered
-    roles: frozenset[Role]
-
-
-NAV: list[NavItem] = [NavItem("/", N_("Home"), frozenset(Role))]  # first for every role
-
-
-def add_nav(path: str, label: str, roles: tuple[Role, ...] | frozenset[Role]) -> None:
-    """Show a link to ``path`` to the given roles (label marked with N_ for translation)."""
-    if any(item.path == path for item in NAV):
-        return
-    NAV.append(NavItem(path, label, frozenset(roles)))
 
 
 ROLE_LABELS: dict[Role, str] = {
@@ -83,16 +66,6 @@ def _fmt_date(value: date | datetime | str | None) -> str:
     return value.isoformat()
 
 
-def current_nav(items: list[NavItem], path: str) -> str | None:
-    """The navigation entry of this page: the longest one the path is in."""
-    best = None
-    for item in items:
-        inside = path == item.path or (item.path != "/" and path.startswith(item.path + "/"))
-        if inside and (best is None or len(item.path) > len(best)):
-            best = item.path
-    return best
-
-
 @cache
 def environment(lang: str) -> Environment:
     env = Environment(
@@ -111,12 +84,6 @@ def environment(lang: str) -> Environment:
     return env
 
 
-def nav_for(user: User | None) -> list[NavItem]:
-    if user is None:
-        return []
-    return [item for item in NAV if user.role in item.roles]
-
-
 def render(
     request: Request,
     template: str,
@@ -126,6 +93,7 @@ def render(
     lang, chosen = choose_language(request)
     caller: Caller | None = getattr(request.state, "web_caller", None)
     user = caller.user if caller else None
+    nav = caller.nav if caller else []
     token, new_cookie = form_token(request)
     env = environment(lang)
     page = env.get_template(template).render(
@@ -134,8 +102,8 @@ def render(
         lang=lang,
         user=user,
         role_label=ROLE_LABELS.get(user.role, "") if user else "",
-        nav=nav_for(user),
-        current_nav=current_nav(nav_for(user), request.url.path),
+        nav=nav,
+        current_nav=current_nav(nav, request.url.path),
         csrf_token=token,
         **(context or {}),
     )

@@ -20,7 +20,8 @@ from tsela.services import audit
 from tsela.services import checks as svc
 from tsela.store.models import PortOfEntry, Role, User
 from tsela.web.i18n import N_
-from tsela.web.render import add_nav, render, today
+from tsela.web.nav import add_nav
+from tsela.web.render import render, today
 from tsela.web.security import page_roles
 
 router = APIRouter(include_in_schema=False)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from importlib import resources
+
 from fastapi import APIRouter, Depends, Form, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tsela.api.auth import SESSION_COOKIE, client_source
 from tsela.api.deps import get_session, get_settings
 from tsela.config import Settings
 from tsela.services import accounts
 from tsela.store.models import Role, User
-from tsela.web.render import nav_for, render
+from tsela.web.render import render
 from tsela.web.security import (
     FORM_COOKIE,
     LoginRequired,
@@ -45,7 +49,8 @@ def home(request: Request, user: User = Depends(page_roles(*Role))) -> Response:
     target = home_of(user)
     if target != "/":
         return RedirectResponse(target, status_code=303)
-    links = [item for item in nav_for(user) if item.path != "/"]
+    caller = getattr(request.state, "web_caller", None)
+    links = [item for item in (caller.nav if caller else []) if item.path != "/"]
     return render(request, "home.html", {"links": links})
 
 
@@ -140,3 +145,31 @@ async def on_forbidden(request: Request, exc: Exception) -> Response:
 
 async def on_csrf(request: Request, exc: Exception) -> Response:
     return render(request, "error.html", {"error": "csrf"}, 403)
+
+
+def wants_page(request: Request) -> bool:
+    """A browser asking for a page (not a program calling the JSON API)."""
+    path = request.url.path
+    if path.startswith(("/v1/", "/openapi.json", "/static", "/docs", "/redoc")):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+async def on_http_error(request: Request, exc: Exception) -> Response:
+    """A page that does not exist is a page in the reader's language, signed in or not;
+    the API and everything else keep FastAPI's JSON answer."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404 and wants_page(request):
+        return render(request, "error.html", {"error": "not_found"}, 404)
+    return await http_exception_handler(request, exc)
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> Response:
+    """Public: browsers ask for it on every site; the same icon as /static/favicon.svg."""
+    icon = resources.files("tsela.web") / "static" / "favicon.svg"
+    return Response(
+        icon.read_bytes(),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )

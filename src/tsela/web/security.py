@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
@@ -26,6 +26,7 @@ from tsela.api.auth import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE
 from tsela.api.deps import get_session
 from tsela.services import accounts
 from tsela.store.models import Role, User
+from tsela.web.nav import NavItem, nav_for
 
 CSRF_FIELD = "csrf_token"
 FORM_COOKIE = "tsela_form"  # double-submit token for forms shown before signing in
@@ -57,6 +58,7 @@ class Caller:
     via: str | None  # "cookie", "bearer" or None
     expired: bool = False
     csrf: str | None = None  # the session's CSRF token, for cookie callers
+    nav: list[NavItem] = field(default_factory=list)  # the links this caller may follow
 
 
 def cookies_secure(request: Request) -> bool:
@@ -89,6 +91,8 @@ def web_caller(request: Request, session: Session = Depends(get_session)) -> Cal
             user, web = found
             session.commit()  # keep the idle timer moving
             caller = Caller(user=user, via="cookie", csrf=web.csrf_token)
+    if caller.user is not None:
+        caller = replace(caller, nav=nav_for(caller.user, session))
     request.state.web_caller = caller
     request.state.user = caller.user  # the API's current_user reuses it
     if caller.csrf:

@@ -37,6 +37,7 @@ VERDICTS: dict[VerifyStatus, tuple[str, str]] = {
     VerifyStatus.REVOKED: (N_("REVOKED"), "bad"),
     VerifyStatus.FORGED: (N_("FORGED"), "bad"),
     VerifyStatus.UNKNOWN_KEY: (N_("NOT TRUSTED: unknown signing key"), "bad"),
+    VerifyStatus.UNREADABLE: (N_("COULD NOT BE READ"), "warn"),
 }
 
 VERDICT_HELP: dict[VerifyStatus, str] = {
@@ -47,6 +48,10 @@ VERDICT_HELP: dict[VerifyStatus, str] = {
     VerifyStatus.REVOKED: N_("This permit has been revoked by the issuing office."),
     VerifyStatus.FORGED: N_("This is not a genuine Tsela permit. Do not accept it."),
     VerifyStatus.UNKNOWN_KEY: N_("The signature cannot be checked with the keys known here."),
+    VerifyStatus.UNREADABLE: N_(
+        "This is not a readable permit token: check that it was copied or scanned whole and "
+        "try again. It does not mean the permit is forged."
+    ),
 }
 
 

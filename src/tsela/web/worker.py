@@ -20,7 +20,8 @@ from tsela.services import permits as svc
 from tsela.store.models import Person, Role, User
 from tsela.web.applying import evidence_from, form_fields, open_types
 from tsela.web.i18n import N_
-from tsela.web.render import add_nav, render, today
+from tsela.web.nav import add_nav
+from tsela.web.render import render, today
 from tsela.web.security import page_roles
 from tsela.web.stay_view import stay_left
 

@@ -1,0 +1,104 @@
+"""Exit/entry matching over HTTP: ``GET /v1/exchange/matching?port=&day=``."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from tsela.api.auth import client_source, require_roles
+from tsela.api.deps import get_session, get_settings
+from tsela.config import Settings
+from tsela.domain.values import Role
+from tsela.reference import port as port_info
+from tsela.services import audit
+from tsela.services.matching import BORDER_TZ, matching_report
+from tsela.store.models import User, utcnow
+
+router = APIRouter(prefix="/v1/exchange", tags=["exchange"])
+
+READERS = (Role.SUPERVISOR, Role.ANALYST)
+
+
+class PortDayOut(BaseModel):
+    port: str
+    day: date
+    matched: int
+    mismatches: int
+    unmatched_exits: int
+    unmatched_entries: int
+    pending: int
+    no_counterpart_port: int
+
+
+class CrossingOut(BaseModel):
+    id: str
+    node: str
+    port: str
+    port_name: str
+    direction: str
+    country: str
+    crossed_at: str
+    document_number: str | None
+    document_country: str | None
+    surname: str | None
+    given_names: str | None
+    birth_date: str | None
+
+
+class ItemOut(CrossingOut):
+    outcome: str
+    differs: list[str]
+    counterpart: CrossingOut | None
+
+
+class MatchingOut(BaseModel):
+    day: date
+    port: str | None
+    as_of: datetime
+    window_minutes: int
+    lines: list[PortDayOut]
+    items: list[ItemOut]
+    more_items: int
+
+
+@router.get("/matching", response_model=MatchingOut)
+def matching(
+    request: Request,
+    port: str | None = Query(None, min_length=2, max_length=8, examples=["MSU"]),
+    day: date | None = Query(None, description="Border day (UTC+2); default today"),
+    user: User = Depends(require_roles(*READERS)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> dict[str, Any]:
+    """Exits matched with the partner's entries (and the reverse) per port and border day:
+    matched, mismatches, exits with no entry after the window and the reverse, those still
+    within it, and crossings at a post with no counterpart; with the records behind all but
+    the matched ones."""
+    now = utcnow()
+    code = port_info(port).code if port else None  # unknown port: 422 naming the known ones
+    the_day = day or now.astimezone(BORDER_TZ).date()
+    report = matching_report(session, day=the_day, port=code, now=now)
+    audit.record(
+        session,
+        actor=user.username,
+        action="matching.report",
+        node=settings.node,
+        entity="port",
+        entity_id=code or "",
+        detail={"day": the_day.isoformat(), "items": len(report.items)},
+        source=client_source(request),
+    )
+    session.commit()
+    return {
+        "day": report.day,
+        "port": report.port,
+        "as_of": report.as_of,
+        "window_minutes": report.window_minutes,
+        "lines": [vars(line) for line in report.lines],
+        "items": report.items,
+        "more_items": report.more_items,
+    }

@@ -1,0 +1,320 @@
+"""Exit/entry matching between this node's crossings and those received from the partner.
+
+The matching itself is pure (``tsela.domain.matching``); this module reads the two tables
+(``crossing`` with its traveller, document and port; ``partner_crossing``), asks it, and
+answers three questions: the report per port and day, the other side's record of the
+traveller at the border check, and the partner's records as evidence for the stay rules.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from tsela.domain import decisions as dec
+from tsela.domain import matching as m
+from tsela.reference import country_name, ports
+from tsela.store.models import Crossing, Person, PortOfEntry, TravelDocument, utcnow
+from tsela.store.partner_crossings import PartnerCrossing
+
+# Lesotho and South Africa keep UTC+2 all year; reports are per border calendar day.
+BORDER_TZ = ZoneInfo("Africa/Maseru")
+HISTORY_LIMIT = 1000  # partner records looked at per traveller (as the check's own history)
+REPORT_ITEMS = 500  # records listed one by one in a report; the counts cover all
+
+
+def _port_name(code: str, country: str) -> str:
+    info = ports().get(code)
+    if info is None:
+        return code
+    return info.name_ls if country == "LSO" else info.name_za
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time.min, BORDER_TZ)
+    return start, start + timedelta(days=1)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _local(start: datetime, end: datetime) -> Select[Any]:
+    c, p, d, port = Crossing, Person, TravelDocument, PortOfEntry
+    return (
+        select(
+            c.id,
+            c.node,
+            port.code,
+            c.direction,
+            c.country,
+            c.crossed_at,
+            d.number,
+            d.issuing_state,
+            p.primary_name,
+            p.given_names,
+            p.birth_date,
+        )
+        .join(port, port.id == c.port_id)
+        .join(p, p.id == c.person_id)
+        .outerjoin(d, d.id == c.document_id)
+        .where(c.crossed_at >= start, c.crossed_at < end)
+    )
+
+
+def _partner(start: datetime, end: datetime) -> Select[Any]:
+    pc = PartnerCrossing
+    return select(
+        pc.id,
+        pc.node,
+        pc.port_code,
+        pc.direction,
+        pc.country,
+        pc.crossed_at,
+        pc.document_number,
+        pc.document_country,
+        pc.surname,
+        pc.given_names,
+        pc.birth_date,
+    ).where(pc.crossed_at >= start, pc.crossed_at < end)
+
+
+def load_crossings(session: Session, start: datetime, end: datetime) -> pa.Table:
+    """Both sides' crossings from ``start`` to ``end`` as the matcher's table."""
+    names = [f.name for f in m.SCHEMA][:11]
+    cols: dict[str, list[Any]] = {n: [] for n in names}
+    for stmt in (_local(start, end), _partner(start, end)):
+        for row in session.execute(stmt):
+            for n, v in zip(names, row, strict=True):
+                cols[n].append(v)
+    cols["id"] = [str(v) for v in cols["id"]]
+    cols["direction"] = [getattr(v, "value", v) for v in cols["direction"]]
+    cols["crossed_at"] = [v.astimezone(UTC) for v in cols["crossed_at"]]
+    # No resolved identities yet: the same person is recognised by name and birth date.
+    cols["person"] = [None] * len(cols["id"])
+    return pa.table(cols, schema=m.SCHEMA)
+
+
+# --------------------------------------------------------------------------- the report
+
+
+@dataclass(frozen=True)
+class MatchingReport:
+    day: date
+    port: str | None
+    as_of: datetime
+    window_minutes: int
+    lines: list[m.PortDay]
+    items: list[dict[str, Any]] = field(default_factory=list)  # what did not simply match
+    more_items: int = 0
+
+
+def matching_report(
+    session: Session,
+    *,
+    day: date,
+    port: str | None = None,
+    now: datetime | None = None,
+    window: timedelta = m.WINDOW,
+) -> MatchingReport:
+    """Matched, mismatched, unmatched and pending crossings at ``port`` (or every port) on
+    border day ``day``, as they stand at ``now``; and the records behind all but the
+    matched ones. Records up to a window either side of the day are read, so a crossing
+    just before midnight still finds its other half."""
+    now = now or utcnow()
+    start, end = day_bounds(day)
+    margin = window + m.TOLERANCE
+    table = load_crossings(session, start - margin, end + margin)
+    result = m.match(table, as_of=now, window=window)
+    code = port.strip().upper() if port else None
+    lines = [
+        line for line in result.report() if line.day == day and (code is None or line.port == code)
+    ]
+    ordinal = (day - date(1970, 1, 1)).days
+    is_exit = [d == "exit" for d in table["direction"].to_pylist()]
+    port_col = table["port"].to_pylist()
+    items: list[dict[str, Any]] = []
+    total = 0
+    rows = table.to_pylist()
+    for i, row in enumerate(rows):
+        outcome = result.outcome_of(i)
+        if outcome is m.Outcome.MATCHED or int(result.day[i]) != ordinal:
+            continue
+        if code is not None and port_col[i] != code:
+            continue
+        other = int(result.counterpart[i])
+        if other >= 0 and not is_exit[i]:
+            continue  # a pair is listed once, at its exit
+        total += 1
+        if len(items) >= REPORT_ITEMS:
+            continue
+        items.append(_item(row, outcome, result, i, rows[other] if other >= 0 else None))
+    items.sort(key=lambda it: (it["outcome"], it["crossed_at"]))
+    return MatchingReport(
+        day=day,
+        port=code,
+        as_of=now,
+        window_minutes=int(window / timedelta(minutes=1)),
+        lines=lines,
+        items=items,
+        more_items=total - len(items),
+    )
+
+
+def _record(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "node": row["node"],
+        "port": row["port"],
+        "port_name": _port_name(row["port"], row["country"]),
+        "direction": row["direction"],
+        "country": row["country"],
+        "crossed_at": row["crossed_at"].isoformat(),
+        "document_number": row["document_number"],
+        "document_country": row["document_country"],
+        "surname": row["surname"],
+        "given_names": row["given_names"],
+        "birth_date": row["birth_date"].isoformat() if row["birth_date"] else None,
+    }
+
+
+def _item(
+    row: dict[str, Any],
+    outcome: m.Outcome,
+    result: m.Matching,
+    i: int,
+    other: dict[str, Any] | None,
+) -> dict[str, Any]:
+    differs = m.Differs(int(result.differs[i]))
+    return {
+        "outcome": outcome.value,
+        **_record(row),
+        "differs": [f.name.lower() for f in m.Differs if f and f in differs],
+        "counterpart": _record(other) if other is not None else None,
+    }
+
+
+# --------------------------------------------------------------------------- at the check
+
+
+@dataclass(frozen=True)
+class AtCheck:
+    """What the partner's records add to a border check."""
+
+    history: list[dec.PastCrossing]  # this country's history with the gaps they fill
+    reasons: list[dec.Reason]  # one per partner record used for the stay
+    shown: dict[str, Any] | None  # the other side's record of this crossing, if any
+
+
+def _evidence(session: Session, person_id: uuid.UUID) -> list[PartnerCrossing]:
+    """The partner's records of any document of this traveller, newest first."""
+    pc, d = PartnerCrossing, TravelDocument
+    stmt = (
+        select(pc)
+        .join(d, (d.number == pc.document_number) & (d.issuing_state == pc.document_country))
+        .where(d.person_id == person_id)
+        .order_by(pc.crossed_at.desc())
+        .limit(HISTORY_LIMIT)
+    )
+    return list(session.scalars(stmt))
+
+
+def _ago(minutes: int) -> str:
+    if minutes < 1:
+        return "just now"
+    if minutes < 120:
+        return f"{minutes} minute{'s' if minutes != 1 else ''} ago"
+    hours = minutes // 60
+    return f"{hours} hours ago"
+
+
+def describe(rec: PartnerCrossing, at: datetime, person: Any | None = None) -> dict[str, Any]:
+    """The partner's record as the officer sees it: "left Lesotho at Maseru Bridge 14:02,
+    11 minutes ago" (English here; the console words it in the officer's language)."""
+    where = _port_name(rec.port_code, rec.country)
+    land = country_name(rec.country) or rec.country
+    local = rec.crossed_at.astimezone(BORDER_TZ)
+    minutes = max(0, int((at - rec.crossed_at) / timedelta(minutes=1)))
+    verb = "left" if rec.direction.value == "exit" else "entered"
+    differs = []
+    if person is not None:
+        for name, mine, theirs in (
+            ("surname", person.primary_name, rec.surname),
+            ("given_names", person.given_names, rec.given_names),
+            ("birth_date", person.birth_date, rec.birth_date),
+        ):
+            if theirs is None or mine is None:
+                continue
+            if isinstance(mine, str):
+                mine, theirs = " ".join(mine.upper().split()), " ".join(theirs.upper().split())
+            if mine != theirs:
+                differs.append(name)
+    return {
+        "id": str(rec.id),
+        "node": rec.node,
+        "direction": rec.direction.value,
+        "country": rec.country,
+        "country_name": land,
+        "port": rec.port_code,
+        "port_name": where,
+        "crossed_at": rec.crossed_at.isoformat(),
+        "local_time": local.strftime("%H:%M"),
+        "minutes_before": minutes,
+        "summary": f"{verb} {land} at {where} {local:%H:%M}, {_ago(minutes)}",
+        "differs": differs,
+    }
+
+
+def at_check(
+    session: Session,
+    *,
+    person: Any,
+    issuing_state: str,
+    number: str,
+    at: datetime,
+    direction: str,
+    history: Sequence[dec.PastCrossing],
+    window: timedelta = m.WINDOW,
+) -> AtCheck:
+    """The partner's side of a border check (one query): its record of this crossing (the
+    latest of this document within ``window`` before ``at``, the other half preferred), and
+    its older records as evidence for the stay (``decisions.with_partner_records``)."""
+    found = _evidence(session, person.id)
+    if not found:
+        return AtCheck(list(history), [], None)
+    posts = m.shared_posts()
+    records = [
+        dec.PartnerRecord(
+            record_id=str(r.id),
+            node=r.node,
+            direction=r.direction.value,
+            country=r.country,
+            crossed_at=r.crossed_at,
+            port=r.port_code,
+            port_name=_port_name(r.port_code, r.country),
+            shared_post=r.port_code in posts,
+        )
+        for r in found
+    ]
+    merged, reasons = dec.with_partner_records(history, records, until=at - window)
+    recent = [
+        r
+        for r in found
+        if r.document_number == number
+        and r.document_country == issuing_state
+        and at - window <= r.crossed_at <= at + m.TOLERANCE
+    ]
+    shown = None
+    if recent:
+        # The other half of this crossing is preferred: an exit there for an entry here.
+        half = "exit" if direction == "entry" else "entry"
+        best = max(recent, key=lambda r: (r.direction.value == half, r.crossed_at))
+        shown = describe(best, at, person)
+    return AtCheck(merged, reasons, shown)

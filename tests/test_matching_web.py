@@ -1,0 +1,77 @@
+"""The officer console shows the other country's record of the crossing, in English and
+Sesotho (TestClient, on SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from _matching import partner
+from tsela.api.app import create_app
+from tsela.config import Settings
+from tsela.store.models import Role
+from web_support import csrf_of, passport_mrz, use_fast_password_hashing
+
+PASSWORD = "correct horse 1"
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_fast_password_hashing(monkeypatch)
+
+
+@pytest.fixture
+def officer(engine: Engine, tmp_path: Path, make_user) -> TestClient:  # type: ignore[no-untyped-def]
+    settings = Settings(
+        database_url=engine.url.render_as_string(hide_password=False),
+        node="ZA",
+        var_dir=tmp_path,
+    )
+    make_user(Role.BORDER_OFFICER, username="sipho", port="MSU", password=PASSWORD)
+    client = TestClient(create_app(settings, engine))
+    page = client.get("/login")
+    signed = client.post(
+        "/login",
+        data={"username": "sipho", "password": PASSWORD, "csrf_token": csrf_of(page.text)},
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303
+    return client
+
+
+def _scan(client: TestClient, lang: str) -> str:
+    page = client.get(f"/console?lang={lang}")
+    body = {
+        "csrf_token": csrf_of(page.text),
+        "mrz": "\n".join(passport_mrz()),
+        "direction": "entry",
+    }
+    result = client.post("/console/check", data=body)
+    assert result.status_code == 200, result.text
+    return result.text
+
+
+def test_the_console_shows_the_other_countrys_record(officer: TestClient, engine: Engine) -> None:
+    # The console checks at the present moment; the record is from a fixed distance before it.
+    left = (datetime.now(UTC) - timedelta(minutes=11)).replace(second=0, microsecond=0)
+    local = (left + timedelta(hours=2)).strftime("%H:%M")
+    partner(
+        engine,
+        "LS",
+        [{"direction": "exit", "crossed_at": left.isoformat(), "surname": "MOKOENE"}],
+    )
+    english = _scan(officer, "en")
+    assert "The other country's record" in english
+    assert f"Left Lesotho at Maseru Bridge {local}, " in english
+    assert "Their record differs from ours: surname" in english
+    sesotho = _scan(officer, "st")
+    assert f"O tsoile Lesotho hekeng ea Maseru Bridge ka {local}, metsotso e " in sesotho
+    assert "Rekoto ea bona e fapane le ea rona: surname" in sesotho
+
+
+def test_without_a_partner_record_the_console_shows_none(officer: TestClient) -> None:
+    assert 'id="partner-crossing"' not in _scan(officer, "en")
