@@ -42,7 +42,8 @@ from tsela.ids import new_ids
 from tsela.services import exchange as svc
 from tsela.services.node_identity import NodeIdentity
 from tsela.store.db import make_engine, migrate, session_factory, transaction
-from tsela.store.exchange import OutboxEntry, ReceivedRecord
+from tsela.store.exchange import OutboxEntry
+from tsela.store.partner_crossings import PartnerCrossing
 
 PG_URL = os.environ.get("TSELA_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 T0 = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
@@ -139,8 +140,9 @@ def settings(engine: Engine, var: Path, batch: int) -> Settings:
 
 
 def received(engine: Engine) -> int:
+    """Crossings applied into the receiving node's table of partner crossings."""
     with session_factory(engine)() as s:
-        return s.scalar(select(func.count()).select_from(ReceivedRecord)) or 0
+        return s.scalar(select(func.count()).select_from(PartnerCrossing)) or 0
 
 
 def cpu() -> float:
@@ -299,6 +301,7 @@ def lag_run(
             time.sleep(max(0.0, tick - time.monotonic()))
 
     applied: dict[str, float] = {}
+    begun = now()
     writer = threading.Thread(target=write)
     writer.start()
     end = time.monotonic() + seconds
@@ -308,9 +311,9 @@ def lag_run(
         t = time.time()
         with session_factory(ls_engine)() as s:
             for rid in s.scalars(
-                select(ReceivedRecord.record_id).where(ReceivedRecord.seq > start)
+                select(PartnerCrossing.id).where(PartnerCrossing.received_at >= begun)
             ):
-                applied.setdefault(rid, t)
+                applied.setdefault(str(rid), t)
         time.sleep(0.2)
     stop.set()
     writer.join()

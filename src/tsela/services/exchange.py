@@ -85,6 +85,7 @@ _SEQUENCE = (
 )
 _TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:k, hashtext(current_schema()))")
 _PG_SEQUENCE_LOCK = 7_310_552
+_SQLITE_WRITE_LOCK = text("UPDATE exchange_outbox SET seq = seq WHERE 0")
 _sequencing = threading.Lock()
 
 
@@ -107,6 +108,10 @@ def sequence(session: Session, limit: int = SEQUENCE_BATCH) -> int:
     pg = session.get_bind().dialect.name == "postgresql"
     if pg and not session.execute(_TRY_LOCK, {"k": _PG_SEQUENCE_LOCK}).scalar():
         return 0
+    if not pg:
+        # Take SQLite's write lock before reading: pysqlite starts a transaction only at the
+        # first write, so the reads below would otherwise each see their own moment.
+        session.execute(_SQLITE_WRITE_LOCK)
     last = session.execute(_LAST).first()
     seq, prev = (last[0], last[1]) if last else (0, GENESIS)
     agreement = terms.load()
@@ -273,9 +278,9 @@ def serve_batch(
     """The signed batch of the records after ``after`` (at most ``limit``), for ``partner``;
     audited (which partner, which records, when). In the caller's transaction."""
     now = now or utcnow()
-    head = session.scalar(select(func.max(_OUT.c.seq))) or 0
     if after < 0:
         raise FeedError(422, "after must be 0 or more")
+    head = session.scalar(select(func.max(_OUT.c.seq))) or 0
     if after > head:
         raise FeedError(
             409, f"after={after} is past this node's newest record ({head}): was this node reset?"
@@ -301,6 +306,9 @@ def serve_batch(
         texts.append(body)
         kinds_served[row.kind] += 1
         last = row.seq
+    # Read again after the records: on SQLite each statement sees the latest commit, and the
+    # sequencer may have numbered more records meanwhile (head must not be below last).
+    head = max(last, session.scalar(select(func.max(_OUT.c.seq))) or 0)
     kid, key = identity.signer(now)
     batch_id = str(new_id())
     signed = make_batch_from_texts(
