@@ -335,3 +335,50 @@ def test_sequencers_racing_leave_no_gap_and_no_duplicate(tmp_path: Path) -> None
     assert seqs == list(range(1, 151))
     for e in engines:
         e.dispose()
+
+
+def test_permit_status_changes_are_offered_without_the_holder(engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from test_permits_service import NOW, OFFICER, TODAY, _study
+    from tsela.services import permits
+    from tsela.services.keys import KeyStore
+
+    keys = KeyStore(tmp_path / "var", "LS")
+    with transaction(session_factory(engine)) as s:
+        number = _study(s).number
+        permits.submit(s, OFFICER, number, TODAY)
+        permits.decide(s, OFFICER, number, "approved")
+        permits.issue(s, OFFICER, number, keys.signer(NOW), TODAY, NOW)
+        permits.revoke(s, OFFICER, number, "obtained with a forged institution letter")
+    with session_factory(engine)() as s:
+        changes = [
+            p
+            for p in s.scalars(
+                select(OutboxEntry.payload)
+                .where(OutboxEntry.kind == "permit_status")
+                .order_by(OutboxEntry.created_at, OutboxEntry.id)
+            )
+        ]
+    assert [(c["from_status"], c["status"]) for c in changes] == [
+        (None, "draft"),
+        ("draft", "submitted"),
+        ("submitted", "approved"),
+        ("approved", "issued"),
+        ("issued", "revoked"),
+    ]
+    assert {c["number"] for c in changes} == {number}
+    fields = terms.load().kinds["permit_status"].fields
+    for change in changes:
+        assert set(change) <= fields
+        assert "forged" not in json.dumps(change) and "MOKOENA" not in json.dumps(change)
+
+
+def test_the_status_route_is_for_supervisors(client, auth_headers) -> None:  # type: ignore[no-untyped-def]
+    answer = client.get("/v1/exchange/status", headers=auth_headers("supervisor"))
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {
+        "node": "LS",
+        "partners": [],
+        "feed": {"head_seq": 0, "unsequenced": 0},
+    }
+    officer = client.get("/v1/exchange/status", headers=auth_headers("border_officer"))
+    assert officer.status_code == 403
