@@ -195,20 +195,25 @@ class Puller:
     def round(self) -> None:
         if not self.identity.exists():
             return
+        try:  # in every process with a listener, whether it pulls or not
+            refresh_trust(self.engine)
+        except (SQLAlchemyError, ssl.SSLError) as exc:
+            log.warning("trusted certificates not refreshed: %s", exc)
         if self.lock is None:
             self.lock = _try_puller_lock(self.identity)
             if self.lock is None:
                 return  # another process pulls
         now = utcnow()
-        refresh_trust(self.engine)
         try:
+            with session_factory(self.engine)() as session:
+                names = [p.partner for p in svc.partners(session)]
+            if not names:
+                return  # nobody to exchange with: publish nothing
             with transaction(session_factory(self.engine)) as session:
                 svc.publish_credentials(session, self.settings.var_dir, self.settings.node, now)
                 if time.monotonic() - self.last_purge > 3600:
                     svc.purge_message_log(session, now, self.settings.exchange_retention_days)
                     self.last_purge = time.monotonic()
-            with session_factory(self.engine)() as session:
-                names = [p.partner for p in svc.partners(session)]
         except (SQLAlchemyError, OSError, ValueError) as exc:
             log.warning("exchange round skipped: %s", exc)
             return

@@ -85,6 +85,7 @@ _SEQUENCE = (
 )
 _TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:k, hashtext(current_schema()))")
 _PG_SEQUENCE_LOCK = 7_310_552
+_ANY_UNSEQUENCED = select(_OUT.c.id).where(_OUT.c.seq.is_(None)).limit(1)
 _SQLITE_WRITE_LOCK = text("UPDATE exchange_outbox SET seq = seq WHERE 0")
 _sequencing = threading.Lock()
 
@@ -105,6 +106,8 @@ def sequence(session: Session, limit: int = SEQUENCE_BATCH) -> int:
     their chain links, oldest first; how many. One sequencer at a time (PostgreSQL: an
     advisory lock, another busy sequencer makes this return 0; SQLite: the write lock and the
     unique ``seq``)."""
+    if session.execute(_ANY_UNSEQUENCED).first() is None:
+        return 0  # the usual case: no lock taken
     pg = session.get_bind().dialect.name == "postgresql"
     if pg and not session.execute(_TRY_LOCK, {"k": _PG_SEQUENCE_LOCK}).scalar():
         return 0
@@ -668,6 +671,10 @@ def pull(
                 session.expunge(partner)
             try:
                 anchor = parse_anchor(partner.anchor)
+                try:
+                    anchor.check_valid(clock())
+                except AnchorError as exc:
+                    raise BatchRefused(exc.code, str(exc)) from None
                 if client is None:
                     client = httpx.Client(verify=client_context(identity, anchor), timeout=30.0)
                 options = {
