@@ -76,6 +76,12 @@ def record(client, headers, check_id, key, reason=None):  # type: ignore[no-unty
     return client.post("/v1/crossings", json=body, headers={**headers, "Idempotency-Key": key})
 
 
+def clock_at(client: TestClient, when: datetime) -> None:
+    """Stand the server's clock at ``when``: an online check is dated when it is made, so a
+    history is built by checking at earlier times."""
+    client.app.state.clock = lambda: when  # type: ignore[attr-defined]
+
+
 def count(engine: Engine, model: type) -> int:
     with session_factory(engine)() as s:
         return s.scalar(select(func.count()).select_from(model)) or 0
@@ -118,8 +124,10 @@ def test_first_visit_is_clear_with_thirty_days_and_records_once(za, officer, eng
 
 def test_exit_after_forty_days_is_an_overstay(za, officer, engine) -> None:  # type: ignore[no-untyped-def]
     entry_at = NOW - timedelta(days=40)
+    clock_at(za, entry_at)
     c = check(za, officer, mrz=passport(), at=entry_at.isoformat()).json()
     assert record(za, officer, c["check_id"], "in-1").status_code == 201
+    clock_at(za, NOW)
     out = check(za, officer, mrz=passport(), direction="exit", at=NOW.isoformat()).json()
     assert out["decision"] == "REFER"
     codes = {r["code"] for r in out["reasons"]}
@@ -194,10 +202,10 @@ def test_watchlist_entry_in_other_orthography_is_found(za, officer, engine) -> N
 
 
 def test_history_flags_entry_while_inside_and_exit_without_entry(za, officer) -> None:  # type: ignore[no-untyped-def]
-    c = check(
-        za, officer, mrz=passport(number="RA3000001"), at=(NOW - timedelta(days=3)).isoformat()
-    )
+    clock_at(za, NOW - timedelta(days=3))
+    c = check(za, officer, mrz=passport(number="RA3000001"))
     record(za, officer, c.json()["check_id"], "h-1")
+    clock_at(za, NOW)
     again = check(za, officer, mrz=passport(number="RA3000001")).json()
     assert again["decision"] == "REFER"
     assert any(r["code"] == "history.still_inside" for r in again["reasons"])
@@ -206,10 +214,10 @@ def test_history_flags_entry_while_inside_and_exit_without_entry(za, officer) ->
 
 
 def test_valid_permit_lifts_the_limit_and_revoked_one_is_a_reason(za, officer, engine) -> None:  # type: ignore[no-untyped-def]
-    c = check(
-        za, officer, mrz=passport(number="RA4000001"), at=(NOW - timedelta(days=60)).isoformat()
-    )
+    clock_at(za, NOW - timedelta(days=60))
+    c = check(za, officer, mrz=passport(number="RA4000001"))
     assert record(za, officer, c.json()["check_id"], "p-1").status_code == 201
+    clock_at(za, NOW)
     with transaction(session_factory(engine)) as s:
         person = s.scalars(
             select(Person).join(TravelDocument).where(TravelDocument.number == "RA4000001")

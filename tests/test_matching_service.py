@@ -197,3 +197,45 @@ def test_an_exit_we_never_recorded_but_the_partner_saw_as_an_entry_ends_the_stay
     message = codes["stay.partner_record.exit"]
     assert record_id in message and "Lesotho" in message and home.date().isoformat() in message
     assert body["stay"]["days_remaining"] == 29  # a fresh 30-day visit
+
+
+def test_a_long_queue_does_not_make_the_partners_exit_an_earlier_entry(
+    engine: Engine,
+    make_user,  # type: ignore[no-untyped-def]
+) -> None:
+    """Lesotho recorded the exit three hours before South Africa's check (Easter queue):
+    beyond the window, so not shown as this crossing's other half, but not taken as an
+    entry South Africa missed either (which would say "still inside" and refer her)."""
+    partner(
+        engine, "LS", [{"direction": "exit", "crossed_at": (T - timedelta(hours=3)).isoformat()}]
+    )
+    body = _check(engine, make_user, "entry", T)
+    assert body["partner_crossing"] is None
+    assert not [r for r in body["reasons"] if r["code"].startswith(("stay.partner", "history."))]
+    assert body["decision"] == "CLEAR"
+
+
+def test_the_worker_portal_counts_days_in_south_africa_from_south_africas_records(
+    engine: Engine,
+) -> None:
+    """On the Lesotho node, days in South Africa come from the South African node's records
+    (received), and a Lesotho record of her coming home ends the stay ZA never closed."""
+    from tsela.store.models import Person
+    from tsela.web.stay_view import stay_left
+
+    person, doc = traveller(engine, "LS")
+    today = date(2026, 12, 20)
+    entered = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    partner(
+        engine,
+        "ZA",
+        [{"direction": "entry", "country": "ZAF", "crossed_at": entered.isoformat()}],
+    )
+    with session_factory(engine)() as s:
+        left = stay_left(s, s.get(Person, person.id), today)
+    assert left is not None and left.country == "ZAF"
+    assert (left.inside, left.days_used, left.days_remaining) == (True, 21, 9)
+    crossing(engine, "LS", person, doc, "entry", datetime(2026, 12, 10, 9, 0, tzinfo=UTC))
+    with session_factory(engine)() as s:
+        left = stay_left(s, s.get(Person, person.id), today)
+    assert left is not None and left.inside is False

@@ -19,6 +19,7 @@ import pytest
 from starlette.types import Receive, Scope, Send
 
 from _loop import run_async
+from _server import READY_TIMEOUT, wait_ready
 from tsela.api.serve import RETRY_AFTER_S, AdmissionControl, listening_socket
 from tsela.config import ConfigError, load_settings
 
@@ -137,7 +138,8 @@ def test_serve_with_two_workers(tmp_path: Path) -> None:
         cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
     try:
-        deadline = time.monotonic() + 60
+        wait_ready(f"http://127.0.0.1:{port}", proc, log=tmp_path / "server.log")
+        deadline = time.monotonic() + READY_TIMEOUT
         answers: list[int] = []
         while time.monotonic() < deadline and len(answers) < 10:
             with contextlib.suppress(httpx.HTTPError):
@@ -149,6 +151,12 @@ def test_serve_with_two_workers(tmp_path: Path) -> None:
         assert answers == [200] * 10
         ports = httpx.get(f"http://127.0.0.1:{port}/v1/ports", timeout=5).json()
         assert any(p["code"] == "MSU" for p in ports)
+        # The second worker may still be starting on a busy machine: wait for it (bounded).
+        while (
+            time.monotonic() < deadline
+            and (tmp_path / "server.log").read_text().count("Started server process") < 2
+        ):
+            time.sleep(0.2)
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)

@@ -319,6 +319,7 @@ def border(world: World) -> Iterator[tuple[TestClient, dict[str, str]]]:
         )
         token = accounts.issue_api_token(s, user, label="test")
     with TestClient(create_app(world.settings, world.engine)) as client:
+        client.app.state.clock = lambda: AT  # type: ignore[attr-defined]  # checks are dated now
         yield client, {"Authorization": f"Bearer {token}"}
 
 

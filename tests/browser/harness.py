@@ -141,7 +141,7 @@ def prepare(var_dir: Path, *, persons: int = 0, node: str = "LS") -> tuple[uuid.
     return ids
 
 
-def _wait(url: str, proc: subprocess.Popen[bytes], seconds: float = 60) -> None:
+def _wait(url: str, proc: subprocess.Popen[bytes], seconds: float = 120) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:

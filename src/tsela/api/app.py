@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine, text
@@ -18,9 +19,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tsela import __version__
 from tsela.api.auth import TokenUsers
+from tsela.api.errors import request_validation_error
 from tsela.config import Settings, load_settings
 from tsela.reference import UnknownPortError
 from tsela.store.db import make_engine, session_factory
+from tsela.store.models import utcnow
 
 log = logging.getLogger("tsela")
 
@@ -41,6 +44,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     app.state.token_users = TokenUsers(app.state.sessions, settings.token_cache_ms / 1000)
+    # The server's time as border checks see it (tests set their own, to stand on one day).
+    app.state.clock = utcnow
+    app.add_exception_handler(RequestValidationError, request_validation_error)
 
     @app.exception_handler(UnknownPortError)
     async def _unknown_port(_request: Request, exc: UnknownPortError) -> JSONResponse:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from tsela.cli.common import console, fail
+from tsela.cli.common import console, err_console, fail
 
 port_app = typer.Typer(
     help="Port client: check travellers online, or offline against a local copy, and upload "
@@ -43,7 +44,13 @@ def sync(home: Path = HOME, server: str = SERVER, token: str = TOKEN, port: str 
     client = _client(home, server, token, port)
     try:
         out = client.sync()
-    except (PortError, httpx.TransportError) as exc:
+    except httpx.TransportError as exc:
+        kept = client.status()["snapshot_at"]
+        fail(
+            f"sync failed: the server is unreachable ({exc})"
+            + (f"; the local copy (snapshot of {kept}) is kept" if kept else "")
+        )
+    except PortError as exc:
         fail(f"sync failed: {exc}")
     finally:
         client.close()
@@ -90,6 +97,10 @@ def check(
     if as_json:
         console.print_json(json.dumps(result.check))
         return
+    if not result.online:
+        err_console.print(
+            f"working OFFLINE on the local copy: {result.offline_reason or 'server unreachable'}"
+        )
     mode = "online" if result.online else "OFFLINE (local copy)"
     console.print(f"[bold]{result.decision}[/]  ({mode})")
     for reason in result.reasons:
@@ -102,30 +113,165 @@ def check(
 
 @port_app.command()
 def upload(home: Path = HOME, server: str = SERVER, token: str = TOKEN, port: str = PORT) -> None:
-    """Send queued crossings to the server, in order."""
+    """Send queued crossings to the server, in order.
+
+    Exits non-zero while anything is left to send or awaits a decision (a refused token,
+    refused crossings)."""
     client = _client(home, server, token, port)
     try:
         rep = client.upload()
+        refused = client.refused_items()
     finally:
         client.close()
     console.print(
         f"sent {rep.sent}, already there {rep.replayed}, refused {rep.refused}, left {rep.left}"
         + ("; server unreachable" if rep.unreachable else "")
     )
+    if rep.discards_reported:
+        console.print(f"{rep.discards_reported} discarded crossing(s) reported to the server")
     for error in rep.errors:
-        console.print(f"[red]{error}[/]")
-    if rep.left or rep.refused:
+        err_console.print(f"[red]{error}[/]")
+    if rep.token_refused:
+        err_console.print(f"[bold red]error:[/] {rep.token_refused}")
+    for problem in (rep.unavailable, rep.stopped):
+        if problem:
+            err_console.print(f"[bold red]error:[/] {problem}")
+    if rep.left:
+        err_console.print(f"nothing was lost: {rep.left} crossing(s) stay queued")
+    if refused:
+        _show_refused(refused)
+    if rep.left or refused or rep.token_refused:
         raise typer.Exit(1)
+
+
+def _show_refused(refused: list[dict[str, Any]]) -> None:
+    err_console.print(
+        f"{len(refused)} crossing(s) refused by the server await a decision: put them back "
+        "with `tsela port requeue`, or drop one with `tsela port discard ID --reason ...`"
+    )
+    for item in refused:
+        what = item.get("document") or item.get("check_id") or ""
+        err_console.print(
+            f"  {item['id']}: {what} {item.get('at') or ''} "
+            f"refused ({item['refused_status'] or '?'}): {item['reason']}"
+        )
+
+
+@port_app.command()
+def requeue(
+    ids: list[str] = typer.Argument(None, help="Only these (numbers from `status`)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    home: Path = HOME,
+    server: str = SERVER,
+    token: str = TOKEN,
+    port: str = PORT,
+) -> None:
+    """Put crossings the server refused back in the queue (they go up at the next upload)."""
+    from tsela.port.client import PortError
+
+    client = _client(home, server, token, port)
+    try:
+        refused = client.refused_items()
+        if ids:
+            known = {str(r["id"]): r for r in refused} | {r["idempotency_key"]: r for r in refused}
+            missing = [i for i in ids if i not in known]
+            if missing:
+                fail(f"not among the refused crossings: {', '.join(missing)} (see `status`)")
+            refused = list({known[i]["id"]: known[i] for i in ids}.values())
+        if not refused:
+            console.print("no refused crossings: nothing to requeue")
+            return
+        _show_refused(refused)
+        if not yes and not typer.confirm(
+            f"Put {len(refused)} crossing(s) back in the queue?", default=False
+        ):
+            fail("nothing changed", code=1)
+        try:
+            done = client.requeue([str(r["id"]) for r in refused])
+        except PortError as exc:
+            fail(str(exc))
+    finally:
+        client.close()
+    console.print(
+        f"{len(done)} crossing(s) back in the queue; `tsela port upload` sends them "
+        "(the next check does too)"
+    )
+
+
+@port_app.command()
+def discard(
+    item: str = typer.Argument(..., help="The crossing's number in `status` (or its key)."),
+    reason: str = typer.Option(..., help="Why it is dropped (kept in the audit logs)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    home: Path = HOME,
+    server: str = SERVER,
+    token: str = TOKEN,
+    port: str = PORT,
+) -> None:
+    """Drop one queued crossing for good, saying why.
+
+    Recorded in the local audit log and reported to the server (now, or at the next upload)."""
+    from tsela.port.client import PortError
+
+    if not reason.strip():
+        fail("say why the crossing is discarded (--reason)")
+    client = _client(home, server, token, port)
+    try:
+        if not yes and not typer.confirm(
+            f"Discard crossing {item} for good (it will never reach the server)?", default=False
+        ):
+            fail("nothing changed", code=1)
+        try:
+            out = client.discard(item, reason)
+        except PortError as exc:
+            fail(str(exc))
+    finally:
+        client.close()
+    console.print(
+        f"crossing {out['id']} discarded: {reason.strip()}; "
+        + (
+            "reported to the server"
+            if out["reported"]
+            else "it will be reported to the server at the next upload"
+        )
+    )
 
 
 @port_app.command()
 def status(home: Path = HOME, server: str = SERVER, token: str = TOKEN, port: str = PORT) -> None:
-    """Snapshot age and queue length."""
+    """Snapshot age, queue length, and the crossings the server refused (with its reasons)."""
     client = _client(home, server, token, port)
     try:
         console.print_json(json.dumps(client.status()))
     finally:
         client.close()
+
+
+@port_app.command()
+def login(
+    username: str = typer.Option(..., prompt=True, help="The officer's username."),
+    password: str = typer.Option(..., prompt=True, hide_input=True, envvar="TSELA_PASSWORD"),
+    server: str = SERVER,
+) -> None:
+    """Sign in and print a new port token (valid 12 h) for TSELA_PORT_TOKEN."""
+    import httpx
+
+    try:
+        r = httpx.post(
+            server.rstrip("/") + "/v1/auth/login",
+            json={"username": username, "password": password},
+            timeout=30,
+        )
+    except httpx.TransportError as exc:
+        fail(f"the server is unreachable ({exc})")
+    if r.status_code != 200:
+        try:
+            detail = r.json().get("detail", r.text)
+        except ValueError:
+            detail = r.text[:200]
+        fail(f"sign-in refused ({r.status_code}): {detail}")
+    err_console.print("new token (set it as TSELA_PORT_TOKEN):")
+    typer.echo(r.json()["access_token"])
 
 
 def register(app: typer.Typer) -> None:

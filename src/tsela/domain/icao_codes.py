@@ -53,6 +53,11 @@ CODES_IN_USE: dict[str, str] = {
 }
 
 
+# ICAO codes for a state that ISO 3166-1 writes otherwise: Tsela stores ISO's, so that a
+# scanned "D<<" and a typed "DEU" are the same country (and the same document).
+ISO_EQUIVALENT: dict[str, str] = {"D": "DEU"}
+
+
 @cache
 def known_codes() -> dict[str, str]:
     """Every code an MRZ may carry -> its English name."""
@@ -70,3 +75,16 @@ def is_known(code: str) -> bool:
 def country_name(code: str) -> str:
     """The English name of a code, or "" when it is unknown."""
     return known_codes().get(code, "")
+
+
+def canonical(code: str) -> str:
+    """The code Tsela stores for an MRZ code: ISO's where ICAO's differs (D -> DEU)."""
+    return ISO_EQUIVALENT.get(code, code)
+
+
+def iso_country(code: str) -> str | None:
+    """The ISO 3166-1 alpha-3 code of the country an MRZ code names; None for ICAO's codes of
+    organisations, stateless persons and refugees (UNO, EUE, XXA, XXB...) and for codes in
+    use outside ISO 3166-1 (RKS)."""
+    code = canonical(code)
+    return code if pycountry.countries.get(alpha_3=code) is not None else None

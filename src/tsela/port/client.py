@@ -7,10 +7,18 @@ offline) with the same check code as the server, and queues each crossing on loc
 ``upload`` sends the queue in order when the link returns; every item carries an
 Idempotency-Key, so a retry after a lost answer never records twice, and nothing is removed
 from the queue before the server has confirmed it.
+
+The server "cannot answer" (no connection, a timeout, any 5xx, 429) is the same as offline:
+checks fall back to the local copy and the queue waits. A refused token (401/403) stops the
+upload and leaves the queue as it is. Only a refusal of one crossing's content (400, 409,
+410, 413, 422) marks that crossing refused, and a refused crossing stays in the queue, shown
+by ``status``, until an operator puts it back (``requeue``) or drops it with a reason
+(``discard``, recorded in the local audit log and reported to the server).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import sqlite3
@@ -23,6 +31,7 @@ from typing import Any
 import httpx
 from sqlalchemy import delete, select
 
+from tsela.domain import mrz as mrz_format
 from tsela.domain.values import Direction, Role
 from tsela.services import audit
 from tsela.services import checks as svc
@@ -53,10 +62,59 @@ CREATE TABLE IF NOT EXISTS queue (
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+# Columns added after the first release; a queue.db written by an older client gets them
+# when it is opened (SQLite has no ADD COLUMN IF NOT EXISTS).
+QUEUE_COLUMNS = {
+    "refused_status": "INTEGER",  # the HTTP status of a refusal (``error`` holds its words)
+    "refused_at": "TEXT",
+    "discarded_at": "TEXT",  # an operator dropped it (``tsela port discard``) ...
+    "discard_reason": "TEXT",  # ... saying why
+    "discard_reported_at": "TEXT",  # when the server acknowledged the discard
+}
+UNSENT = "sent_at IS NULL AND discarded_at IS NULL"
+PENDING = f"{UNSENT} AND error IS NULL"
+REFUSED = f"{UNSENT} AND error IS NOT NULL"
+
+# What an answer means for the queue (see the module's docstring).
+ITEM_REFUSED = frozenset({400, 409, 410, 413, 422})  # this crossing's content, for good
+TOKEN_REFUSED = frozenset({401, 403})
+MAX_OVERRIDE_REASON = 2000  # what the server takes (CrossingIn, OfflineCrossingIn)
+NEW_TOKEN_HINT = (
+    "get a new token with `tsela port login` (or POST /v1/auth/login) and give it as "
+    "TSELA_PORT_TOKEN or --token"
+)
+
+
+def server_cannot_answer(status: int) -> bool:
+    """5xx (a database down, an overloaded server's 503), 429 and 408: try again later."""
+    return status >= 500 or status in (408, 429)
 
 
 class PortError(Exception):
     """Something the officer must act on (a refusal by the server, no snapshot yet...)."""
+
+
+class TokenRefused(PortError):
+    """The server refused the port's token (expired, revoked, or not for this port)."""
+
+
+class ServerUnavailable(PortError):
+    """The server answered but could not do the work (5xx, 429): work offline."""
+
+
+def token_refused_message(r: httpx.Response) -> str:
+    why = "it has expired or was revoked" if r.status_code == 401 else "not for this work"
+    return (
+        f"the server refused the port token ({r.status_code}, {why}: {_detail(r)}); "
+        + NEW_TOKEN_HINT
+    )
+
+
+def unavailable_message(r: httpx.Response) -> str:
+    retry = r.headers.get("Retry-After")
+    return f"the server could not answer ({r.status_code}" + (
+        f", retry after {retry} s)" if retry else ")"
+    )
 
 
 @dataclass
@@ -68,6 +126,7 @@ class PortResult:
     recorded: bool
     queued: bool
     idempotency_key: str | None = None
+    offline_reason: str | None = None  # why it worked offline, in words
 
 
 @dataclass
@@ -77,6 +136,11 @@ class UploadReport:
     refused: int = 0
     left: int = 0
     unreachable: bool = False
+    unavailable: str | None = None  # why the server could not take the queue, in words
+    token_refused: str | None = None  # the server refused the token: nothing was changed
+    stopped: str | None = None  # an answer that is neither of the above: the queue waits
+    refused_waiting: int = 0  # refused crossings (this time or before) awaiting a decision
+    discards_reported: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -104,6 +168,10 @@ class PortClient:
         self.queue.execute("PRAGMA journal_mode=WAL")
         self.queue.execute("PRAGMA synchronous=FULL")  # a queued crossing survives a power cut
         self.queue.executescript(QUEUE_SCHEMA)
+        have = {row[1] for row in self.queue.execute("PRAGMA table_info(queue)")}
+        for column, kind in QUEUE_COLUMNS.items():
+            if column not in have:
+                self.queue.execute(f"ALTER TABLE queue ADD COLUMN {column} {kind}")
         self.engine = make_engine(f"sqlite:///{self.home / 'local.db'}")
         migrate(self.engine)
 
@@ -123,11 +191,31 @@ class PortClient:
             raise PortError("no snapshot yet: run `tsela port sync` while the server is reachable")
         return node
 
+    def _count(self, where: str) -> int:
+        return int(self.queue.execute(f"SELECT count(*) FROM queue WHERE {where}").fetchone()[0])
+
     def pending(self) -> int:
-        row = self.queue.execute(
-            "SELECT count(*) FROM queue WHERE sent_at IS NULL AND error IS NULL"
-        ).fetchone()
-        return int(row[0])
+        return self._count(PENDING)
+
+    def refused_items(self) -> list[dict[str, Any]]:
+        """Crossings the server refused, each with the server's words: awaiting an operator's
+        ``requeue`` or ``discard``."""
+        rows = self.queue.execute(
+            "SELECT seq, idempotency_key, kind, payload, queued_at, refused_status, error, "
+            f"refused_at FROM queue WHERE {REFUSED} ORDER BY seq"
+        ).fetchall()
+        return [
+            {
+                "id": seq,
+                "idempotency_key": key,
+                **_summary(kind, payload),
+                "queued_at": queued_at,
+                "refused_status": refused_status,
+                "reason": error,
+                "refused_at": refused_at,
+            }
+            for seq, key, kind, payload, queued_at, refused_status, error, refused_at in rows
+        ]
 
     def status(self) -> dict[str, Any]:
         return {
@@ -136,9 +224,12 @@ class PortClient:
             "snapshot_at": self._meta("snapshot_at"),
             "officer": self._meta("officer"),
             "queued": self.pending(),
-            "refused": self.queue.execute(
-                "SELECT count(*) FROM queue WHERE error IS NOT NULL"
-            ).fetchone()[0],
+            "refused": self._count(REFUSED),
+            "refused_items": self.refused_items(),
+            "discarded": self._count("discarded_at IS NOT NULL"),
+            "discards_not_reported": self._count(
+                "discarded_at IS NOT NULL AND discard_reported_at IS NULL"
+            ),
         }
 
     # ----------------------------------------------------------------- sync
@@ -193,6 +284,14 @@ class PortClient:
 
     def _get(self, path: str, **kw: Any) -> dict[str, Any]:
         r = self.http.get(path, **kw)
+        if r.status_code in TOKEN_REFUSED:
+            raise TokenRefused(token_refused_message(r))
+        if server_cannot_answer(r.status_code):
+            kept = self._meta("snapshot_at")
+            raise ServerUnavailable(
+                f"{unavailable_message(r)} for {path}; "
+                + (f"the local copy (snapshot of {kept}) is kept" if kept else "try again later")
+            )
         if r.status_code >= 400:
             raise PortError(f"server refused {path}: {r.status_code} {_detail(r)}")
         return r.json()  # type: ignore[no-any-return]
@@ -211,6 +310,9 @@ class PortClient:
         override_reason: str | None = None,
     ) -> PortResult:
         """Check a traveller and (by default) record the crossing; online if possible."""
+        if override_reason and len(override_reason) > MAX_OVERRIDE_REASON:
+            # The server would refuse it at upload, long after the traveller has gone.
+            raise PortError(f"an override reason has at most {MAX_OVERRIDE_REASON} characters")
         at = at or datetime.now(UTC)
         body: dict[str, Any] = {
             "port": self.port,
@@ -220,19 +322,36 @@ class PortClient:
             "document_number": document_number,
             "issuing_state": issuing_state,
         }
+        offline_reason = None
         if self.pending():
-            self.upload()  # keep the server's record in order before adding to it
-        if not self.pending():
+            report = self.upload()  # keep the server's record in order before adding to it
+            if report.token_refused:
+                raise TokenRefused(report.token_refused)
+            if self.pending():
+                offline_reason = (
+                    report.unavailable
+                    or report.stopped
+                    or "crossings recorded offline are still waiting to be uploaded"
+                )
+        if offline_reason is None:
             try:
                 return self._check_online(body, record, override_reason)
-            except httpx.TransportError:
-                pass  # the link is down: check locally
-        return self._check_offline(body, record, override_reason)
+            except ServerUnavailable as exc:
+                offline_reason = str(exc)
+            except httpx.TransportError as exc:
+                offline_reason = f"the server is unreachable ({_transport_words(exc)})"
+        result = self._check_offline(body, record, override_reason)
+        result.offline_reason = offline_reason
+        return result
 
     def _check_online(
         self, body: dict[str, Any], record: bool, override_reason: str | None
     ) -> PortResult:
         r = self.http.post("/v1/checks", json=body)
+        if server_cannot_answer(r.status_code):
+            raise ServerUnavailable(unavailable_message(r))
+        if r.status_code in TOKEN_REFUSED:
+            raise TokenRefused(token_refused_message(r))
         if r.status_code >= 400:
             raise PortError(f"check refused: {r.status_code} {_detail(r)}")
         result = r.json()
@@ -242,11 +361,16 @@ class PortClient:
         crossing = {"check_id": result["check_id"], "override_reason": override_reason}
         try:
             c = self.http.post("/v1/crossings", json=crossing, headers={"Idempotency-Key": key})
+            lost = server_cannot_answer(c.status_code)
         except httpx.TransportError:
+            lost = True
+        if lost:
             # The server may or may not have recorded it: queue the same request; the
             # Idempotency-Key makes the retry safe either way.
             self._enqueue(key, "online", crossing)
             return PortResult(True, result["decision"], result["reasons"], result, False, True, key)
+        if c.status_code in TOKEN_REFUSED:
+            raise TokenRefused(token_refused_message(c))
         if c.status_code >= 400:
             raise PortError(f"crossing refused: {c.status_code} {_detail(c)}")
         return PortResult(True, result["decision"], result["reasons"], result, True, False, key)
@@ -317,12 +441,11 @@ class PortClient:
     # ----------------------------------------------------------------- upload
 
     def upload(self) -> UploadReport:
-        """Send queued crossings in the order they happened; stop at the first failure
-        to reach the server (the rest wait for the next try)."""
+        """Send queued crossings in the order they happened; stop at the first answer that is
+        not about that one crossing (the rest wait for the next try, untouched)."""
         report = UploadReport()
         rows = self.queue.execute(
-            "SELECT seq, idempotency_key, kind, payload FROM queue "
-            "WHERE sent_at IS NULL AND error IS NULL ORDER BY seq"
+            f"SELECT seq, idempotency_key, kind, payload FROM queue WHERE {PENDING} ORDER BY seq"
         ).fetchall()
         for seq, key, kind, payload in rows:
             path = "/v1/crossings" if kind == "online" else "/v1/port/crossings"
@@ -332,27 +455,161 @@ class PortClient:
                     content=payload,
                     headers={"Idempotency-Key": key, "Content-Type": "application/json"},
                 )
-            except httpx.TransportError:
+            except httpx.TransportError as exc:
                 report.unreachable = True
+                report.unavailable = f"the server is unreachable ({_transport_words(exc)})"
                 break
             if r.status_code in (200, 201):
                 self.queue.execute(
                     "UPDATE queue SET sent_at=?, answer=? WHERE seq=?",
-                    (datetime.now(UTC).isoformat(), r.text, seq),
+                    (_now(), r.text, seq),
                 )
                 if r.status_code == 200:
                     report.replayed += 1
                 else:
                     report.sent += 1
-            elif r.status_code >= 500 or r.status_code == 429:
+            elif server_cannot_answer(r.status_code):
                 report.unreachable = True  # try again later, keep the order
+                report.unavailable = unavailable_message(r)
                 break
-            else:
-                self.queue.execute("UPDATE queue SET error=? WHERE seq=?", (_detail(r), seq))
+            elif r.status_code in TOKEN_REFUSED:
+                report.token_refused = token_refused_message(r)
+                break
+            elif r.status_code in ITEM_REFUSED:
+                self.queue.execute(
+                    "UPDATE queue SET error=?, refused_status=?, refused_at=? WHERE seq=?",
+                    (_detail(r), r.status_code, _now(), seq),
+                )
                 report.refused += 1
                 report.errors.append(f"crossing {seq}: {r.status_code} {_detail(r)}")
+            else:
+                # Not about this crossing (a wrong server address, an older server...):
+                # nothing is marked; the operator can look, and discard it if need be.
+                report.stopped = f"upload stopped at crossing {seq}: {r.status_code} {_detail(r)}"
+                break
+        if report.token_refused is None and report.unavailable is None:
+            report.discards_reported, problem = self._report_discards()
+            if problem:
+                report.errors.append(problem)
         report.left = self.pending()
+        report.refused_waiting = self._count(REFUSED)
         return report
+
+    # ----------------------------------------------------------------- operator decisions
+
+    def _item(self, ref: str | int) -> tuple[int, str, str, str, str | None, str | None]:
+        """A queued crossing by its number in ``status`` or its Idempotency-Key."""
+        row = self.queue.execute(
+            "SELECT seq, idempotency_key, kind, payload, sent_at, discarded_at FROM queue "
+            "WHERE seq=? OR idempotency_key=?",
+            (int(ref) if str(ref).isdigit() else -1, str(ref)),
+        ).fetchone()
+        if row is None:
+            raise PortError(f"no crossing {ref} in this port's queue")
+        return row  # type: ignore[no-any-return]
+
+    def _audit(self, action: str, entity_id: str, detail: dict[str, Any]) -> None:
+        """The local audit log (chained, as offline checks are)."""
+        actor = self._meta("officer") or f"port:{self.port}"
+        with transaction(session_factory(self.engine)) as s:
+            audit.record(
+                s,
+                actor=actor,
+                action=action,
+                node=self._meta("node") or "??",
+                entity="queued_crossing",
+                entity_id=entity_id,
+                detail=detail,
+                source=f"port:{self.port}",
+            )
+            audit.seal(s)
+
+    def requeue(self, refs: list[str] | None = None) -> list[int]:
+        """Put refused crossings (all, or those named) back in the queue, in their places."""
+        if refs:
+            items = [self._item(ref) for ref in refs]
+            wanted = {it[0] for it in items}
+            refused = {item["id"]: item for item in self.refused_items()}
+            for seq in wanted:
+                if seq not in refused:
+                    raise PortError(f"crossing {seq} is not refused; only refused ones go back")
+            chosen = [refused[seq] for seq in sorted(wanted)]
+        else:
+            chosen = self.refused_items()
+        for item in chosen:
+            # The decision is logged before it is applied: never a change without its entry.
+            self._audit(
+                "port.crossing_requeued",
+                item["idempotency_key"],
+                {"queue_id": item["id"], "refusal": item["reason"]},
+            )
+            self.queue.execute(
+                "UPDATE queue SET error=NULL, refused_status=NULL, refused_at=NULL WHERE seq=?",
+                (item["id"],),
+            )
+        return [item["id"] for item in chosen]
+
+    def discard(self, ref: str, reason: str) -> dict[str, Any]:
+        """Drop one unsent crossing on an operator's word: kept in the queue file as discarded,
+        with the reason, in the local audit log, and reported to the server (now if it can
+        be reached, else at the next upload)."""
+        reason = reason.strip()
+        if not reason:
+            raise PortError("say why the crossing is discarded (--reason)")
+        if len(reason) > MAX_OVERRIDE_REASON:
+            raise PortError(f"a reason has at most {MAX_OVERRIDE_REASON} characters")
+        seq, key, kind, payload, sent_at, discarded_at = self._item(ref)
+        if sent_at is not None:
+            raise PortError(f"crossing {seq} reached the server already; nothing to discard")
+        if discarded_at is not None:
+            raise PortError(f"crossing {seq} was discarded already")
+        self._audit(
+            "port.crossing_discarded",
+            key,
+            {"queue_id": seq, "reason": reason, "kind": kind, "crossing": json.loads(payload)},
+        )
+        self.queue.execute(
+            "UPDATE queue SET discarded_at=?, discard_reason=? WHERE seq=?", (_now(), reason, seq)
+        )
+        self._report_discards()
+        reported = self.queue.execute(
+            "SELECT discard_reported_at IS NOT NULL FROM queue WHERE seq=?", (seq,)
+        ).fetchone()[0]
+        return {"id": seq, "idempotency_key": key, "reported": bool(reported)}
+
+    def _report_discards(self) -> tuple[int, str | None]:
+        """Tell the server about discards it has not acknowledged yet; stop at the first
+        answer that is not an acknowledgement (they are tried again next time, and that answer
+        is returned in words)."""
+        rows = self.queue.execute(
+            "SELECT seq, idempotency_key, kind, payload, queued_at, discarded_at, "
+            "discard_reason, refused_status, error FROM queue "
+            "WHERE discarded_at IS NOT NULL AND discard_reported_at IS NULL ORDER BY seq"
+        ).fetchall()
+        done = 0
+        for seq, key, kind, payload, queued_at, discarded_at, reason, status, error in rows:
+            body = {
+                "port": self.port,
+                "kind": kind,
+                "crossing": json.loads(payload),
+                "queued_at": queued_at,
+                "discarded_at": discarded_at,
+                "reason": reason,
+                "refusal": f"{status} {error}"[:2000] if error else None,
+            }
+            try:
+                r = self.http.post("/v1/port/discards", json=body, headers={"Idempotency-Key": key})
+            except httpx.TransportError:
+                break
+            if r.status_code not in (200, 201):
+                return done, f"discard of crossing {seq} not reported yet: " + (
+                    token_refused_message(r)
+                    if r.status_code in TOKEN_REFUSED
+                    else f"{r.status_code} {_detail(r)}"
+                )
+            self.queue.execute("UPDATE queue SET discard_reported_at=? WHERE seq=?", (_now(), seq))
+            done += 1
+        return done, None
 
     def close(self) -> None:
         self.http.close()
@@ -360,8 +617,45 @@ class PortClient:
         self.engine.dispose()
 
 
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _transport_words(exc: httpx.TransportError) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return "no answer in time"
+    return str(exc) or type(exc).__name__
+
+
+def _summary(kind: str, payload: str) -> dict[str, Any]:
+    """Enough of a queued crossing for an operator to recognise it."""
+    body = json.loads(payload)
+    if kind == "online":
+        return {"check_id": body.get("check_id")}
+    document = body.get("document_number") or ""
+    if not document and body.get("mrz"):
+        with contextlib.suppress(ValueError):
+            read = mrz_format.parse(body["mrz"], today=datetime.now(UTC).date())
+            document = f"{read.issuing_state} {read.document_number}"
+    return {
+        "at": body.get("at"),
+        "direction": body.get("direction"),
+        "document": document,
+        "local_decision": body.get("local_decision"),
+    }
+
+
 def _detail(r: httpx.Response) -> str:
+    """The server's reason in words: FastAPI's ``detail``, or each field's problem."""
     try:
-        return str(r.json().get("detail", r.text))
+        detail = r.json().get("detail", r.text)
     except ValueError:
         return r.text[:200]
+    if isinstance(detail, list):  # a request that does not fit the API's model
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', [])[1:])}: {e.get('msg', '')}"
+            if isinstance(e, dict)
+            else str(e)
+            for e in detail
+        )[:2000]
+    return str(detail)[:2000]

@@ -12,6 +12,8 @@ from importlib import resources
 
 import pycountry
 
+from tsela.domain.icao_codes import country_name as icao_name
+
 
 @dataclass(frozen=True)
 class PortInfo:
@@ -74,9 +76,11 @@ def port(code: str) -> PortInfo:
 
 
 def country_name(alpha3: str) -> str | None:
-    found = pycountry.countries.get(alpha_3=alpha3.upper())
-    return found.name if found else None
+    """The English name of an ISO 3166-1 alpha-3 code, or of a code ICAO Doc 9303 adds
+    (D, XXA, UNO, EUE...: documents carry them); None when unknown."""
+    return icao_name(alpha3.upper()) or None
 
 
 def is_country(alpha3: str) -> bool:
-    return country_name(alpha3) is not None
+    """True for an ISO 3166-1 alpha-3 country code only."""
+    return pycountry.countries.get(alpha_3=alpha3.upper()) is not None

@@ -18,12 +18,15 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, bindparam, insert, select
+from sqlalchemy import Engine, bindparam, delete, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from tsela.domain import decisions as dec
+from tsela.domain import icao_codes as icao
 from tsela.domain import mrz as mrzlib
 from tsela.domain import stay as staylib
+from tsela.domain.screening.scoring import EARLIEST_BIRTH_YEAR
 from tsela.domain.values import Decision, Direction, DocumentStatus, Role, Sex
 from tsela.ids import new_id
 from tsela.reference import country_name, port_display_name
@@ -35,7 +38,13 @@ from tsela.store.db import column_values, session_engine
 from tsela.store.models import Crossing, Person, PortOfEntry, TravelDocument, User, utcnow
 
 NODE_COUNTRY = {"LS": "LSO", "ZA": "ZAF"}
-CLOCK_SKEW = timedelta(minutes=5)  # a scanner's clock may run a little ahead
+# How far the time a check gives (``at``, the moment of the crossing) may lie from the
+# server's clock; beyond that it is a mistake (a port clock set wrong, a typo) or a back-dated
+# record, and the check is refused with nothing recorded. A crossing dated ahead would also
+# hide the traveller's next crossing from the history rules ("entered while still inside").
+CLOCK_SKEW = timedelta(minutes=5)  # ahead: a port's clock may run a few minutes fast
+ONLINE_CHECK_AGE = timedelta(minutes=15)  # behind, online: the traveller is at the desk now
+OFFLINE_RETENTION = timedelta(days=30)  # behind, a crossing recorded offline and uploaded later
 HISTORY_LIMIT = 1000  # crossings looked at for stay rules (covers any 180-day window)
 RECENT = 5
 MIN_OVERRIDE_REASON = 10
@@ -301,6 +310,15 @@ _CROSSINGS = (
     .limit(2 * HISTORY_LIMIT)
 )
 _NEW_CHECK = insert(BorderCheck.__table__)
+_NEW_PERSON = insert(Person.__table__)
+# A document already registered (by a concurrent check) is left alone: see _register.
+_NEW_DOCUMENT = {
+    name: dialect.insert(TravelDocument.__table__)
+    .on_conflict_do_nothing(index_elements=["issuing_state", "number"])
+    .returning(_D.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+MAX_DOCUMENT_NUMBER = TravelDocument.__table__.c.number.type.length
 
 
 def _find_document(
@@ -313,21 +331,37 @@ def _find_document(
 
 
 def _register(
-    session: Session, node: str, details: TravellerDetails, issuing_state: str, number: str
-) -> tuple[DocumentRef, TravellerRef]:
+    session: Session,
+    node: str,
+    details: TravellerDetails,
+    issuing_state: str,
+    number: str,
+    now: datetime,
+) -> tuple[tuple[DocumentRef, TravellerRef], bool]:
+    """Register a new traveller and their document; (document, traveller), and whether this
+    call registered them.
+
+    Two desks (two server processes) checking the same new traveller at once both find no
+    document and both register: the document's unique key (issuing state, number) lets one
+    in. The other's insert does nothing (ON CONFLICT DO NOTHING: PostgreSQL waits for the
+    first to commit, SQLite serialises writers), it removes the traveller it inserted in its
+    own still uncommitted transaction, and answers with the registration that won.
+    """
     sex = details.sex if details.sex in ("M", "F", "X") else "X"
     person = Person(
+        id=new_id(),
         node=node,
+        created_at=now,
         primary_name=details.surname.strip().upper(),
         given_names=details.given_names.strip().upper(),
         sex=Sex(sex),
         birth_date=details.birth_date,
-        nationality=details.nationality.strip().upper(),
+        nationality=icao.canonical(details.nationality.strip().upper()),
     )
-    session.add(person)
-    session.flush()
     document = TravelDocument(
+        id=new_id(),
         node=node,
+        created_at=now,
         person_id=person.id,
         document_type=details.document_type[:2] or "P",
         issuing_state=issuing_state,
@@ -335,9 +369,17 @@ def _register(
         expiry_date=details.expiry_date,
         status=DocumentStatus.VALID,
     )
-    session.add(document)
-    session.flush()
-    return _read_model(DocumentRef, document), _read_model(TravellerRef, person)
+    session.execute(_NEW_PERSON, column_values(person))
+    dialect = session_engine(session).dialect.name
+    if session.execute(_NEW_DOCUMENT[dialect], column_values(document)).first() is not None:
+        return (_read_model(DocumentRef, document), _read_model(TravellerRef, person)), True
+    session.execute(delete(Person).where(Person.id == person.id))
+    found = _find_document(session, issuing_state, number)
+    if found is None:  # registered and removed again in between: vanishingly rare
+        raise CheckError(
+            409, f"document {number} of {issuing_state} changed meanwhile; check again"
+        )
+    return found, False
 
 
 def _crossings(
@@ -453,6 +495,89 @@ def _stay(
 # --------------------------------------------------------------------------- the check
 
 
+def _plain_text(label: str, value: str | None) -> None:
+    """Refuse text no database column can hold: a NUL character (PostgreSQL refuses it) or a
+    lone UTF-16 surrogate (a JSON escape such as \\ud800, which UTF-8 cannot encode). The
+    message does not repeat the value: it could not be written in the answer either."""
+    if not value:
+        return
+    if "\x00" in value:
+        raise CheckError(422, f"{label} contains a NUL character (\\u0000), which is not text")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise CheckError(
+                422, f"{label} contains a lone surrogate (\\ud800-\\udfff), which is not text"
+            ) from None
+
+
+def _check_text(request: CheckRequest) -> None:
+    _plain_text("port", request.port)
+    _plain_text("mrz", request.mrz)
+    _plain_text("document_number", request.document_number)
+    _plain_text("issuing_state", request.issuing_state)
+    if request.traveller is not None:
+        for name in ("surname", "given_names", "nationality", "sex", "document_type"):
+            _plain_text(f"traveller.{name}", getattr(request.traveller, name))
+
+
+def _minutes(span: timedelta) -> str:
+    if span >= timedelta(days=1):
+        return f"{span.days} days"
+    return f"{int(span.total_seconds() // 60)} minutes"
+
+
+def _check_time(at: datetime, now: datetime, *, offline: bool, port: str) -> None:
+    """The crossing time lies within the stated bounds of the server's clock (see
+    CLOCK_SKEW, ONLINE_CHECK_AGE, OFFLINE_RETENTION)."""
+    if at.tzinfo is None:
+        raise CheckError(
+            422, "the crossing time must include a time zone (e.g. 2026-11-25T08:30+02:00)"
+        )
+    server = now.isoformat(timespec="seconds")
+    refused = ("check.rejected", "port", port, {"at": at.isoformat()})
+    if at > now + CLOCK_SKEW:
+        raise CheckError(
+            422,
+            f"the crossing time {at.isoformat()} is in the future: more than "
+            f"{_minutes(CLOCK_SKEW)} after the server's time {server}; check the port's clock",
+            audit=refused,
+        )
+    age = OFFLINE_RETENTION if offline else ONLINE_CHECK_AGE
+    if at < now - age:
+        why = (
+            f"crossings recorded offline are taken for {_minutes(age)}"
+            if offline
+            else "an online check is of a traveller at the desk now (a crossing recorded "
+            "offline is uploaded to /v1/port/crossings)"
+        )
+        raise CheckError(
+            422,
+            f"the crossing time {at.isoformat()} is more than {_minutes(age)} before the "
+            f"server's time {server}: {why}",
+            audit=refused,
+        )
+
+
+def _check_details(details: TravellerDetails, day: date) -> None:
+    """What the officer typed about a new traveller, before it is stored and screened."""
+    if not icao.is_known(details.nationality.strip().upper()):
+        raise CheckError(
+            422,
+            f"nationality {details.nationality.strip()!r} is not an ICAO or ISO 3166-1 code",
+        )
+    born = details.birth_date
+    if born is not None and born > day:
+        raise CheckError(
+            422, f"birth date {born.isoformat()} is after the day of the check ({day.isoformat()})"
+        )
+    if born is not None and born.year < EARLIEST_BIRTH_YEAR:
+        raise CheckError(
+            422, f"birth date {born.isoformat()} is before {EARLIEST_BIRTH_YEAR}: check the year"
+        )
+
+
 def run_check(
     session: Session,
     *,
@@ -467,19 +592,10 @@ def run_check(
 ) -> CheckResult:
     now = now or utcnow()
     country = NODE_COUNTRY[node]
+    _check_text(request)
     port = find_port(session, request.port)
     ensure_posted(session, officer, port, "check travellers")
-    if request.at.tzinfo is None:
-        raise CheckError(
-            422, "the crossing time must include a time zone (e.g. 2026-11-25T08:30+02:00)"
-        )
-    if request.at > now + CLOCK_SKEW:
-        raise CheckError(
-            422,
-            f"the crossing time {request.at.isoformat()} is in the future "
-            f"(server time {now.isoformat(timespec='seconds')})",
-            audit=("check.rejected", "port", port.code, {"at": request.at.isoformat()}),
-        )
+    _check_time(request.at, now, offline=offline, port=port.code)
     day = request.at.astimezone(BORDER_TZ).date()
     reasons: list[dec.Reason] = []
     warnings: list[str] = []
@@ -493,7 +609,9 @@ def run_check(
         mrz_errors = list(parsed.errors)
         warnings.extend(parsed.hints)
         warnings.extend(parsed.warnings)
-        issuing_state = parsed.issuing_state
+        # Stored under ISO's code where ICAO's differs (Germany's D<< is DEU), so a typed
+        # DEU and a scanned D<< find the same document.
+        issuing_state = icao.canonical(parsed.issuing_state)
         number = parsed.document_number
         if not number or not issuing_state:
             raise CheckError(
@@ -504,7 +622,7 @@ def run_check(
         details = TravellerDetails(
             surname=parsed.surname,
             given_names=parsed.given_names,
-            nationality=parsed.nationality or issuing_state,
+            nationality=icao.canonical(parsed.nationality) or issuing_state,
             birth_date=parsed.birth_date,
             sex=parsed.sex,
             expiry_date=parsed.expiry_date,
@@ -515,9 +633,19 @@ def run_check(
             raise CheckError(
                 422, "give the MRZ, or the document number and issuing state typed by hand"
             )
-        issuing_state = request.issuing_state.strip().upper()
+        issuing_state = icao.canonical(request.issuing_state.strip().upper())
         number = request.document_number.strip().upper().replace(" ", "")
+        if not icao.is_known(issuing_state):
+            raise CheckError(
+                422, f"issuing state {issuing_state!r} is not an ICAO or ISO 3166-1 code"
+            )
         details = request.traveller  # type: ignore[assignment]
+    if len(number) > MAX_DOCUMENT_NUMBER:
+        raise CheckError(
+            422,
+            f"document number {number} has {len(number)} characters; at most "
+            f"{MAX_DOCUMENT_NUMBER} are kept",
+        )
 
     found = _find_document(session, issuing_state, number)
     if found is None:
@@ -527,17 +655,20 @@ def run_check(
                 f"document {number} of {issuing_state} is not known here: give the traveller's "
                 "surname, given names, nationality, birth date and sex to register them",
             )
-        found = _register(session, node, details, issuing_state, number)
-        audit.record(
-            session,
-            actor=officer.username,
-            action="person.register",
-            node=node,
-            entity="person",
-            entity_id=found[1].id,
-            source=source,
-            detail={"via": "check", "port": port.code},
-        )
+        if not request.mrz:
+            _check_details(details, day)
+        found, registered = _register(session, node, details, issuing_state, number, now)
+        if registered:
+            audit.record(
+                session,
+                actor=officer.username,
+                action="person.register",
+                node=node,
+                entity="person",
+                entity_id=found[1].id,
+                source=source,
+                detail={"via": "check", "port": port.code},
+            )
     document, person = found
     if request.mrz and details is not None and person.primary_name != details.surname.upper():
         warnings.append(
@@ -718,6 +849,7 @@ def record_crossing(
     now = now or utcnow()
     if not idempotency_key or len(idempotency_key) > 80:
         raise CheckError(422, "an Idempotency-Key header of 1 to 80 characters is required")
+    _plain_text("override_reason", override_reason)
     existing = replayed_crossing(session, idempotency_key, payload_hash)
     if existing is not None:
         check = session.get(BorderCheck, existing.check_id) if existing.check_id else None
@@ -729,9 +861,14 @@ def record_crossing(
     port = _port_by_id(session, check.port_id)
     assert port is not None
     ensure_posted(session, officer, port, "record crossings")
+    # One check, one crossing. This read is a fast answer only: two requests at once both
+    # find nothing here, and the unique index on crossing.check_id lets one of them in (the
+    # route asks the other again, which then answers here).
     if check.crossing_id is not None:
         raise CheckError(
-            409, f"check {check_id} is already recorded as crossing {check.crossing_id}"
+            409,
+            f"check {check_id} is already recorded as crossing {check.crossing_id}; "
+            "a new crossing needs a new check",
         )
     if check.person_id is None:
         raise CheckError(422, "this check found no traveller; nothing to record")
@@ -839,6 +976,7 @@ def review(
     check = session.get(BorderCheck, check_id)
     if check is None:
         raise CheckError(404, f"no check {check_id}")
+    _plain_text("note", note)
     if not note.strip():
         raise CheckError(422, "a review needs a note")
     if check.reviewed_at is not None:

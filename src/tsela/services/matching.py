@@ -303,7 +303,19 @@ def at_check(
         )
         for r in found
     ]
-    merged, reasons = dec.with_partner_records(history, records, until=at - window)
+    until = at - window
+    latest = found[0]
+    if (
+        direction == "entry"
+        and latest.direction.value == "exit"
+        and latest.crossed_at <= at + m.TOLERANCE
+        and (not history or latest.crossed_at > history[-1].crossed_at)
+    ):
+        # The partner's last word is that the traveller left for this country, and we have
+        # recorded nothing since: that exit is the other half of this entry, however long
+        # the queue was, not evidence of an earlier entry we missed.
+        until = min(until, latest.crossed_at)
+    merged, reasons = dec.with_partner_records(history, records, until=until)
     recent = [
         r
         for r in found
@@ -318,3 +330,58 @@ def at_check(
         best = max(recent, key=lambda r: (r.direction.value == half, r.crossed_at))
         shown = describe(best, at, person)
     return AtCheck(merged, reasons, shown)
+
+
+# --------------------------------------------------------------------------- stay records
+
+
+def stay_records(
+    session: Session, person_id: uuid.UUID, country: str
+) -> tuple[list[dec.PastCrossing], list[dec.PartnerRecord]]:
+    """A traveller's crossings into and out of ``country`` (oldest first) as known here, and
+    the records of the other country as evidence for their gaps.
+
+    ``country``'s own records are first-hand: this node's when it is this node's country,
+    the partner's (received through the exchange) when it is the partner's. A record of the
+    same crossing held twice (a single node keeping both sides, as in the demo) counts once.
+    """
+    c, port = Crossing, PortOfEntry
+    local = session.execute(
+        select(c.id, c.node, c.direction, c.country, c.crossed_at, port.code)
+        .join(port, port.id == c.port_id)
+        .where(c.person_id == person_id)
+        .order_by(c.crossed_at.desc())
+        .limit(2 * HISTORY_LIMIT)
+    ).all()
+    rows = [(str(i), n, d.value, k, t, code) for i, n, d, k, t, code in local]
+    rows += [
+        (str(r.id), r.node, r.direction.value, r.country, r.crossed_at, r.port_code)
+        for r in _evidence(session, person_id)
+    ]
+    rows.sort(key=lambda r: r[4])
+    history: list[dec.PastCrossing] = []
+    evidence: list[dec.PartnerRecord] = []
+    posts = m.shared_posts()
+    for record_id, node, direction, where, at, code in rows:
+        if where == country:
+            same = [
+                h
+                for h in history[-3:]
+                if h.direction == direction and abs(h.crossed_at - at) <= m.TOLERANCE
+            ]
+            if not same:
+                history.append(dec.PastCrossing(direction, at, code))
+        else:
+            evidence.append(
+                dec.PartnerRecord(
+                    record_id=record_id,
+                    node=node,
+                    direction=direction,
+                    country=where,
+                    crossed_at=at,
+                    port=code,
+                    port_name=_port_name(code, where),
+                    shared_post=code in posts,
+                )
+            )
+    return history[-HISTORY_LIMIT:], evidence

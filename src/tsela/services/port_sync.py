@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tsela.domain.icao_codes import iso_country
 from tsela.domain.values import DocumentStatus
 from tsela.services import checks as svc
 from tsela.services.screening_link import document_alerts, screener
@@ -109,7 +111,12 @@ def snapshot(session: Session, *, node: str, port: str) -> dict[str, Any]:
             "category": "other",
             "source": f"node {node}",
             "version": 0,
-            "data": _csv(DOCUMENT_COLUMNS, [[s, n, st.value, ""] for s, n, st in flagged]),
+            # Document lists hold ISO countries only: a flagged UN laissez-passer or refugee
+            # travel document (UNO, XXB...) would be a bad row in the port's import.
+            "data": _csv(
+                DOCUMENT_COLUMNS,
+                [[s, n, st.value, ""] for s, n, st in flagged if iso_country(s) is not None],
+            ),
         }
     )
     return {"node": node, "port": port, "generated_at": utcnow().isoformat(), "lists": lists}
@@ -126,13 +133,18 @@ def accept_offline_crossing(
     local_decision: str,
     officer_reason: str | None,
     source: str = "",
+    now: datetime | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Check (as of the time it happened) and record a crossing made while offline.
 
     The traveller has crossed already, so the crossing is always recorded; where the server's
     decision is not CLEAR it is recorded as an override for a supervisor to review.
     Returns (result, created); an identical retry returns the first result.
+
+    Its time must lie between ``svc.OFFLINE_RETENTION`` before the server's time ``now``
+    and ``svc.CLOCK_SKEW`` after it; else CheckError (422) and nothing is recorded.
     """
+    now = now or utcnow()
 
     existing = svc.replayed_crossing(session, idempotency_key, payload_hash)
     if existing is not None:
@@ -146,7 +158,7 @@ def accept_offline_crossing(
         document_alerts=document_alerts,
         offline=True,
         source=source,
-        now=max(utcnow(), request.at),
+        now=now,
     )
     reason = None
     if result.check.decision.value != "CLEAR":
@@ -162,6 +174,7 @@ def accept_offline_crossing(
         payload_hash=payload_hash,
         override_reason=reason,
         source=source,
+        now=now,
     )
     return {
         "crossing_id": str(done.crossing.id),
@@ -170,3 +183,41 @@ def accept_offline_crossing(
         "local_decision": local_decision,
         "crossed_at": done.crossing.crossed_at.isoformat(),
     }, True
+
+
+DISCARDED = "port.crossing_discarded"
+
+
+def record_discard(
+    session: Session,
+    *,
+    node: str,
+    officer: User,
+    port: str,
+    idempotency_key: str,
+    detail: dict[str, Any],
+    source: str = "",
+) -> bool:
+    """A port operator dropped a queued crossing that never reached the server: the audit
+    log says who, why and which crossing. False when this discard was reported before."""
+    from tsela.services import audit
+    from tsela.store.models import AuditEvent
+
+    seen = session.scalar(
+        select(AuditEvent.id).where(
+            AuditEvent.action == DISCARDED, AuditEvent.entity_id == idempotency_key
+        )
+    )
+    if seen is not None:
+        return False
+    audit.record(
+        session,
+        actor=officer.username,
+        action=DISCARDED,
+        node=node,
+        entity="queued_crossing",
+        entity_id=idempotency_key,
+        detail={"port": port, **detail},
+        source=source,
+    )
+    return True

@@ -8,22 +8,28 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from tsela.domain.decisions import STRONG_MATCH, WatchlistFinding
+from tsela.domain.icao_codes import iso_country
 from tsela.services import screening
-from tsela.services.checks import ScreenInput
+from tsela.services.checks import CheckError, ScreenInput
 from tsela.store.db import session_engine
 
 
 def screener(session: Session, who: ScreenInput, day: date) -> Sequence[WatchlistFinding]:
     names = " ".join(p for p in (who.given_names, who.surname) if p)
-    hits = screening.screen(
-        session_engine(session),
-        names,
-        birth_date=who.birth_date,
-        nationality=who.nationality or None,
-        documents=[who.document_number] if who.document_number else (),
-        today=day,
-        session=session,  # one connection per check
-    )
+    try:
+        hits = screening.screen(
+            session_engine(session),
+            names,
+            birth_date=who.birth_date,
+            # Watchlists know ISO countries: a stateless person, a refugee or a UN official
+            # (XXA, XXB, UNO...) is screened on names, birth date and document alone.
+            nationality=iso_country(who.nationality) if who.nationality else None,
+            documents=[who.document_number] if who.document_number else (),
+            today=day,
+            session=session,  # one connection per check
+        )
+    except screening.ScreeningInputError as exc:
+        raise CheckError(422, f"the traveller cannot be screened: {exc}") from None
     return [
         WatchlistFinding(
             list_name=h.list_name,
@@ -39,7 +45,15 @@ def screener(session: Session, who: ScreenInput, day: date) -> Sequence[Watchlis
 
 def document_alerts(session: Session, issuing_state: str, number: str) -> tuple[str, str] | None:
     """(status, list name) of the first alert on this document, if any."""
-    hits = screening.check_document(session_engine(session), issuing_state, number, session=session)
+    state = iso_country(issuing_state)
+    if state is None:
+        # Document lists hold ISO countries only (their import refuses other codes), so no
+        # list can name a UN laissez-passer, a refugee's travel document (XXB) and the like.
+        return None
+    try:
+        hits = screening.check_document(session_engine(session), state, number, session=session)
+    except screening.ScreeningInputError as exc:
+        raise CheckError(422, f"the document cannot be looked up: {exc}") from None
     if not hits:
         return None
     first = hits[0]

@@ -208,6 +208,15 @@ class Crossing(Record, Base):
     __table_args__ = (
         Index("ix_crossing_person_time", "person_id", "crossed_at"),
         Index("ix_crossing_port_time", "port_id", "crossed_at"),
+        # One check, at most one crossing: two desks (or a retry under a new key) recording
+        # the same check at once must not both succeed (migration 0008).
+        Index(
+            "uq_crossing_check_id",
+            "check_id",
+            unique=True,
+            sqlite_where=text("check_id IS NOT NULL"),
+            postgresql_where=text("check_id IS NOT NULL"),
+        ),
     )
 
 

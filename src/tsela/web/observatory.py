@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -31,7 +32,7 @@ from tsela.reference import ports as reference_ports
 from tsela.store.models import User
 from tsela.web.i18n import N_
 from tsela.web.nav import add_nav
-from tsela.web.render import render
+from tsela.web.render import border_day, render
 from tsela.web.security import page_roles
 
 router = APIRouter(include_in_schema=False)
@@ -54,11 +55,18 @@ def _svg_data(chart: Any) -> str:
     return base64.b64encode(chart_to_svg(chart).encode()).decode("ascii")
 
 
-def _default_period(obs: Observatory) -> Period:
-    """The last three months the copy holds (longer periods are a filter away)."""
+def _default_period(obs: Observatory, today: date) -> Period:
+    """The last three complete months the copy holds (longer periods are a filter away).
+
+    The month in progress is left out: its few days made every chart end in a cliff and its
+    seasonality index meaningless. When the copy holds only that month, it is shown."""
     whole = obs.default_period()
-    start = Period(whole.end.replace(day=1), whole.end).shifted_months(-2).start
-    return Period(max(start, whole.start), whole.end)
+    end = whole.end
+    month_start = today.replace(day=1)
+    if end >= month_start and month_start - timedelta(days=1) >= whole.start:
+        end = month_start - timedelta(days=1)
+    start = Period(end.replace(day=1), end).shifted_months(-2).start
+    return Period(max(start, whole.start), end)
 
 
 def _try(obs: Observatory, ind: str, period: Period, ports: tuple[str, ...]) -> Result | None:
@@ -128,7 +136,9 @@ def dashboard(
     with obs:
         try:
             chosen = check_ports([port]) if port else ()
-            period = Period.between(start or None, end or None, _default_period(obs))
+            period = Period.between(
+                start or None, end or None, _default_period(obs, border_day(request))
+            )
         except ObservatoryError as exc:
             context["problem"] = str(exc)
             return render(request, "observatory/dashboard.html", context, 422)

@@ -52,6 +52,12 @@ def today() -> date:
     return datetime.now(SAST).date()
 
 
+def border_day(request: Request) -> date:
+    """Today at the border by the app's clock (``app.state.clock``, which tests freeze)."""
+    clock = getattr(request.app.state, "clock", None)
+    return clock().astimezone(SAST).date() if clock else today()
+
+
 def _fmt_date(value: date | datetime | str | None) -> str:
     """Dates as ISO days; moments in border time (UTC+2), from objects or ISO strings."""
     if value is None or value == "":

@@ -9,15 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsela.domain import decisions as dec
 from tsela.domain import stay as staylib
+from tsela.services import matching as exchange_matching
 from tsela.services import permits as permit_service
-from tsela.store.models import Crossing, Person
-
-HISTORY_LIMIT = 1000  # as the border check: enough for any rolling window
+from tsela.store.models import Person
 
 
 @dataclass(frozen=True)
@@ -42,14 +40,10 @@ def stay_left(session: Session, person: Person, today: date) -> StayLeft | None:
         rule = staylib.select_rule(staylib.load_rules(), person.nationality, country, today)
     except staylib.UnknownRuleError:
         return None
-    rows = session.execute(
-        select(Crossing.direction, Crossing.crossed_at)
-        .where(Crossing.person_id == person.id, Crossing.country == country)
-        .order_by(Crossing.crossed_at.desc())
-        .limit(HISTORY_LIMIT)
-    ).all()
-    history = [dec.PastCrossing(d.value, t, "") for d, t in reversed(rows)]
-    stays = dec.stays_from_history(history)
+    # That country's records (the partner's, when it is the partner's country), with the
+    # other country's filling their gaps.
+    history, evidence = exchange_matching.stay_records(session, person.id, country)
+    stays = dec.stays_from_history(history, evidence)
     covering = [
         p
         for p in permit_service.valid_permits_for(session, person.id, today)

@@ -21,7 +21,7 @@ from tsela.domain.values import Direction, Role
 from tsela.services import audit, screening
 from tsela.services import checks as svc
 from tsela.services.screening_link import document_alerts, screener
-from tsela.store.models import User, utcnow
+from tsela.store.models import User
 
 router = APIRouter(prefix="/v1", tags=["border control"])
 
@@ -97,10 +97,11 @@ def _check(
     body: CheckIn, request: Request, user: User, session: Session, settings: Settings
 ) -> dict[str, Any]:
     traveller = svc.TravellerDetails(**body.traveller.model_dump()) if body.traveller else None
+    now = request.app.state.clock()
     req = svc.CheckRequest(
         port=body.port,
         direction=body.direction,
-        at=body.at or utcnow(),
+        at=body.at or now,
         mrz=body.mrz,
         document_number=body.document_number,
         issuing_state=body.issuing_state,
@@ -115,6 +116,7 @@ def _check(
             screener=screener,
             document_alerts=document_alerts,
             source=client_source(request),
+            now=now,
         )
     except svc.CheckError as exc:
         raise _fail(session, exc, settings, user, request) from None
@@ -133,7 +135,9 @@ def record_crossing(
     settings: Settings = Depends(get_settings),
 ) -> dict[str, Any]:
     """Record the crossing of a checked traveller. A retry with the same Idempotency-Key and
-    body returns the crossing already recorded (200) and never records twice."""
+    body returns the crossing already recorded (200) and never records twice. A check records
+    one crossing: under another key (a second desk, a double click) the answer is 409 naming
+    the crossing recorded, also when both requests arrive at once."""
     payload = svc.request_hash(body.model_dump(mode="json"))
     attempt = 0
     while True:
@@ -147,13 +151,16 @@ def record_crossing(
                 payload_hash=payload,
                 override_reason=body.override_reason,
                 source=client_source(request),
+                now=request.app.state.clock(),
             )
             session.commit()
             break
         except svc.CheckError as exc:
             raise _fail(session, exc, settings, user, request) from None
         except IntegrityError:
-            # A concurrent retry with the same key won the race: answer as a replay.
+            # A concurrent request recorded this check first (the database allows one
+            # crossing per check and per key): asked again, the service answers as it would
+            # have after it: a replay for the same key and body, else 409.
             session.rollback()
             attempt += 1
             if attempt > 1:
@@ -215,7 +222,12 @@ def review_override(
     """A supervisor signs off a REFER/DENY decision or an override, with a note."""
     try:
         check = svc.review(
-            session, node=settings.node, supervisor=user, check_id=check_id, note=body.note
+            session,
+            node=settings.node,
+            supervisor=user,
+            check_id=check_id,
+            note=body.note,
+            now=request.app.state.clock(),
         )
     except svc.CheckError as exc:
         raise _fail(session, exc, settings, user, request) from None

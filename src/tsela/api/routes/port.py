@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response, status
-from pydantic import Field
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,23 @@ router = APIRouter(prefix="/v1/port", tags=["offline ports"])
 class OfflineCrossingIn(CheckIn):
     local_decision: str = Field(pattern="^(CLEAR|REFER|DENY)$")
     override_reason: str | None = Field(None, max_length=2000)
+
+
+class DiscardIn(BaseModel):
+    """A crossing a port operator dropped from the queue (``tsela port discard``)."""
+
+    port: str = Field(min_length=1, max_length=10)
+    reason: str = Field(min_length=1, max_length=2000)
+    kind: str = Field(pattern="^(online|offline)$")
+    crossing: dict[str, Any]  # the request that was queued, as it was
+    queued_at: str = Field(max_length=40)
+    discarded_at: str = Field(max_length=40)
+    refusal: str | None = Field(None, max_length=2000)  # the server's refusal, if any
+
+
+class DiscardOut(BaseModel):
+    recorded: bool
+    replayed: bool
 
 
 @router.get("/snapshot")
@@ -94,6 +111,7 @@ def upload_offline_crossing(
                 local_decision=body.local_decision,
                 officer_reason=body.override_reason,
                 source=client_source(request),
+                now=request.app.state.clock(),
             )
             session.commit()
             break
@@ -106,3 +124,37 @@ def upload_offline_crossing(
     if not created:
         response.status_code = status.HTTP_200_OK
     return {**result, "replayed": not created}
+
+
+@router.post("/discards", status_code=status.HTTP_201_CREATED, response_model=DiscardOut)
+def report_discard(
+    body: DiscardIn,
+    request: Request,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=80)] = None,
+    user: User = Depends(require_roles(*OFFICERS)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> DiscardOut:
+    """A port operator discarded a queued crossing (the Idempotency-Key it was queued with):
+    recorded in the audit log, once whatever the retries."""
+    if not idempotency_key:
+        raise HTTPException(422, "an Idempotency-Key header is required")
+    found = svc.find_port(session, body.port)
+    try:
+        svc.ensure_posted(session, user, found, "discard a crossing")
+    except svc.CheckError as exc:
+        raise _fail(session, exc, settings, user, request) from None
+    created = port_sync.record_discard(
+        session,
+        node=settings.node,
+        officer=user,
+        port=found.code,
+        idempotency_key=idempotency_key,
+        detail=body.model_dump(exclude={"port"}),
+        source=client_source(request),
+    )
+    session.commit()
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return DiscardOut(recorded=True, replayed=not created)
