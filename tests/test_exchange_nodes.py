@@ -31,12 +31,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import Engine, create_engine, select, text
 
-from _exchange import record_crossings
+from _exchange import arrived, partner_crossings, record_crossings
 from tsela.exchange import agreement as terms
 from tsela.services import exchange as svc
 from tsela.services.node_identity import NodeIdentity
 from tsela.store.db import make_engine, session_factory
-from tsela.store.exchange import OutboxEntry, ReceivedRecord
+from tsela.store.exchange import MessageLogEntry, OutboxEntry
 from tsela.store.models import utcnow
 
 PG_URL = os.environ.get("TSELA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -148,17 +148,16 @@ def nodes(
 
 
 def _received(node: Node, partner: str) -> list[tuple[str, dict[str, Any]]]:
+    """The crossings applied from ``partner``, in the order applied (from the message log),
+    with what was stored of each (the partner_crossing table)."""
     engine = node.engine()
-    try:
-        with session_factory(engine)() as s:
-            rows = s.execute(
-                select(ReceivedRecord.record_id, ReceivedRecord.payload)
-                .where(ReceivedRecord.node == partner, ReceivedRecord.kind == "crossing")
-                .order_by(ReceivedRecord.seq)
-            ).all()
-        return [(r[0], r[1]) for r in rows]
+    try:  # the log first: a batch applied between the two reads is stored, not yet listed
+        order = arrived(engine, partner)
+        stored = {str(r["id"]): r for r in partner_crossings(engine, partner)}
     finally:
         engine.dispose()
+    assert set(order) <= set(stored), "a crossing in the message log was not stored"
+    return [(i, stored[i]) for i in order]
 
 
 def _offered(node: Node) -> list[str]:
@@ -211,11 +210,18 @@ def test_two_nodes_exchange_crossings_exactly_once_in_order(nodes, tmp_path: Pat
     _wait_for(ls, "ZA", 45)
     assert [r for r, _ in _received(za, "LS")] == sent_ls
     assert [r for r, _ in _received(ls, "ZA")] == sent_za
-    # nothing outside the agreement arrived: diff every payload against it
+    # nothing outside the agreement arrived: diff every batch's payloads, and what was
+    # stored, against it
     agreed = terms.load().kinds["crossing"].fields
-    for _, payload in _received(za, "LS") + _received(ls, "ZA"):
-        assert set(payload) <= agreed, set(payload) - agreed
-        assert "officer_id" not in payload and "person_id" not in payload
+    for engine in (za_engine, ls_engine):
+        with session_factory(engine)() as s:
+            for body in s.scalars(select(MessageLogEntry.body)):
+                for record in json.loads(body)["records"]:
+                    payload = record["payload"]
+                    assert set(payload) <= terms.load().kinds[record["kind"]].fields, payload
+                    assert "officer_id" not in payload and "person_id" not in payload
+    stored_columns = set(_received(za, "LS")[0][1]) - {"received_at"}
+    assert stored_columns <= agreed, stored_columns - agreed
     assert {p["node"] for _, p in _received(za, "LS")} == {"LS"}  # records keep their node
     with session_factory(ls_engine)() as s:
         za_status = svc.status(s, utcnow(), 300)["partners"][0]
@@ -298,7 +304,10 @@ def test_killing_either_node_mid_batch_loses_and_duplicates_nothing(nodes) -> No
     _wait_for(ls, "ZA", before + len(recorded), timeout=45)
     everything = [r for r, _ in _received(ls, "ZA")]
     assert everything == _offered(za)  # each once, in the order of the serving node's feed
-    arrived = everything[before:]
-    assert len(arrived) == len(set(arrived)) == len(recorded)  # each exactly once
-    assert set(arrived) == set(recorded)
+    new_ones = everything[before:]
+    assert len(new_ones) == len(set(new_ones)) == len(recorded)  # each exactly once
+    assert set(new_ones) == set(recorded)
+    engine = ls.engine()
+    assert len(partner_crossings(engine, "ZA")) == len(everything)  # stored once each
+    engine.dispose()
     za_engine.dispose()

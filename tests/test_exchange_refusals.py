@@ -309,7 +309,7 @@ def _rogue_with(scene: Scene, tmp_path: Path, pem: bytes, key_pem: bytes) -> Non
     )
     anchor = scene.za.anchor(scene.now)
     scene.za.init(scene.now, endpoint=f"https://127.0.0.1:{scene.rogue.port}")
-    _trust(scene, scene.za.anchor(scene.now + timedelta(seconds=1)))
+    _trust(scene, scene.za.anchor(utcnow()))
     assert anchor
 
 
