@@ -56,8 +56,7 @@ def test_help_lists_the_commands() -> None:
                 "border_officer",
                 "--port",
                 "ZZZ",
-                "--password",
-                "long enough pw",
+                "--password-stdin",
             ],
             {},
             "unknown port 'ZZZ'",
@@ -69,7 +68,7 @@ def test_bad_input_gives_one_clear_line_and_writes_nothing(
 ) -> None:
     if args[0] == "user":
         assert tsela("init", env=here).returncode == 0
-    out = tsela(*args, env={**here, **env})
+    out = tsela(*args, env={**here, **env}, input="long enough pw\n")
     assert out.returncode == 2, out.stderr
     assert message in out.stderr
     assert "Traceback" not in out.stderr
@@ -89,11 +88,25 @@ def test_init_synth_user_and_audit_verify(here: dict[str, str], tmp_path: Path) 
     again = tsela("synth", "--persons", "40", env=here)
     assert again.returncode == 2 and "already holds 40 persons" in again.stderr
     made = tsela(
-        "user", "add", "lineo", "--role", "supervisor", "--password", "a good passphrase", env=here
+        "user",
+        "add",
+        "lineo",
+        "--role",
+        "supervisor",
+        "--password-stdin",
+        env=here,
+        input="a good passphrase\n",
     )
     assert made.returncode == 0, made.stderr
     dup = tsela(
-        "user", "add", "Lineo", "--role", "analyst", "--password", "a good passphrase", env=here
+        "user",
+        "add",
+        "Lineo",
+        "--role",
+        "analyst",
+        "--password-stdin",
+        env=here,
+        input="a good passphrase\n",
     )
     assert dup.returncode == 2 and "already exists" in dup.stderr
     ok = tsela("audit", "verify", env=here)

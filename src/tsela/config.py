@@ -9,6 +9,12 @@
 - ``TSELA_TOKEN_CACHE_MS``: how long a server process trusts an API token it has looked up
   (default 1000; 0: look it up on every call). A revoked token, or a deactivated user, is
   refused at most this long after the change.
+- ``TSELA_TRUSTED_PROXIES``: comma-separated addresses or networks (e.g.
+  ``10.0.0.5,10.1.0.0/16``) of reverse proxies whose ``X-Forwarded-For`` names the real
+  caller (default none: the header is ignored and the connecting address is the source).
+- ``TSELA_MAX_BODY_KB`` / ``TSELA_MAX_UPLOAD_KB``: the largest request body accepted, read
+  before anyone is authenticated (defaults 256 KiB for the JSON API and forms, 20 MiB for
+  uploads); larger ones get 413.
 - ``TSELA_AUDIT_SEAL_MS``: how often the server chains new audit-log entries (default 1000;
   0: never, e.g. when another process does it). An entry is tamper-evident once chained.
 - The node exchange (docs/exchange.md): ``TSELA_EXCHANGE_PORT`` (the mutual-TLS feed
@@ -25,6 +31,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +55,9 @@ class Settings:
     queue_timeout_ms: int = 1000
     token_cache_ms: int = 1000
     audit_seal_ms: int = 1000
+    trusted_proxies: tuple[str, ...] = ()
+    max_body_kb: int = 256
+    max_upload_kb: int = 20 * 1024
     exchange_port: int = 0
     exchange_host: str = "127.0.0.1"
     exchange_pull_ms: int = 2000
@@ -104,6 +114,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         queue_timeout_ms=_whole_number(env, "TSELA_QUEUE_TIMEOUT_MS", 1000),
         token_cache_ms=_whole_number(env, "TSELA_TOKEN_CACHE_MS", 1000),
         audit_seal_ms=_whole_number(env, "TSELA_AUDIT_SEAL_MS", 1000),
+        trusted_proxies=parse_trusted_proxies(env.get("TSELA_TRUSTED_PROXIES", "")),
+        max_body_kb=_whole_number(env, "TSELA_MAX_BODY_KB", 256),
+        max_upload_kb=_whole_number(env, "TSELA_MAX_UPLOAD_KB", 20 * 1024),
         exchange_port=_whole_number(env, "TSELA_EXCHANGE_PORT", 0),
         exchange_host=env.get("TSELA_EXCHANGE_HOST", "127.0.0.1").strip() or "127.0.0.1",
         exchange_pull_ms=_whole_number(env, "TSELA_EXCHANGE_PULL_MS", 2000),
@@ -115,6 +128,22 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         exchange_retention_days=_whole_number(env, "TSELA_EXCHANGE_RETENTION_DAYS", 30),
         exchange_lag_alert_s=_whole_number(env, "TSELA_EXCHANGE_LAG_ALERT_S", 300),
     )
+
+
+def parse_trusted_proxies(raw: str) -> tuple[str, ...]:
+    """Addresses and networks, checked; an empty setting trusts no proxy."""
+    found: list[str] = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        try:
+            found.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ConfigError(
+                f"TSELA_TRUSTED_PROXIES: {item!r} is not an IP address or network "
+                "(e.g. 10.0.0.5 or 10.1.0.0/16)"
+            ) from None
+    return tuple(found)
 
 
 def _whole_number(env: dict[str, str], name: str, default: int) -> int:

@@ -15,7 +15,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from tsela import __version__
 from tsela.api.auth import TokenUsers
@@ -31,7 +32,13 @@ log = logging.getLogger("tsela")
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or load_settings()
     # One connection for each request in progress (see tsela.api.serve): never a wait for one.
-    engine = engine or make_engine(settings.url, pool_size=max(settings.max_in_flight, 5))
+    # Should one be short all the same, the request gets 503 after about the queue timeout,
+    # not 30 s (SQLAlchemy's default) after its client gave up.
+    engine = engine or make_engine(
+        settings.url,
+        pool_size=max(settings.max_in_flight, 5),
+        pool_timeout=max(settings.queue_timeout_ms / 1000, 1.0),
+    )
     app = FastAPI(
         lifespan=_lifespan,
         title="Tsela",
@@ -47,6 +54,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # The server's time as border checks see it (tests set their own, to stand on one day).
     app.state.clock = utcnow
     app.add_exception_handler(RequestValidationError, request_validation_error)
+
+    from tsela.api.guards import database_unavailable
+
+    for unreachable in (OperationalError, DisconnectionError, PoolTimeout):
+        app.add_exception_handler(unreachable, database_unavailable)
 
     @app.exception_handler(UnknownPortError)
     async def _unknown_port(_request: Request, exc: UnknownPortError) -> JSONResponse:
@@ -68,9 +80,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         port,
         reference,
         screening,
+        users,
     )
 
-    for module in (reference, auth, documents, checks, port, permits, governance, screening):
+    for module in (reference, auth, users, documents, checks, port, permits, governance, screening):
         app.include_router(module.router)
     from tsela.api.routes import stay as stay_routes
 
@@ -90,6 +103,20 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from tsela.api import docs
 
     docs.install(app)
+    from tsela.api.guards import BodyLimit, BodyLimits
+
+    if settings.trusted_proxies:
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        # Only these may say who the caller is (X-Forwarded-For); anyone else is the source.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
+    # Before any route (so before authentication) reads a body.
+    app.add_middleware(
+        BodyLimit,
+        limits=BodyLimits(
+            default=settings.max_body_kb * 1024, upload=settings.max_upload_kb * 1024
+        ),
+    )
     if settings.max_in_flight:
         from tsela.api.serve import AdmissionControl
 
@@ -111,6 +138,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
     from tsela.services import screening
 
+    # Every admitted request may need a worker thread (sync routes, token look-ups); anyio's
+    # default of 40 would make requests past it wait for one outside admission control.
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    limiter.total_tokens = max(limiter.total_tokens, app.state.settings.max_in_flight + 8)
     try:
         await anyio.to_thread.run_sync(screening.current_index, app.state.engine)
     except SQLAlchemyError as exc:  # e.g. a database not yet initialised

@@ -99,6 +99,17 @@ class TokenUsers:
             self._known[secret] = (now + self._ttl, user)
         return user
 
+    def forget(self, secret: str) -> None:
+        """Drop a token this worker trusts (its holder signed out here)."""
+        self._known.pop(secret, None)
+
+    def forget_user(self, user_id: object) -> None:
+        """Drop every token of a user (deactivated or password changed here); other worker
+        processes drop theirs within ``ttl``."""
+        for secret, (_, user) in list(self._known.items()):
+            if user is not None and user.id == user_id:
+                self._known.pop(secret, None)
+
     def _look_up(self, secret: str) -> User | None:
         # Its own short session: the request's session takes no connection until the route
         # runs, so no request holds a connection while it waits for a thread.
@@ -180,6 +191,11 @@ def declared_roles(route: Any) -> frozenset[Role] | None:
             return frozenset(roles)
         stack.extend(dep.dependencies)
     return None
+
+
+def bearer_secret(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    return header[7:].strip() if header.lower().startswith("bearer ") else None
 
 
 def client_source(request: Request) -> str:

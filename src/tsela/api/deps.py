@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from fastapi import Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from tsela.config import Settings
 
@@ -29,10 +30,14 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     Async, although sessions are synchronous: opening one does no I/O (it takes a connection
     only when the route first uses it) and closing one whose work was committed does none
     either, while a sync dependency with ``yield`` costs two hops to a worker thread. Closing
-    after an error rolls back: one short round trip, on the event loop.
+    one still in a transaction (after an error) rolls back, a round trip to the database: in
+    a worker thread, as the database may be slow or away and the event loop must not wait.
     """
     session: Session = request.app.state.sessions()
     try:
         yield session
     finally:
-        session.close()
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()

@@ -158,6 +158,7 @@ def exchange_config(settings: Settings, engine: Engine, port: int, log_level: st
         port=port,
         log_level=log_level,
         http=ExchangeProtocol,
+        proxy_headers=False,  # the source in the audit log is the peer itself
         ssl_context_factory=lambda _config, _default: ctx,
         ssl_certfile=str(NodeIdentity(settings.var_dir, settings.node).cert_path),
     )

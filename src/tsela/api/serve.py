@@ -98,7 +98,15 @@ def run(
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    options: dict[str, Any] = {"host": host, "port": port, "log_level": log_level}
+    # uvicorn's own proxy handling trusts X-Forwarded-For from 127.0.0.1 by default: anyone on
+    # the server's machine could name any source in the audit log. The app trusts only
+    # TSELA_TRUSTED_PROXIES (see create_app).
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": log_level,
+        "proxy_headers": False,
+    }
     if exchange_port:
         if workers > 1:
             raise ValueError(

@@ -195,7 +195,9 @@ def demo(
 
     from tsela.api.app import create_app
 
-    uvicorn.run(create_app(cfg, engine), host=host, port=port, log_level="info")
+    uvicorn.run(
+        create_app(cfg, engine), host=host, port=port, log_level="info", proxy_headers=False
+    )
 
 
 def register(app: typer.Typer) -> None:

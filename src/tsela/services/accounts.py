@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -10,21 +11,21 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, case, literal, null, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from tsela.domain import throttle
+from tsela.ids import new_id
 from tsela.reference import port as port_info
 from tsela.services import audit
-from tsela.store.auth import ApiToken, WebSession
-from tsela.store.models import AuditEvent, PortOfEntry, Role, User, utcnow
+from tsela.store.auth import ApiToken, LoginThrottle, WebSession
+from tsela.store.models import PortOfEntry, Role, User, utcnow
+from tsela.store.types import UTCDateTime
 
 _hasher = PasswordHasher()
 
-# Five wrong passwords for one account, or twenty from one address, in 15 minutes locks
-# further attempts until the window has passed (brute-force protection, OWASP ASVS 2.2.1).
-LOGIN_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_USER = 5
-MAX_FAILURES_PER_SOURCE = 20
 SESSION_IDLE = timedelta(minutes=30)
 SESSION_MAX = timedelta(hours=12)
 MIN_PASSWORD = 10
@@ -35,9 +36,15 @@ class AccountError(ValueError):
 
 
 class LoginRefused(Exception):
-    def __init__(self, message: str, *, locked: bool = False) -> None:
+    """Wrong credentials, or (``retry_after`` seconds) an attempt that must wait."""
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
         super().__init__(message)
-        self.locked = locked
+        self.retry_after = retry_after
+
+    @property
+    def locked(self) -> bool:
+        return self.retry_after is not None
 
 
 def hash_secret(secret: str) -> str:
@@ -98,19 +105,74 @@ def create_user(
     return user
 
 
-def _recent_failures(session: Session, *, column: object, value: str, now: datetime) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(AuditEvent)
-            .where(
-                AuditEvent.action == "login.failed",
-                column == value,  # type: ignore[operator]
-                AuditEvent.at >= now - LOGIN_WINDOW,
-            )
-        )
-        or 0
+def _upsert_ignore(session: Session, values: dict[str, object]) -> None:
+    table = LoginThrottle.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = pg_insert(table).values(**values).on_conflict_do_nothing(index_elements=["key"])
+    else:
+        stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing(index_elements=["key"])
+    session.execute(stmt)
+
+
+@dataclass(frozen=True)
+class _Held:
+    policy: throttle.Policy
+    key: str
+    failures: int  # counting this attempt
+
+
+def _reserve(
+    session: Session, node: str, policy: throttle.Policy, key: str, now: datetime
+) -> _Held | int:
+    """Count this attempt against ``key`` in one atomic UPDATE, if the key lets it through;
+    else the seconds to wait. Past the free failures the key is held while the password is
+    checked, so of parallel guesses exactly one gets through."""
+    t = LoginThrottle.__table__.c
+    _upsert_ignore(
+        session,
+        {"id": new_id(), "node": node, "created_at": now, "key": key, "failures": 0},
     )
+    forgotten = or_(t.last_failure_at.is_(None), t.last_failure_at < now - throttle.FORGET_AFTER)
+    counted = case((forgotten, 1), else_=t.failures + 1)
+    hold = literal(now + throttle.CHECK_HOLD, UTCDateTime())
+    row = session.execute(
+        update(LoginThrottle.__table__)
+        .where(
+            t.key == key,
+            or_(
+                forgotten,
+                t.failures < policy.free,
+                t.next_allowed_at.is_(None),
+                t.next_allowed_at <= now,
+            ),
+        )
+        .values(
+            failures=counted,
+            next_allowed_at=case((counted >= policy.free, hold), else_=null()),
+            last_failure_at=now,
+        )
+        .returning(t.failures)
+    ).first()
+    if row is not None:
+        return _Held(policy, key, row[0])
+    until = session.scalar(select(LoginThrottle.next_allowed_at).where(LoginThrottle.key == key))
+    return max(1, math.ceil((until - now).total_seconds())) if until else 1
+
+
+def _release(session: Session, held: _Held, now: datetime) -> None:
+    """Take back an attempt that checked no password (or succeeded): it is no failure."""
+    t = LoginThrottle.__table__.c
+    values: dict[str, object] = {"failures": case((t.failures > 0, t.failures - 1), else_=0)}
+    if held.failures >= held.policy.free:
+        values["next_allowed_at"] = now  # end the hold
+    session.execute(update(LoginThrottle.__table__).where(t.key == held.key).values(**values))
+
+
+def _known_source(session: Session, pair_key: str, now: datetime) -> bool:
+    last = session.scalar(
+        select(LoginThrottle.last_success_at).where(LoginThrottle.key == pair_key)
+    )
+    return last is not None and last >= now - throttle.KNOWN_SOURCE
 
 
 def authenticate(
@@ -122,25 +184,43 @@ def authenticate(
     source: str,
     now: datetime | None = None,
 ) -> User:
-    """Check a password; refuse when too many recent failures. Audits success and failure."""
+    """Check a password, unless this account, address or pair must wait (``LoginRefused``
+    with ``retry_after``; see ``tsela.domain.throttle``). Audits success, failure and refusal.
+
+    Commits: each attempt is counted in its own short transaction *before* the password is
+    checked, so parallel guesses see each other's count.
+    """
     now = now or utcnow()
     username = username.strip().lower()
-    if (
-        _recent_failures(session, column=AuditEvent.entity_id, value=username, now=now)
-        >= MAX_FAILURES_PER_USER
-        or _recent_failures(session, column=AuditEvent.source, value=source, now=now)
-        >= MAX_FAILURES_PER_SOURCE
-    ):
-        audit.record(
-            session,
-            actor=username or "-",
-            action="login.locked",
-            node=node,
-            entity="user",
-            entity_id=username,
-            source=source,
+    pair_key = throttle.key(throttle.PAIR, username=username, source=source)
+    policies = [throttle.PAIR]
+    if not _known_source(session, pair_key, now):
+        policies.append(throttle.ACCOUNT)
+    policies.append(throttle.SOURCE)
+    held: list[_Held] = []
+    for policy in policies:
+        got = _reserve(
+            session, node, policy, throttle.key(policy, username=username, source=source), now
         )
-        raise LoginRefused("too many failed logins; try again in 15 minutes", locked=True)
+        if isinstance(got, int):
+            for earlier in held:
+                _release(session, earlier, now)
+            audit.record(
+                session,
+                actor=username or "-",
+                action="login.throttled",
+                node=node,
+                entity="user",
+                entity_id=username,
+                source=source,
+                detail={"scope": policy.scope, "retry_after": got},
+            )
+            session.commit()
+            raise LoginRefused(
+                f"too many failed sign-ins: try again in {got} seconds", retry_after=got
+            )
+        held.append(got)
+    session.commit()  # the attempt is counted before the (slow) password check
     user = session.scalar(select(User).where(User.username == username))
     ok = False
     if user is not None and user.active:
@@ -151,7 +231,15 @@ def authenticate(
     else:
         # Same cost whether or not the user exists, so timing does not reveal accounts.
         _hasher.hash(password)
+    t = LoginThrottle.__table__.c
     if not ok or user is None:
+        for h in held:
+            if h.failures >= h.policy.free:  # end the hold: wait, doubling with each failure
+                session.execute(
+                    update(LoginThrottle.__table__)
+                    .where(t.key == h.key)
+                    .values(next_allowed_at=now + h.policy.wait_after(h.failures))
+                )
         audit.record(
             session,
             actor=username or "-",
@@ -162,6 +250,15 @@ def authenticate(
             source=source,
         )
         raise LoginRefused("wrong username or password")
+    for h in held:
+        if h.policy is throttle.PAIR:
+            session.execute(
+                update(LoginThrottle.__table__)
+                .where(t.key == h.key)
+                .values(failures=0, next_allowed_at=null(), last_success_at=now)
+            )
+        else:
+            _release(session, h, now)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     audit.record(
@@ -260,3 +357,169 @@ def end_session(session: Session, secret: str) -> None:
     web = session.scalar(select(WebSession).where(WebSession.token_hash == hash_secret(secret)))
     if web is not None and web.ended_at is None:
         web.ended_at = utcnow()
+
+
+# --- managing accounts: deactivate, revoke, change passwords -----------------------------
+
+
+def find_user(session: Session, username: str) -> User:
+    found = session.scalar(select(User).where(User.username == username.strip().lower()))
+    if found is None:
+        raise AccountError(f"no user {username.strip().lower()!r}")
+    return found
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+@dataclass(frozen=True)
+class Revoked:
+    tokens: int
+    sessions: int
+
+
+def revoke_credentials(
+    session: Session,
+    user: User,
+    *,
+    keep_token: str | None = None,
+    keep_session: str | None = None,
+    now: datetime | None = None,
+) -> Revoked:
+    """End every live API token and browser session of ``user`` (but the one kept, e.g. the
+    caller's own while changing their password)."""
+    now = now or utcnow()
+    tokens = (
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    if keep_token:
+        tokens = tokens.where(ApiToken.token_hash != hash_secret(keep_token))
+    webs = (
+        update(WebSession)
+        .where(WebSession.user_id == user.id, WebSession.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+    if keep_session:
+        webs = webs.where(WebSession.token_hash != hash_secret(keep_session))
+    opts = {"synchronize_session": False}
+    t = session.execute(tokens, execution_options=opts).rowcount  # type: ignore[attr-defined]
+    w = session.execute(webs, execution_options=opts).rowcount  # type: ignore[attr-defined]
+    return Revoked(tokens=t or 0, sessions=w or 0)
+
+
+def _audit_user(session: Session, user: User, action: str, actor: str, **detail: object) -> None:
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        node=user.node,
+        entity="user",
+        entity_id=user.id,
+        detail={"username": user.username, **detail},
+    )
+
+
+def set_active(session: Session, username: str, active: bool, *, actor: str) -> Revoked:
+    """Deactivate (every token and session ends with it) or reactivate an account."""
+    user = find_user(session, username)
+    if actor == user.username and not active:
+        raise AccountError("you cannot deactivate your own account")
+    user.active = active
+    revoked = revoke_credentials(session, user) if not active else Revoked(0, 0)
+    _audit_user(
+        session,
+        user,
+        "user.enable" if active else "user.disable",
+        actor,
+        tokens=revoked.tokens,
+        sessions=revoked.sessions,
+    )
+    return revoked
+
+
+def revoke_user_credentials(session: Session, username: str, *, actor: str) -> Revoked:
+    user = find_user(session, username)
+    revoked = revoke_credentials(session, user)
+    _audit_user(
+        session, user, "user.revoke", actor, tokens=revoked.tokens, sessions=revoked.sessions
+    )
+    return revoked
+
+
+def _check_new_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"password must have at least {MIN_PASSWORD} characters")
+    if len(password) > 200:
+        raise AccountError("password must have at most 200 characters")
+
+
+def reset_password(session: Session, username: str, password: str, *, actor: str) -> Revoked:
+    """An administrator sets a new password; every session and token of the user ends."""
+    _check_new_password(password)
+    user = find_user(session, username)
+    user.password_hash = _hasher.hash(password)
+    revoked = revoke_credentials(session, user)
+    _audit_user(session, user, "user.password_reset", actor, tokens=revoked.tokens)
+    return revoked
+
+
+def change_own_password(
+    session: Session,
+    user: User,
+    *,
+    node: str,
+    current: str,
+    new: str,
+    source: str,
+    keep_token: str | None = None,
+    keep_session: str | None = None,
+) -> Revoked:
+    """A user changes their password, proving the current one as at sign-in (throttled
+    alike, so a stolen session cannot guess it); their other sessions and tokens end, the
+    one they are using goes on."""
+    _check_new_password(new)
+    if new == current:
+        raise AccountError("the new password is the same as the current one")
+    row = authenticate(session, node=node, username=user.username, password=current, source=source)
+    row.password_hash = _hasher.hash(new)
+    revoked = revoke_credentials(session, row, keep_token=keep_token, keep_session=keep_session)
+    _audit_user(session, row, "user.password_change", row.username, tokens=revoked.tokens)
+    return revoked
+
+
+def set_role(
+    session: Session,
+    username: str,
+    role: Role | str,
+    *,
+    actor: str,
+    port_code: str | None = None,
+) -> User:
+    """Give a user another role (a border officer needs a port)."""
+    user = find_user(session, username)
+    role = Role(role)
+    port_id = None
+    if role is Role.BORDER_OFFICER and not port_code:
+        raise AccountError("a border officer must be posted at a port (give a port code)")
+    if port_code:
+        code = port_info(port_code).code
+        port_id = session.scalar(select(PortOfEntry.id).where(PortOfEntry.code == code))
+        if port_id is None:
+            raise AccountError(f"port {code} is not loaded in this database; run `tsela init`")
+    before = user.role
+    user.role = role
+    user.port_id = port_id
+    _audit_user(session, user, "user.role", actor, before=before.value, after=role.value)
+    return user
+
+
+def revoke_token(session: Session, secret: str) -> bool:
+    """Sign out an API token (its own holder)."""
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_secret(secret)))
+    if token is None or token.revoked_at is not None:
+        return False
+    token.revoked_at = utcnow()
+    return True

@@ -279,6 +279,12 @@ def _move(
 # --- applicants and applications ---------------------------------------------------------
 
 
+NO_MATCH = (
+    "applicant: the document number and surname do not match our records: "
+    "check them against the document"
+)
+
+
 def _find_or_register(
     session: Session, actor: Actor, a: Applicant
 ) -> tuple[Person, TravelDocument]:
@@ -307,17 +313,17 @@ def _find_or_register(
     ).first()
     if doc is not None:
         person = doc.holder
-        if person.primary_name.upper() != surname:
-            raise PermitError(
-                f"applicant: document {state} {number} is registered to another person "
-                f"(surname {person.primary_name!r}, not {surname!r})"
-            )
+        # The refusals name nothing on record: whoever types a document number must not learn
+        # whose it is (issue 14: any worker or employer could read the surname registered to
+        # any passport). A worker's own record is the only one they may apply with at all.
+        not_theirs = actor.role is Role.WORKER and actor.person_id != person.id
+        if not_theirs or person.primary_name.upper() != surname:
+            raise PermitError(NO_MATCH)
         if a.document_expiry and doc.expiry_date != a.document_expiry:
             # Never overwrite a document record silently: one of the two is wrong.
-            recorded = doc.expiry_date.isoformat() if doc.expiry_date else "none"
             raise PermitError(
-                f"applicant: document {state} {number} is on record with expiry {recorded}, "
-                f"not {a.document_expiry.isoformat()}: check the document"
+                "applicant: the document's expiry date does not match our records: "
+                "check the document"
             )
         return person, doc
     person = Person(
@@ -417,6 +423,9 @@ def apply(
         raise PermitError("an application needs the applicant's details or a person id")
     if actor.role is Role.WORKER and actor.person_id != person.id:
         raise Forbidden(f"{actor.name} may apply only for themselves")
+    # Officers see the name on record; an employer or worker sees only what they typed.
+    staff = actor.role in (Role.PERMIT_OFFICER, Role.ADMIN)
+    who = f"applicant {holder_name(person)}" if staff else "the applicant"
     problems = dom.document_problems(
         status=str(doc.status),
         expiry_date=doc.expiry_date,
@@ -425,13 +434,14 @@ def apply(
     )
     if problems:
         raise PermitRuleError(
-            f"applicant {holder_name(person)}: document {doc.issuing_state} {doc.number} cannot "
+            f"{who}: document {doc.issuing_state} {doc.number} cannot "
             f"support a {ptype.code} application: {'; '.join(problems)}"
         )
     if ptype.nationalities and person.nationality not in ptype.nationalities:
         raise PermitRuleError(
             f"the {ptype.name} ({ptype.code}) is only for nationals of "
-            f"{', '.join(ptype.nationalities)}; applicant is {person.nationality}"
+            f"{', '.join(ptype.nationalities)}"
+            + (f"; applicant is {person.nationality}" if staff else "")
         )
     if ptype.requires_prior:
         held = session.scalars(
@@ -445,7 +455,7 @@ def apply(
             names = " or ".join(f"{dom.permit_type(c).name} ({c})" for c in ptype.requires_prior)
             raise PermitRuleError(
                 f"the {ptype.name} ({ptype.code}) is only for holders of a {names}; "
-                f"{holder_name(person)} has none"
+                f"{who.removeprefix('applicant ')} has none"
             )
     open_app = session.scalars(
         select(Permit.number).where(
@@ -456,7 +466,8 @@ def apply(
     ).first()
     if open_app is not None:
         raise PermitRuleError(
-            f"{holder_name(person)} already has an open {ptype.code} application: {open_app}"
+            f"{who} already has an open {ptype.code} application"
+            + (f": {open_app}" if staff else "")
         )
     employer_row: Employer | None = None
     if actor.role is Role.EMPLOYER:

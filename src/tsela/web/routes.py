@@ -93,8 +93,12 @@ def login(
         )
     except accounts.LoginRefused as exc:
         session.commit()  # the failure is audited and counts towards the limit
-        if exc.locked:
-            return render(request, "login.html", {**ctx, "error": "locked"}, 429)
+        if exc.retry_after is not None:
+            page = render(
+                request, "login.html", {**ctx, "error": "locked", "wait": exc.retry_after}, 429
+            )
+            page.headers["Retry-After"] = str(exc.retry_after)
+            return page
         return render(request, "login.html", {**ctx, "error": "wrong"}, 401)
     started = accounts.start_session(session, user)
     session.commit()

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from tsela.api.auth import client_source, require_roles
+from tsela.api.auth import SESSION_COOKIE, bearer_secret, client_source, require_roles
 from tsela.api.deps import get_session, get_settings
 from tsela.config import Settings
 from tsela.services import accounts
@@ -56,9 +56,11 @@ def login(
         )
     except accounts.LoginRefused as exc:
         session.commit()  # the failure is audited and counts towards the limit
-        if exc.locked:
+        if exc.retry_after is not None:
             raise HTTPException(
-                status.HTTP_429_TOO_MANY_REQUESTS, str(exc), headers={"Retry-After": "900"}
+                status.HTTP_429_TOO_MANY_REQUESTS,
+                str(exc),
+                headers={"Retry-After": str(exc.retry_after)},
             ) from None
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc)) from None
     token = accounts.issue_api_token(session, user, label="login", ttl=TOKEN_TTL)
@@ -70,3 +72,75 @@ def login(
 def me(user: User = Depends(require_roles(*Role))) -> MeOut:
     """Any signed-in user: who am I?"""
     return MeOut(username=user.username, full_name=user.full_name, role=user.role, node=user.node)
+
+
+class PasswordIn(BaseModel):
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=1, max_length=200)
+
+
+class SignedOutOut(BaseModel):
+    signed_out: bool
+    other_tokens_revoked: int = 0
+    other_sessions_ended: int = 0
+
+
+@router.post("/logout", response_model=SignedOutOut)
+def logout(
+    request: Request,
+    user: User = Depends(require_roles(*Role)),
+    session: Session = Depends(get_session),
+) -> SignedOutOut:
+    """Any signed-in user: revoke the token this request carries (or end its browser
+    session). Other workers stop trusting the token within TSELA_TOKEN_CACHE_MS."""
+    secret = bearer_secret(request)
+    if secret is not None:
+        accounts.revoke_token(session, secret)
+        request.app.state.token_users.forget(secret)
+    elif cookie := request.cookies.get(SESSION_COOKIE):
+        accounts.end_session(session, cookie)
+    session.commit()
+    return SignedOutOut(signed_out=True)
+
+
+@router.post("/password", response_model=SignedOutOut)
+def change_password(
+    body: PasswordIn,
+    request: Request,
+    user: User = Depends(require_roles(*Role)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> SignedOutOut:
+    """Any signed-in user: change their own password (the current one is checked and
+    throttled as at sign-in). Every other token and session of theirs ends; this one goes on."""
+    token = bearer_secret(request)
+    try:
+        revoked = accounts.change_own_password(
+            session,
+            user,
+            node=settings.node,
+            current=body.current_password,
+            new=body.new_password,
+            source=client_source(request),
+            keep_token=token,
+            keep_session=None if token else request.cookies.get(SESSION_COOKIE),
+        )
+    except accounts.LoginRefused as exc:
+        session.commit()  # the failed proof counts towards the throttle
+        if exc.retry_after is not None:
+            raise HTTPException(
+                status.HTTP_429_TOO_MANY_REQUESTS,
+                str(exc),
+                headers={"Retry-After": str(exc.retry_after)},
+            ) from None
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "the current password is wrong") from None
+    except accounts.AccountError as exc:
+        session.rollback()
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    session.commit()
+    request.app.state.token_users.forget_user(user.id)
+    return SignedOutOut(
+        signed_out=False,
+        other_tokens_revoked=revoked.tokens,
+        other_sessions_ended=revoked.sessions,
+    )

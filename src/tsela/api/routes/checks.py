@@ -18,7 +18,7 @@ from tsela.api.auth import client_source, require_roles
 from tsela.api.deps import get_session, get_settings
 from tsela.config import Settings
 from tsela.domain.values import Direction, Role
-from tsela.services import audit, screening
+from tsela.services import audit
 from tsela.services import checks as svc
 from tsela.services.screening_link import document_alerts, screener
 from tsela.store.models import User
@@ -82,15 +82,12 @@ async def check_traveller(
     Answers CLEAR, REFER or DENY with every reason, the traveller's summary, recent
     crossings, days remaining and a check id to record the crossing with.
     """
-    work = partial(_check, body, request, user, session, settings)
-    # A check is short: a few milliseconds of work and about ten quick statements. It runs
-    # on the event loop: in a worker thread it paid a hop there and back and, under load,
-    # waited for the GIL at every statement among a dozen threads, which made its p99 several
-    # times its work. What may take long runs in a thread instead: (re)building the
-    # screening index, and the once-a-second look at the watchlists' versions.
-    if screening.index_is_current(request.app.state.engine):
-        return work()
-    return await run_in_threadpool(work)
+    # In a worker thread, never on the event loop: a check waits on the database (a lock held
+    # by another writer, a connection, a network hiccup), and on the loop that wait froze the
+    # whole process: requests waiting for a turn were not refused after the queue timeout and
+    # new ones were not read, so under load some got no answer at all (issue 14). The loop
+    # saved a thread hop (~20% capacity on PostgreSQL); an answer for every request matters more.
+    return await run_in_threadpool(partial(_check, body, request, user, session, settings))
 
 
 def _check(
