@@ -1,6 +1,8 @@
 # Tsela: two commands on a fresh machine with Python 3.11+.
 #   make demo   set up, create a demo database with synthetic data, serve it
-#   make test   set up, lint, and run every test (SQLite and PostgreSQL)
+#   make test   set up, lint, make ready what the tests need beyond Python (Chromium,
+#               poppler-utils, PostgreSQL and its client: scripts/bootstrap-test.sh installs
+#               them with apt-get when root, else names what is missing), run every test
 
 PYTHON ?= python3
 VENV   := .venv
@@ -27,6 +29,7 @@ lint: install
 	$(BIN)/ruff format --check src tests bench
 
 test: lint
+	scripts/bootstrap-test.sh
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: install

@@ -79,7 +79,7 @@ from sqlalchemy import Engine, create_engine, func, select, text
 from screening_data import NATIONALITIES, NameSource, birth
 from tsela.domain.mrz import MrzFields, generate
 from tsela.domain.screening import WatchlistPerson
-from tsela.services import accounts
+from tsela.services import accounts, screening
 from tsela.services.setup import seed_ports
 from tsela.store.bulk import bulk_writer
 from tsela.store.db import make_engine, migrate, session_factory, transaction
@@ -287,6 +287,9 @@ def load_watchlists(engine: Engine, entries: int, *, seed: int = WATCHLIST_SEED)
             ),
             documents(),
         )
+    # As an import does: this process's screening index is brought up to date now (others
+    # answer with their index until they have made the new one).
+    screening.lists_changed(engine)
     return loaded
 
 

@@ -283,7 +283,8 @@ def test_crossings_an_older_client_marked_refused_can_be_put_back(world: World) 
 def test_a_server_that_cannot_answer_means_offline(world: World) -> None:
     world.client.sync()
     world.server.stop()
-    # The same server, its database away: every call that needs it gets a 500.
+    # The same server, its database away: every call that needs it gets a 503 (500 before
+    # the server said "unavailable"; both mean the client works offline).
     dead_db = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/gone"
     broken = ServerProcess(
         {**world.env, "TSELA_DATABASE_URL": dead_db},
@@ -295,17 +296,17 @@ def test_a_server_that_cannot_answer_means_offline(world: World) -> None:
         at = datetime.now(UTC) - timedelta(minutes=10)
         result = world.client.check(direction="entry", mrz=mrz(1), at=at)
         assert not result.online and result.queued and result.decision == "CLEAR"
-        assert result.offline_reason and "could not answer (500" in result.offline_reason
+        assert result.offline_reason and "could not answer (503" in result.offline_reason
 
         cli = world.tsela("check", "--direction", "entry", *mrz(2).splitlines())
         assert cli.returncode == 0, cli.stderr
         assert "OFFLINE" in cli.stdout and "working OFFLINE" in cli.stderr
-        assert "could not answer (500" in cli.stderr
+        assert "could not answer (503" in cli.stderr
 
         report = world.client.upload()
         assert report.unavailable and report.refused == 0 and report.left == 2
         up = world.tsela("upload")
-        assert up.returncode != 0 and "could not answer (500" in up.stderr
+        assert up.returncode != 0 and "could not answer (503" in up.stderr
         assert "2 crossing(s) stay queued" in up.stderr
 
         with pytest.raises(ServerUnavailable, match="local copy"):

@@ -53,6 +53,7 @@ def test_cli_import_list_and_screen(cli_db: Engine, tmp_path: Path) -> None:
         "wanted",
         "--map",
         "Full Name=name",
+        "--confirm-shrink",  # one bad row in three
     )
     assert code == 0, err
     assert "list wanted version 1: 2 person entries loaded" in out
@@ -205,7 +206,7 @@ def test_api_import_replaces_a_list_and_reports_bad_lines(client, auth_headers: 
     r = client.post(
         "/v1/watchlists/wanted/import",
         files=files,
-        data={"category": "wanted", "mapping": ["Nom=name"]},
+        data={"category": "wanted", "mapping": ["Nom=name"], "confirm": "true"},
         headers=headers,
     )
     assert r.status_code == 200, r.text

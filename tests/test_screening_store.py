@@ -60,7 +60,8 @@ def count(engine: Engine, model: type) -> int:
 
 
 def test_csv_import_loads_good_rows_and_reports_bad_ones_by_line(engine: Engine) -> None:
-    report = load(engine, GOOD_AND_BAD, mapping=["Full Name=name"])
+    # Three bad rows in seven: refused unless confirmed (tests/test_watchlist_reliability.py).
+    report = load(engine, GOOD_AND_BAD, mapping=["Full Name=name"], confirm=True)
     assert report.loaded == 4
     assert [(e.line, e.message) for e in report.errors] == [
         (3, "no name"),
@@ -88,7 +89,7 @@ def test_csv_import_loads_good_rows_and_reports_bad_ones_by_line(engine: Engine)
 
 def test_import_replaces_the_list_atomically_and_records_who(engine: Engine) -> None:
     first = load(engine, "name\nLineo Mokoena\nThabo Mokoena\n", actor="alice")
-    second = load(engine, "name\nPalesa Mofokeng\n", actor="bob")
+    second = load(engine, "name\nPalesa Mofokeng\n", actor="bob", confirm=True)
     assert (first.version, second.version, second.replaced) == (1, 2, 2)
     with session_factory(engine)() as s:
         names = [e.names[0] for e in s.scalars(select(WatchlistEntry))]
@@ -146,7 +147,7 @@ FTM = [
 
 def test_ftm_import_reads_persons_and_skips_other_schemas(engine: Engine) -> None:
     text = "\n".join(json.dumps(e) for e in FTM) + "\n{not json\n"
-    report = load(engine, text, fmt="ftm", list_name="opensanctions")
+    report = load(engine, text, fmt="ftm", list_name="opensanctions", confirm=True)
     assert (report.loaded, report.ignored) == (1, 1)
     assert [e.line for e in report.errors] == [3, 4]
     assert "outside" in report.errors[0].message
@@ -162,7 +163,7 @@ def test_ftm_import_reads_persons_and_skips_other_schemas(engine: Engine) -> Non
 
 
 def test_screen_finds_the_other_orthography_and_explains(engine: Engine) -> None:
-    load(engine, GOOD_AND_BAD, mapping=["Full Name=name"])
+    load(engine, GOOD_AND_BAD, mapping=["Full Name=name"], confirm=True)
     hits = screen(engine, "Dineo Mokoena", birth_date="1985-03-14", today=TODAY)
     assert [(h.names[0], h.list_name, h.category) for h in hits] == [
         ("Lineo Mokoena", "wanted-persons", "wanted")
@@ -210,6 +211,7 @@ def test_document_alerts(engine: Engine) -> None:
         kind=WatchlistKind.DOCUMENT,
         list_name="sltd",
         source="Interpol SLTD extract",
+        confirm=True,
     )
     assert report.loaded == 2
     assert [e.line for e in report.errors] == [3, 4]

@@ -17,6 +17,11 @@
   uploads); larger ones get 413.
 - ``TSELA_AUDIT_SEAL_MS``: how often the server chains new audit-log entries (default 1000;
   0: never, e.g. when another process does it). An entry is tamper-evident once chained.
+- ``TSELA_AUDIT_CHECKPOINT_S``: how often the server writes a signed checkpoint of the audit
+  log's head to ``<var>/audit-checkpoints.jsonl`` (default 60; 0: never). Deleting or
+  rewriting entries up to the newest checkpoint is detected by ``tsela audit verify``.
+- ``TSELA_METRICS_TOKEN``: when set, ``/metrics`` needs ``Authorization: Bearer <it>``;
+  unset, ``/metrics`` answers only callers on the loopback interface.
 - The node exchange (docs/exchange.md): ``TSELA_EXCHANGE_PORT`` (the mutual-TLS feed
   listener of ``tsela serve``; default 0: none), ``TSELA_EXCHANGE_HOST`` (127.0.0.1),
   ``TSELA_EXCHANGE_PULL_MS`` (how often the server pulls its partners' feeds, default 2000;
@@ -58,6 +63,8 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     max_body_kb: int = 256
     max_upload_kb: int = 20 * 1024
+    audit_checkpoint_s: int = 60
+    metrics_token: str = ""
     exchange_port: int = 0
     exchange_host: str = "127.0.0.1"
     exchange_pull_ms: int = 2000
@@ -117,6 +124,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         trusted_proxies=parse_trusted_proxies(env.get("TSELA_TRUSTED_PROXIES", "")),
         max_body_kb=_whole_number(env, "TSELA_MAX_BODY_KB", 256),
         max_upload_kb=_whole_number(env, "TSELA_MAX_UPLOAD_KB", 20 * 1024),
+        audit_checkpoint_s=_whole_number(env, "TSELA_AUDIT_CHECKPOINT_S", 60),
+        metrics_token=env.get("TSELA_METRICS_TOKEN", "").strip(),
         exchange_port=_whole_number(env, "TSELA_EXCHANGE_PORT", 0),
         exchange_host=env.get("TSELA_EXCHANGE_HOST", "127.0.0.1").strip() or "127.0.0.1",
         exchange_pull_ms=_whole_number(env, "TSELA_EXCHANGE_PULL_MS", 2000),

@@ -9,6 +9,7 @@ import itertools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -117,6 +118,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             default=settings.max_body_kb * 1024, upload=settings.max_upload_kb * 1024
         ),
     )
+    from tsela.api import observability
+
+    app.include_router(observability.router)  # /metrics, /health/live, /health/ready
     if settings.max_in_flight:
         from tsela.api.serve import AdmissionControl
 
@@ -126,31 +130,45 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             limit=settings.max_in_flight,
             queue_timeout=settings.queue_timeout_ms / 1000,
         )
+    # Outside admission control: shed requests get a request id and are counted too.
+    app.add_middleware(observability.Observe)
     return app
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Build the screening index before taking requests (with a million-entry list that takes
-    a minute or more, which would otherwise fall on the first traveller checked), and run the
-    audit log's sequencer while serving."""
+    """Load or build the screening index before taking requests (building it for a
+    million-entry list takes a minute or more, which would otherwise fall on the first
+    traveller checked), and run the audit log's sequencer while serving."""
     import anyio.to_thread
 
     from tsela.services import screening
+    from tsela.services.keys import KeyStore, require_signing_keys
 
     # Every admitted request may need a worker thread (sync routes, token look-ups); anyio's
     # default of 40 would make requests past it wait for one outside admission control.
     limiter = anyio.to_thread.current_default_thread_limiter()
     limiter.total_tokens = max(limiter.total_tokens, app.state.settings.max_in_flight + 8)
+    settings = app.state.settings
+    # Refuse to serve (the error's one line is the reason) rather than sign with a new key.
+    await anyio.to_thread.run_sync(
+        require_signing_keys, app.state.engine, KeyStore(settings.var_dir, settings.node)
+    )
+    # Loaded from the var dir when it was built for the current list versions (seconds, even
+    # for a million entries), else built and saved there for the next start and the other
+    # workers.
+    screening.keep_index_on_disk(app.state.engine, app.state.settings.var_dir)
     try:
         await anyio.to_thread.run_sync(screening.current_index, app.state.engine)
     except SQLAlchemyError as exc:  # e.g. a database not yet initialised
         log.warning("screening index not built at start-up (%s); the first check builds it", exc)
-    interval = app.state.settings.audit_seal_ms / 1000
-    sequencer = asyncio.create_task(_seal_audit(app.state.engine, interval)) if interval else None
+    interval = settings.audit_seal_ms / 1000
+    sequencer = (
+        asyncio.create_task(_seal_audit(app.state.engine, interval, settings)) if interval else None
+    )
     from tsela.api.exchange import run_tasks
 
-    exchange = asyncio.create_task(run_tasks(app.state.settings, app.state.engine))
+    exchange = asyncio.create_task(run_tasks(settings, app.state.engine))
     try:
         yield
     finally:
@@ -164,13 +182,41 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             await _seal_once(app.state.engine)  # what the last requests wrote
 
 
-async def _seal_audit(engine: Engine, interval: float) -> None:
+async def _seal_audit(engine: Engine, interval: float, settings: Settings) -> None:
     """Chain the audit entries written since the last round, every ``interval`` seconds:
-    those written in the last half minute, and all of them once a minute (and first)."""
+    those written in the last half minute, and all of them once a minute (and first); and
+    write a signed checkpoint of the chain's head every ``audit_checkpoint_s``."""
+    import time
+
     full_every = max(1, round(60 / interval))
+    every = settings.audit_checkpoint_s
+    next_checkpoint = time.monotonic() + every
     for rounds in itertools.count():
         await asyncio.sleep(interval)
         await _seal_once(engine, recent_only=rounds % full_every != 0)
+        if every and time.monotonic() >= next_checkpoint:
+            next_checkpoint = time.monotonic() + every
+            await _checkpoint(engine, settings)
+
+
+async def _checkpoint(engine: Engine, settings: Settings) -> None:
+    import anyio.to_thread
+
+    from tsela.services import audit_checkpoints
+    from tsela.services.keys import KeyStoreError
+
+    try:
+        await anyio.to_thread.run_sync(
+            functools.partial(
+                audit_checkpoints.write_checkpoint,
+                engine,
+                settings.var_dir,
+                settings.node,
+                min_interval_s=settings.audit_checkpoint_s / 2,  # other workers wrote one
+            )
+        )
+    except (SQLAlchemyError, KeyStoreError, OSError) as exc:
+        log.warning("audit checkpoint not written this round: %s", exc)
 
 
 async def _seal_once(engine: Engine, *, recent_only: bool = False) -> None:
@@ -182,8 +228,18 @@ async def _seal_once(engine: Engine, *, recent_only: bool = False) -> None:
         await anyio.to_thread.run_sync(
             functools.partial(audit.seal_pending, engine, recent_only=recent_only)
         )
+        if not recent_only:  # once a minute: back-dated entries the sequencer leaves alone
+            for entry in await anyio.to_thread.run_sync(_late_entries, engine):
+                log.warning("audit: %s; run tsela audit verify", entry.describe())
     except SQLAlchemyError as exc:  # the database away for a moment: the next round catches up
         log.warning("audit entries not sealed this round: %s", exc)
+
+
+def _late_entries(engine: Engine) -> list[Any]:
+    from tsela.services import audit
+
+    with session_factory(engine)() as session:
+        return audit.late_entries(session, limit=10)
 
 
 def api_routes(app: FastAPI) -> list[APIRoute]:

@@ -27,6 +27,14 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # (method, path) -> why it is public. Anything not listed must declare roles.
 PUBLIC_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/health"): "liveness probe for load balancers; reveals no data",
+    ("GET", "/health/live"): "liveness probe: the process answers; reveals no data",
+    ("GET", "/health/ready"): (
+        "readiness probe for load balancers: database, screening index, migrations ok or not"
+    ),
+    ("GET", "/metrics"): (
+        "Prometheus scrape: counts only, no personal data; answers loopback callers or the "
+        "bearer of TSELA_METRICS_TOKEN (checked in the route, 403 otherwise)"
+    ),
     ("GET", "/v1/ports"): "ports of entry are public reference data",
     ("POST", "/v1/auth/login"): "how a caller obtains credentials",
     ("POST", "/v1/permits/verify"): (

@@ -38,6 +38,9 @@ class AdmissionControl:
         self._turns: asyncio.Semaphore | None = None  # made in the server's event loop
         self.in_flight = 0
         self.shed = 0
+        from tsela.api.observability import SHED
+
+        self._shed_metric = SHED
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self.limit <= 0:
@@ -50,6 +53,7 @@ class AdmissionControl:
             await asyncio.wait_for(turns.acquire(), self.queue_timeout)
         except TimeoutError:
             self.shed += 1
+            self._shed_metric.inc()
             await _busy(send)
             return
         self.in_flight += 1
@@ -101,11 +105,15 @@ def run(
     # uvicorn's own proxy handling trusts X-Forwarded-For from 127.0.0.1 by default: anyone on
     # the server's machine could name any source in the audit log. The app trusts only
     # TSELA_TRUSTED_PROXIES (see create_app).
+    from tsela.api.observability import log_config
+
     options: dict[str, Any] = {
         "host": host,
         "port": port,
         "log_level": log_level,
         "proxy_headers": False,
+        "log_config": log_config(log_level),
+        "access_log": False,  # the app writes one line per request, with its request id
     }
     if exchange_port:
         if workers > 1:
@@ -120,6 +128,7 @@ def run(
 
         uvicorn.run(create_app(), **options)
         return
+    _metrics_dir()
     # Each worker process builds the app from the environment (the factory).
     config = uvicorn.Config("tsela.api.app:create_app", factory=True, workers=workers, **options)
     Multiprocess(config, sockets=[listening_socket(host, port)]).run()
@@ -147,3 +156,19 @@ def _run_with_exchange(options: dict[str, Any], exchange_port: int, log_level: s
         await asyncio.gather(main.serve(), exchange._serve())
 
     asyncio.run(both())
+
+
+def _metrics_dir() -> None:
+    """Workers share their counters through files (prometheus-client's multiprocess mode):
+    ``<var>/metrics``, emptied at start so a restart does not add the last run's counts.
+    Set before the workers start: each reads it when it first imports prometheus-client."""
+    import os
+    from pathlib import Path
+
+    from tsela.config import load_settings
+
+    path = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or load_settings().var_dir / "metrics")
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)

@@ -197,29 +197,85 @@ def verify_audit(
     seal: bool = typer.Option(
         True, help="First chain the entries written since the server last sealed the log."
     ),
+    seal_late: bool = typer.Option(
+        False,
+        "--seal-late",
+        help="Also chain unsealed entries dated before entries already sealed (back-dated: "
+        "left unsealed and reported otherwise). Only after looking at them.",
+    ),
 ) -> None:
-    """Check the whole hash chain; exit 1 and name each broken entry if it was tampered with."""
-    from tsela.services.audit import seal_pending, verify
+    """Check the whole hash chain against the signed checkpoints kept outside the database;
+    exit 1 and name each problem if the log was tampered with. When intact, write a new
+    checkpoint."""
+    from tsela.services import audit_checkpoints as checkpoints
+    from tsela.services.audit import late_entries, seal_pending, verify
+    from tsela.services.keys import KeyStore
     from tsela.store.db import make_engine, session_factory
 
     cfg = settings()
     engine = make_engine(cfg.url)
-    sealed = seal_pending(engine) if seal else 0
+    late = []
+    if seal and seal_late:
+        with session_factory(engine)() as s:
+            late = late_entries(s, limit=1_000_000)
+    sealed = seal_pending(engine, include_late=seal_late) if seal else 0
+    path = checkpoints.checkpoint_path(cfg.var_dir)
+    anchored = checkpoints.check_file(path, KeyStore(cfg.var_dir, cfg.node).keyset(), cfg.node)
     with session_factory(engine)() as s:
-        report = verify(s)
+        report = verify(s, anchored.anchors)
     if sealed:
         console.print(f"sealed {sealed:,} new entries")
+    for entry in late:
+        console.print(
+            f"[yellow]sealed back-dated entry {entry.id} ({entry.action} by {entry.actor}, "
+            f"dated {entry.at.isoformat(timespec='seconds')}) as asked (--seal-late)[/]"
+        )
     if report.unsealed:
         console.print(f"{report.unsealed:,} entries not yet sealed (not checked)")
-    if report.ok:
-        console.print(f"audit log intact: {report.entries:,} entries, chain verified")
+    problems = anchored.problems + report.problems
+    if not problems:
+        console.print(
+            f"audit log intact: {report.entries:,} entries, chain verified against "
+            f"{anchored.count:,} signed checkpoint(s)"
+        )
+        written = (
+            checkpoints.write_checkpoint(
+                engine, cfg.var_dir, cfg.node, head=(report.last_seq, report.last_hash)
+            )
+            if report.last_seq
+            else None
+        )
+        if written:
+            console.print(f"checkpoint written: entry {written.seq} ({path})")
         return
-    for problem in report.problems:
+    for problem in problems:
         console.print(f"[red]{problem}[/]")
-    console.print(
-        f"audit log BROKEN: {len(report.problems)} problem(s) in {report.entries:,} entries"
-    )
+    console.print(f"audit log BROKEN: {len(problems)} problem(s) in {report.entries:,} entries")
     raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+@user_errors
+def checkpoint_audit() -> None:
+    """Seal the entries written so far and write a signed checkpoint of the log's head (what
+    the server does every TSELA_AUDIT_CHECKPOINT_S seconds); prints the record."""
+    import json
+
+    from tsela.services import audit_checkpoints as checkpoints
+    from tsela.services.audit import seal_pending
+    from tsela.store.db import make_engine
+
+    cfg = settings()
+    engine = make_engine(cfg.url)
+    seal_pending(engine)
+    written = checkpoints.write_checkpoint(engine, cfg.var_dir, cfg.node)
+    latest = checkpoints.latest_checkpoint(cfg.var_dir, cfg.node)
+    if latest is None:
+        console.print("the audit log is empty: nothing to checkpoint")
+        return
+    if written is None:
+        console.print("the log's head is already checkpointed:")
+    console.print(json.dumps(latest, sort_keys=True))
 
 
 def register(app: typer.Typer) -> None:

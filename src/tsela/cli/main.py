@@ -8,6 +8,7 @@ import typer
 
 from tsela import __version__
 from tsela.cli.common import console, settings, user_errors
+from tsela.config import Settings
 
 app = typer.Typer(
     name="tsela",
@@ -82,6 +83,7 @@ def serve(
     if max_in_flight is not None:
         os.environ["TSELA_MAX_IN_FLIGHT"] = str(max_in_flight)
     cfg = settings()  # fail early on a bad setting, before any worker starts
+    _require_signing_keys(cfg)
     console.print(
         f"Tsela serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs; "
         f"{workers} worker(s), at most {cfg.max_in_flight or 'unlimited'} requests in flight each)"
@@ -94,6 +96,19 @@ def serve(
     server.run(host, port, workers=workers, exchange_port=feed_port)
 
 
+def _require_signing_keys(cfg: Settings) -> None:
+    """One line and no server when issued permits' keys are missing (e.g. restored without
+    var/keys): a fresh key would leave every one of them unverifiable."""
+    from tsela.services.keys import KeyStore, require_signing_keys
+    from tsela.store.db import make_engine
+
+    engine = make_engine(cfg.url)
+    try:
+        require_signing_keys(engine, KeyStore(cfg.var_dir, cfg.node))
+    finally:
+        engine.dispose()
+
+
 def register_subcommands() -> None:
     """Sub-command groups live in their own modules; each adds itself here."""
     # Each module in this list exposes ``register(app)``.
@@ -102,6 +117,7 @@ def register_subcommands() -> None:
     from tsela.cli import governance as governance_cli
     from tsela.cli import mrz as mrz_cli
     from tsela.cli import observatory as observatory_cli
+    from tsela.cli import ops as ops_cli
     from tsela.cli import permits as permits_cli
     from tsela.cli import port as port_cli
     from tsela.cli import screen as screen_cli
@@ -124,6 +140,7 @@ def register_subcommands() -> None:
     from tsela.cli import matching as matching_cli
 
     matching_cli.register(app)  # after ``exchange``, whose group it joins
+    ops_cli.register(app)
 
 
 register_subcommands()

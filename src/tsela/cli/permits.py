@@ -88,6 +88,21 @@ def _keystore():  # type: ignore[no-untyped-def]
     return KeyStore(cfg.var_dir, cfg.node)
 
 
+def _signing_keystore():  # type: ignore[no-untyped-def]
+    """The key store, for a command that signs: refused when issued permits' keys are
+    missing (a new key would leave them unverifiable)."""
+    from tsela.services.keys import require_signing_keys
+    from tsela.store.db import make_engine
+
+    store = _keystore()
+    engine = make_engine(settings().url)
+    try:
+        require_signing_keys(engine, store)
+    finally:
+        engine.dispose()
+    return store
+
+
 def _evidence(items: list[str]):  # type: ignore[no-untyped-def]
     from tsela.services.permits import EvidenceItem
 
@@ -235,7 +250,7 @@ def issue_cmd(
     if qr is not None and qr.suffix.lower() not in (".png", ".svg"):
         fail(f"--qr {qr}: the file must end in .png or .svg")
     now = _now()
-    signer = _keystore().signer(now)
+    signer = _signing_keystore().signer(now)
     with _session() as s:
         permit = svc.issue(s, _actor(), number, signer, _today(today), now)
         token, valid_to = permit.token or "", permit.valid_to
@@ -275,7 +290,7 @@ def extend_cmd(
     from tsela.services import permits as svc
 
     now = _now()
-    signer = _keystore().signer(now)
+    signer = _signing_keystore().signer(now)
     with _session() as s:
         done = svc.extend_programme(s, _actor(), permit_type, signer, _today(today), now)
         lines = [f"{p.number}  now valid to {p.valid_to}" for p in done]
@@ -492,7 +507,7 @@ def fetch_cmd(
 @user_errors
 def keys_rotate() -> None:
     """Make a new signing key; the old one is retired (its public key stays published)."""
-    old, new = _keystore().rotate(_now())
+    old, new = _signing_keystore().rotate(_now())
     was = f"; {old.kid} retired" if old else ""
     console.print(f"new signing key {new.kid}{was}")
 
@@ -501,7 +516,7 @@ def keys_rotate() -> None:
 @user_errors
 def keys_show() -> None:
     """This node's keys (public parts)."""
-    store = _keystore()
+    store = _signing_keystore()  # it makes the first key: never one beside missing ones
     store.ensure(_now())
     for k in store.keyset().keys.values():
         console.print(f"{k.kid}  {k.status}  created {k.created.isoformat() if k.created else '-'}")
@@ -513,7 +528,7 @@ def keys_export(
     out: Path = typer.Option(None, help="Output file (default: <var>/verifier/keys-<NODE>.json)."),
 ) -> None:
     """Write the public key set (JWKS) for verifiers."""
-    store = _keystore()
+    store = _signing_keystore()
     store.ensure(_now())
     path = out or _verifier_dir() / f"keys-{store.node}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -531,7 +546,7 @@ def revocations_export(
     """Sign and write the list of revoked and suspended permits of this node."""
     from tsela.services import permits as svc
 
-    store = _keystore()
+    store = _signing_keystore()
     now = _now()
     with _session() as s:
         signed = svc.signed_revocation_list(s, store, now)

@@ -55,10 +55,12 @@ def screen_command(
     Exit status: 0 no hit, 1 one or more hits, 2 bad input.
     """
     from tsela.domain.screening import THRESHOLD
-    from tsela.services.screening import screen
+    from tsela.services.screening import keep_index_on_disk, screen
 
+    engine = _engine()
+    keep_index_on_disk(engine, settings().var_dir)
     hits = screen(
-        _engine(),
+        engine,
         [" ".join(name), *(alias or [])],
         birth_date=dob,
         nationality=nationality,
@@ -90,6 +92,11 @@ def screen_command(
         raise typer.Exit(1)
 
 
+def _can_ask(file: Path) -> bool:
+    """Ask the importer only at a terminal, and never when the file came on standard input."""
+    return str(file) != "-" and sys.stdin.isatty()
+
+
 @watchlist_app.command("import")
 @user_errors
 def import_command(
@@ -106,14 +113,29 @@ def import_command(
         None, "--map", help="CSV column to field, e.g. --map 'Full Name=name' (repeatable)."
     ),
     by: str = typer.Option(None, help="Who is importing (default: cli:<login>)."),
+    confirm: bool = typer.Option(
+        False,
+        "--confirm-shrink",
+        "--confirm",
+        help="Replace the list even when over 5% of the rows are bad or it would lose over "
+        "20% of its entries (otherwise refused, or asked at a terminal).",
+    ),
 ) -> None:
     """Replace a watchlist with the rows of a file, atomically.
 
     CSV person fields: name, aliases (;-separated), birth_date, nationality, category, reason,
     valid_from, valid_to, documents, id. Document fields: issuing_state, number, status
     (lost, stolen, revoked), reported_on. Bad rows are listed with their line; good rows load.
+
+    An import with over 5% bad rows, or losing over 20% of the list, is refused (exit status
+    3, nothing changed) unless confirmed: with --confirm-shrink, or at the prompt when run at
+    a terminal.
     """
-    from tsela.services.screening import ImportFileError, import_watchlist
+    from tsela.services.screening import (
+        ImportFileError,
+        ImportNeedsConfirmation,
+        import_watchlist,
+    )
     from tsela.store.watchlists import WatchlistCategory, WatchlistKind
 
     try:
@@ -135,9 +157,11 @@ def import_command(
     if len(data) > MAX_IMPORT_BYTES:
         fail(f"input larger than {MAX_IMPORT_BYTES // 1024**2} MB")
     cfg = settings()
-    try:
-        report = import_watchlist(
-            _engine(),
+    engine = _engine()
+
+    def load(confirmed: bool):  # type: ignore[no-untyped-def]
+        return import_watchlist(
+            engine,
             list_name=list_name,
             data=data,
             fmt=fmt,
@@ -147,7 +171,30 @@ def import_command(
             mapping=mapping or (),
             actor=by or f"cli:{getpass.getuser()}",
             node=cfg.node,
+            confirm=confirmed,
         )
+
+    try:
+        try:
+            report = load(confirm)
+        except ImportNeedsConfirmation as exc:
+            for problem in exc.errors[:20]:
+                err_console.print(
+                    f"  [red]bad row[/] {escape(str(file))}:{problem.line}: "
+                    + escape(problem.message)
+                )
+            if exc.bad_rows > 20:
+                err_console.print(f"  ... {exc.bad_rows} bad rows in all")
+            if exc.dropped:
+                more = exc.dropped_count - len(exc.dropped)
+                err_console.print(
+                    f"  would drop {exc.dropped_count}: {escape(', '.join(exc.dropped))}"
+                    + (f" and {more} more" if more > 0 else "")
+                )
+            err_console.print(escape(str(exc)))
+            if not (_can_ask(file) and typer.confirm("Replace the list anyway?", default=False)):
+                fail(f"{file}: import refused; rerun with --confirm-shrink to replace it", 3)
+            report = load(True)
     except ImportFileError as exc:
         for problem in exc.errors[:20]:
             err_console.print(f"  {escape(str(problem))}")

@@ -266,6 +266,7 @@ class PortClient:
                 kind=WatchlistKind(wl["kind"]),
                 category=WatchlistCategory(wl["category"]),
                 source=wl.get("source", ""),
+                confirm=True,  # the server's list, as the server holds it: nothing to ask
             )
             loaded += 1
         self._set_meta("node", node)

@@ -16,6 +16,13 @@ transaction that ran longer is chained then, after younger ones) and when it sto
 ``tsela audit verify`` seals first. Until it is sealed, about a second, an entry is not yet
 protected by the chain (a certificate-transparency log has the same kind of window, its
 merge delay).
+
+The chain alone cannot show that its newest entries were deleted, or that it was rewritten
+from an edited entry on (hashes recomputed): ``tsela.services.audit_checkpoints`` anchors it
+outside the database with signed checkpoints. And an unsealed entry dated well before the
+entries already sealed (``LATE``) is not what a transaction of the server writes: someone
+with write access to the table may have back-dated it, so the sequencer leaves it unsealed
+and ``verify`` reports it (``tsela audit verify --seal-late`` seals it after a look).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import hashlib
 import json
 import logging
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,7 +51,7 @@ BATCH = 10_000  # entries sealed per transaction, at most
 _TABLE = AuditEvent.__table__
 _APPEND = insert(_TABLE)  # built once: every audited request runs it
 _LAST = (
-    select(_TABLE.c.seq, _TABLE.c.hash)
+    select(_TABLE.c.seq, _TABLE.c.hash, _TABLE.c.at)
     .where(_TABLE.c.seq.is_not(None))
     .order_by(_TABLE.c.seq.desc())
     .limit(1)
@@ -56,6 +64,9 @@ _UNSEALED = select(_TABLE).where(_TABLE.c.seq.is_(None)).order_by(_TABLE.c.at, _
 # of a transaction that ran longer.
 _UNSEALED_SINCE = _UNSEALED.where(_TABLE.c.at >= bindparam("since"))
 RECENT = timedelta(seconds=30)
+# An unsealed entry dated this long before the newest sealed one is suspicious: the server's
+# transactions take seconds, so an entry cannot legitimately wait that long for its seal.
+LATE = timedelta(minutes=10)
 _SEAL = (
     update(_TABLE)
     .where(_TABLE.c.id == bindparam("b_id"), _TABLE.c.seq.is_(None))
@@ -124,9 +135,17 @@ def record(
     return event
 
 
-def seal(session: Session, limit: int = BATCH, since: datetime | None = None) -> int:
+def seal(
+    session: Session,
+    limit: int = BATCH,
+    since: datetime | None = None,
+    *,
+    include_late: bool = False,
+) -> int:
     """Chain up to ``limit`` unsealed entries, oldest first; how many were sealed. With
     ``since``, only entries written since then (older ones wait for a call without it).
+    Entries dated more than ``LATE`` before the newest sealed one are left unsealed (see
+    ``late_entries``) unless ``include_late``.
 
     In the caller's transaction (commit it to keep the seal). On PostgreSQL one sequencer at a
     time: another one busy sealing makes this return 0 at once. Sealing is deterministic (the
@@ -138,6 +157,9 @@ def seal(session: Session, limit: int = BATCH, since: datetime | None = None) ->
         return 0
     last = session.execute(_LAST).first()
     seq, prev = (last[0], last[1]) if last else (0, GENESIS)
+    if last is not None and not include_late:
+        cutoff = last[2] - LATE
+        since = cutoff if since is None else max(since, cutoff)
     # Core rows and one executemany: the server seals every second, beside the checks.
     sealed = []
     if since is None:
@@ -154,16 +176,17 @@ def seal(session: Session, limit: int = BATCH, since: datetime | None = None) ->
     return len(sealed)
 
 
-def seal_pending(engine: Engine, *, recent_only: bool = False) -> int:
+def seal_pending(engine: Engine, *, recent_only: bool = False, include_late: bool = False) -> int:
     """Seal everything written so far (with ``recent_only``, in the last ``RECENT``), in
-    batches; what the server runs every second."""
+    batches; what the server runs every second. Back-dated entries only with
+    ``include_late`` (see ``seal``)."""
     since = utcnow() - RECENT if recent_only else None
     total = 0
     with _sealing:
         while True:
             with session_factory(engine)() as session:
                 try:
-                    count = seal(session, since=since)
+                    count = seal(session, since=since, include_late=include_late)
                     session.commit()
                 except DBAPIError as exc:  # e.g. another process's sequencer won the race
                     session.rollback()
@@ -175,22 +198,73 @@ def seal_pending(engine: Engine, *, recent_only: bool = False) -> int:
 
 
 @dataclass(frozen=True)
+class LateEntry:
+    """An unsealed entry dated well before the sealed log's newest: back-dated?"""
+
+    id: str
+    at: datetime
+    actor: str
+    action: str
+
+    def describe(self) -> str:
+        return (
+            f"unsealed entry {self.id} ({self.action} by {self.actor}) is dated "
+            f"{self.at.isoformat(timespec='seconds')}, before entries already sealed: "
+            "back-dated? left unsealed"
+        )
+
+
+@dataclass(frozen=True)
 class ChainReport:
     entries: int
     ok: bool
     problems: list[str]
     unsealed: int = 0  # written but not yet chained: not checked
+    late: tuple[LateEntry, ...] = ()  # suspicious unsealed entries (also in problems)
+    checkpoints: int = 0  # outside checkpoints compared with the chain
+    last_seq: int = 0
+    last_hash: str = GENESIS
 
 
-def verify(session: Session) -> ChainReport:
-    """Walk the sealed log in order and report every break in the chain."""
+def late_entries(session: Session, limit: int = 100) -> list[LateEntry]:
+    """Unsealed entries the sequencer will not seal: dated more than ``LATE`` before the
+    newest sealed entry (at most ``limit``)."""
+    last = session.execute(_LAST).first()
+    if last is None:
+        return []
+    rows = session.execute(
+        select(_TABLE.c.id, _TABLE.c.at, _TABLE.c.actor, _TABLE.c.action)
+        .where(_TABLE.c.seq.is_(None), _TABLE.c.at < last[2] - LATE)
+        .order_by(_TABLE.c.at, _TABLE.c.id)
+        .limit(limit)
+    )
+    return [LateEntry(str(r.id), r.at, r.actor, r.action) for r in rows]
+
+
+def verify(session: Session, anchors: Mapping[int, str] | None = None) -> ChainReport:
+    """Walk the sealed log in order and report every break in the chain.
+
+    ``anchors`` (sequence number -> hash, from signed checkpoints kept outside the database):
+    each must name an entry of the chain with that hash, else the log lost entries or was
+    rewritten from an edited one on.
+    """
     problems: list[str] = []
     prev_hash = GENESIS
     expected_seq = 1
     count = 0
+    anchors = dict(anchors or {})
+    checked = 0
     sealed = select(AuditEvent).where(AuditEvent.seq.is_not(None)).order_by(AuditEvent.seq)
     for event in session.scalars(sealed).yield_per(2000):
         count += 1
+        anchored = anchors.pop(event.seq or 0, None)
+        if anchored is not None:
+            checked += 1
+            if anchored != event.hash:
+                problems.append(
+                    f"entry {event.seq}: differs from the signed checkpoint of it "
+                    "(the log was rewritten from an edited entry on)"
+                )
         if event.seq != expected_seq:
             problems.append(
                 f"entry {event.seq}: expected sequence number {expected_seq} "
@@ -205,7 +279,32 @@ def verify(session: Session) -> ChainReport:
             problems.append(f"entry {event.seq}: content does not match its hash (edited)")
         prev_hash = event.hash
         expected_seq = (event.seq or 0) + 1
+    if anchors:  # checkpoints naming entries the log no longer has
+        checked += len(anchors)
+        last = expected_seq - 1
+        if max(anchors) > last:
+            problems.append(
+                f"the log ends at entry {last} but a signed checkpoint names entry "
+                f"{max(anchors)}: the newest entries were deleted"
+            )
+        inside = sorted(s for s in anchors if s <= last)
+        if inside:
+            problems.append(
+                f"entries {', '.join(map(str, inside[:10]))} named by signed checkpoints "
+                "are missing (deleted)"
+            )
     unsealed = session.scalar(
         select(func.count()).select_from(AuditEvent).where(AuditEvent.seq.is_(None))
     )
-    return ChainReport(entries=count, ok=not problems, problems=problems, unsealed=unsealed or 0)
+    late = tuple(late_entries(session))
+    problems.extend(entry.describe() for entry in late)
+    return ChainReport(
+        entries=count,
+        ok=not problems,
+        problems=problems,
+        unsealed=unsealed or 0,
+        late=late,
+        checkpoints=checked,
+        last_seq=expected_seq - 1,
+        last_hash=prev_hash,
+    )

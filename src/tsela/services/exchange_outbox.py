@@ -108,12 +108,17 @@ def crossing(session: Session, recorded: Crossing) -> None:
     append(session, recorded.node, kinds.CROSSING, recorded.id, row)
 
 
-def document_alerts(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Document alerts (lost, stolen, revoked) as a watchlist import writes them."""
-    if rows:
-        append_many(
-            session, str(rows[0]["node"]), kinds.DOCUMENT_ALERT, [(r["id"], r) for r in rows]
-        )
+def published_document_alerts(session: Session, watchlist_id: uuid.UUID) -> int:
+    """The document alerts (lost, stolen, revoked) of a list version being published, in the
+    transaction that publishes it (an import abandoned half-way offers nothing)."""
+    from tsela.store.watchlists import DocumentAlert
+
+    table = DocumentAlert.__table__
+    rows = session.execute(select(table).where(table.c.watchlist_id == watchlist_id)).mappings()
+    items = [(str(r["id"]), dict(r)) for r in rows]
+    if not items:
+        return 0
+    return append_many(session, str(items[0][1]["node"]), kinds.DOCUMENT_ALERT, items)
 
 
 def permit_status(

@@ -25,6 +25,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Engine, inspect, select
+from sqlalchemy.exc import OperationalError
 
 from tsela.config import validate_node
 from tsela.domain.credentials import CredentialError, KeySet, PublicKey, Signer, make_kid
@@ -175,3 +177,38 @@ def local_keysets(var_dir: Path) -> list[Path]:
     """Key set files of every node found under ``<var>/keys``."""
     root = Path(var_dir) / "keys"
     return sorted(root.glob("*/keyset.json")) if root.exists() else []
+
+
+def missing_signing_keys(engine: Engine, store: KeyStore) -> list[str]:
+    """Keys that signed permits in the database but are not in the node's key set.
+
+    A node restored without its ``keys`` directory would otherwise make a new key on first
+    use, and every permit issued before would then verify as ``unknown_key``.
+    """
+    from tsela.store.models import Permit
+
+    try:
+        tables = inspect(engine)
+        columns = tables.get_columns("permit") if tables.has_table("permit") else []
+        if not any(c["name"] == "kid" for c in columns):
+            return []  # a database not yet initialised (or migrated) has signed nothing
+        with engine.connect() as conn:
+            used = conn.scalars(select(Permit.kid).where(Permit.kid.is_not(None)).distinct())
+            kids = sorted(str(k) for k in used)
+    except OperationalError:
+        # The database is away: nothing can be looked at, nor signed, until it is back. A
+        # server still starts (and says it is not ready); the signing commands fail on it.
+        return []
+    known = store.keyset()
+    return [kid for kid in kids if known.get(kid) is None]
+
+
+def require_signing_keys(engine: Engine, store: KeyStore) -> None:
+    """Refuse (KeyStoreError, one line) when permits were signed by keys this node lacks."""
+    missing = missing_signing_keys(engine, store)
+    if missing:
+        raise KeyStoreError(
+            f"permits in the database were signed with key(s) {', '.join(missing)}, which are "
+            f"not in {store.dir}: restore the node's keys (tsela restore BACKUP, or copy "
+            "var/keys back) before starting; a new key would leave those permits unverifiable"
+        )

@@ -20,7 +20,13 @@ from tsela.domain.values import DocumentStatus
 from tsela.services import checks as svc
 from tsela.services.screening_link import document_alerts, screener
 from tsela.store.models import TravelDocument, User, utcnow
-from tsela.store.watchlists import DocumentAlert, Watchlist, WatchlistEntry, WatchlistKind
+from tsela.store.watchlists import (
+    PUBLISHED,
+    DocumentAlert,
+    Watchlist,
+    WatchlistEntry,
+    WatchlistKind,
+)
 
 PERSON_COLUMNS = (
     "id",
@@ -56,7 +62,7 @@ def _birth(e: WatchlistEntry) -> str:
 
 def snapshot(session: Session, *, node: str, port: str) -> dict[str, Any]:
     lists: list[dict[str, Any]] = []
-    for wl in session.scalars(select(Watchlist).order_by(Watchlist.name)):
+    for wl in session.scalars(select(Watchlist).where(PUBLISHED).order_by(Watchlist.name)):
         if wl.kind is WatchlistKind.PERSON:
             rows = [
                 [

@@ -1,15 +1,25 @@
 """Watchlist use cases: import a list (CSV or FollowTheMoney), screen a person, check a document.
 
-An import replaces a list atomically: one transaction bumps the list's version, deletes its
-old entries and inserts the new ones; bad rows are reported with their line numbers and
-the good rows still load. A file that cannot be read at all, or has no good row, changes
-nothing.
+An import replaces a list atomically: the new version is written unpublished in short
+transactions (other writers, such as border checks, get their turn in between, even on
+SQLite) and published in one short transaction; readers see the old version or the new one,
+never a mixture (``store.watchlists``). Bad rows are reported with their line numbers and the
+good rows load, unless the file would lose too much of the list: more than
+``MAX_BAD_ROW_SHARE`` of its rows bad, or the list shrinking by more than
+``MAX_SHRINK_SHARE``. Such an import is refused (``ImportNeedsConfirmation``, naming what
+would be dropped, and audited) unless the importer confirms it. A file that cannot be read
+at all, or has no good row, changes nothing.
 
-Screening uses an in-memory ``ScreeningIndex`` cached per database engine and rebuilt when
-any person list's version changes. The versions are read with one small query at most once
-every ``SIGNATURE_TTL_S`` per process (an import in this process takes effect at once; one
-in another server process within that time): at a hundred checks a second, the query on
-every screening was a tenth of the check's statements.
+Screening uses a ``ScreeningIndex`` cached per database engine and remade when any person
+list's version changes. The versions are read with one small query at most once every
+``SIGNATURE_TTL_S`` per process (an import in this process takes effect at once; one in
+another server process within that time): at a hundred checks a second, the query on every
+screening was a tenth of the check's statements. With ``keep_index_on_disk`` (the server
+does it) the index is built once per set of list versions, saved under the var dir and
+memory-mapped by every process (``store.index_files``): a restart loads it in seconds. A
+process whose index is out of date keeps answering with it while the new one is loaded or
+built in the background; a hit is answered from the index alone (list, version, category
+and reason travel in each entry's payload), so the version it was built from can serve.
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ import csv
 import gc
 import io
 import json
+import logging
 import threading
 import time
 import uuid
@@ -25,11 +36,13 @@ import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pycountry
-from sqlalchemy import Engine, bindparam, delete, insert, select
+from sqlalchemy import Engine, bindparam, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tsela.domain.screening import (
@@ -45,9 +58,11 @@ from tsela.domain.screening import (
 )
 from tsela.ids import new_id
 from tsela.services import audit, exchange_outbox
+from tsela.store import index_files
 from tsela.store.db import session_factory, transaction
 from tsela.store.models import utcnow
 from tsela.store.watchlists import (
+    PUBLISHED,
     AlertStatus,
     DocumentAlert,
     Watchlist,
@@ -364,6 +379,9 @@ def read_people_ftm(
         except json.JSONDecodeError as exc:
             errors.append(RowProblem(line, f"not a JSON object ({exc.msg} at column {exc.colno})"))
             continue
+        except RecursionError:  # the decoder recurses once per level of nesting
+            errors.append(RowProblem(line, "JSON nested too deeply for an FtM entity"))
+            continue
         if not isinstance(entity, dict) or not isinstance(entity.get("properties", {}), dict):
             errors.append(
                 RowProblem(line, "not an FtM entity (expected an object with properties)")
@@ -378,17 +396,23 @@ def read_people_ftm(
             out: list[str] = []
             for k in keys:
                 v = p.get(k) or []
-                out.extend(str(x) for x in (v if isinstance(v, list) else [v]))
+                for x in v if isinstance(v, list) else [v]:
+                    if not isinstance(x, str | int | float):  # FtM values are strings
+                        raise ValueError(f"property {k!r} holds a {type(x).__name__}, not text")
+                    out.append(str(x))
             return out
 
-        names = values("name")
-        if not names:
-            given = " ".join(values("firstName", "middleName"))
-            names = [f"{given} {' '.join(values('lastName'))}".strip()]
         try:
+            names = values("name")
+            if not names:
+                given = " ".join(values("firstName", "middleName"))
+                names = [f"{given} {' '.join(values('lastName'))}".strip()]
+            external_id = entity.get("id", "")
+            if not isinstance(external_id, str | int):
+                raise ValueError("the entity id is not text")
             person = _person(
                 line,
-                external_id=str(entity.get("id", "")),
+                external_id=str(external_id),
                 names=[*names, *values("alias")],
                 birth_dates=values("birthDate"),
                 nationalities=values("nationality", "citizenship"),
@@ -400,8 +424,11 @@ def read_people_ftm(
                 today=today,
                 warnings=warnings,
             )
-            if entity.get("datasets"):
-                person.extra["datasets"] = entity["datasets"]
+            datasets = entity.get("datasets")
+            if datasets:
+                if not isinstance(datasets, list) or not all(isinstance(d, str) for d in datasets):
+                    raise ValueError("datasets is not a list of names")
+                person.extra["datasets"] = datasets
             people.append(person)
         except ValueError as exc:
             errors.append(RowProblem(line, str(exc)))
@@ -423,6 +450,126 @@ def _decode(data: bytes | str) -> str:
 # -- importing -----------------------------------------------------------------------------
 
 
+# An import that would silently lose much of a list is refused unless the importer confirms
+# it: a truncated or wrongly exported file must not quietly empty a wanted-persons list.
+MAX_BAD_ROW_SHARE = 0.05  # refused when more than 5% of the file's rows are bad
+MAX_SHRINK_SHARE = 0.20  # refused when the list would lose more than 20% of its entries
+DROPPED_SHOWN = 20  # entries named in a refusal
+# Rows written per transaction. Short transactions let other writers (border checks, the
+# audit log) in between; on SQLite the importer also pauses after each one, because a writer
+# waiting in SQLite's busy handler looks again only every 100 ms.
+CHUNK_ROWS = 5_000
+SQLITE_PAUSE_S = 0.1
+# A list version being written, or a replaced one being deleted, is a ``watchlist`` row with
+# version 0 (see ``store.watchlists.PUBLISHED``) and a name of its own; one left behind by a
+# crash is removed by a later import once it is this old.
+UNPUBLISHED_NAME = "~unpublished:{id}"
+STALE_UNPUBLISHED = timedelta(days=1)
+
+
+class ImportNeedsConfirmation(ValueError):
+    """The import would lose too much of the list; nothing was written.
+
+    ``reasons`` are codes: ``bad_rows`` (more than ``MAX_BAD_ROW_SHARE`` of the rows are bad),
+    ``list_shrinks`` (the list would lose more than ``MAX_SHRINK_SHARE`` of its entries).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reasons: list[str],
+        current: int,
+        loaded: int,
+        bad_rows: int,
+        dropped_count: int,
+        dropped: list[str],
+        errors: Sequence[RowProblem],
+    ) -> None:
+        super().__init__(message)
+        self.reasons = reasons
+        self.current = current
+        self.loaded = loaded
+        self.bad_rows = bad_rows
+        self.dropped_count = dropped_count
+        self.dropped = dropped
+        self.errors = list(errors)
+
+
+@dataclass(frozen=True)
+class _Current:
+    """The published version of a list, as the import found it."""
+
+    id: uuid.UUID
+    kind: WatchlistKind
+    version: int
+    entries: int
+    source: str
+
+
+def _current(session: Session, list_name: str) -> _Current | None:
+    wl = session.scalars(
+        select(Watchlist).where(Watchlist.name == list_name, PUBLISHED)
+    ).one_or_none()
+    if wl is None:
+        return None
+    return _Current(wl.id, wl.kind, wl.version, wl.entry_count, wl.source)
+
+
+def _identity(names: Sequence[str], birth_year: int | None, external_id: str) -> tuple[Any, ...]:
+    """What makes two rows of successive versions the same person (for naming the dropped)."""
+    if external_id:
+        return ("id", external_id)
+    return ("name", (names[0] if names else "").casefold(), birth_year)
+
+
+def _dropped(
+    session: Session, current: _Current, rows: Sequence[_Person] | Sequence[_Document]
+) -> tuple[int, list[str]]:
+    """How many entries of the current version the new rows leave out, and the first names."""
+    dropped: list[str] = []
+    count = 0
+    if current.kind is WatchlistKind.PERSON:
+        kept = {
+            _identity(r.names, r.birth.year if r.birth else None, r.external_id)
+            for r in rows
+            if isinstance(r, _Person)
+        }
+        old = session.execute(
+            select(WatchlistEntry.names, WatchlistEntry.birth_year, WatchlistEntry.external_id)
+            .where(WatchlistEntry.watchlist_id == current.id)
+            .order_by(WatchlistEntry.line)
+        )
+        for names, year, external_id in old:
+            if _identity(names, year, external_id) not in kept:
+                count += 1
+                if len(dropped) < DROPPED_SHOWN:
+                    dropped.append(names[0] if names else "")
+    else:
+        kept_docs = {(r.issuing_state, r.number) for r in rows if isinstance(r, _Document)}
+        alerts = session.execute(
+            select(DocumentAlert.issuing_state, DocumentAlert.number)
+            .where(DocumentAlert.watchlist_id == current.id)
+            .order_by(DocumentAlert.line)
+        )
+        for state, number in alerts:
+            if (state, number) not in kept_docs:
+                count += 1
+                if len(dropped) < DROPPED_SHOWN:
+                    dropped.append(f"{state} {number}")
+    return count, dropped
+
+
+def losses(current_entries: int, loaded: int, bad_rows: int) -> list[str]:
+    """Why an import needs the importer's confirmation (reason codes; empty: it does not)."""
+    reasons = []
+    if bad_rows and bad_rows > MAX_BAD_ROW_SHARE * (loaded + bad_rows):
+        reasons.append("bad_rows")
+    if current_entries and loaded < (1 - MAX_SHRINK_SHARE) * current_entries:
+        reasons.append("list_shrinks")
+    return reasons
+
+
 def import_watchlist(
     engine: Engine,
     *,
@@ -437,11 +584,20 @@ def import_watchlist(
     mapping: Sequence[str] = (),
     today: date | None = None,
     now: datetime | None = None,
+    confirm: bool = False,
 ) -> ImportReport:
-    """Replace the list ``list_name`` with the file's rows, in one transaction."""
+    """Replace the list ``list_name`` with the file's rows; readers see the old version or
+    the new one, never a mixture.
+
+    ``ImportNeedsConfirmation`` (nothing written, the refusal audited) when the file's bad
+    rows or the list's shrinkage pass ``MAX_BAD_ROW_SHARE`` / ``MAX_SHRINK_SHARE`` and
+    ``confirm`` is false.
+    """
     list_name = list_name.strip()
     if not list_name or len(list_name) > 80:
         raise ValueError("a list name of 1 to 80 characters is needed")
+    if list_name.startswith("~"):
+        raise ValueError("a list name cannot start with '~' (kept for lists being written)")
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     if fmt == "ftm" and kind is not WatchlistKind.PERSON:
@@ -460,6 +616,7 @@ def import_watchlist(
         rows, errors, warnings = read_people_csv(text, columns, category, today)
     else:
         rows, errors, warnings, ignored = read_people_ftm(text, category, today)
+    del text
     if not rows:
         shown = "; ".join(str(e) for e in errors[:5])
         raise ImportFileError(
@@ -468,58 +625,72 @@ def import_watchlist(
             errors,
         )
     factory = session_factory(engine)
-    with transaction(factory) as session:
-        wl = session.scalars(
-            select(Watchlist).where(Watchlist.name == list_name).with_for_update()
-        ).one_or_none()
-        replaced = 0
-        if wl is None:
-            wl = Watchlist(
-                node=node,
-                name=list_name,
-                kind=kind,
-                category=category,
-                source=source[:200],
-                version=1,
-                imported_by=actor[:60],
-                imported_at=now,
+    with factory() as session:
+        current = _current(session, list_name)
+        if current is not None and current.kind is not kind:
+            raise ValueError(
+                f"list {list_name!r} holds {current.kind.value} entries; "
+                f"cannot load {kind.value} rows into it"
             )
-            session.add(wl)
-            session.flush()
-        else:
-            if wl.kind is not kind:
-                raise ValueError(
-                    f"list {list_name!r} holds {wl.kind.value} entries; "
-                    f"cannot load {kind.value} rows into it"
-                )
-            replaced = wl.entry_count
-            table = WatchlistEntry if kind is WatchlistKind.PERSON else DocumentAlert
-            session.execute(delete(table).where(table.watchlist_id == wl.id))
-            wl.version += 1
-            wl.imported_by = actor[:60]
-            wl.imported_at = now
-            wl.category = category
-            if source:
-                wl.source = source[:200]
-        wl.entry_count = len(rows)
-        _insert_rows(session, wl, rows, node, now)
-        audit.record(
-            session,
-            actor=actor,
-            action="watchlist.import",
-            node=node,
-            entity="watchlist",
-            entity_id=wl.id,
-            detail={
-                "list": list_name,
-                "version": wl.version,
-                "format": fmt,
-                "loaded": len(rows),
-                "replaced": replaced,
-                "bad_rows": len(errors),
-            },
+        reasons = losses(current.entries if current else 0, len(rows), len(errors))
+        dropped_count, dropped = (
+            _dropped(session, current, rows) if reasons and current else (0, [])
         )
-        version = wl.version
+    detail: dict[str, Any] = {
+        "list": list_name,
+        "format": fmt,
+        "loaded": len(rows),
+        "replaced": current.entries if current else 0,
+        "bad_rows": len(errors),
+    }
+    if reasons and not confirm:
+        with transaction(factory) as session:
+            audit.record(
+                session,
+                actor=actor,
+                action="watchlist.import.refused",
+                node=node,
+                entity="watchlist",
+                entity_id=current.id if current else "",
+                detail=detail | {"reasons": reasons, "dropped": dropped_count},
+            )
+        what = []
+        if "bad_rows" in reasons:
+            what.append(
+                f"{len(errors)} of {len(rows) + len(errors)} rows are bad "
+                f"(over {MAX_BAD_ROW_SHARE:.0%})"
+            )
+        if "list_shrinks" in reasons and current:
+            what.append(
+                f"the list would go from {current.entries} to {len(rows)} entries "
+                f"(losing over {MAX_SHRINK_SHARE:.0%})"
+            )
+        raise ImportNeedsConfirmation(
+            f"list {list_name!r} left unchanged: {'; '.join(what)}"
+            + (f"; {dropped_count} entries would be dropped" if dropped_count else "")
+            + ". Check the file, or confirm the import to replace the list anyway",
+            reasons=reasons,
+            current=current.entries if current else 0,
+            loaded=len(rows),
+            bad_rows=len(errors),
+            dropped_count=dropped_count,
+            dropped=dropped,
+            errors=errors[:MAX_ROW_ERRORS_KEPT],
+        )
+    if reasons:
+        detail |= {"confirmed": reasons, "dropped": dropped_count}
+    version, replaced = _write_version(
+        engine,
+        list_name=list_name,
+        kind=kind,
+        category=category,
+        source=source or (current.source if current else ""),
+        rows=rows,
+        actor=actor,
+        node=node,
+        now=now,
+        detail=detail,
+    )
     lists_changed(engine)
     return ImportReport(
         list_name=list_name,
@@ -534,22 +705,152 @@ def import_watchlist(
     )
 
 
+def _pause(engine: Engine) -> None:
+    if engine.dialect.name == "sqlite":
+        time.sleep(SQLITE_PAUSE_S)
+
+
+def _write_version(
+    engine: Engine,
+    *,
+    list_name: str,
+    kind: WatchlistKind,
+    category: WatchlistCategory,
+    source: str,
+    rows: Sequence[_Person] | Sequence[_Document],
+    actor: str,
+    node: str,
+    now: datetime,
+    detail: dict[str, Any],
+) -> tuple[int, int]:
+    """Write the rows as an unpublished version in short transactions, then publish it in
+    one short transaction (two one-row updates); the replaced version is deleted after.
+    Returns (the new version number, entries replaced)."""
+    factory = session_factory(engine)
+    _drop_stale_unpublished(engine, now)
+    staging_id = new_id()
+    with transaction(factory) as session:
+        session.add(
+            Watchlist(
+                id=staging_id,
+                node=node,
+                name=UNPUBLISHED_NAME.format(id=staging_id),
+                kind=kind,
+                category=category,
+                source=source[:200],
+                version=0,
+                entry_count=len(rows),
+                imported_by=actor[:60],
+                imported_at=now,
+                created_at=now,
+            )
+        )
+    retired: uuid.UUID | None = None
+    try:
+        for start in range(0, len(rows), CHUNK_ROWS):
+            with transaction(factory) as session:
+                chunk = rows[start : start + CHUNK_ROWS]
+                _insert_rows(session, staging_id, kind, source[:200], chunk, node, now)
+            _pause(engine)
+        with transaction(factory) as session:
+            table = Watchlist.__table__
+            old = session.execute(
+                select(table.c.id, table.c.kind, table.c.version, table.c.entry_count)
+                .where(table.c.name == list_name, table.c.version > 0)
+                .with_for_update()
+            ).one_or_none()
+            replaced, version = 0, 1
+            if old is not None:
+                if old.kind != kind:
+                    raise ValueError(
+                        f"list {list_name!r} holds {WatchlistKind(old.kind).value} entries; "
+                        f"cannot load {kind.value} rows into it"
+                    )
+                replaced, version, retired = old.entry_count, old.version + 1, old.id
+                session.execute(
+                    update(table)
+                    .where(table.c.id == old.id)
+                    .values(name=UNPUBLISHED_NAME.format(id=old.id), version=0)
+                )
+            try:
+                session.execute(
+                    update(table)
+                    .where(table.c.id == staging_id)
+                    .values(name=list_name, version=version)
+                )
+            except IntegrityError:  # another import created the same new list meanwhile
+                raise ValueError(
+                    f"list {list_name!r} was created by another import at the same moment; "
+                    "this one was not kept: import it again to replace that one"
+                ) from None
+            if kind is WatchlistKind.DOCUMENT:  # offered to the partner when published (issue 16)
+                exchange_outbox.published_document_alerts(session, staging_id)
+            audit.record(
+                session,
+                actor=actor,
+                action="watchlist.import",
+                node=node,
+                entity="watchlist",
+                entity_id=staging_id,
+                detail=detail | {"version": version, "replaced": replaced},
+            )
+    except BaseException:
+        retired = None
+        _drop_unpublished(engine, staging_id)
+        raise
+    finally:
+        if retired is not None:
+            _drop_unpublished(engine, retired)
+    return version, replaced
+
+
+def _drop_unpublished(engine: Engine, watchlist_id: uuid.UUID) -> None:
+    """Delete an unpublished list version's rows in short transactions, then the list row."""
+    for table in (WatchlistEntry.__table__, DocumentAlert.__table__):
+        while True:
+            with engine.begin() as conn:
+                chunk = (
+                    select(table.c.id)
+                    .where(table.c.watchlist_id == watchlist_id)
+                    .limit(CHUNK_ROWS)
+                    .scalar_subquery()
+                )
+                gone = conn.execute(delete(table).where(table.c.id.in_(chunk))).rowcount
+            if gone < CHUNK_ROWS:
+                break
+            _pause(engine)
+    with engine.begin() as conn:
+        w = Watchlist.__table__
+        conn.execute(delete(w).where(w.c.id == watchlist_id, w.c.version == 0))
+
+
+def _drop_stale_unpublished(engine: Engine, now: datetime) -> None:
+    w = Watchlist.__table__
+    with engine.connect() as conn:
+        stale = conn.scalars(
+            select(w.c.id).where(w.c.version == 0, w.c.created_at < now - STALE_UNPUBLISHED)
+        ).all()
+    for watchlist_id in stale:
+        _drop_unpublished(engine, watchlist_id)
+
+
 def _insert_rows(
     session: Session,
-    wl: Watchlist,
+    watchlist_id: uuid.UUID,
+    kind: WatchlistKind,
+    source: str,
     rows: Sequence[_Person] | Sequence[_Document],
     node: str,
     now: datetime,
 ) -> None:
     batch: list[dict[str, Any]] = []
     for row in rows:
-        base = {"id": new_id(), "node": node, "created_at": now}
+        base = {"id": new_id(), "node": node, "created_at": now, "watchlist_id": watchlist_id}
         if isinstance(row, _Person):
             b = row.birth
             batch.append(
                 base
                 | {
-                    "watchlist_id": wl.id,
                     "external_id": row.external_id,
                     "names": row.names,
                     "birth_date": date(b.year, b.month, b.day) if b and b.full else None,  # type: ignore[arg-type]
@@ -569,33 +870,26 @@ def _insert_rows(
             batch.append(
                 base
                 | {
-                    "watchlist_id": wl.id,
                     "issuing_state": row.issuing_state,
                     "number": row.number,
                     "status": row.status,
                     "reported_on": row.reported_on,
-                    "source": wl.source,
+                    "source": source,
                     "line": row.line,
                 }
             )
-        if len(batch) >= 5_000:
-            _flush(session, wl.kind, batch)
-            batch = []
     if batch:
-        _flush(session, wl.kind, batch)
+        table = WatchlistEntry if kind is WatchlistKind.PERSON else DocumentAlert
+        session.execute(insert(table), batch)
 
 
-def _flush(session: Session, kind: WatchlistKind, batch: list[dict[str, Any]]) -> None:
-    table = WatchlistEntry if kind is WatchlistKind.PERSON else DocumentAlert
-    session.execute(insert(table), batch)
-    if kind is WatchlistKind.DOCUMENT:
-        exchange_outbox.document_alerts(session, batch)  # offered to the partner (issue 16)
-
-
-# -- the in-memory index -------------------------------------------------------------------
+# -- the index -----------------------------------------------------------------------------
 
 
 SIGNATURE_TTL_S = 1.0
+INDEX_DIR_NAME = "screening-index"  # under the var dir
+
+log = logging.getLogger("tsela.screening")
 
 
 @dataclass
@@ -603,17 +897,44 @@ class _Cached:
     signature: tuple[tuple[str, int], ...]
     index: ScreeningIndex
     checked: float = 0.0  # time.monotonic() of the last version check
+    loaded: float = field(default_factory=time.monotonic)  # when this process took it up
+
+
+@dataclass(frozen=True)
+class IndexState:
+    """What this process's screening index is, for metrics and readiness."""
+
+    loaded: bool
+    version: int | None  # the sum of the lists' versions it was built from
+    age_s: float | None  # seconds since this process took it up
+
+
+def index_state(engine: Engine) -> IndexState:
+    cached = _CACHE.get(engine)
+    if cached is None:
+        return IndexState(False, None, None)
+    version = sum(v for _, v in cached.signature)
+    return IndexState(True, version, time.monotonic() - cached.loaded)
 
 
 _CACHE: weakref.WeakKeyDictionary[Engine, _Cached] = weakref.WeakKeyDictionary()
+_INDEX_DIRS: weakref.WeakKeyDictionary[Engine, Path] = weakref.WeakKeyDictionary()
+_REFRESHING: weakref.WeakSet[Engine] = weakref.WeakSet()
 _BUILD_LOCK = threading.Lock()
+_REFRESH_LOCK = threading.Lock()
 
 
 _SIGNATURE = (
     select(Watchlist.id, Watchlist.version)
-    .where(Watchlist.kind == WatchlistKind.PERSON)
+    .where(Watchlist.kind == WatchlistKind.PERSON, PUBLISHED)
     .order_by(Watchlist.id)
 )
+
+
+def keep_index_on_disk(engine: Engine, var_dir: Path) -> None:
+    """Save this engine's screening index under ``var_dir`` and map it from there: built
+    once per set of list versions, shared by every process using the same var dir."""
+    _INDEX_DIRS[engine] = var_dir / INDEX_DIR_NAME
 
 
 def _signature(session: Session) -> tuple[tuple[str, int], ...]:
@@ -622,31 +943,47 @@ def _signature(session: Session) -> tuple[tuple[str, int], ...]:
 
 
 def _people(session: Session) -> Iterator[WatchlistPerson]:
-    stmt = select(
-        WatchlistEntry.id,
-        WatchlistEntry.names,
-        WatchlistEntry.birth_date,
-        WatchlistEntry.birth_year,
-        WatchlistEntry.birth_month,
-        WatchlistEntry.nationalities,
-        WatchlistEntry.documents,
-        WatchlistEntry.valid_from,
-        WatchlistEntry.valid_to,
-    ).execution_options(yield_per=10_000)
+    stmt = (
+        select(
+            WatchlistEntry.id,
+            WatchlistEntry.names,
+            WatchlistEntry.birth_date,
+            WatchlistEntry.birth_year,
+            WatchlistEntry.birth_month,
+            WatchlistEntry.nationalities,
+            WatchlistEntry.documents,
+            WatchlistEntry.valid_from,
+            WatchlistEntry.valid_to,
+            WatchlistEntry.category,
+            WatchlistEntry.reason,
+            Watchlist.name,
+            Watchlist.version,
+        )
+        .join(Watchlist, Watchlist.id == WatchlistEntry.watchlist_id)
+        .where(PUBLISHED)
+        .execution_options(yield_per=10_000)
+    )
     for row in session.execute(stmt):
         birth = None
         if row.birth_date is not None:
             birth = BirthDate(row.birth_date.year, row.birth_date.month, row.birth_date.day)
         elif row.birth_year is not None:
             birth = BirthDate(row.birth_year, row.birth_month)
+        nationalities = list(row.nationalities or ())
         yield WatchlistPerson(
             key=str(row.id),
             names=tuple(row.names),
             birth=birth,
-            nationalities=frozenset(row.nationalities or ()),
+            nationalities=frozenset(nationalities),
             documents=frozenset(row.documents or ()),
             valid_from=row.valid_from,
             valid_to=row.valid_to,
+            # What a hit reports besides names and birth date: the index answers a hit on
+            # its own, so the version it was built from can serve while the next is made.
+            payload=json.dumps(
+                [row.name, row.version, row.category.value, row.reason, nationalities],
+                ensure_ascii=False,
+            ),
         )
 
 
@@ -665,30 +1002,88 @@ def _reading(engine: Engine, session: Session | None) -> Iterator[Session]:
 
 
 def current_index(engine: Engine, session: Session | None = None) -> ScreeningIndex:
-    """The index of every person list, rebuilt when a list's version changed."""
+    """The index of every person list.
+
+    When a list's version changed, the index this process has keeps answering while the new
+    one is loaded or built in a background thread; a process without one (at start-up) waits
+    for it.
+    """
     cached = _CACHE.get(engine)
     if cached is not None and time.monotonic() - cached.checked < SIGNATURE_TTL_S:
         return cached.index
     with _reading(engine, session) as s:
         sig = _signature(s)
-    if cached is not None and cached.signature == sig:
+    if cached is not None:
         cached.checked = time.monotonic()
+        if cached.signature != sig:
+            _refresh_in_background(engine)
         return cached.index
     with _BUILD_LOCK:
         cached = _CACHE.get(engine)
-        if cached is not None and cached.signature == sig:
+        if cached is not None:  # made by another thread while this one waited
             return cached.index
+        return _make_index(engine, session)
+
+
+def _make_index(engine: Engine, session: Session | None = None) -> ScreeningIndex:
+    """Load (or build and save) the index of the current list versions; cache it.
+
+    The caller holds ``_BUILD_LOCK``.
+    """
+    root = _INDEX_DIRS.get(engine)
+    if root is None:
         with _reading(engine, session) as s:
-            sig = _signature(s)  # read again: a list may have changed meanwhile
+            sig = _signature(s)
             index = ScreeningIndex.build(_people(s))
-        # The index lives until a list changes: keep the garbage collector from walking
-        # its objects on every collection (pauses of tens of ms at a million entries).
-        # Unfreeze first, so that a replaced index caught in a cycle can still be freed.
-        gc.unfreeze()
-        gc.collect()
-        gc.freeze()
-        _CACHE[engine] = _Cached(sig, index, time.monotonic())
-        return index
+    else:
+        with index_files.build_lock(root):  # one process builds; the others then load it
+            with _reading(engine, session) as s:
+                sig = _signature(s)
+            loaded = index_files.load(root, sig)
+            if loaded is not None:
+                index = loaded
+            else:
+                with _reading(engine, session) as s:
+                    index = ScreeningIndex.build(_people(s))
+                    read = _signature(s)
+                if read == sig:  # else a list changed while it was read: not saved
+                    saved = index_files.save(root, sig, index)
+                    index_files.prune(root, keep=saved)
+                    # Served from the mapped files: the pages are shared with the other
+                    # processes, and the arrays just built are freed.
+                    index = index_files.load(root, sig, verify=False) or index
+                sig = read
+    # The index lives until a list changes: keep the garbage collector from walking its
+    # objects on every collection (pauses of tens of ms at a million entries). Unfreeze
+    # first, so that a replaced index caught in a cycle can still be freed.
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+    _CACHE[engine] = _Cached(sig, index, time.monotonic())
+    return index
+
+
+def _refresh_in_background(engine: Engine) -> None:
+    with _REFRESH_LOCK:
+        if engine in _REFRESHING:
+            return
+        _REFRESHING.add(engine)
+
+    def refresh() -> None:
+        try:
+            with _BUILD_LOCK:
+                cached = _CACHE.get(engine)
+                with session_factory(engine)() as s:
+                    if cached is not None and cached.signature == _signature(s):
+                        return  # made meanwhile (by this process's own import)
+                _make_index(engine)
+        except Exception:  # the old index keeps serving; the next version check tries again
+            log.exception("screening index not refreshed")
+        finally:
+            with _REFRESH_LOCK:
+                _REFRESHING.discard(engine)
+
+    threading.Thread(target=refresh, name="screening-index", daemon=True).start()
 
 
 def index_is_current(engine: Engine) -> bool:
@@ -698,10 +1093,12 @@ def index_is_current(engine: Engine) -> bool:
 
 
 def lists_changed(engine: Engine) -> None:
-    """Make this process read the list versions on its next screening."""
-    cached = _CACHE.get(engine)
-    if cached is not None:
-        cached.checked = 0.0
+    """This process changed the lists: bring its index up to date now (in the caller's
+    thread), so that its next screening sees the change."""
+    if engine not in _CACHE and engine not in _INDEX_DIRS:
+        return  # nothing built yet: the first screening builds it
+    with _BUILD_LOCK:
+        _make_index(engine)
 
 
 # -- screening -----------------------------------------------------------------------------
@@ -765,53 +1162,37 @@ def screen(
     )
     matches = current_index(engine, session).screen(query, threshold=threshold, limit=limit)
     hits: list[WatchlistHit] = []
+    for m in matches:
+        list_name, list_version, category, reason, nationalities = json.loads(m.payload)
+        hits.append(
+            WatchlistHit(
+                entry_id=m.key,
+                list_name=list_name,
+                list_version=list_version,
+                category=category,
+                reason=reason,
+                names=list(m.names),
+                birth_date=str(m.birth) if m.birth else None,
+                nationalities=nationalities,
+                score=m.score,
+                matched_name=m.matched_name,
+                features=m.features,
+                explanation=list(m.explanation),
+            )
+        )
+    if not actor:
+        return hits
     with (
         transaction(session_factory(engine)) if session is None else nullcontext(session)
     ) as session:
-        if matches:
-            ids = [uuid.UUID(m.key) for m in matches]
-            rows = {
-                str(e.id): (e, wl)
-                for e, wl in session.execute(
-                    select(WatchlistEntry, Watchlist)
-                    .join(Watchlist, Watchlist.id == WatchlistEntry.watchlist_id)
-                    .where(WatchlistEntry.id.in_(ids))
-                )
-            }
-            for m in matches:
-                if m.key not in rows:
-                    continue  # replaced since the index was read; the next call rebuilds
-                e, wl = rows[m.key]
-                birth = (
-                    e.birth_date.isoformat()
-                    if e.birth_date
-                    else (str(BirthDate(e.birth_year, e.birth_month)) if e.birth_year else None)
-                )
-                hits.append(
-                    WatchlistHit(
-                        entry_id=m.key,
-                        list_name=wl.name,
-                        list_version=wl.version,
-                        category=e.category.value,
-                        reason=e.reason,
-                        names=list(e.names),
-                        birth_date=birth,
-                        nationalities=list(e.nationalities),
-                        score=m.score,
-                        matched_name=m.matched_name,
-                        features=m.features,
-                        explanation=list(m.explanation),
-                    )
-                )
-        if actor:
-            audit.record(
-                session,
-                actor=actor,
-                action="watchlist.screen",
-                node=node,
-                entity="watchlist_entry",
-                detail={"hits": [h.entry_id for h in hits]},
-            )
+        audit.record(
+            session,
+            actor=actor,
+            action="watchlist.screen",
+            node=node,
+            entity="watchlist_entry",
+            detail={"hits": [h.entry_id for h in hits]},
+        )
     return hits
 
 
@@ -819,7 +1200,11 @@ _A, _W = DocumentAlert.__table__.c, Watchlist.__table__.c  # Core: cheaper than 
 _DOCUMENT_ALERTS = (
     select(_A.issuing_state, _A.number, _A.status, _A.reported_on, _A.source, _W.name)
     .join_from(DocumentAlert.__table__, Watchlist.__table__, _W.id == _A.watchlist_id)
-    .where(_A.issuing_state == bindparam("state"), _A.number == bindparam("number"))
+    .where(
+        _A.issuing_state == bindparam("state"),
+        _A.number == bindparam("number"),
+        _W.version > 0,  # PUBLISHED, in Core
+    )
 )
 
 
@@ -873,5 +1258,5 @@ def list_watchlists(engine: Engine) -> list[WatchlistSummary]:
                 imported_by=w.imported_by,
                 imported_at=w.imported_at,
             )
-            for w in session.scalars(select(Watchlist).order_by(Watchlist.name))
+            for w in session.scalars(select(Watchlist).where(PUBLISHED).order_by(Watchlist.name))
         ]

@@ -1,7 +1,10 @@
 """Watchlist tables: lists (versioned), person entries and document alerts.
 
-An import replaces a whole list in one transaction: the ``watchlist`` row gets a new
-``version`` and who imported it; the old entries go and the new ones arrive together.
+Each version of a list is a ``watchlist`` row with its entries. An import writes the new
+version unpublished (``version`` 0, a name of its own) in short transactions, then publishes
+it in one: the new row takes the list's name and next version number, the replaced row
+becomes unpublished and its entries are deleted after. Readers look at ``PUBLISHED`` rows
+only, so they see the old version or the new one, never a mixture.
 """
 
 from __future__ import annotations
@@ -55,6 +58,10 @@ class Watchlist(Record, Base):
     entry_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     imported_by: Mapped[str] = mapped_column(String(60), nullable=False)
     imported_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
+
+
+# The rows readers look at (version 0: being written by an import, or replaced by one).
+PUBLISHED = Watchlist.version > 0
 
 
 class WatchlistEntry(Record, Base):

@@ -1013,6 +1013,7 @@ def add_extras(
             category=category,
             source=SOURCE,
             today=today,
+            confirm=True,  # generated lists; a refresh may legitimately shrink one
         )
         if report.error_count:
             raise ExtrasError(f"watchlist {name!r}: {report.errors[0]}")

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tsela.api.auth import client_source, require_roles
 from tsela.api.deps import get_session, get_settings
+from tsela.api.observability import count_check
 from tsela.config import Settings
 from tsela.domain.values import Direction, Role
 from tsela.services import audit
@@ -118,6 +119,7 @@ def _check(
     except svc.CheckError as exc:
         raise _fail(session, exc, settings, user, request) from None
     session.commit()
+    count_check(result.check.decision.value, body.port.upper())
     return result.as_dict()
 
 

@@ -159,12 +159,26 @@ def import_list(
     category: str = Form("other"),
     source: str = Form("", max_length=200),
     mapping: list[str] = Form([], description="CSV COLUMN=FIELD pairs"),
+    confirm: bool = Form(
+        False,
+        description="Replace the list even when many rows are bad or it would shrink a lot "
+        "(otherwise such an import is refused with 409)",
+    ),
     user: User = Depends(require_roles(*IMPORTERS)),
     engine: Any = Depends(get_engine),
     settings: Settings = Depends(get_settings),
 ) -> ImportOut:
-    """Replace the list ``name`` with the uploaded file, atomically; bad rows are listed."""
-    from tsela.services.screening import ImportFileError, import_watchlist
+    """Replace the list ``name`` with the uploaded file, atomically; bad rows are listed.
+
+    409 ``confirmation_required``, nothing changed: more than 5% of the rows are bad, or the
+    list would lose more than 20% of its entries. The answer says how many entries would be
+    dropped (and names the first), and lists the bad rows; send ``confirm=true`` to go on.
+    """
+    from tsela.services.screening import (
+        ImportFileError,
+        ImportNeedsConfirmation,
+        import_watchlist,
+    )
     from tsela.store.watchlists import WatchlistCategory, WatchlistKind
 
     try:
@@ -190,7 +204,23 @@ def import_list(
             mapping=mapping,
             actor=user.username,
             node=settings.node,
+            confirm=confirm,
         )
+    except ImportNeedsConfirmation as exc:
+        raise HTTPException(
+            409,
+            {
+                "code": "confirmation_required",
+                "message": str(exc),
+                "reasons": exc.reasons,
+                "current_entries": exc.current,
+                "loaded": exc.loaded,
+                "dropped_count": exc.dropped_count,
+                "dropped": exc.dropped,
+                "error_count": exc.bad_rows,
+                "errors": [e.__dict__ for e in exc.errors[:100]],
+            },
+        ) from None
     except ImportFileError as exc:
         raise HTTPException(
             422,

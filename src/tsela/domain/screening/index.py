@@ -15,6 +15,12 @@ A query's tokens find similar vocabulary tokens through the fuzzy keys; entries 
 at least two of the query's words (one for a one-word name) become candidates; the best
 ``candidates`` of them by token similarity and birth-date agreement are scored in full by
 ``scoring.score``. Keys shared by too many tokens are skipped (frequency cut-off).
+
+Every part of a built index is a numpy array (strings are UTF-8 blobs with offsets,
+``StringTable``) plus a little JSON-able metadata: ``parts`` gives them out and
+``from_parts`` takes them back (for instance as memory-mapped files, shared between
+processes; the files themselves are ``store.index_files``' business). Fuzzy keys are hashed
+with ``stable_hash``, the same in every process (Python's ``hash`` of a string is not).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import functools
 import queue
 import threading
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -59,12 +65,91 @@ CANDIDATES = 32
 # Query words whose near vocabulary words an index remembers (a few hundred bytes each).
 NEAR_WORDS_CACHED = 20_000
 _NAME_SEP = "\x1f"
+# Bumped whenever ``parts`` changes meaning: an index saved by another format is rebuilt.
+FORMAT = 1
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+_HASH_BATCH = 200_000
 _VOWELS = str.maketrans("", "", "aeiouhwy")
+
+
+def stable_hash(keys: Sequence[str]) -> np.ndarray:
+    """64-bit FNV-1a of each key's UTF-8 bytes, as int64; the same in every process.
+
+    Vectorised over the keys (a Python loop over millions of them would take seconds):
+    column ``c`` of a zero-padded byte matrix updates only the keys longer than ``c``.
+    """
+    out = np.empty(len(keys), dtype=np.uint64)
+    with np.errstate(over="ignore"):  # the multiplication is meant to wrap
+        for start in range(0, len(keys), _HASH_BATCH):
+            encoded = [k.encode() for k in keys[start : start + _HASH_BATCH]]
+            lengths = np.fromiter((len(b) for b in encoded), np.int64, len(encoded))
+            width = int(lengths.max()) if len(encoded) else 0
+            h = np.full(len(encoded), _FNV_OFFSET, dtype=np.uint64)
+            if width:
+                matrix = np.array(encoded, dtype=f"S{width}").view(np.uint8)
+                matrix = matrix.reshape(len(encoded), width)
+                for c in range(width):
+                    live = lengths > c
+                    h[live] = (h[live] ^ matrix[live, c]) * _FNV_PRIME
+            out[start : start + len(encoded)] = h
+    return out.view(np.int64)
+
+
+class StringTable:
+    """Strings as one UTF-8 blob and their offsets: two arrays instead of an object each."""
+
+    def __init__(self, offsets: np.ndarray, data: np.ndarray) -> None:
+        self.offsets = offsets
+        self.data = data
+
+    @classmethod
+    def of(cls, strings: Iterable[str]) -> StringTable:
+        blobs = [s.encode() for s in strings]
+        offsets = np.zeros(len(blobs) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter((len(b) for b in blobs), np.int64, len(blobs)), out=offsets[1:])
+        data = np.frombuffer(b"".join(blobs), dtype=np.uint8).copy()
+        return cls(offsets, data)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i: int) -> str:
+        return self.data[self.offsets[i] : self.offsets[i + 1]].tobytes().decode()
+
+    def __iter__(self) -> Iterator[str]:
+        return (self[i] for i in range(len(self)))
+
+    def take(self, ids: Iterable[int]) -> list[str]:
+        return [self[i] for i in ids]
+
+
+_STRING_TABLES = ("_keys", "_names", "_payloads", "_vocab", "_vocab_folded", "_vocab_translit")
+_STRING_TABLES += ("_entry_docs",)
+_ARRAYS = (
+    "_vocab_len",
+    "_translit_len",
+    "_indptr",
+    "_postings",
+    "_key_hash",
+    "_key_vid",
+    "_year",
+    "_month",
+    "_day",
+    "_nat",
+    "_letters",
+    "_valid_from",
+    "_valid_to",
+    "_doc_hash",
+    "_doc_pos",
+    "_entry_doc_ptr",
+)
 
 
 @dataclass(frozen=True)
 class WatchlistPerson:
-    """A person entry as the index sees it (``key`` identifies it to the caller)."""
+    """A person entry as the index sees it (``key`` identifies it to the caller; ``payload``
+    is the caller's text, given back with a match)."""
 
     key: str
     names: tuple[str, ...]
@@ -73,6 +158,7 @@ class WatchlistPerson:
     documents: frozenset[str] = frozenset()
     valid_from: date | None = None
     valid_to: date | None = None
+    payload: str = ""
 
 
 @dataclass(frozen=True)
@@ -82,6 +168,9 @@ class Match:
     features: dict[str, Any]
     explanation: tuple[str, ...]
     matched_name: str
+    names: tuple[str, ...] = ()
+    birth: BirthDate | None = None
+    payload: str = ""
 
 
 @dataclass
@@ -158,14 +247,11 @@ class ScreeningIndex:
     small pool of scratch arrays)."""
 
     def __init__(self) -> None:
-        self._keys: list[str] = []
-        self._names: list[str] = []
-        self._vocab: list[str] = []  # plain spellings of name words
-        self._vocab_folded: list[str] = []
-        self._vocab_translit: list[str] = []
+        empty = StringTable.of([])
+        self._keys = self._names = self._payloads = empty
+        self._vocab = self._vocab_folded = self._vocab_translit = empty  # name words
         self._vocab_len = np.zeros(0, dtype=np.int16)
         self._translit_len = np.zeros(0, dtype=np.int16)
-        self._vocab_ids: dict[str, int] = {}
         self._indptr = np.zeros(1, dtype=np.int64)
         self._postings = np.zeros(0, dtype=np.int32)
         self._key_hash = np.zeros(0, dtype=np.int64)
@@ -178,8 +264,12 @@ class ScreeningIndex:
         self._nat_sets: list[frozenset[str]] = [frozenset()]
         self._valid_from = np.zeros(0, dtype=np.int32)
         self._valid_to = np.zeros(0, dtype=np.int32)
-        self._documents: dict[str, list[int]] = {}
-        self._entry_documents: dict[int, frozenset[str]] = {}
+        # Documents: sorted hashes with the entry positions beside them (to find an entry by
+        # a document), and each entry's documents (CSR over ``_entry_docs``).
+        self._doc_hash = np.zeros(0, dtype=np.int64)
+        self._doc_pos = np.zeros(0, dtype=np.int32)
+        self._entry_doc_ptr = np.zeros(1, dtype=np.int64)
+        self._entry_docs = empty
         self._skipped: list[tuple[str, str]] = []
         self._skipped_count = 0
         self._scratch_free: queue.LifoQueue[_Scratch] = queue.LifoQueue()
@@ -195,7 +285,11 @@ class ScreeningIndex:
     def build(cls, people: Iterable[WatchlistPerson]) -> ScreeningIndex:
         """Index the given entries; entries without a usable name are skipped and counted."""
         self = cls()
-        vocab_ids = self._vocab_ids
+        vocab_ids: dict[str, int] = {}
+        keys: list[str] = []
+        names: list[str] = []
+        payloads: list[str] = []
+        doc_ptr, entry_docs = array("q", [0]), []
         tok_ids, tok_entries = array("i"), array("i")
         year, month, day = array("h"), array("b"), array("b")
         nat, vfrom, vto, letters = array("i"), array("i"), array("i"), array("I")
@@ -226,8 +320,9 @@ class ScreeningIndex:
                 tok_ids.append(vid)
                 tok_entries.append(pos)
             letters.append(_initials_mask(normalised))
-            self._keys.append(person.key)
-            self._names.append(_NAME_SEP.join(person.names))
+            keys.append(person.key)
+            names.append(_NAME_SEP.join(person.names))
+            payloads.append(person.payload)
             b = person.birth
             year.append(b.year if b else 0)
             month.append((b.month or 0) if b else 0)
@@ -238,21 +333,33 @@ class ScreeningIndex:
             nat.append(nid)
             vfrom.append(person.valid_from.toordinal() if person.valid_from else 0)
             vto.append(person.valid_to.toordinal() if person.valid_to else 0)
-            if person.documents:
-                self._entry_documents[pos] = person.documents
-                for d in person.documents:
-                    self._documents.setdefault(d, []).append(pos)
+            entry_docs.extend(sorted(person.documents))
+            doc_ptr.append(len(entry_docs))
             pos += 1
-        self._vocab = [""] * len(vocab_ids)
+        vocab = [""] * len(vocab_ids)
         for tok, vid in vocab_ids.items():
-            self._vocab[vid] = tok
-        self._vocab_folded = [forms[v][0] for v in range(len(vocab_ids))]
-        self._vocab_translit = [forms[v][1] for v in range(len(vocab_ids))]
-        self._vocab_len = np.fromiter((len(t) for t in self._vocab), np.int16, len(self._vocab))
-        self._translit_len = np.fromiter(
-            (len(t) for t in self._vocab_translit), np.int16, len(self._vocab)
-        )
+            vocab[vid] = tok
+        del vocab_ids
+        folded = [forms[v][0] for v in range(len(vocab))]
+        translit = [forms[v][1] for v in range(len(vocab))]
         del forms
+        self._vocab_len = np.fromiter((len(t) for t in vocab), np.int16, len(vocab))
+        self._translit_len = np.fromiter((len(t) for t in translit), np.int16, len(vocab))
+        self._build_fuzzy_keys(vocab, folded, translit)
+        self._vocab = StringTable.of(vocab)
+        self._vocab_folded = StringTable.of(folded)
+        self._vocab_translit = StringTable.of(translit)
+        del vocab, folded, translit
+        self._keys, self._names = StringTable.of(keys), StringTable.of(names)
+        self._payloads = StringTable.of(payloads)
+        del keys, names, payloads
+        self._entry_doc_ptr = np.frombuffer(doc_ptr, dtype=np.int64).copy()
+        self._entry_docs = StringTable.of(entry_docs)
+        counts = np.diff(self._entry_doc_ptr)
+        doc_pos = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
+        doc_hash = stable_hash(entry_docs)
+        order = np.argsort(doc_hash, kind="stable")
+        self._doc_hash, self._doc_pos = doc_hash[order], doc_pos[order]
         self._nat_sets = [frozenset()] * len(nat_ids)
         for s, nid in nat_ids.items():
             self._nat_sets[nid] = s
@@ -262,7 +369,6 @@ class ScreeningIndex:
         self._postings = ents[order].copy()
         self._indptr = np.zeros(len(self._vocab) + 1, dtype=np.int64)
         np.cumsum(np.bincount(ids, minlength=len(self._vocab)), out=self._indptr[1:])
-        self._build_fuzzy_keys()
         self._year = np.array(year, dtype=np.int16)
         self._month = np.array(month, dtype=np.int8)
         self._day = np.array(day, dtype=np.int8)
@@ -272,18 +378,78 @@ class ScreeningIndex:
         self._valid_to = np.array(vto, dtype=np.int32)
         return self
 
-    def _build_fuzzy_keys(self) -> None:
-        hashes, vids = array("q"), array("i")
-        for vid, tok in enumerate(self._vocab):
-            folded, translit = self._vocab_folded[vid], self._vocab_translit[vid]
-            for key in token_keys(tok, folded, translit) | skeleton_keys(tok, folded):
-                hashes.append(hash(key))
+    def _build_fuzzy_keys(self, vocab: list[str], folded: list[str], translit: list[str]) -> None:
+        # Hashed a batch at a time: ten million key strings at once would take gigabytes.
+        batch: list[str] = []
+        hashes: list[np.ndarray] = []
+        vids = array("i")
+        for vid, tok in enumerate(vocab):
+            for key in token_keys(tok, folded[vid], translit[vid]) | skeleton_keys(
+                tok, folded[vid]
+            ):
+                batch.append(key)
                 vids.append(vid)
-        h = np.frombuffer(hashes, dtype=np.int64) if hashes else np.zeros(0, np.int64)
+            if len(batch) >= _HASH_BATCH:
+                hashes.append(stable_hash(batch))
+                batch = []
+        hashes.append(stable_hash(batch))
+        h = np.concatenate(hashes)
+        del hashes, batch
         v = np.frombuffer(vids, dtype=np.int32) if vids else np.zeros(0, np.int32)
         order = np.argsort(h, kind="stable")
         self._key_hash = h[order].copy()
         self._key_vid = v[order].copy()
+
+    # -- parts (for saving and memory-mapping) -----------------------------------------------
+
+    def parts(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """The arrays (by name) and the metadata (JSON-able) that ``from_parts`` takes."""
+        arrays = {name: getattr(self, name) for name in _ARRAYS}
+        for name in _STRING_TABLES:
+            table: StringTable = getattr(self, name)
+            arrays[f"{name}.offsets"], arrays[f"{name}.data"] = table.offsets, table.data
+        meta = {
+            "format": FORMAT,
+            "entries": len(self),
+            "nat_sets": [sorted(s) for s in self._nat_sets],
+            "skipped": [list(x) for x in self._skipped],
+            "skipped_count": self._skipped_count,
+        }
+        return arrays, meta
+
+    @classmethod
+    def from_parts(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> ScreeningIndex:
+        """An index over the given arrays (not copied: memory-mapped ones stay on disk).
+
+        ValueError when they do not make a whole index of this format."""
+        if meta.get("format") != FORMAT:
+            raise ValueError(f"index format {meta.get('format')!r}, not {FORMAT}")
+        self = cls()
+        try:
+            for name in _ARRAYS:
+                want = getattr(self, name).dtype
+                if arrays[name].dtype != want or arrays[name].ndim != 1:
+                    raise ValueError(f"{name}: {arrays[name].dtype}, not {want}")
+                setattr(self, name, arrays[name])
+            for name in _STRING_TABLES:
+                offsets, data = arrays[f"{name}.offsets"], arrays[f"{name}.data"]
+                if offsets.dtype != np.int64 or data.dtype != np.uint8:
+                    raise ValueError(f"{name}: not offsets and bytes")
+                if len(offsets) < 1 or int(offsets[-1]) != len(data):
+                    raise ValueError(f"{name}: offsets do not end at the data's end")
+                setattr(self, name, StringTable(offsets, data))
+        except KeyError as exc:
+            raise ValueError(f"missing part {exc}") from None
+        n = int(meta["entries"])
+        per_entry = ("_year", "_month", "_day", "_nat", "_letters", "_valid_from", "_valid_to")
+        if len(self._keys) != n or any(len(getattr(self, a)) != n for a in per_entry):
+            raise ValueError("per-entry parts of different lengths")
+        if len(self._entry_doc_ptr) != n + 1 or len(self._indptr) != len(self._vocab) + 1:
+            raise ValueError("offsets of the wrong length")
+        self._nat_sets = [frozenset(s) for s in meta["nat_sets"]]
+        self._skipped = [(str(k), str(m)) for k, m in meta["skipped"]]
+        self._skipped_count = int(meta["skipped_count"])
+        return self
 
     # -- facts ------------------------------------------------------------------------------
 
@@ -356,7 +522,7 @@ class ScreeningIndex:
         return tuple(matches)
 
     def _words_by_keys(self, keys: set[str], plain: str, translit: str) -> np.ndarray:
-        hs = np.fromiter((hash(k) for k in keys), dtype=np.int64, count=len(keys))
+        hs = stable_hash(list(keys))
         lo = np.searchsorted(self._key_hash, hs, side="left")
         hi = np.searchsorted(self._key_hash, hs, side="right")
         slices = [
@@ -384,7 +550,7 @@ class ScreeningIndex:
             (folded, self._vocab_folded, 1.0),
             (translit, self._vocab_translit, TRANSLIT_FACTOR),
         ):
-            choices = [table[v] for v in vids]
+            choices = table.take(vids)
             jw = process.cdist([query], choices, scorer=JaroWinkler.normalized_similarity)[0]
             osa = process.cdist([query], choices, scorer=OSA.normalized_similarity)[0]
             np.maximum(sims, (jw + osa) / 2 * factor, out=sims)
@@ -434,7 +600,7 @@ class ScreeningIndex:
             self._scratch_free.put(s)
         chosen = chosen.astype(np.int64)
         if query.documents:
-            extra = [p for d in query.documents for p in self._documents.get(d, [])]
+            extra = [p for d in query.documents for p in self._entries_with(d)]
             if extra:
                 chosen = np.concatenate([chosen, np.array(extra, dtype=np.int64)])
                 prior = np.concatenate([prior, np.full(len(extra), 9.0, dtype=np.float32)])
@@ -459,6 +625,18 @@ class ScreeningIndex:
             chosen, prior = chosen[top], prior[top]
         return chosen[np.argsort(-prior, kind="stable")]
 
+    def _entries_with(self, document: str) -> list[int]:
+        h = stable_hash([document])
+        lo, hi = (
+            np.searchsorted(self._doc_hash, h[0], "left"),
+            np.searchsorted(self._doc_hash, h[0], "right"),
+        )
+        return [p for p in self._doc_pos[lo:hi].tolist() if document in self._documents_of(p)]
+
+    def _documents_of(self, pos: int) -> frozenset[str]:
+        a, b = int(self._entry_doc_ptr[pos]), int(self._entry_doc_ptr[pos + 1])
+        return frozenset(self._entry_docs[i] for i in range(a, b))
+
     def _birth_prior(self, birth: BirthDate | None, chosen: np.ndarray) -> np.ndarray:
         """A cheap birth-date agreement bonus to rank many same-name candidates."""
         if birth is None:
@@ -471,18 +649,20 @@ class ScreeningIndex:
             bonus = bonus + np.where(same_day | swapped, 0.2, 0.0)
         return bonus.astype(np.float32)
 
+    def _birth(self, pos: int) -> BirthDate | None:
+        y = int(self._year[pos])
+        if not y:
+            return None
+        m, d = int(self._month[pos]), int(self._day[pos])
+        return BirthDate(y, m or None, d or None)
+
     def candidate(self, pos: int) -> Candidate:
         names = tuple(normalise_name(n) for n in self._names[pos].split(_NAME_SEP))
-        y = int(self._year[pos])
-        birth = None
-        if y:
-            m, d = int(self._month[pos]), int(self._day[pos])
-            birth = BirthDate(y, m or None, d or None)
         return Candidate(
             names=names,
-            birth=birth,
+            birth=self._birth(pos),
             nationalities=self._nat_sets[int(self._nat[pos])],
-            documents=self._entry_documents.get(pos, frozenset()),
+            documents=self._documents_of(pos),
         )
 
     def screen(
@@ -505,6 +685,9 @@ class ScreeningIndex:
                         features=result.features,
                         explanation=result.explanation,
                         matched_name=result.matched_name,
+                        names=tuple(self._names[pos].split(_NAME_SEP)),
+                        birth=self._birth(pos),
+                        payload=self._payloads[pos],
                     )
                 )
         out.sort(key=lambda m: (-m.score, m.key))
