@@ -22,6 +22,16 @@
   rewriting entries up to the newest checkpoint is detected by ``tsela audit verify``.
 - ``TSELA_METRICS_TOKEN``: when set, ``/metrics`` needs ``Authorization: Bearer <it>``;
   unset, ``/metrics`` answers only callers on the loopback interface.
+- The node exchange (docs/exchange.md): ``TSELA_EXCHANGE_PORT`` (the mutual-TLS feed
+  listener of ``tsela serve``; default 0: none), ``TSELA_EXCHANGE_HOST`` (127.0.0.1),
+  ``TSELA_EXCHANGE_PULL_MS`` (how often the server pulls its partners' feeds, default 2000;
+  0: never), ``TSELA_EXCHANGE_SEQUENCE_MS`` (how often new outbox records are chained,
+  default 200), ``TSELA_EXCHANGE_BATCH`` (records per batch, default 5000),
+  ``TSELA_EXCHANGE_MAX_BYTES`` (largest answer accepted, default 64 MiB),
+  ``TSELA_EXCHANGE_MAX_SKEW_S`` (partner clock difference accepted, default 300),
+  ``TSELA_EXCHANGE_BACKOFF_MAX_S`` (longest wait between tries while a partner is down,
+  default 300), ``TSELA_EXCHANGE_RETENTION_DAYS`` (message log, default 30),
+  ``TSELA_EXCHANGE_LAG_ALERT_S`` (lag that raises the alert, default 300).
 """
 
 from __future__ import annotations
@@ -55,6 +65,16 @@ class Settings:
     max_upload_kb: int = 20 * 1024
     audit_checkpoint_s: int = 60
     metrics_token: str = ""
+    exchange_port: int = 0
+    exchange_host: str = "127.0.0.1"
+    exchange_pull_ms: int = 2000
+    exchange_sequence_ms: int = 200
+    exchange_batch: int = 5000
+    exchange_max_bytes: int = 64 * 1024 * 1024
+    exchange_max_skew_s: int = 300
+    exchange_backoff_max_s: int = 300
+    exchange_retention_days: int = 30
+    exchange_lag_alert_s: int = 300
 
     @property
     def url(self) -> URL:
@@ -106,6 +126,16 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         max_upload_kb=_whole_number(env, "TSELA_MAX_UPLOAD_KB", 20 * 1024),
         audit_checkpoint_s=_whole_number(env, "TSELA_AUDIT_CHECKPOINT_S", 60),
         metrics_token=env.get("TSELA_METRICS_TOKEN", "").strip(),
+        exchange_port=_whole_number(env, "TSELA_EXCHANGE_PORT", 0),
+        exchange_host=env.get("TSELA_EXCHANGE_HOST", "127.0.0.1").strip() or "127.0.0.1",
+        exchange_pull_ms=_whole_number(env, "TSELA_EXCHANGE_PULL_MS", 2000),
+        exchange_sequence_ms=_whole_number(env, "TSELA_EXCHANGE_SEQUENCE_MS", 200),
+        exchange_batch=max(1, _whole_number(env, "TSELA_EXCHANGE_BATCH", 5000)),
+        exchange_max_bytes=_whole_number(env, "TSELA_EXCHANGE_MAX_BYTES", 64 * 1024 * 1024),
+        exchange_max_skew_s=_whole_number(env, "TSELA_EXCHANGE_MAX_SKEW_S", 300),
+        exchange_backoff_max_s=_whole_number(env, "TSELA_EXCHANGE_BACKOFF_MAX_S", 300),
+        exchange_retention_days=_whole_number(env, "TSELA_EXCHANGE_RETENTION_DAYS", 30),
+        exchange_lag_alert_s=_whole_number(env, "TSELA_EXCHANGE_LAG_ALERT_S", 300),
     )
 
 

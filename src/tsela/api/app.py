@@ -94,6 +94,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from tsela.api.routes import observatory as observatory_routes
 
     app.include_router(observatory_routes.router)
+    from tsela.api.routes import exchange as exchange_routes
+
+    app.include_router(exchange_routes.router)
     from tsela.api.routes import matching as matching_routes
 
     app.include_router(matching_routes.router)
@@ -195,9 +198,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     sequencer = (
         asyncio.create_task(_seal_audit(app.state.engine, interval, settings)) if interval else None
     )
+    from tsela.api.exchange import run_tasks
+
+    exchange = asyncio.create_task(run_tasks(settings, app.state.engine))
     try:
         yield
     finally:
+        exchange.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await exchange
         if sequencer is not None:
             sequencer.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -89,8 +89,16 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def run(host: str, port: int, *, workers: int = 1, log_level: str = "info") -> None:
-    """Serve ``create_app()`` (settings from the environment) with ``workers`` processes."""
+def run(
+    host: str,
+    port: int,
+    *,
+    workers: int = 1,
+    log_level: str = "info",
+    exchange_port: int = 0,
+) -> None:
+    """Serve ``create_app()`` (settings from the environment) with ``workers`` processes;
+    with ``exchange_port``, the mutual-TLS exchange feed beside it (one process)."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
@@ -107,6 +115,14 @@ def run(host: str, port: int, *, workers: int = 1, log_level: str = "info") -> N
         "log_config": log_config(log_level),
         "access_log": False,  # the app writes one line per request, with its request id
     }
+    if exchange_port:
+        if workers > 1:
+            raise ValueError(
+                "the exchange listener runs in a single process: serve the API with --workers N "
+                "and run `tsela exchange serve` beside it"
+            )
+        _run_with_exchange(options, exchange_port, log_level)
+        return
     if workers <= 1:
         from tsela.api.app import create_app
 
@@ -116,6 +132,30 @@ def run(host: str, port: int, *, workers: int = 1, log_level: str = "info") -> N
     # Each worker process builds the app from the environment (the factory).
     config = uvicorn.Config("tsela.api.app:create_app", factory=True, workers=workers, **options)
     Multiprocess(config, sockets=[listening_socket(host, port)]).run()
+
+
+def _run_with_exchange(options: dict[str, Any], exchange_port: int, log_level: str) -> None:
+    """The API and the exchange listener in one process and event loop; a signal stops both."""
+    import uvicorn
+
+    from tsela.api.app import create_app
+    from tsela.api.exchange import exchange_config
+
+    app = create_app()
+    settings, engine = app.state.settings, app.state.engine
+    exchange = uvicorn.Server(exchange_config(settings, engine, exchange_port, log_level))
+
+    class _Both(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            exchange.should_exit = True
+            super().handle_exit(sig, frame)
+
+    main = _Both(uvicorn.Config(app, **options))
+
+    async def both() -> None:
+        await asyncio.gather(main.serve(), exchange._serve())
+
+    asyncio.run(both())
 
 
 def _metrics_dir() -> None:

@@ -40,10 +40,12 @@ def root(
 @user_errors
 def init() -> None:
     """Create or upgrade the database schema and load the reference data (idempotent)."""
+    from tsela.cli.exchange import ensure_identity
     from tsela.services.setup import initialise
 
     cfg = settings()
     summary = initialise(cfg)
+    ensure_identity(cfg)  # the node key and TLS certificate for the exchange
     console.print(
         f"database ready at {cfg.url.render_as_string(hide_password=True)} "
         f"(node {cfg.node}); {summary.ports} ports of entry"
@@ -67,6 +69,13 @@ def serve(
         help="Requests each worker works on at once; more get 503 at once (load shedding). "
         "Default: TSELA_MAX_IN_FLIGHT or 64; 0: no limit.",
     ),
+    exchange_port: int | None = typer.Option(
+        None,
+        min=0,
+        max=65535,
+        help="Also serve the exchange feed to partner nodes, over mutual TLS, on this port "
+        "(default: TSELA_EXCHANGE_PORT; 0: not at all).",
+    ),
 ) -> None:
     """Serve the HTTP API (and the web pages) with uvicorn."""
     from tsela.api import serve as server
@@ -79,7 +88,12 @@ def serve(
         f"Tsela serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs; "
         f"{workers} worker(s), at most {cfg.max_in_flight or 'unlimited'} requests in flight each)"
     )
-    server.run(host, port, workers=workers)
+    feed_port = cfg.exchange_port if exchange_port is None else exchange_port
+    if feed_port:
+        console.print(
+            f"exchange feed (mutual TLS) on https://{cfg.exchange_host}:{feed_port}/v1/exchange/feed"
+        )
+    server.run(host, port, workers=workers, exchange_port=feed_port)
 
 
 def _require_signing_keys(cfg: Settings) -> None:
@@ -99,6 +113,7 @@ def register_subcommands() -> None:
     """Sub-command groups live in their own modules; each adds itself here."""
     # Each module in this list exposes ``register(app)``.
     from tsela.cli import admin as admin_cli
+    from tsela.cli import exchange as exchange_cli
     from tsela.cli import governance as governance_cli
     from tsela.cli import mrz as mrz_cli
     from tsela.cli import observatory as observatory_cli
@@ -118,6 +133,7 @@ def register_subcommands() -> None:
         screen_cli,
         port_cli,
         observatory_cli,
+        exchange_cli,
     ):
         module.register(app)
     stay_cli.register(app)

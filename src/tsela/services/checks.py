@@ -31,7 +31,7 @@ from tsela.domain.values import Decision, Direction, DocumentStatus, Role, Sex
 from tsela.ids import new_id
 from tsela.reference import country_name, port_display_name
 from tsela.reference import port as port_info
-from tsela.services import audit
+from tsela.services import audit, exchange_outbox
 from tsela.services import matching as exchange_matching
 from tsela.store.checks import BorderCheck
 from tsela.store.db import column_values, session_engine
@@ -900,6 +900,7 @@ def record_crossing(
     session.add(crossing)
     session.flush()
     check.crossing_id = crossing.id
+    exchange_outbox.crossing(session, crossing)  # offered to the partner node (issue 16)
     audit.record(
         session,
         actor=officer.username,

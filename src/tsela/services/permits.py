@@ -26,7 +26,7 @@ from tsela.domain import permits as dom
 from tsela.domain.permits import PermitRuleError, PermitStatus
 from tsela.ids import new_id
 from tsela.reference import is_country
-from tsela.services import audit
+from tsela.services import audit, exchange_outbox
 from tsela.services.keys import KeyStore
 from tsela.store.models import (
     DocumentStatus,
@@ -220,6 +220,9 @@ def _event(
             reason=reason,
             at=at,
         )
+    )
+    exchange_outbox.permit_status(
+        session, node=actor.node, permit=permit, from_status=from_status, to_status=to_status, at=at
     )
     # The audit entry keeps the time it was written (the log's own order); ``at`` above is
     # the time of the act, which a caller may give.
@@ -756,6 +759,15 @@ def issue_many(
     )
     session.connection().execute(stmt, updates)
     session.execute(insert(PermitEvent.__table__), events)
+    for permit, *_ in rows:
+        exchange_outbox.permit_status(
+            session,
+            node=actor.node,
+            permit=permit,
+            from_status="approved",
+            to_status="issued",
+            at=now,
+        )
     if jobs:
         session.execute(insert(Employment.__table__), jobs)
     audit.record(

@@ -57,7 +57,7 @@ from tsela.domain.screening import (
     parse_birth_date,
 )
 from tsela.ids import new_id
-from tsela.services import audit
+from tsela.services import audit, exchange_outbox
 from tsela.store import index_files
 from tsela.store.db import session_factory, transaction
 from tsela.store.models import utcnow
@@ -783,6 +783,8 @@ def _write_version(
                     f"list {list_name!r} was created by another import at the same moment; "
                     "this one was not kept: import it again to replace that one"
                 ) from None
+            if kind is WatchlistKind.DOCUMENT:  # offered to the partner when published (issue 16)
+                exchange_outbox.published_document_alerts(session, staging_id)
             audit.record(
                 session,
                 actor=actor,

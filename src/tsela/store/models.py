@@ -260,6 +260,7 @@ class AuditEvent(Base):
 # Feature modules add their tables to the same metadata.
 from tsela.store import auth  # noqa: E402,F401
 from tsela.store import checks  # noqa: E402,F401
+from tsela.store import exchange  # noqa: E402,F401
 from tsela.store import governance  # noqa: E402,F401
 from tsela.store import partner_crossings  # noqa: E402,F401
 from tsela.store import permits  # noqa: E402,F401

@@ -1,0 +1,38 @@
+"""The kinds of record the feed carries, and what a receiving node does with each.
+
+A kind is registered with the function that applies a partner's records of it (inside the
+transaction that advances the cursor). New kinds (refusals and entry bans, once they exist)
+register here and get a line in ``reference/exchange_agreement.toml``; until both are done
+they never leave a node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+CROSSING = "crossing"
+DOCUMENT_ALERT = "document_alert"
+PERMIT_STATUS = "permit_status"
+PERMIT_KEYS = "permit_keys"
+REVOCATION_LIST = "revocation_list"
+NODE_ANCHOR = "node_anchor"
+# Extension points: "refusal" and "entry_ban" are registered by their features.
+
+# applier(session, partner_node, records) -> records newly applied
+Applier = Callable[[Any, str, Sequence[Mapping[str, Any]]], int]
+
+_APPLIERS: dict[str, Applier] = {}
+
+
+def register(kind: str, applier: Applier) -> None:
+    """Make ``applier`` the way this node applies a partner's records of ``kind``."""
+    _APPLIERS[kind] = applier
+
+
+def applier(kind: str) -> Applier | None:
+    return _APPLIERS.get(kind)
+
+
+def registered() -> list[str]:
+    return sorted(_APPLIERS)

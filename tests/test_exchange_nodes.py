@@ -1,0 +1,313 @@
+"""Two real nodes: Lesotho on SQLite, South Africa on PostgreSQL, each its own server process
+and database, exchanging over mutual TLS on loopback with keys and anchors made by the CLI.
+
+Crossings recorded on one arrive on the other exactly once and in order, with only the fields
+of the agreement; the feed listener refuses clients whose certificate is not a partner's; and
+killing either node with SIGKILL in the middle of batches, while crossings keep being
+recorded, loses and duplicates nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from sqlalchemy import Engine, create_engine, select, text
+
+from _exchange import arrived, partner_crossings, record_crossings
+from tsela.exchange import agreement as terms
+from tsela.services import exchange as svc
+from tsela.services.node_identity import NodeIdentity
+from tsela.store.db import make_engine, session_factory
+from tsela.store.exchange import MessageLogEntry, OutboxEntry
+from tsela.store.models import utcnow
+
+PG_URL = os.environ.get("TSELA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+TSELA = [sys.executable, "-m", "tsela.cli.main"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Node:
+    name: str
+    url: str
+    var: Path
+    port: int = field(default_factory=_free_port)
+    exchange_port: int = field(default_factory=_free_port)
+    proc: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "TSELA_DATABASE_URL": self.url,
+            "TSELA_NODE": self.name,
+            "TSELA_VAR_DIR": str(self.var),
+            "TSELA_EXCHANGE_PORT": str(self.exchange_port),
+            "TSELA_EXCHANGE_PULL_MS": "100",
+            "TSELA_EXCHANGE_SEQUENCE_MS": "100",
+            "TSELA_EXCHANGE_BACKOFF_MAX_S": "1",
+            "TSELA_EXCHANGE_BATCH": "40",
+        }
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [*TSELA, *args], env=self.env, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, f"tsela {' '.join(args)}: {done.stdout}{done.stderr}"
+        return done
+
+    def start(self) -> None:
+        self.starts += 1
+        log = (self.var / f"server-{self.starts}.log").open("wb")
+        self.proc = subprocess.Popen(
+            [*TSELA, "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 120  # a bound on start-up, not a timing assertion
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=2).is_success:
+                    return
+            assert self.proc.poll() is None, (self.var / f"server-{self.starts}.log").read_text()
+            time.sleep(0.1)
+        raise AssertionError(f"node {self.name} did not start")
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+        self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc = None
+
+    def engine(self) -> Engine:
+        return make_engine(self.url)
+
+
+@pytest.fixture(scope="module")
+def nodes(
+    tmp_path_factory: pytest.TempPathFactory, pg_engine: Engine
+) -> Iterator[tuple[Node, Node]]:
+    """The two nodes, set up once for the module (each CLI call is a Python start-up)."""
+    tmp_path = tmp_path_factory.mktemp("nodes")
+    schema = f"x_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    ls = Node("LS", f"sqlite:///{tmp_path / 'ls' / 'tsela.db'}", tmp_path / "ls")
+    za = Node("ZA", f"{PG_URL}?options=-csearch_path%3D{schema}", tmp_path / "za")
+    try:
+        for node in (ls, za):
+            node.var.mkdir()
+            node.cli("init")  # the database, and the node key and TLS certificate
+            node.cli("exchange", "anchor", "export", "--out", str(node.var / "anchor.json"))
+        for me, other in ((ls, za), (za, ls)):
+            added = me.cli("exchange", "trust", "add", str(other.var / "anchor.json"), "--yes")
+            assert "fingerprint" in added.stdout and "trusted" in added.stdout
+        yield ls, za
+    finally:
+        ls.stop()
+        za.stop()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _received(node: Node, partner: str) -> list[tuple[str, dict[str, Any]]]:
+    """The crossings applied from ``partner``, in the order applied (from the message log),
+    with what was stored of each (the partner_crossing table)."""
+    engine = node.engine()
+    try:  # the log first: a batch applied between the two reads is stored, not yet listed
+        order = arrived(engine, partner)
+        stored = {str(r["id"]): r for r in partner_crossings(engine, partner)}
+    finally:
+        engine.dispose()
+    assert set(order) <= set(stored), "a crossing in the message log was not stored"
+    return [(i, stored[i]) for i in order]
+
+
+def _offered(node: Node) -> list[str]:
+    engine = node.engine()
+    try:
+        with session_factory(engine)() as s:
+            return list(
+                s.scalars(
+                    select(OutboxEntry.record_id)
+                    .where(OutboxEntry.kind == "crossing", OutboxEntry.seq.is_not(None))
+                    .order_by(OutboxEntry.seq)
+                )
+            )
+    finally:
+        engine.dispose()
+
+
+def _wait_for(node: Node, partner: str, count: int, timeout: float = 40) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(_received(node, partner)) >= count:
+            return
+        time.sleep(0.2)
+    status = node.cli("exchange", "status").stdout
+    raise AssertionError(
+        f"node {node.name} has {len(_received(node, partner))} of {count}; {status}"
+    )
+
+
+def _client(node: Node, cert: Path, key: Path, partner: Node) -> httpx.Client:
+    import ssl
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_cert_chain(cert, key)
+    ctx.load_verify_locations(cafile=partner.var / "exchange" / partner.name / "tls.pem")
+    return httpx.Client(verify=ctx, timeout=10)
+
+
+def test_two_nodes_exchange_crossings_exactly_once_in_order(nodes, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    ls, za = nodes
+    from tsela.services.keys import KeyStore, load_keysets, local_keysets
+
+    permit_key = KeyStore(ls.var, "LS").ensure(utcnow())  # Lesotho signs permits
+    ls.start()
+    za.start()
+    ls_engine, za_engine = ls.engine(), za.engine()
+    sent_ls = record_crossings(ls_engine, "LS", 60)
+    sent_za = record_crossings(za_engine, "ZA", 45)
+    _wait_for(za, "LS", 60)
+    _wait_for(ls, "ZA", 45)
+    assert [r for r, _ in _received(za, "LS")] == sent_ls
+    assert [r for r, _ in _received(ls, "ZA")] == sent_za
+    # nothing outside the agreement arrived: diff every batch's payloads, and what was
+    # stored, against it
+    agreed = terms.load().kinds["crossing"].fields
+    for engine in (za_engine, ls_engine):
+        with session_factory(engine)() as s:
+            for body in s.scalars(select(MessageLogEntry.body)):
+                for record in json.loads(body)["records"]:
+                    payload = record["payload"]
+                    assert set(payload) <= terms.load().kinds[record["kind"]].fields, payload
+                    assert "officer_id" not in payload and "person_id" not in payload
+    stored_columns = set(_received(za, "LS")[0][1]) - {"received_at"}
+    assert stored_columns <= agreed, stored_columns - agreed
+    assert {p["node"] for _, p in _received(za, "LS")} == {"LS"}  # records keep their node
+    with session_factory(ls_engine)() as s:
+        za_status = svc.status(s, utcnow(), 300)["partners"][0]
+    # Lesotho's permit-signing keys reached South Africa's verifiers through the feed
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not (za.var / "keys" / "LS").exists():
+        time.sleep(0.2)
+    assert load_keysets(local_keysets(za.var)).get(permit_key.kid) is not None
+    assert za_status["partner"] == "ZA" and za_status["last_error_code"] is None
+    assert za_status["behind"] == 0 and za_status["applied"] >= 45
+
+    # The feed listener itself: only a partner's own certificate is served.
+    feed = f"https://127.0.0.1:{za.exchange_port}/v1/exchange/feed?after=0&limit=5"
+    ls_dir = ls.var / "exchange" / "LS"
+    with _client(ls, ls_dir / "tls.pem", ls_dir / "tls-key.pem", za) as good:
+        answer = good.get(feed)
+        assert answer.status_code == 200 and answer.headers["Tsela-Signature"]
+        assert json.loads(answer.content)["to"] == "LS"
+        lying = good.get(feed, headers={"Tsela-Node": "ZA"})
+        assert lying.status_code == 403
+    # a certificate ZA does not have in any anchor: the TLS handshake fails
+    stranger = NodeIdentity(tmp_path / "stranger", "LS")
+    stranger.init(utcnow(), endpoint="https://127.0.0.1:1")
+    with (
+        _client(ls, stranger.cert_path, stranger.tls_key_path, za) as other,
+        pytest.raises(httpx.HTTPError),
+    ):
+        other.get(feed)
+    # a valid certificate (issued with LS's own TLS key, so it chains to LS's anchor
+    # certificate) that names another node: refused by the handler
+    from test_exchange_refusals import _certificate
+
+    ls_key = serialization.load_pem_private_key((ls_dir / "tls-key.pem").read_bytes(), None)
+    ls_cert = x509.load_pem_x509_certificate((ls_dir / "tls.pem").read_bytes())
+    pem, key_pem = _certificate("ZA", ls_key, ls_cert.subject, utcnow())
+    (tmp_path / "c.pem").write_bytes(pem + (ls_dir / "tls.pem").read_bytes())
+    (tmp_path / "k.pem").write_bytes(key_pem)
+    with _client(ls, tmp_path / "c.pem", tmp_path / "k.pem", za) as impostor:
+        assert impostor.get(feed).status_code == 403
+    ls_engine.dispose()
+    za_engine.dispose()
+
+
+def _ensure_running(node: Node) -> None:
+    if node.proc is None or node.proc.poll() is not None:
+        node.start()
+
+
+@pytest.mark.slow
+def test_killing_either_node_mid_batch_loses_and_duplicates_nothing(nodes) -> None:  # type: ignore[no-untyped-def]
+    ls, za = nodes
+    _ensure_running(ls)
+    _ensure_running(za)
+    before = len(_received(ls, "ZA"))
+    za_engine = za.engine()
+    stop = threading.Event()
+    recorded: list[str] = []
+
+    def keep_recording() -> None:  # the South African ports keep working throughout
+        i = 0
+        while not stop.is_set():
+            recorded.extend(record_crossings(za_engine, "ZA", 15, start=10_000 + i))
+            i += 15
+            time.sleep(0.05)
+
+    writer = threading.Thread(target=keep_recording)
+    writer.start()
+    rng = random.Random(16)
+    try:
+        for _ in range(2):  # each node killed twice (each restart is a Python start-up)
+            time.sleep(rng.uniform(0.3, 1.0))
+            ls.kill9()  # the pulling node, most likely mid-batch (batches of 40, every 0.1 s)
+            ls.start()
+            time.sleep(rng.uniform(0.3, 1.0))
+            za.kill9()  # the serving node
+            za.start()
+    finally:
+        stop.set()
+        writer.join()
+    _wait_for(ls, "ZA", before + len(recorded), timeout=45)
+    everything = [r for r, _ in _received(ls, "ZA")]
+    assert everything == _offered(za)  # each once, in the order of the serving node's feed
+    new_ones = everything[before:]
+    assert len(new_ones) == len(set(new_ones)) == len(recorded)  # each exactly once
+    assert set(new_ones) == set(recorded)
+    engine = ls.engine()
+    assert len(partner_crossings(engine, "ZA")) == len(everything)  # stored once each
+    engine.dispose()
+    za_engine.dispose()
