@@ -25,6 +25,7 @@ from tsela.services import screening
 from tsela.store.checks import BorderCheck
 from tsela.store.db import make_engine, session_factory
 from tsela.store.models import Person, PortOfEntry
+from tsela.store.watchlists import WatchlistKind
 from tsela.synth.generator import SynthConfig, make_population
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
@@ -85,7 +86,7 @@ def test_a_check_needs_only_one_database_connection(
         fmt="csv",
         actor="test",
         node="LS",
-        kind=screening.WatchlistKind.DOCUMENT,
+        kind=WatchlistKind.DOCUMENT,
     )
     headers = auth_headers("border_officer", port="MSU")
     tight = _same_database(engine, pool_size=1, max_overflow=0, pool_timeout=3)
@@ -329,7 +330,7 @@ def test_the_screening_index_is_built_before_the_first_request(
         actor="test",
         node="LS",
     )
-    screening._CACHE.pop(engine, None)
+    screening.forget_index(engine)
     with TestClient(create_app(_settings(engine, tmp_path), engine)):
-        cached = screening._CACHE.get(engine)
-        assert cached is not None and len(cached.index) == 1
+        cached = screening.cached_index(engine)
+        assert cached is not None and len(cached) == 1

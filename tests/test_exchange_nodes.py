@@ -252,11 +252,11 @@ def test_two_nodes_exchange_crossings_exactly_once_in_order(nodes, tmp_path: Pat
         other.get(feed)
     # a valid certificate (issued with LS's own TLS key, so it chains to LS's anchor
     # certificate) that names another node: refused by the handler
-    from test_exchange_refusals import _certificate
+    from test_exchange_refusals import tls_certificate
 
     ls_key = serialization.load_pem_private_key((ls_dir / "tls-key.pem").read_bytes(), None)
     ls_cert = x509.load_pem_x509_certificate((ls_dir / "tls.pem").read_bytes())
-    pem, key_pem = _certificate("ZA", ls_key, ls_cert.subject, utcnow())
+    pem, key_pem = tls_certificate("ZA", ls_key, ls_cert.subject, utcnow())
     (tmp_path / "c.pem").write_bytes(pem + (ls_dir / "tls.pem").read_bytes())
     (tmp_path / "k.pem").write_bytes(key_pem)
     with _client(ls, tmp_path / "c.pem", tmp_path / "k.pem", za) as impostor:

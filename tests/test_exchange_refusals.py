@@ -263,7 +263,7 @@ def test_an_oversized_answer(scene: Scene) -> None:
     _refused(scene, "too_large")
 
 
-def _certificate(
+def tls_certificate(
     node: str, signer_key: Any, issuer: x509.Name | None, now: datetime
 ) -> tuple[bytes, bytes]:
     """A TLS certificate naming ``node``; issued by ``issuer`` (with ``signer_key``) or
@@ -314,7 +314,7 @@ def _rogue_with(scene: Scene, tmp_path: Path, pem: bytes, key_pem: bytes) -> Non
 
 
 def test_a_tls_certificate_not_in_the_anchor(scene: Scene, tmp_path: Path) -> None:
-    pem, key_pem = _certificate("ZA", None, None, scene.now)  # self-signed, names ZA
+    pem, key_pem = tls_certificate("ZA", None, None, scene.now)  # self-signed, names ZA
     _rogue_with(scene, tmp_path, pem, key_pem)
     assert "certificate" in _refused(scene, "tls").lower()
 
@@ -324,7 +324,7 @@ def test_a_valid_certificate_presenting_another_node_id(scene: Scene, tmp_path: 
     # TLS), but naming node LS: the puller pins the anchor's certificate and its node id.
     za_key = serialization.load_pem_private_key(scene.za.tls_key_path.read_bytes(), None)
     za_cert = x509.load_pem_x509_certificate(scene.za.cert_path.read_bytes())
-    pem, key_pem = _certificate("LS", za_key, za_cert.subject, scene.now)
+    pem, key_pem = tls_certificate("LS", za_key, za_cert.subject, scene.now)
     _rogue_with(scene, tmp_path, pem, key_pem)
     _refused(scene, "certificate")
 

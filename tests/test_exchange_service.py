@@ -338,13 +338,13 @@ def test_sequencers_racing_leave_no_gap_and_no_duplicate(tmp_path: Path) -> None
 
 
 def test_permit_status_changes_are_offered_without_the_holder(engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from test_permits_service import NOW, OFFICER, TODAY, _study
+    from test_permits_service import NOW, OFFICER, TODAY, study_application
     from tsela.services import permits
     from tsela.services.keys import KeyStore
 
     keys = KeyStore(tmp_path / "var", "LS")
     with transaction(session_factory(engine)) as s:
-        number = _study(s).number
+        number = study_application(s).number
         permits.submit(s, OFFICER, number, TODAY)
         permits.decide(s, OFFICER, number, "approved")
         permits.issue(s, OFFICER, number, keys.signer(NOW), TODAY, NOW)

@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from tsela.domain.screening import ScreeningIndex, WatchlistPerson, make_query
 from tsela.domain.screening.index import stable_hash
 from tsela.services import screening
-from tsela.services.screening import import_watchlist, screen
+from tsela.services.screening import import_watchlist, index_cache, screen
 from tsela.store import index_files
 from tsela.store.db import make_engine
 from tsela.store.watchlists import WatchlistCategory
@@ -213,7 +213,7 @@ def _sig(engine: Engine) -> Any:
     from tsela.store.db import session_factory
 
     with session_factory(engine)() as s:
-        return screening._signature(s)
+        return index_cache.signature(s)
 
 
 def test_a_new_list_version_is_picked_up_while_the_old_one_serves(
@@ -225,7 +225,7 @@ def test_a_new_list_version_is_picked_up_while_the_old_one_serves(
     assert _names(server, "Lineo Mokoena") == ["Lineo Mokoena"]
 
     _load(engine, "name\nPalesa Mofokeng\nThabo Letsie\n")  # imported by another process
-    monkeypatch.setattr(screening, "SIGNATURE_TTL_S", 0.0)
+    monkeypatch.setattr(index_cache, "SIGNATURE_TTL_S", 0.0)
     # The next screening sees the new versions and answers from the old index meanwhile.
     assert screening.current_index(server) is old
     deadline = time.monotonic() + 120

@@ -54,7 +54,7 @@ def db(engine: Engine) -> Session:
         yield s  # type: ignore[misc]
 
 
-def _study(db: Session, actor: svc.Actor = OFFICER, **kw: object) -> Permit:
+def study_application(db: Session, actor: svc.Actor = OFFICER, **kw: object) -> Permit:
     return svc.apply(
         db,
         actor,
@@ -72,7 +72,7 @@ def _study(db: Session, actor: svc.Actor = OFFICER, **kw: object) -> Permit:
 def test_full_life_apply_approve_issue_verify_revoke(engine: Engine, keys: KeyStore) -> None:
     factory = session_factory(engine)
     with transaction(factory) as s:
-        permit = _study(s)
+        permit = study_application(s)
         number, pid = permit.number, permit.id
         assert permit.status == "draft"
     with transaction(factory) as s:
@@ -153,7 +153,7 @@ def test_evidence_request_and_resubmission(db: Session) -> None:
 
 
 def test_worker_cannot_approve_and_sees_only_own(db: Session, keys: KeyStore) -> None:
-    permit = _study(db)
+    permit = study_application(db)
     worker = svc.Actor("lineo", Role.WORKER, "LS", person_id=permit.person_id)
     svc.submit(db, worker, permit.number, TODAY)
     with pytest.raises(RoleNotAllowed, match="a worker may not approve"):
@@ -182,7 +182,7 @@ def test_applicant_with_invalid_document_is_refused(
         pytest.raises((svc.PermitError, PermitRuleError), match=re.escape(message)),
         transaction(factory) as s,
     ):
-        _study(s, **change)
+        study_application(s, **change)
     with factory() as s:  # nothing half-written
         assert s.scalar(select(func.count()).select_from(Permit)) == 0
 
@@ -323,7 +323,7 @@ def test_bad_employer_registration_is_refused(db: Session) -> None:
 
 
 def test_border_integration_valid_expired_revoked(db: Session, keys: KeyStore) -> None:
-    permit = _study(db)
+    permit = study_application(db)
     svc.submit(db, OFFICER, permit.number, TODAY)
     svc.decide(db, OFFICER, permit.number, "approved")
     svc.issue(db, OFFICER, permit.number, keys.signer(NOW), TODAY)
@@ -363,7 +363,7 @@ def test_frequent_crosser_card_gives_fast_lane_not_stay(db: Session, keys: KeySt
 
 
 def test_renewal_of_an_expiring_permit(db: Session, keys: KeyStore) -> None:
-    permit = _study(db)
+    permit = study_application(db)
     svc.submit(db, OFFICER, permit.number, TODAY)
     svc.decide(db, OFFICER, permit.number, "approved")
     svc.issue(db, OFFICER, permit.number, keys.signer(NOW), TODAY)
@@ -417,7 +417,7 @@ def test_bulk_issue_matches_one_by_one(engine: Engine, keys: KeyStore) -> None:
     ids = []
     with transaction(factory) as s:
         for i in range(5):
-            p = _study(s, document_number=f"BQ00000{i}", surname=f"Bulk{i}")
+            p = study_application(s, document_number=f"BQ00000{i}", surname=f"Bulk{i}")
             svc.submit(s, OFFICER, p.number, TODAY)
             svc.decide(s, OFFICER, p.number, "approved")
             ids.append(p.id)
@@ -466,7 +466,7 @@ def test_verify_online_refuses_token_not_in_register(db: Session, keys: KeyStore
 
 
 def test_known_document_with_other_details_is_refused_not_overwritten(db: Session) -> None:
-    _study(db)
+    study_application(db)
     with pytest.raises(svc.PermitError, match="do not match our records"):
         svc.apply(db, OFFICER, type_code="FCC", today=TODAY, applicant=lineo(surname="Thabo"))
     with pytest.raises(svc.PermitError, match="expiry date does not match our records"):
@@ -501,7 +501,7 @@ def test_employer_applies_for_its_own_workers_only(db: Session) -> None:
 
 
 def test_worker_applies_only_for_themselves(db: Session) -> None:
-    first = _study(db)
+    first = study_application(db)
     worker = svc.Actor("lineo", Role.WORKER, "LS", person_id=first.person_id)
     card = svc.apply(
         db,
@@ -523,7 +523,7 @@ def test_worker_applies_only_for_themselves(db: Session) -> None:
 
 
 def test_suspend_and_reinstate_show_in_online_verification(db: Session, keys: KeyStore) -> None:
-    permit = _study(db)
+    permit = study_application(db)
     svc.submit(db, OFFICER, permit.number, TODAY)
     svc.decide(db, OFFICER, permit.number, "approved")
     svc.issue(db, OFFICER, permit.number, keys.signer(NOW), TODAY)
@@ -538,7 +538,7 @@ def test_suspend_and_reinstate_show_in_online_verification(db: Session, keys: Ke
 
 
 def test_expire_due_records_only_permits_past_their_last_day(db: Session, keys: KeyStore) -> None:
-    permit = _study(db)
+    permit = study_application(db)
     svc.submit(db, OFFICER, permit.number, TODAY)
     svc.decide(db, OFFICER, permit.number, "approved")
     svc.issue(db, OFFICER, permit.number, keys.signer(NOW), TODAY)

@@ -36,10 +36,11 @@ from tsela.config import Settings
 from tsela.domain.mrz import MrzFields, generate
 from tsela.domain.values import Direction
 from tsela.services.checks import CLOCK_SKEW, OFFLINE_RETENTION, ONLINE_CHECK_AGE
-from tsela.services.screening import WatchlistKind, import_watchlist
+from tsela.services.screening import import_watchlist
 from tsela.store.checks import BorderCheck
 from tsela.store.db import make_engine, migrate, session_factory
 from tsela.store.models import AuditEvent, Crossing, Person, TravelDocument
+from tsela.store.watchlists import WatchlistKind
 
 # A fixed "now" for the server (inside the Lesotho-South Africa visitor rule's validity).
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)

@@ -66,9 +66,7 @@ class World:
 def _fast_hashing() -> Iterator[None]:
     """Cheap argon2: these tests are about who the accounts are, not guessing cost."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(
-            accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-        )
+        mp.setattr(accounts, "hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
         yield
 
 

@@ -29,6 +29,7 @@ from tsela.services.screening import (
     import_watchlist,
     list_watchlists,
     screen,
+    versions,
 )
 from tsela.store.db import make_engine, migrate, session_factory
 from tsela.store.models import AuditEvent
@@ -268,8 +269,8 @@ def test_readers_see_the_old_version_until_the_new_one_is_published(
             )
         )
 
-    monkeypatch.setattr(screening, "CHUNK_ROWS", 10)
-    monkeypatch.setattr(screening, "_pause", look)
+    monkeypatch.setattr(versions, "CHUNK_ROWS", 10)
+    monkeypatch.setattr(versions, "pause", look)
     report = load(engine, wanted_csv(WANTED[32:]), confirm=True)
     assert report.version == 2
     writes = [s for s in seen if s[0] == [(1, 32)]]
@@ -288,15 +289,15 @@ def test_a_failure_half_way_keeps_the_old_version_and_leaves_nothing(
 ) -> None:
     load(engine, wanted_csv(WANTED[:32]))
     writes = iter(range(100))
-    real = screening._insert_rows
+    real = versions.insert_rows
 
     def failing(*args: Any) -> None:
         if next(writes) == 2:
             raise OSError("disk full")
         real(*args)
 
-    monkeypatch.setattr(screening, "CHUNK_ROWS", 10)
-    monkeypatch.setattr(screening, "_insert_rows", failing)
+    monkeypatch.setattr(versions, "CHUNK_ROWS", 10)
+    monkeypatch.setattr(versions, "insert_rows", failing)
     with pytest.raises(OSError, match="disk full"):
         load(engine, wanted_csv(WANTED[32:]), confirm=True)
     assert [(w.version, w.entries) for w in list_watchlists(engine)] == [(1, 32)]
@@ -429,7 +430,7 @@ def test_a_large_import_on_sqlite_leaves_the_server_answering(tmp_path: Path) ->
 def test_a_list_published_by_another_import_meanwhile_is_replaced_whole(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_pause = screening._pause
+    real_pause = versions.pause
     done: list[bool] = []
 
     def other_import_meanwhile(e: Engine) -> None:
@@ -438,7 +439,7 @@ def test_a_list_published_by_another_import_meanwhile_is_replaced_whole(
             load(e, wanted_csv(WANTED[:3]), list_name="new-list")
         real_pause(e)
 
-    monkeypatch.setattr(screening, "_pause", other_import_meanwhile)
+    monkeypatch.setattr(versions, "pause", other_import_meanwhile)
     report = load(engine, wanted_csv(WANTED[3:6]), list_name="new-list")
     assert (report.version, report.replaced) == (2, 3)
     assert [(w.name, w.version, w.entries) for w in list_watchlists(engine)] == [("new-list", 2, 3)]

@@ -20,7 +20,7 @@ from tsela.store.models import Person, Role, Sex, TravelDocument
 def use_fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Cheap argon2 parameters: these tests are about pages, not the cost of guessing."""
     monkeypatch.setattr(
-        accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        accounts, "hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     )
 
 

@@ -83,8 +83,8 @@ def prepare(var_dir: Path, *, persons: int = 0, node: str = "LS") -> tuple[uuid.
     initialise(settings, engine)
     # Cheap hashes to set up quickly; the server re-hashes with its own cost at first login.
     fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    real = accounts._hasher
-    accounts._hasher = fast
+    real = accounts.hasher
+    accounts.hasher = fast
     try:
         with transaction(session_factory(engine)) as s:
             worker = Person(
@@ -136,7 +136,7 @@ def prepare(var_dir: Path, *, persons: int = 0, node: str = "LS") -> tuple[uuid.
                 )
             ids = (worker.id, employer.id)
     finally:
-        accounts._hasher = real
+        accounts.hasher = real
         engine.dispose()
     return ids
 

@@ -219,7 +219,7 @@ class LiveState(Collector):
                     AuditEvent.seq.is_(None)
                 )
                 count, oldest = conn.execute(unsealed).one()
-                last = conn.execute(audit._LAST).first()
+                last = conn.execute(audit.LAST_SEALED).first()
                 backdated = 0
                 if last is not None and count:
                     backdated = conn.scalar(

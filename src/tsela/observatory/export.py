@@ -135,7 +135,7 @@ def _travellers(engine: Engine, out: Path, keys: Keys, chunk: int) -> int:
     return table.num_rows
 
 
-def _permits(engine: Engine, out: Path, keys: Keys, chunk: int) -> int:
+def write_permits(engine: Engine, out: Path, keys: Keys, chunk: int) -> int:
     stmt = select(
         Permit.person_id,
         Permit.node,
@@ -226,7 +226,7 @@ def export_parquet(
     try:
         crossings = _crossings(engine, tmp, keys, chunk, progress)
         travellers = _travellers(engine, tmp, keys, chunk)
-        permits = _permits(engine, tmp, keys, chunk)
+        permits = write_permits(engine, tmp, keys, chunk)
         checks = _checks(engine, tmp, chunk)
         (tmp / "EXPORTED").write_text(
             f"exported {datetime.now().astimezone().isoformat(timespec='seconds')}\n"

@@ -24,7 +24,7 @@ from tsela.store.auth import ApiToken, LoginThrottle, WebSession
 from tsela.store.models import AuditEvent, PortOfEntry, Role, User, utcnow
 from tsela.store.types import UTCDateTime
 
-_hasher = PasswordHasher()
+hasher = PasswordHasher()
 
 SESSION_IDLE = timedelta(minutes=30)
 SESSION_MAX = timedelta(hours=12)
@@ -88,7 +88,7 @@ def create_user(
         node=node,
         username=username,
         full_name=full_name,
-        password_hash=_hasher.hash(password),
+        password_hash=hasher.hash(password),
         role=role,
         port_id=port_id,
         employer_id=employer_id,
@@ -228,12 +228,12 @@ def authenticate(
     ok = False
     if user is not None and user.active:
         try:
-            ok = _hasher.verify(user.password_hash, password)
+            ok = hasher.verify(user.password_hash, password)
         except (VerificationError, InvalidHashError):
             ok = False
     else:
         # Same cost whether or not the user exists, so timing does not reveal accounts.
-        _hasher.hash(password)
+        hasher.hash(password)
     t = LoginThrottle.__table__.c
     if not ok or user is None:
         for h in held:
@@ -262,8 +262,8 @@ def authenticate(
             )
         else:
             _release(session, h, now)
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
     audit.record(
         session,
         actor=username,
@@ -463,7 +463,7 @@ def reset_password(session: Session, username: str, password: str, *, actor: str
     """An administrator sets a new password; every session and token of the user ends."""
     _check_new_password(password)
     user = find_user(session, username)
-    user.password_hash = _hasher.hash(password)
+    user.password_hash = hasher.hash(password)
     revoked = revoke_credentials(session, user)
     _audit_user(session, user, "user.password_reset", actor, tokens=revoked.tokens)
     return revoked
@@ -487,7 +487,7 @@ def change_own_password(
     if new == current:
         raise AccountError("the new password is the same as the current one")
     row = authenticate(session, node=node, username=user.username, password=current, source=source)
-    row.password_hash = _hasher.hash(new)
+    row.password_hash = hasher.hash(new)
     revoked = revoke_credentials(session, row, keep_token=keep_token, keep_session=keep_session)
     _audit_user(session, row, "user.password_change", row.username, tokens=revoked.tokens)
     return revoked

@@ -50,7 +50,7 @@ GENESIS = "0" * 64
 BATCH = 10_000  # entries sealed per transaction, at most
 _TABLE = AuditEvent.__table__
 _APPEND = insert(_TABLE)  # built once: every audited request runs it
-_LAST = (
+LAST_SEALED = (
     select(_TABLE.c.seq, _TABLE.c.hash, _TABLE.c.at)
     .where(_TABLE.c.seq.is_not(None))
     .order_by(_TABLE.c.seq.desc())
@@ -155,7 +155,7 @@ def seal(
     pg = session.get_bind().dialect.name == "postgresql"
     if pg and not session.execute(_TRY_LOCK, {"k": _PG_SEAL_LOCK}).scalar():
         return 0
-    last = session.execute(_LAST).first()
+    last = session.execute(LAST_SEALED).first()
     seq, prev = (last[0], last[1]) if last else (0, GENESIS)
     if last is not None and not include_late:
         cutoff = last[2] - LATE
@@ -229,7 +229,7 @@ class ChainReport:
 def late_entries(session: Session, limit: int = 100) -> list[LateEntry]:
     """Unsealed entries the sequencer will not seal: dated more than ``LATE`` before the
     newest sealed entry (at most ``limit``)."""
-    last = session.execute(_LAST).first()
+    last = session.execute(LAST_SEALED).first()
     if last is None:
         return []
     rows = session.execute(

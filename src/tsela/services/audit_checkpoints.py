@@ -189,7 +189,7 @@ def append(path: Path, checkpoint: Checkpoint) -> None:
 
 def _head(engine: Engine) -> tuple[int, str] | None:
     with session_factory(engine)() as session:
-        last = session.execute(audit._LAST).first()
+        last = session.execute(audit.LAST_SEALED).first()
     return (int(last[0]), str(last[1])) if last else None
 
 

@@ -788,7 +788,7 @@ def digest_of(value: Any) -> str:
 def publish_partner_keyset(engine: Engine, var_dir: Path, partner: str) -> bool:
     """Write the partner's latest permit key set where verifiers look for key sets
     (``<var>/keys/<PARTNER>/keyset.json``, see ``services.keys.local_keysets``)."""
-    from tsela.services.keys import _write_private
+    from tsela.services.keys import write_private
 
     with session_factory(engine)() as session:
         payload = session.scalar(
@@ -801,7 +801,7 @@ def publish_partner_keyset(engine: Engine, var_dir: Path, partner: str) -> bool:
         return False
     target = Path(var_dir) / "keys" / partner / "keyset.json"
     target.parent.mkdir(parents=True, exist_ok=True)
-    _write_private(target, (json.dumps(payload["jwks"], indent=2) + "\n").encode(), 0o644)
+    write_private(target, (json.dumps(payload["jwks"], indent=2) + "\n").encode(), 0o644)
     return True
 
 

@@ -36,7 +36,7 @@ class KeyStoreError(ValueError):
     """The key directory is missing, unreadable or inconsistent; the message says how."""
 
 
-def _write_private(path: Path, data: bytes, mode: int) -> None:
+def write_private(path: Path, data: bytes, mode: int) -> None:
     """Write atomically with the final permissions from the start (no readable window)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
@@ -73,7 +73,7 @@ class KeyStore:
 
     def _write(self, keys: list[PublicKey]) -> None:
         text = json.dumps(KeySet(keys).to_jwks(), indent=2) + "\n"
-        _write_private(self.keyset_path, text.encode(), 0o644)
+        write_private(self.keyset_path, text.encode(), 0o644)
 
     def keyset(self) -> KeySet:
         """Every public key of this node (active and retired)."""
@@ -120,7 +120,7 @@ class KeyStore:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        _write_private(self.dir / f"{key.kid}.pem", pem, 0o600)
+        write_private(self.dir / f"{key.kid}.pem", pem, 0o600)
         self._write([*existing, key])
         return key
 

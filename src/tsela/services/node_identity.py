@@ -35,7 +35,7 @@ from cryptography.x509.oid import NameOID
 from tsela.config import validate_node
 from tsela.domain.credentials import make_kid
 from tsela.exchange.anchor import NODE_URN, NodeKey, make_anchor
-from tsela.services.keys import _write_private
+from tsela.services.keys import write_private
 
 CERT_DAYS = 730
 ANCHOR_DAYS = 365
@@ -84,7 +84,7 @@ class NodeIdentity:
         return state
 
     def _save(self, state: dict[str, Any]) -> None:
-        _write_private(self.state_path, (json.dumps(state, indent=2) + "\n").encode(), 0o644)
+        write_private(self.state_path, (json.dumps(state, indent=2) + "\n").encode(), 0o644)
 
     def node_keys(self) -> list[NodeKey]:
         return [NodeKey.from_json(k) for k in self._state()["keys"]]
@@ -135,7 +135,7 @@ class NodeIdentity:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        _write_private(self.dir / f"key-{key.kid}.pem", pem, 0o600)
+        write_private(self.dir / f"key-{key.kid}.pem", pem, 0o600)
         return key
 
     def _make_certificate(self, now: datetime, hosts: tuple[str, ...]) -> None:
@@ -169,8 +169,8 @@ class NodeIdentity:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        _write_private(self.tls_key_path, key_pem, 0o600)
-        _write_private(self.cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+        write_private(self.tls_key_path, key_pem, 0o600)
+        write_private(self.cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
 
     def certificate_pem(self) -> str:
         try:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from tsela.domain.decisions import STRONG_MATCH, WatchlistFinding
 from tsela.domain.icao_codes import iso_country
+from tsela.domain.screening import ScreeningInputError
 from tsela.services import screening
 from tsela.services.checks import CheckError, ScreenInput
 from tsela.store.db import session_engine
@@ -28,7 +29,7 @@ def screener(session: Session, who: ScreenInput, day: date) -> Sequence[Watchlis
             today=day,
             session=session,  # one connection per check
         )
-    except screening.ScreeningInputError as exc:
+    except ScreeningInputError as exc:
         raise CheckError(422, f"the traveller cannot be screened: {exc}") from None
     return [
         WatchlistFinding(
@@ -52,7 +53,7 @@ def document_alerts(session: Session, issuing_state: str, number: str) -> tuple[
         return None
     try:
         hits = screening.check_document(session_engine(session), state, number, session=session)
-    except screening.ScreeningInputError as exc:
+    except ScreeningInputError as exc:
         raise CheckError(422, f"the document cannot be looked up: {exc}") from None
     if not hits:
         return None

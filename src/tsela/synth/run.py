@@ -9,8 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select, update
 
-from tsela.observatory.export import Keys
-from tsela.observatory.export import _permits as write_permits
+from tsela.observatory.export import Keys, write_permits
 from tsela.services.keys import KeyStore
 from tsela.store.bulk import bulk_writer
 from tsela.store.checks import BorderCheck

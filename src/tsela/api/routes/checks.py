@@ -59,7 +59,7 @@ class ReviewIn(BaseModel):
     note: str = Field(min_length=1, max_length=2000)
 
 
-def _fail(
+def check_error_to_http(
     session: Session, exc: svc.CheckError, settings: Settings, user: User, request: Request
 ) -> HTTPException:
     session.rollback()
@@ -118,7 +118,7 @@ def _check(
             now=now,
         )
     except svc.CheckError as exc:
-        raise _fail(session, exc, settings, user, request) from None
+        raise check_error_to_http(session, exc, settings, user, request) from None
     session.commit()
     count_check(result.check.decision.value, body.port.upper())
     return result.as_dict()
@@ -156,7 +156,7 @@ def record_crossing(
             session.commit()
             break
         except svc.CheckError as exc:
-            raise _fail(session, exc, settings, user, request) from None
+            raise check_error_to_http(session, exc, settings, user, request) from None
         except IntegrityError:
             # A concurrent request recorded this check first (the database allows one
             # crossing per check and per key): asked again, the service answers as it would
@@ -230,6 +230,6 @@ def review_override(
             now=request.app.state.clock(),
         )
     except svc.CheckError as exc:
-        raise _fail(session, exc, settings, user, request) from None
+        raise check_error_to_http(session, exc, settings, user, request) from None
     session.commit()
     return {"check_id": str(check.id), "reviewed_at": check.reviewed_at.isoformat()}  # type: ignore[union-attr]

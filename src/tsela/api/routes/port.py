@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from tsela.api.auth import client_source, require_roles
 from tsela.api.deps import get_session, get_settings
-from tsela.api.routes.checks import OFFICERS, CheckIn, _fail
+from tsela.api.routes.checks import OFFICERS, CheckIn, check_error_to_http
 from tsela.config import Settings
 from tsela.services import checks as svc
 from tsela.services import port_sync
@@ -56,7 +56,7 @@ def port_snapshot(
     try:
         svc.ensure_posted(session, user, found, "download the snapshot")
     except svc.CheckError as exc:
-        raise _fail(session, exc, settings, user, request) from None
+        raise check_error_to_http(session, exc, settings, user, request) from None
     from tsela.services import audit
 
     audit.record(
@@ -116,7 +116,7 @@ def upload_offline_crossing(
             session.commit()
             break
         except svc.CheckError as exc:
-            raise _fail(session, exc, settings, user, request) from None
+            raise check_error_to_http(session, exc, settings, user, request) from None
         except IntegrityError:
             session.rollback()  # a concurrent retry recorded it first: answer as a replay
             if attempt:
@@ -144,7 +144,7 @@ def report_discard(
     try:
         svc.ensure_posted(session, user, found, "discard a crossing")
     except svc.CheckError as exc:
-        raise _fail(session, exc, settings, user, request) from None
+        raise check_error_to_http(session, exc, settings, user, request) from None
     created = port_sync.record_discard(
         session,
         node=settings.node,
