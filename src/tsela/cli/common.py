@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from tsela.config import ConfigError, Settings, load_settings
+from tsela.extras import missing_extra
 from tsela.reference import UnknownPortError
 
 P = ParamSpec("P")
@@ -29,7 +30,8 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def user_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn expected errors into one red line and exit status 2."""
+    """Turn expected errors into one red line and exit status 2 (a missing optional extra
+    too: the line says which to install)."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -37,6 +39,11 @@ def user_errors(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except USER_ERRORS as exc:
             fail(str(exc))
+        except ImportError as exc:
+            line = missing_extra(exc)
+            if line is None:
+                raise
+            fail(line)
 
     return wrapper
 

@@ -147,7 +147,17 @@ register_subcommands()
 
 
 def main() -> None:
-    app()
+    from tsela.cli.common import err_console
+    from tsela.extras import missing_extra
+
+    try:
+        app()
+    except ImportError as exc:  # a command without @user_errors that needs a missing extra
+        line = missing_extra(exc)
+        if line is None:
+            raise
+        err_console.print(f"[bold red]error:[/] {line}")
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":
