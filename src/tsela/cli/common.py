@@ -9,6 +9,7 @@ from typing import NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from tsela.config import ConfigError, Settings, load_settings
 from tsela.extras import missing_extra
@@ -25,7 +26,8 @@ USER_ERRORS: tuple[type[BaseException], ...] = (ConfigError, UnknownPortError, V
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}")
+    # Escaped: a message may hold brackets (pip install 'tsela[observatory]', a list's name).
+    err_console.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(code)
 
 

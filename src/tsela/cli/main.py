@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import typer
 
@@ -147,7 +148,6 @@ register_subcommands()
 
 
 def main() -> None:
-    from tsela.cli.common import err_console
     from tsela.extras import missing_extra
 
     try:
@@ -156,7 +156,7 @@ def main() -> None:
         line = missing_extra(exc)
         if line is None:
             raise
-        err_console.print(f"[bold red]error:[/] {line}")
+        print(f"error: {line}", file=sys.stderr)
         raise SystemExit(2) from None
 
 
