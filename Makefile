@@ -3,19 +3,29 @@
 #   make test   set up, lint, make ready what the tests need beyond Python (Chromium,
 #               poppler-utils, PostgreSQL and its client: scripts/bootstrap-test.sh installs
 #               them with apt-get when root, else names what is missing), run every test
+#   make lock   write the pinned versions in requirements/ again after pyproject.toml
+#               changed (UPGRADE=1: every pin to the newest release pyproject.toml allows)
+#
+# The set-up installs the pinned versions of requirements/dev.txt (Tsela with every extra and
+# the developer tools), then Tsela itself without resolving anything: only pip is needed.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+LOCK   := requirements/dev.txt
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
+# One universal resolution (every platform, Python 3.11 and later) for the three files.
+COMPILE = $(BIN)/uv pip compile pyproject.toml --quiet --universal --python-version 3.11 \
+          --annotation-style line
 
-.PHONY: demo test lint install bench clean
+.PHONY: demo test lint install lock bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Tsela needs Python 3.11+"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -32,8 +42,17 @@ test: lint
 	scripts/bootstrap-test.sh
 	$(BIN)/python -m pytest -n 2 -q
 
+# uv (from PyPI, into .venv) is needed here only. dev.txt first: the other two take its
+# versions, so a package has one version in all three.
+lock:
+	@test -x $(BIN)/pip || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet 'uv>=0.5'
+	$(COMPILE) $(if $(UPGRADE),--upgrade) --extra all --extra dev -o requirements/dev.txt
+	$(COMPILE) --extra all -c requirements/dev.txt -o requirements/all.txt
+	$(COMPILE) -c requirements/dev.txt -o requirements/lean.txt
+
 bench: install
-	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/pip install --quiet -c $(LOCK) -e '.[bench]'
 	@echo "benchmarks: see bench/*.py and docs/benchmarks.md"
 
 clean:

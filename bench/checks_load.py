@@ -12,7 +12,7 @@ What it does:
 
 1. Fills a scratch database: a synthetic population (``tsela.synth``) with its crossings over
    a period calibrated to give ``--crossings`` rows, a person watchlist of ``--watchlist``
-   entries (``bench/screening_data.py``) plus a document list, and one border officer per
+   entries (``tests/screening_data.py``) plus a document list, and one border officer per
    port. PostgreSQL gets a scratch schema in the test database (dropped at the end unless
    ``--keep``); bulk paths (COPY / executemany) instead of the importers, which would take
    far longer at a million rows.
@@ -71,13 +71,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # data, passports
 
 import numpy as np
 from sqlalchemy import Engine, create_engine, func, select, text
 
+from factories import passport
 from screening_data import NATIONALITIES, NameSource, birth
-from tsela.domain.mrz import MrzFields, generate
 from tsela.domain.screening import WatchlistPerson
 from tsela.services import accounts, screening
 from tsela.services.setup import seed_ports
@@ -154,7 +154,7 @@ WATCHLIST_VERSION = "2"  # bump when the generated list changes: kept databases 
 def watchlist_people(n: int, seed: int) -> Iterator[tuple[WatchlistPerson, list[str]]]:
     """``n`` synthetic entries (and the tokens of the primary name), deterministic.
 
-    Most are named from the long tail of syllable-built names (``bench/screening_data.py``):
+    Most are named from the long tail of syllable-built names (``tests/screening_data.py``):
     if the list were drawn from the few hundred names the synthetic travellers carry, three
     travellers in four would be namesakes of someone on it, which no real list does. A small
     share uses those names, so that ordinary travellers sometimes meet a namesake.
@@ -430,33 +430,6 @@ class CheckCall:
     body: dict[str, Any]
 
 
-def passport_mrz(
-    surname: str,
-    given: str,
-    number: str,
-    nationality: str,
-    birth: date | None,
-    expiry: date,
-    sex: str,
-) -> str:
-    return "\n".join(
-        generate(
-            MrzFields(
-                format="TD3",
-                document_type="P",
-                issuing_state=nationality,
-                surname=surname,
-                given_names=given,
-                document_number=number,
-                nationality=nationality,
-                birth_date=birth,
-                expiry_date=expiry,
-                sex=sex,
-            )
-        )
-    )
-
-
 def _day(value: np.datetime64) -> date:
     return date.fromisoformat(str(value.astype("datetime64[D]")))
 
@@ -483,14 +456,14 @@ def existing_calls(engine: Engine, pop: Population, sample: int, seed: int) -> l
     for i, number in zip(chosen, numbers, strict=True):
         previous = last.get(number)
         direction = "exit" if previous and previous[1] == "entry" else "entry"
-        mrz = passport_mrz(
-            str(pop.primary_name[i]),
-            str(pop.given_names[i]),
+        mrz = passport(
             number,
-            str(pop.nationality[i]),
-            _day(pop.birth_date[i]),
-            _day(pop.doc_expiry[i]),
-            str(pop.sex[i]),
+            surname=str(pop.primary_name[i]),
+            given=str(pop.given_names[i]),
+            nationality=str(pop.nationality[i]),
+            birth=_day(pop.birth_date[i]),
+            expiry=_day(pop.doc_expiry[i]),
+            sex=str(pop.sex[i]),
         )
         port = PORT_CODES[int(pop.home_port[i])]
         calls.append(CheckCall(EXISTING, port, {"port": port, "direction": direction, "mrz": mrz}))
@@ -515,7 +488,15 @@ def new_traveller_call(rng: random.Random, today: date) -> CheckCall:
     birth = date(rng.randint(1950, 2006), rng.randint(1, 12), rng.randint(1, 28))
     expiry = today + timedelta(days=rng.randint(30, 3600))
     port = _port(rng)
-    mrz = passport_mrz(surname, given, _new_number(rng), nationality, birth, expiry, sex)
+    mrz = passport(
+        _new_number(rng),
+        surname=surname,
+        given=given,
+        nationality=nationality,
+        birth=birth,
+        expiry=expiry,
+        sex=sex,
+    )
     return CheckCall(NEW, port, {"port": port, "direction": "entry", "mrz": mrz})
 
 
@@ -578,14 +559,14 @@ class RequestMix:
         who = self.rng.choice(self.near_hits)
         port = _port(self.rng)
         # A fresh passport each time, so that every near-hit is also a new traveller.
-        mrz = passport_mrz(
-            who.surname,
-            who.given,
+        mrz = passport(
             _new_number(self.rng),
-            who.nationality,
-            who.birth,
-            self.today + timedelta(days=self.rng.randint(30, 3600)),
-            who.sex,
+            surname=who.surname,
+            given=who.given,
+            nationality=who.nationality,
+            birth=who.birth,
+            expiry=self.today + timedelta(days=self.rng.randint(30, 3600)),
+            sex=who.sex,
         )
         return CheckCall(NEAR_HIT, port, {"port": port, "direction": "entry", "mrz": mrz})
 

@@ -130,24 +130,10 @@ def prepare(url: str, entries: int) -> dict[str, str]:
 
 
 def mrz() -> str:
-    from tsela.domain.mrz import MrzFields, generate
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    from factories import passport  # type: ignore[import-not-found]
 
-    return "\n".join(
-        generate(
-            MrzFields(
-                format="TD3",
-                document_type="P",
-                issuing_state="LSO",
-                surname="MOKOENA",
-                given_names="LINEO",
-                document_number="RA1234567",
-                nationality="LSO",
-                birth_date=date(1991, 3, 14),
-                expiry_date=date(2036, 5, 1),
-                sex="F",
-            )
-        )
-    )
+    return passport(expiry=date(2036, 5, 1))
 
 
 def serve(url: str, var_dir: Path, workers: int, headers: dict[str, str]) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pyarrow as pa
 
-from tsela.domain.matching import OUTCOMES, SCHEMA, TOLERANCE, WINDOW, match, shared_posts
+from tsela.domain.matching import OUTCOMES, TOLERANCE, WINDOW, match, schema, shared_posts
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -72,7 +72,7 @@ def make(pairs: int, seed: int = 7) -> pa.Table:
                 "birth_date": pa.array(birth[mask]),
                 "person": pa.nulls(k, pa.string()),
             },
-            schema=SCHEMA,
+            schema=schema(),
         )
 
     every = np.ones(pairs, dtype=bool)

@@ -3,7 +3,7 @@
     .venv/bin/python bench/screening_bench.py [--entries 200000] [--queries 2000] [--scan 20]
     .venv/bin/python bench/screening_bench.py --entries 1000000      # the target size
 
-Streams ``--entries`` synthetic person entries (bench/screening_data.py) into
+Streams ``--entries`` synthetic person entries (tests/screening_data.py) into
 ``ScreeningIndex.build`` and reports: build time (including normalising every name; the
 generator's own time is measured in a separate pass and shown beside it), peak resident
 memory of the process (``resource.getrusage``; the process holds only the index and a
@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # screening_data
 
 from rapidfuzz import fuzz, process, utils
 

@@ -3,7 +3,7 @@ OpenSanctions' matcher, on the same labelled queries.
 
     .venv/bin/python bench/screening_eval.py [--entries 20000] [--queries 2000] [--seed 2]
 
-Generates a synthetic watchlist and a labelled query set (bench/screening_data.py): variants
+Generates a synthetic watchlist and a labelled query set (tests/screening_data.py): variants
 of entries (typos, transpositions, dropped or swapped names, initials, both Sesotho
 orthographies, transliteration, formatting) and negatives (namesakes or near-namesakes born
 in another year; unrelated people). For every system it prints precision, recall and F1 at
@@ -32,7 +32,7 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # screening_data
 
 from rapidfuzz import fuzz, process, utils
 

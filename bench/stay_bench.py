@@ -2,7 +2,7 @@
 
 Compares, in the same run and on the same synthetic histories:
 - ``tsela.domain.stay.evaluate``: interval arithmetic with running totals (O(n log n));
-- the obvious alternative, ``bench/stay_naive.py``: a set of days and a loop over every day,
+- the obvious alternative, ``tests/stay_naive.py``: a set of days and a loop over every day,
   counting the window day by day.
 Both must give the same answers (checked on every history before timing).
 
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # stay_naive
 
 from stay_naive import NaiveRule, naive_evaluate
 from tsela.domain.stay import PermitCover, Stay, evaluate, get_rule

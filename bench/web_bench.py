@@ -146,22 +146,24 @@ def main() -> None:
     if args.persons < 10 or args.applications < 4 or args.repeat < 1:
         parser.error("--persons >= 10, --applications >= 4 and --repeat >= 1")
 
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from factories import passport  # type: ignore[import-not-found]
     from tsela.api.app import create_app
-    from tsela.domain.mrz import MrzFields, generate
 
     with tempfile.TemporaryDirectory() as tmp:
         data = prepare(Path(tmp), args.persons, args.applications)
         app = create_app(data["settings"], data["engine"])
         person, doc = data["traveller"]
-        mrz = "\n".join(
-            generate(
-                MrzFields(format="TD3", document_type="P", issuing_state=doc.issuing_state,
-                          surname=person.primary_name, given_names=person.given_names,
-                          document_number=doc.number, nationality=person.nationality,
-                          birth_date=person.birth_date, expiry_date=doc.expiry_date,
-                          sex=person.sex.value)
-            )
-        )  # fmt: skip
+        mrz = passport(
+            doc.number,
+            surname=person.primary_name,
+            given=person.given_names,
+            nationality=person.nationality,
+            issuing_state=doc.issuing_state,
+            birth=person.birth_date,
+            expiry=doc.expiry_date,
+            sex=person.sex.value,
+        )
 
         browsers: dict[str, TestClient] = {}
         apis: dict[str, dict[str, str]] = {}

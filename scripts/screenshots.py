@@ -16,9 +16,11 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "browser"))
+sys.path[:0] = [str(ROOT / "tests" / "browser"), str(ROOT / "tests")]
 
-from harness import CHROMIUM, CHROMIUM_ARGS, mrz_lines, sign_in, site  # noqa: E402
+from harness import CHROMIUM, CHROMIUM_ARGS, sign_in, site  # noqa: E402
+
+from factories import passport_lines  # noqa: E402
 
 DESKTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 390, "height": 844}
@@ -54,10 +56,10 @@ def pick_travellers(database_url: str) -> tuple[list[str], list[str]]:
             if len(found) == 2:
                 break
             try:
-                lines = mrz_lines(
-                    person.primary_name,
-                    person.given_names,
+                lines = passport_lines(
                     doc.number,
+                    surname=person.primary_name,
+                    given=person.given_names,
                     birth=person.birth_date or date(1990, 1, 1),
                     expiry=doc.expiry_date or date(2030, 1, 1),
                     sex=person.sex.value,
@@ -129,7 +131,9 @@ def main() -> None:
             scan(officer, refer)
             shot(officer, "console-refer")
             officer.goto("/console")
-        expired = mrz_lines("THABANE", "KATLEHO", "RF2223334", expiry=date(2024, 1, 31), sex="M")
+        expired = passport_lines(
+            "RF2223334", surname="THABANE", given="KATLEHO", expiry=date(2024, 1, 31), sex="M"
+        )
         scan(officer, expired)
         officer.get_by_label("Override: why let this traveller cross anyway?").fill(
             "Returning to his employer; identity confirmed with his national ID card."

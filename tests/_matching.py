@@ -2,55 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
 
-from tsela.domain.mrz import MrzFields, generate
-from tsela.domain.values import Direction, Sex
+from tsela.domain.values import Direction
 from tsela.ids import new_id
 from tsela.store.db import session_factory, transaction
-from tsela.store.models import Crossing, Person, PortOfEntry, TravelDocument
+from tsela.store.models import Crossing, PortOfEntry
 from tsela.store.partner_crossings import apply_partner_crossings
-
-
-def passport(number: str = "RA1234567") -> str:
-    return "\n".join(
-        generate(
-            MrzFields(
-                format="TD3",
-                document_type="P",
-                issuing_state="LSO",
-                surname="MOKOENA",
-                given_names="LINEO",
-                document_number=number,
-                nationality="LSO",
-                birth_date=date(1991, 3, 14),
-                expiry_date=date(2031, 5, 1),
-                sex="F",
-            )
-        )
-    )
-
-
-def traveller(engine: Engine, node: str, number: str = "RA1234567") -> tuple[Any, Any]:
-    with transaction(session_factory(engine)) as s:
-        person = Person(
-            node=node,
-            primary_name="MOKOENA",
-            given_names="LINEO",
-            sex=Sex.FEMALE,
-            birth_date=date(1991, 3, 14),
-            nationality="LSO",
-        )
-        s.add(person)
-        s.flush()
-        doc = TravelDocument(
-            node=node, person_id=person.id, document_type="P", issuing_state="LSO", number=number
-        )
-        s.add(doc)
-    return person, doc
 
 
 def crossing(

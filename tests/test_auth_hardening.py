@@ -10,7 +10,6 @@ import contextlib
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, text
 
 from _loop import run_async
+from _server import free_port
 from tsela.api.app import create_app
 from tsela.config import Settings
 from tsela.domain import throttle
@@ -442,9 +442,7 @@ def _server_url(engine: Engine) -> str:
 
 @contextmanager
 def _server(engine: Engine, tmp_path: Path, **settings: str) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
+    port = free_port()
     env = {
         **os.environ,
         "TSELA_DATABASE_URL": _server_url(engine),

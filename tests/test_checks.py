@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
+from factories import passport
 from tsela.api.app import create_app
 from tsela.config import Settings
-from tsela.domain.mrz import MrzFields, generate
 from tsela.services.screening import import_watchlist
 from tsela.store.checks import BorderCheck
 from tsela.store.db import session_factory, transaction
@@ -20,31 +20,6 @@ from tsela.store.models import AuditEvent, Crossing, Permit, Person, TravelDocum
 
 SAST = timedelta(hours=2)
 NOW = datetime.now(UTC).replace(microsecond=0)
-
-
-def passport(
-    surname: str = "MOKOENA",
-    given: str = "LINEO",
-    number: str = "RA1234567",
-    birth: date = date(1991, 3, 14),
-    expiry: date = date(2031, 5, 1),
-    nationality: str = "LSO",
-) -> str:
-    lines = generate(
-        MrzFields(
-            format="TD3",
-            document_type="P",
-            issuing_state=nationality,
-            surname=surname,
-            given_names=given,
-            document_number=number,
-            nationality=nationality,
-            birth_date=birth,
-            expiry_date=expiry,
-            sex="F",
-        )
-    )
-    return "\n".join(lines)
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -32,6 +31,7 @@ from cryptography.hazmat.primitives import serialization
 from sqlalchemy import Engine, create_engine, select, text
 
 from _exchange import arrived, partner_crossings, record_crossings
+from _server import free_port
 from tsela.exchange import agreement as terms
 from tsela.services import exchange as svc
 from tsela.services.node_identity import NodeIdentity
@@ -43,19 +43,13 @@ PG_URL = os.environ.get("TSELA_TEST_PG_URL", "postgresql+psycopg://postgres@127.
 TSELA = [sys.executable, "-m", "tsela.cli.main"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Node:
     name: str
     url: str
     var: Path
-    port: int = field(default_factory=_free_port)
-    exchange_port: int = field(default_factory=_free_port)
+    port: int = field(default_factory=free_port)
+    exchange_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
 

@@ -8,7 +8,6 @@ import http.server
 import ipaddress
 import json
 import os
-import socket
 import ssl
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from cryptography.x509.oid import NameOID
 from sqlalchemy import Engine, func, select
 
 from _exchange import settings_for
+from _server import free_port
 from tsela.exchange.batch import SIGNATURE_HEADER, make_batch
 from tsela.exchange.chain import GENESIS, digest, link
 from tsela.services import exchange as svc
@@ -37,12 +37,6 @@ from tsela.store.db import make_engine, migrate, session_factory, transaction
 from tsela.store.exchange import MessageLogEntry, Partner
 from tsela.store.models import utcnow
 from tsela.store.partner_crossings import PartnerCrossing
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -144,7 +138,7 @@ def _signed(
 @pytest.fixture
 def scene(tmp_path: Path) -> Iterator[Scene]:
     now = utcnow()
-    port = _free_port()
+    port = free_port()
     ls = NodeIdentity(tmp_path / "ls", "LS")
     za = NodeIdentity(tmp_path / "za", "ZA")
     ls.init(now, endpoint="https://127.0.0.1:1")
@@ -302,7 +296,7 @@ def _rogue_with(scene: Scene, tmp_path: Path, pem: bytes, key_pem: bytes) -> Non
     cert, key = tmp_path / "rogue.pem", tmp_path / "rogue-key.pem"
     cert.write_bytes(pem)
     key.write_bytes(key_pem)
-    scene.rogue.port = _free_port()
+    scene.rogue.port = free_port()
     _serve(scene.rogue, cert, key, scene.ls.certificate_pem())
     scene.rogue.answer = lambda after: _signed(
         scene, _records(1, at=scene.now), after=0, prev=GENESIS

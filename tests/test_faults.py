@@ -35,8 +35,8 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import OperationalError
 
+import factories
 from _server import READY_TIMEOUT, ServerProcess, free_port
-from tsela.domain.mrz import MrzFields, generate
 from tsela.services.accounts import create_user, issue_api_token
 from tsela.store.db import make_engine, session_factory, transaction
 from tsela.store.models import Crossing, Role
@@ -51,21 +51,13 @@ PG_URL = os.environ.get("TSELA_TEST_PG_URL", "postgresql+psycopg://postgres@127.
 
 
 def passport(i: int) -> str:
-    return "\n".join(
-        generate(
-            MrzFields(
-                format="TD3",
-                document_type="P",
-                issuing_state="LSO",
-                surname="FAULT",
-                given_names=f"TRAVELLER {chr(65 + i % 26)}{chr(65 + i // 26 % 26)}",
-                document_number=f"FT{i:07d}",
-                nationality="LSO",
-                birth_date=date(1985, 1, 1),
-                expiry_date=date(2036, 1, 1),
-                sex="M",
-            )
-        )
+    return factories.passport(
+        f"FT{i:07d}",
+        surname="FAULT",
+        given=f"TRAVELLER {chr(65 + i % 26)}{chr(65 + i // 26 % 26)}",
+        birth=date(1985, 1, 1),
+        expiry=date(2036, 1, 1),
+        sex="M",
     )
 
 

@@ -23,9 +23,9 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.python import asgi
 from sqlalchemy import Engine, create_engine, select
 
+from factories import passport
 from tsela.api.app import create_app
 from tsela.config import Settings
-from tsela.domain.mrz import MrzFields, generate
 from tsela.services.accounts import create_user, issue_api_token
 from tsela.services.setup import seed_ports
 from tsela.store.db import make_engine, migrate, session_factory, transaction
@@ -53,29 +53,13 @@ CHECKS = [
 pytestmark = pytest.mark.slow
 
 
-def passport(number: str, surname: str, given: str, nationality: str = "LSO") -> str:
-    return "\n".join(
-        generate(
-            MrzFields(
-                format="TD3",
-                document_type="P",
-                issuing_state=nationality,
-                surname=surname,
-                given_names=given,
-                document_number=number,
-                nationality=nationality,
-                birth_date=date(1990, 6, 1),
-                expiry_date=date(2035, 6, 1),
-                sex="F",
-            )
-        )
-    )
-
-
+BIRTH, EXPIRY = date(1990, 6, 1), date(2035, 6, 1)
 PASSPORTS = [
-    passport("RA1234567", "MOKOENA", "LINEO"),
-    passport("RB7654321", "THABANE", "PALESA"),
-    passport("A12345678", "NKOSI", "SIPHO", nationality="ZAF"),
+    passport("RA1234567", surname="MOKOENA", given="LINEO", birth=BIRTH, expiry=EXPIRY),
+    passport("RB7654321", surname="THABANE", given="PALESA", birth=BIRTH, expiry=EXPIRY),
+    passport(
+        "A12345678", surname="NKOSI", given="SIPHO", nationality="ZAF", birth=BIRTH, expiry=EXPIRY
+    ),
 ]
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine
 
+import screening_data
 from tsela.domain.screening import ScreeningIndex, WatchlistPerson, make_query
 from tsela.domain.screening.index import stable_hash
 from tsela.services import screening
@@ -25,17 +26,11 @@ from tsela.store import index_files
 from tsela.store.db import make_engine
 from tsela.store.watchlists import WatchlistCategory
 
-BENCH = Path(__file__).resolve().parents[1] / "bench"
 TODAY = date(2026, 11, 25)
 SIG = (("01a2", 3), ("01b7", 1))
 
 
 def _synthetic(n: int) -> tuple[list[WatchlistPerson], list[Any]]:
-    sys.path.insert(0, str(BENCH))
-    try:
-        import screening_data  # type: ignore[import-not-found]
-    finally:
-        sys.path.remove(str(BENCH))
     pairs = list(screening_data.make_people(n, seed=5))
     people = [
         dataclasses.replace(

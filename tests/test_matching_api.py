@@ -12,7 +12,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from _matching import crossing, partner, traveller
+from _matching import crossing, partner
+from factories import add_traveller
 from tsela.api.app import api_routes
 from tsela.api.auth import declared_roles
 from tsela.domain.values import Role
@@ -25,8 +26,8 @@ T = datetime(2026, 1, 10, 8, 0, tzinfo=UTC)
 
 
 def _seed(engine: Engine) -> None:
-    person, doc = traveller(engine, "LS")
-    alone, alone_doc = traveller(engine, "LS", number="RB7654321")
+    person, doc = add_traveller(engine, node="LS")
+    alone, alone_doc = add_traveller(engine, "RB7654321", node="LS")
     crossing(engine, "LS", person, doc, "exit", T)
     crossing(engine, "LS", alone, alone_doc, "exit", T + timedelta(minutes=5))
     partner(

@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from _matching import crossing, partner, passport, traveller
+from _matching import crossing, partner
+from factories import add_traveller, passport
 from tsela.domain.values import Direction
 from tsela.ids import new_id
 from tsela.services import checks as svc
@@ -39,8 +40,8 @@ def _check(engine: Engine, make_user, direction: str, at: datetime) -> dict[str,
 
 
 def test_the_report_pairs_our_exits_with_the_partners_entries(engine: Engine) -> None:
-    person, doc = traveller(engine, "LS")
-    other, other_doc = traveller(engine, "LS", number="RB7654321")
+    person, doc = add_traveller(engine, node="LS")
+    other, other_doc = add_traveller(engine, "RB7654321", node="LS")
     crossing(engine, "LS", person, doc, "exit", T)
     crossing(engine, "LS", other, other_doc, "exit", T + timedelta(minutes=30))  # never arrives
     partner(
@@ -84,7 +85,7 @@ def test_the_report_pairs_our_exits_with_the_partners_entries(engine: Engine) ->
 
 
 def test_a_partner_record_under_another_name_is_a_mismatch(engine: Engine) -> None:
-    person, doc = traveller(engine, "LS")
+    person, doc = add_traveller(engine, node="LS")
     crossing(engine, "LS", person, doc, "exit", T)
     partner(
         engine,
@@ -106,7 +107,7 @@ def test_a_partner_record_under_another_name_is_a_mismatch(engine: Engine) -> No
 
 
 def test_a_crossing_just_before_midnight_finds_its_other_half_the_next_day(engine: Engine) -> None:
-    person, doc = traveller(engine, "LS")
+    person, doc = add_traveller(engine, node="LS")
     late = datetime(2026, 12, 20, 21, 55, tzinfo=UTC)  # 23:55 at the border
     crossing(engine, "LS", person, doc, "exit", late)
     partner(
@@ -181,7 +182,7 @@ def test_an_exit_we_never_recorded_but_the_partner_saw_as_an_entry_ends_the_stay
     but Lesotho recorded the entry 10 days later. Back at the border today, South Africa's
     own records say she never left (an overstayer, still inside); Lesotho's record says
     she stayed 11 days, and the check says which record decided."""
-    person, doc = traveller(engine, "ZA")
+    person, doc = add_traveller(engine, node="ZA")
     crossing(engine, "ZA", person, doc, "entry", T - timedelta(days=60))
     without = _check(engine, make_user, "entry", T)
     assert without["decision"] == "REFER"
@@ -223,7 +224,7 @@ def test_the_worker_portal_counts_days_in_south_africa_from_south_africas_record
     from tsela.store.models import Person
     from tsela.web.stay_view import stay_left
 
-    person, doc = traveller(engine, "LS")
+    person, doc = add_traveller(engine, node="LS")
     today = date(2026, 12, 20)
     entered = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
     partner(

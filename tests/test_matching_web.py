@@ -11,10 +11,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from _matching import partner
+from factories import passport
 from tsela.api.app import create_app
 from tsela.config import Settings
 from tsela.store.models import Role
-from web_support import csrf_of, passport_mrz, use_fast_password_hashing
+from web_support import csrf_of, use_fast_password_hashing
 
 PASSWORD = "correct horse 1"
 
@@ -47,7 +48,7 @@ def _scan(client: TestClient, lang: str) -> str:
     page = client.get(f"/console?lang={lang}")
     body = {
         "csrf_token": csrf_of(page.text),
-        "mrz": "\n".join(passport_mrz()),
+        "mrz": passport(),
         "direction": "entry",
     }
     result = client.post("/console/check", data=body)

@@ -8,7 +8,6 @@ import json
 import logging
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -22,10 +21,11 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 
+from _server import free_port
+from factories import passport
 from tsela.api.app import create_app
 from tsela.api.observability import JsonFormatter
 from tsela.config import Settings
-from tsela.domain.mrz import MrzFields, generate
 from tsela.services import audit
 from tsela.store.db import make_engine, migrate, session_factory, transaction
 
@@ -62,26 +62,10 @@ def value(text: str, name: str, **labels: str) -> float:
     return samples(text).get((name, tuple(sorted(labels.items()))), 0.0)
 
 
-def passport() -> str:
-    fields = MrzFields(
-        format="TD3",
-        document_type="P",
-        issuing_state="LSO",
-        surname="MOKOENA",
-        given_names="LINEO",
-        document_number="RA1234567",
-        nationality="LSO",
-        birth_date=date(1991, 3, 14),
-        expiry_date=date(2040, 5, 1),
-        sex="F",
-    )
-    return "\n".join(generate(fields))
-
-
 def test_checks_latency_and_audit_lag_are_counted(local: TestClient, auth_headers) -> None:  # type: ignore[no-untyped-def]
     officer = auth_headers("border_officer", port="MSU")
     before = local.get("/metrics").text
-    body = {"port": "msu", "direction": "entry", "mrz": passport()}
+    body = {"port": "msu", "direction": "entry", "mrz": passport(expiry=date(2040, 5, 1))}
     for _ in range(2):
         assert local.post("/v1/checks", json=body, headers=officer).status_code == 201
     after = local.get("/metrics")
@@ -224,12 +208,6 @@ def test_requests_shed_by_admission_control_are_counted() -> None:
     assert SHED._value.get() - before == 1
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_metrics_sum_every_worker(tmp_path: Path) -> None:
     """``tsela serve --workers 2``: whichever worker answers the scrape counts every
     worker's requests (multiprocess mode), and logs are JSON lines with request ids."""
@@ -240,7 +218,7 @@ def test_metrics_sum_every_worker(tmp_path: Path) -> None:
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     subprocess.run([sys.executable, "-m", "tsela.cli.main", "init"], env=env, check=True)
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "tsela.cli.main", "serve", "--port", str(port), "--workers", "2"],
         env=env,

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from _server import ServerProcess
-from tsela.domain.mrz import MrzFields, generate
+from factories import passport
 from tsela.port.client import PortClient, PortError
 from tsela.services.accounts import create_user, issue_api_token
 from tsela.services.screening import import_watchlist
@@ -22,21 +22,13 @@ from tsela.store.watchlists import WatchlistCategory, WatchlistKind
 
 
 def mrz(n: int) -> str:
-    return "\n".join(
-        generate(
-            MrzFields(
-                format="TD3",
-                document_type="P",
-                issuing_state="LSO",
-                surname="MOLEFE",
-                given_names=f"THABO {chr(65 + n % 26)}",
-                document_number=f"RA{7000000 + n}",
-                nationality="LSO",
-                birth_date=date(1980, 1, 1) + timedelta(days=n),
-                expiry_date=date(2032, 1, 1),
-                sex="M",
-            )
-        )
+    return passport(
+        f"RA{7000000 + n}",
+        surname="MOLEFE",
+        given=f"THABO {chr(65 + n % 26)}",
+        birth=date(1980, 1, 1) + timedelta(days=n),
+        expiry=date(2032, 1, 1),
+        sex="M",
     )
 
 

@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import select, update
 
 from _server import ServerProcess, free_port
-from tsela.domain.mrz import MrzFields, generate
+from factories import passport
 from tsela.port.client import PortClient, PortError, ServerUnavailable
 from tsela.services.accounts import create_user, issue_api_token
 from tsela.services.setup import seed_ports
@@ -36,21 +36,11 @@ TWELVE_HOURS = timedelta(hours=12)  # what POST /v1/auth/login gives
 
 
 def mrz(n: int) -> str:
-    return "\n".join(
-        generate(
-            MrzFields(
-                format="TD3",
-                document_type="P",
-                issuing_state="LSO",
-                surname="MOKOENA",
-                given_names=f"LINEO {chr(65 + n % 26)}",
-                document_number=f"RB{8000000 + n}",
-                nationality="LSO",
-                birth_date=date(1985, 1, 1) + timedelta(days=n),
-                expiry_date=date(2032, 1, 1),
-                sex="F",
-            )
-        )
+    return passport(
+        f"RB{8000000 + n}",
+        given=f"LINEO {chr(65 + n % 26)}",
+        birth=date(1985, 1, 1) + timedelta(days=n),
+        expiry=date(2032, 1, 1),
     )
 
 

@@ -31,6 +31,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, event, func, inspect, select, text
 
+from factories import passport
 from tsela.api.app import create_app
 from tsela.config import Settings
 from tsela.domain.mrz import MrzFields, generate
@@ -45,31 +46,6 @@ from tsela.store.watchlists import WatchlistKind
 # A fixed "now" for the server (inside the Lesotho-South Africa visitor rule's validity).
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 PG_URL = os.environ.get("TSELA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def passport(
-    number: str,
-    state: str = "LSO",
-    surname: str = "MOKOENA",
-    given: str = "LINEO",
-    birth: date = date(1991, 3, 14),
-) -> str:
-    return "\n".join(
-        generate(
-            MrzFields(
-                format="TD3",
-                document_type="P",
-                issuing_state=state,
-                surname=surname,
-                given_names=given,
-                document_number=number,
-                nationality=state,
-                birth_date=birth,
-                expiry_date=date(2031, 5, 1),
-                sex="F",
-            )
-        )
-    )
 
 
 def _settings(engine: Engine, tmp_path: Path) -> Settings:
@@ -367,7 +343,11 @@ def test_documents_with_icao_codes_are_checked(
     with server(engine, tmp_path) as client:
         r = client.post(
             "/v1/checks",
-            json={"port": "MSU", "direction": "entry", "mrz": passport("C01X00T47", code)},
+            json={
+                "port": "MSU",
+                "direction": "entry",
+                "mrz": passport("C01X00T47", nationality=code),
+            },
             headers=officer,
         )
     assert r.status_code == 201, r.text
@@ -399,7 +379,11 @@ def test_a_stolen_german_passport_is_found_by_its_iso_code(
     with server(engine, tmp_path) as client:
         scanned = client.post(
             "/v1/checks",
-            json={"port": "MSU", "direction": "entry", "mrz": passport("C01X00T48", "D")},
+            json={
+                "port": "MSU",
+                "direction": "entry",
+                "mrz": passport("C01X00T48", nationality="D"),
+            },
             headers=officer,
         )
         assert scanned.status_code == 201, scanned.text

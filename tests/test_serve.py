@@ -19,7 +19,7 @@ import pytest
 from starlette.types import Receive, Scope, Send
 
 from _loop import run_async
-from _server import READY_TIMEOUT, wait_ready
+from _server import READY_TIMEOUT, free_port, wait_ready
 from tsela.api.serve import RETRY_AFTER_S, AdmissionControl, listening_socket
 from tsela.config import ConfigError, load_settings
 
@@ -116,14 +116,8 @@ def test_connections_on_the_listening_socket_get_tcp_nodelay() -> None:
     assert seen and seen[0] != 0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_serve_with_two_workers(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "TSELA_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",

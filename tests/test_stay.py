@@ -18,16 +18,14 @@ Every other expected figure below is worked out by hand in the comment next to i
 
 from __future__ import annotations
 
-import importlib.util
 import random
-import sys
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import stay_naive as naive
 from tsela.domain.stay import (
     PermitCover,
     RuleFileError,
@@ -42,14 +40,6 @@ from tsela.domain.stay import (
     parse_rule,
     select_rule,
 )
-
-_spec = importlib.util.spec_from_file_location(
-    "stay_naive", Path(__file__).resolve().parents[1] / "bench" / "stay_naive.py"
-)
-assert _spec is not None and _spec.loader is not None
-naive = importlib.util.module_from_spec(_spec)
-sys.modules["stay_naive"] = naive
-_spec.loader.exec_module(naive)
 
 D = date.fromisoformat
 SCHENGEN = get_rule("SCHENGEN-90-180")

@@ -7,7 +7,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +21,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
+from _server import free_port
+from factories import passport
 from tsela.cli.main import app
 from tsela.services import screening
 from tsela.services.screening import (
@@ -309,14 +310,7 @@ def test_a_failure_half_way_keeps_the_old_version_and_leaves_nothing(
 # -- a large import on SQLite does not stall a real server ---------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_a_large_import_on_sqlite_leaves_the_server_answering(tmp_path: Path) -> None:
-    from tsela.domain.mrz import MrzFields, generate
     from tsela.services.accounts import create_user, issue_api_token
     from tsela.services.setup import seed_ports
     from tsela.store.db import transaction
@@ -344,23 +338,8 @@ def test_a_large_import_on_sqlite_leaves_the_server_answering(tmp_path: Path) ->
         for i in range(120_000)
     )
 
-    mrz = "\n".join(
-        generate(
-            MrzFields(
-                format="TD3",
-                document_type="P",
-                issuing_state="LSO",
-                surname="MOKOENA",
-                given_names="LINEO",
-                document_number="RA1234567",
-                nationality="LSO",
-                birth_date=date(1991, 3, 14),
-                expiry_date=date(2036, 5, 1),
-                sex="F",
-            )
-        )
-    )
-    port = _free_port()
+    mrz = passport(expiry=date(2036, 5, 1))
+    port = free_port()
     env = {**os.environ, "TSELA_DATABASE_URL": url, "TSELA_VAR_DIR": str(tmp_path)}
     log = (tmp_path / "server.log").open("wb")
     proc = subprocess.Popen(

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
+from factories import add_traveller, passport_lines
 from tsela.api.app import create_app
 from tsela.config import Settings
 from tsela.domain.values import Direction
@@ -27,13 +28,7 @@ from tsela.store.models import (
     TravelDocument,
     utcnow,
 )
-from web_support import (
-    add_employer,
-    add_person,
-    csrf_of,
-    passport_mrz,
-    use_fast_password_hashing,
-)
+from web_support import add_employer, csrf_of, use_fast_password_hashing
 
 PASSWORD = "correct horse 1"
 
@@ -73,7 +68,7 @@ def post_form(client: TestClient, page_url: str, action: str, data: dict[str, st
 
 @pytest.fixture
 def worker_and_officer(app, engine, make_user) -> Iterator[tuple[TestClient, TestClient]]:  # type: ignore[no-untyped-def]
-    person = add_person(engine, surname="MOLAPO", given="PALESA", number="RC1112223")
+    person = add_traveller(engine, surname="MOLAPO", given="PALESA", number="RC1112223")[0].id
     make_user(Role.WORKER, username="palesa", person_id=person)
     make_user(Role.PERMIT_OFFICER, username="desk")
     yield browser(app, "palesa"), browser(app, "desk")
@@ -169,7 +164,7 @@ def test_a_worker_cannot_open_another_workers_permit(
 ) -> None:  # type: ignore[no-untyped-def]
     worker, _officer = worker_and_officer
     permit_id = permit_id_of(apply_study(worker))
-    other = add_person(engine, surname="SEEISO", given="TEBOHO", number="RD9998887")
+    other = add_traveller(engine, surname="SEEISO", given="TEBOHO", number="RD9998887")[0].id
     make_user(Role.WORKER, username="teboho", person_id=other)
     nosy = browser(app, "teboho")
     refused = nosy.get(f"/me/permits/{permit_id}")
@@ -298,7 +293,7 @@ def scan(officer: TestClient, mrz: list[str], direction: str = "entry"):  # type
 
 
 def test_officer_scans_sees_clear_and_records_the_crossing(officer, engine) -> None:  # type: ignore[no-untyped-def]
-    result = scan(officer, passport_mrz(surname="MOKOENA", given="LINEO"))
+    result = scan(officer, passport_lines(surname="MOKOENA", given="LINEO"))
     assert result.status_code == 200
     assert 'id="decision-word">CLEAR<' in result.text
     assert "LINEO MOKOENA" in result.text
@@ -314,14 +309,14 @@ def test_officer_scans_sees_clear_and_records_the_crossing(officer, engine) -> N
     with session_factory(engine)() as s:
         assert len(list(s.scalars(select(Crossing)))) == 1
     # The next scan shows the crossing just recorded.
-    second = scan(officer, passport_mrz(surname="MOKOENA", given="LINEO"), direction="exit")
+    second = scan(officer, passport_lines(surname="MOKOENA", given="LINEO"), direction="exit")
     assert "Maseru Bridge" in second.text
 
 
 def test_deny_needs_an_override_reason_and_goes_to_the_supervisor(
     app, officer, engine, make_user
 ) -> None:  # type: ignore[no-untyped-def]
-    expired = passport_mrz(
+    expired = passport_lines(
         surname="THABANE", given="KATLEHO", number="RF2223334", expiry=date(2024, 1, 31)
     )
     result = scan(officer, expired)
@@ -372,7 +367,7 @@ def test_worker_sees_days_of_stay_left_in_south_africa(app, engine, make_user) -
     from tsela.domain.credentials import SAST
     from tsela.store.models import PortOfEntry
 
-    person = add_person(engine, surname="NKHETHOA", given="LIMPHO", number="RH1231231")
+    person = add_traveller(engine, surname="NKHETHOA", given="LIMPHO", number="RH1231231")[0].id
     today = datetime.now(SAST).date()
     entered = datetime.combine(today - timedelta(days=10), time(12), SAST)
     with session_factory(engine)() as s:
@@ -395,7 +390,7 @@ def test_demo_portal_users_are_linked_and_made_once(app, engine) -> None:  # typ
     from tsela.store.models import User
     from tsela.web.demo import ensure_portal_users
 
-    person = add_person(engine, surname="MOHAPI", given="NEO", number="RK1010101")
+    person = add_traveller(engine, surname="MOHAPI", given="NEO", number="RK1010101")[0].id
     today = date.today()
     with transaction(session_factory(engine)) as s:
         made = ensure_portal_users(s, node="LS", password=PASSWORD, today=today)
@@ -416,7 +411,9 @@ def test_leaving_after_an_overstay_shows_the_overstay_not_days_remaining(
     # South Africa's node: a Mosotho visitor entered 134 days ago (30-day rule) and now leaves.
     settings = Settings(engine.url.render_as_string(hide_password=False), "ZA", tmp_path)
     za = create_app(settings, engine)
-    person = add_person(engine, surname="NTHATI", given="MPHO", number="RB4445556", node="ZA")
+    person = add_traveller(engine, surname="NTHATI", given="MPHO", number="RB4445556", node="ZA")[
+        0
+    ].id
     with session_factory(engine)() as s:
         document = s.scalar(select(TravelDocument.id).where(TravelDocument.person_id == person))
         port = s.scalar(select(PortOfEntry.id).where(PortOfEntry.code == "MSU"))
@@ -434,7 +431,7 @@ def test_leaving_after_an_overstay_shows_the_overstay_not_days_remaining(
         s.commit()
     make_user(Role.BORDER_OFFICER, username="sipho", port="MSU")
     officer = browser(za, "sipho")
-    mrz = passport_mrz(surname="NTHATI", given="MPHO", number="RB4445556")
+    mrz = passport_lines(surname="NTHATI", given="MPHO", number="RB4445556")
     leaving = scan(officer, mrz, direction="exit")
     assert leaving.status_code == 200
     assert 'id="overstay-days"' in leaving.text
@@ -445,7 +442,7 @@ def test_leaving_after_an_overstay_shows_the_overstay_not_days_remaining(
 def test_a_post_has_both_countries_names_in_every_language(app, make_user) -> None:  # type: ignore[no-untyped-def]
     make_user(Role.BORDER_OFFICER, username="thato", port="FKB")
     officer = browser(app, "thato")
-    mrz = passport_mrz(surname="LEBONA", given="TUMELO", number="RB7778889")
+    mrz = passport_lines(surname="LEBONA", given="TUMELO", number="RB7778889")
     first = scan(officer, mrz)
     check_id = re.search(r'name="check_id" value="([^"]+)"', first.text).group(1)  # type: ignore[union-attr]
     key = re.search(r'name="idempotency_key" value="([^"]+)"', first.text).group(1)  # type: ignore[union-attr]

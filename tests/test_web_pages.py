@@ -16,12 +16,13 @@ from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, update
 
+from factories import add_traveller
 from tsela.api.app import create_app
 from tsela.config import Settings
 from tsela.store.auth import WebSession
 from tsela.store.db import session_factory
 from tsela.store.models import AuditEvent, Role, utcnow
-from web_support import add_employer, add_person, csrf_of, use_fast_password_hashing
+from web_support import add_employer, csrf_of, use_fast_password_hashing
 
 PASSWORD = "correct horse 1"
 # Pages whose storage is covered elsewhere run on SQLite only (the engine fixture's param).
@@ -234,7 +235,7 @@ def _forms(html: str) -> list[dict[str, object]]:
 
 @SQLITE_ONLY
 def test_every_form_posts_with_a_csrf_token_or_carries_only_codes(web, make_user, engine) -> None:  # type: ignore[no-untyped-def]
-    person = add_person(engine)
+    person = add_traveller(engine)[0].id
     employer = add_employer(engine)
     pages = {
         Role.BORDER_OFFICER: ["/console"],
@@ -266,7 +267,7 @@ def test_every_form_posts_with_a_csrf_token_or_carries_only_codes(web, make_user
 
 def test_no_name_or_document_number_travels_in_a_url(web, make_user, engine) -> None:  # type: ignore[no-untyped-def]
     """A worker applies; every URL and redirect of the flow carries ids and codes only."""
-    person = add_person(engine, surname="NTHATISI", given="MPHO", number="RB7654321")
+    person = add_traveller(engine, surname="NTHATISI", given="MPHO", number="RB7654321")[0].id
     make_user(Role.WORKER, username="mpho", person_id=person)
     urls: list[str] = []
     web.event_hooks["request"] = [lambda request: urls.append(str(request.url))]
@@ -372,7 +373,7 @@ class _Controls(HTMLParser):
 
 @SQLITE_ONLY
 def test_every_control_has_a_label_and_every_page_one_heading(web, make_user, engine) -> None:  # type: ignore[no-untyped-def]
-    person = add_person(engine)
+    person = add_traveller(engine)[0].id
     employer = add_employer(engine)
     pages = {
         None: ["/login", "/verify"],

@@ -7,7 +7,6 @@ Used by ``tests/browser/conftest.py`` and ``scripts/screenshots.py``.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
+
+from _server import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -41,12 +42,6 @@ class Site:
     database_url: str
     worker_person: uuid.UUID
     employer: uuid.UUID
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def site_env(var_dir: Path, node: str = "LS") -> dict[str, str]:
@@ -186,34 +181,6 @@ def site(var_dir: Path, *, persons: int = 0, node: str = "LS") -> Iterator[Site]
     env = site_env(var_dir, node)
     with serve(var_dir, env) as url:
         yield Site(url, var_dir, env["TSELA_DATABASE_URL"], worker, employer)
-
-
-def mrz_lines(
-    surname: str,
-    given: str,
-    number: str,
-    *,
-    nationality: str = "LSO",
-    birth: date = date(1991, 3, 14),
-    expiry: date = date(2031, 5, 1),
-    sex: str = "F",
-) -> list[str]:
-    from tsela.domain.mrz import MrzFields, generate
-
-    return generate(
-        MrzFields(
-            format="TD3",
-            document_type="P",
-            issuing_state=nationality,
-            surname=surname,
-            given_names=given,
-            document_number=number,
-            nationality=nationality,
-            birth_date=birth,
-            expiry_date=expiry,
-            sex=sex,
-        )
-    )
 
 
 def sign_in(page, username: str, password: str = PASSWORD, lang: str = "") -> None:  # type: ignore[no-untyped-def]

@@ -8,8 +8,10 @@ import re
 from datetime import date
 
 import pytest
-from harness import mrz_lines, sign_in
+from harness import sign_in
 from playwright.sync_api import expect
+
+from factories import passport_lines
 
 pytestmark = pytest.mark.browser
 
@@ -28,7 +30,7 @@ def test_officer_signs_in_scans_sees_the_decision_and_records_by_keyboard(new_pa
     scan_box = page.get_by_label("Scan or paste the document's machine-readable zone (MRZ)")
     expect(scan_box).to_be_focused()
     # A scanner types each MRZ line followed by Enter; the complete MRZ submits itself.
-    for line in mrz_lines("SEHLABAKA", "RETSELISITSOE", "RG5556667", sex="M"):
+    for line in passport_lines("RG5556667", surname="SEHLABAKA", given="RETSELISITSOE", sex="M"):
         page.keyboard.type(line)
         page.keyboard.press("Enter")
     decision = page.locator("#decision-word")
@@ -42,7 +44,7 @@ def test_officer_signs_in_scans_sees_the_decision_and_records_by_keyboard(new_pa
     )
     expect(scan_box).to_be_focused()  # ready for the next traveller
     # Scanning the same passport again now shows the crossing just recorded.
-    for line in mrz_lines("SEHLABAKA", "RETSELISITSOE", "RG5556667", sex="M"):
+    for line in passport_lines("RG5556667", surname="SEHLABAKA", given="RETSELISITSOE", sex="M"):
         page.keyboard.type(line)
         page.keyboard.press("Enter")
     recent = page.get_by_role("region", name="Recent crossings")
@@ -124,7 +126,9 @@ def test_officer_overrides_a_deny_from_the_keyboard(new_page) -> None:  # type: 
     expect(
         page.get_by_label("Scan or paste the document's machine-readable zone (MRZ)")
     ).to_be_focused()
-    expired = mrz_lines("MAKHETHA", "TSEPANG", "RJ7778889", expiry=date(2024, 1, 31), sex="M")
+    expired = passport_lines(
+        "RJ7778889", surname="MAKHETHA", given="TSEPANG", expiry=date(2024, 1, 31), sex="M"
+    )
     for line in expired:
         page.keyboard.type(line)
         page.keyboard.press("Enter")

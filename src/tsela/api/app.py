@@ -58,10 +58,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.clock = utcnow
     app.add_exception_handler(RequestValidationError, request_validation_error)
 
-    from tsela.api.guards import database_unavailable
+    from tsela.api.guards import database_unavailable, extra_missing
 
     for unreachable in (OperationalError, DisconnectionError, PoolTimeout):
         app.add_exception_handler(unreachable, database_unavailable)
+    app.add_exception_handler(ImportError, extra_missing)  # an optional extra not installed
 
     @app.exception_handler(UnknownPortError)
     async def _unknown_port(_request: Request, exc: UnknownPortError) -> JSONResponse:

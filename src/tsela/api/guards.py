@@ -7,6 +7,9 @@
 - ``database_unavailable``: the database unreachable (connection refused, pool exhausted)
   is the server's temporary trouble, not a bug: ``503`` with ``Retry-After``, a JSON
   ``detail`` for the API and a page for browsers, instead of ``500``.
+- ``extra_missing``: a request that needs an optional extra this install lacks (the
+  observatory on a lean border server, ``tsela.extras``): ``503`` with the one line saying
+  which extra to install, instead of ``500``.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("tsela")
@@ -157,3 +160,15 @@ async def database_unavailable(request: Request, exc: Exception) -> Response:
         page.headers.update(headers)
         return page
     return JSONResponse(status_code=503, content={"detail": DB_DOWN}, headers=headers)
+
+
+async def extra_missing(request: Request, exc: Exception) -> Response:
+    from tsela.extras import missing_extra
+
+    line = missing_extra(exc)
+    if line is None:
+        raise exc  # a real bug: the server error it is
+    log.warning("%s %s: %s", request.method, request.url.path, line)
+    if wants_page(request):
+        return PlainTextResponse(line, status_code=503)
+    return JSONResponse(status_code=503, content={"detail": line})

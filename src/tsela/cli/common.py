@@ -9,8 +9,10 @@ from typing import NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from tsela.config import ConfigError, Settings, load_settings
+from tsela.extras import missing_extra
 from tsela.reference import UnknownPortError
 
 P = ParamSpec("P")
@@ -24,12 +26,14 @@ USER_ERRORS: tuple[type[BaseException], ...] = (ConfigError, UnknownPortError, V
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}")
+    # Escaped: a message may hold brackets (pip install 'tsela[observatory]', a list's name).
+    err_console.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(code)
 
 
 def user_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn expected errors into one red line and exit status 2."""
+    """Turn expected errors into one red line and exit status 2 (a missing optional extra
+    too: the line says which to install)."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -37,6 +41,11 @@ def user_errors(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except USER_ERRORS as exc:
             fail(str(exc))
+        except ImportError as exc:
+            line = missing_extra(exc)
+            if line is None:
+                raise
+            fail(line)
 
     return wrapper
 

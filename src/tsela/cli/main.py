@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import typer
 
@@ -147,7 +148,16 @@ register_subcommands()
 
 
 def main() -> None:
-    app()
+    from tsela.extras import missing_extra
+
+    try:
+        app()
+    except ImportError as exc:  # a command without @user_errors that needs a missing extra
+        line = missing_extra(exc)
+        if line is None:
+            raise
+        print(f"error: {line}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -32,13 +32,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import IntFlag, StrEnum
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from tsela.reference import ports as reference_ports
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+# pyarrow (the 'observatory' extra, tsela.extras) is imported by the functions that build and
+# match tables, not here: the border check reads the window and the posts without it.
 
 # A crossing at a bridge post takes minutes; the window is generous because queues at
 # Maseru Bridge and Ficksburg run to hours at Easter and in December, and a traveller may
@@ -56,22 +61,29 @@ COUNTRIES = ("LSO", "ZAF")
 # pairs differently today; a post that does goes here.
 PAIRED_POSTS: Mapping[str, str] = {}
 
-SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),
-        ("node", pa.string()),  # the node that recorded it
-        ("port", pa.string()),
-        ("direction", pa.string()),  # "entry" / "exit"
-        ("country", pa.string()),  # the country entered or left
-        ("crossed_at", pa.timestamp("us", tz="UTC")),
-        ("document_number", pa.string()),
-        ("document_country", pa.string()),  # issuing state
-        ("surname", pa.string()),
-        ("given_names", pa.string()),
-        ("birth_date", pa.date32()),
-        ("person", pa.string()),  # a resolved person's key, when known
-    ]
+COLUMNS = (
+    "id",
+    "node",  # the node that recorded it
+    "port",
+    "direction",  # "entry" / "exit"
+    "country",  # the country entered or left
+    "crossed_at",
+    "document_number",
+    "document_country",  # issuing state
+    "surname",
+    "given_names",
+    "birth_date",
+    "person",  # a resolved person's key, when known
 )
+
+
+@cache
+def schema() -> pa.Schema:
+    """The matcher's table: COLUMNS with their Arrow types."""
+    import pyarrow as pa
+
+    types = {"crossed_at": pa.timestamp("us", tz="UTC"), "birth_date": pa.date32()}
+    return pa.schema([(name, types.get(name, pa.string())) for name in COLUMNS])
 
 
 class Outcome(StrEnum):
@@ -105,7 +117,9 @@ def shared_posts() -> dict[str, str]:
 
 def crossings_table(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
     """Crossings as the matcher's Arrow table; ValueError naming the row and field if bad."""
-    columns: dict[str, list[Any]] = {f.name: [] for f in SCHEMA}
+    import pyarrow as pa
+
+    columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
     for i, row in enumerate(rows):
         for name in ("id", "node", "port", "direction", "country", "crossed_at"):
             if row.get(name) in (None, ""):
@@ -121,14 +135,17 @@ def crossings_table(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
             value = row.get(name)
             columns[name].append(str(value) if name == "id" and value is not None else value)
         columns["crossed_at"][-1] = at.astimezone(UTC)
-    return pa.table(columns, schema=SCHEMA)
+    return pa.table(columns, schema=schema())
 
 
 def _check_table(table: pa.Table) -> pa.Table:
-    missing = [f.name for f in SCHEMA if f.name not in table.column_names]
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    missing = [name for name in COLUMNS if name not in table.column_names]
     if missing:
         raise ValueError(f"crossings table lacks column {missing[0]}")
-    table = table.select(SCHEMA.names).cast(SCHEMA)
+    table = table.select(list(COLUMNS)).cast(schema())
     for name in ("port", "direction", "country", "crossed_at"):
         if table[name].null_count:
             raise ValueError(f"crossings table: {name} is missing in some rows")
@@ -143,6 +160,9 @@ def _check_table(table: pa.Table) -> pa.Table:
 
 def _codes(values: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[Any]]:
     """Integer codes of a column's values (-1 for missing) and the distinct values."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     if isinstance(values, pa.ChunkedArray):  # one dictionary for the whole column
         values = values.combine_chunks()
     encoded = pc.dictionary_encode(values)
@@ -152,6 +172,8 @@ def _codes(values: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[Any]]:
 
 def _norm(values: pa.ChunkedArray) -> pa.ChunkedArray:
     """Names compared as an officer would: case, accents' absence and spacing ignored."""
+    import pyarrow.compute as pc
+
     up = pc.utf8_upper(pc.utf8_trim_whitespace(values))
     return pc.replace_substring_regex(up, r"[\s\-']+", " ")
 
@@ -242,12 +264,16 @@ class Matching:
 
     def pairs(self) -> list[tuple[int, int]]:
         """(exit row, entry row) of every pair, matched or mismatched, in exit row order."""
+        import pyarrow.compute as pc
+
         is_exit = pc.equal(self.table["direction"], "exit").to_numpy(zero_copy_only=False)
         rows = np.flatnonzero((self.counterpart >= 0) & is_exit)
         return list(zip(rows.tolist(), self.counterpart[rows].tolist(), strict=True))
 
     def report(self) -> list[PortDay]:
         """Counts per post and border day; a pair is counted once, at its exit."""
+        import pyarrow.compute as pc
+
         is_exit = pc.equal(self.table["direction"], "exit").to_numpy(zero_copy_only=False)
         counted = (self.counterpart < 0) | is_exit
         port_idx, port_names = _codes(self.table["port"])
@@ -289,11 +315,14 @@ def match(
 ) -> Matching:
     """Pair exits with entries across the border; classify the rest (see the module text).
 
-    ``crossings``: a table with SCHEMA's columns (``crossings_table`` builds one from rows).
+    ``crossings``: a table with ``schema()``'s columns (``crossings_table`` builds one from rows).
     ``as_of``: the time the answer is for; a record without counterpart is ``pending``
     until ``window`` after it has passed. ``posts``: post code -> shared post (default: the
     land posts of reference/ports.csv and PAIRED_POSTS).
     """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     if as_of.tzinfo is None:
         raise ValueError("as_of must have a time zone")
     if window <= timedelta(0) or tolerance < timedelta(0):
@@ -385,8 +414,8 @@ def match(
 
 __all__ = [
     "BORDER_UTC_OFFSET",
+    "COLUMNS",
     "PAIRED_POSTS",
-    "SCHEMA",
     "TOLERANCE",
     "WINDOW",
     "Differs",
@@ -395,5 +424,6 @@ __all__ = [
     "PortDay",
     "crossings_table",
     "match",
+    "schema",
     "shared_posts",
 ]

@@ -29,10 +29,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from tsela.reference import UnknownPortError, port
+
+if TYPE_CHECKING:
+    import duckdb  # the 'observatory' extra (tsela.extras): imported when a copy is opened
 
 # Border local time is UTC+2 all year in both countries (South African Standard Time).
 LOCAL_OFFSET_HOURS = 2
@@ -193,6 +195,8 @@ class Observatory:
     def __init__(
         self, parquet_dir: Path, *, threads: int | None = None, memory_limit: str = MEMORY_LIMIT
     ) -> None:
+        import duckdb  # first: a lean install says so before anything else
+
         self.dir = Path(parquet_dir)
         crossings = self.dir / "crossings"
         if not crossings.is_dir():
@@ -361,6 +365,8 @@ class Observatory:
         export or synth run); kept in memory when the folder is read-only or holds no
         crossings.
         """
+        import duckdb
+
         found = self._cached.get(name)
         if found is not None:
             return found

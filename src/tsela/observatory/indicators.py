@@ -24,9 +24,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
 from dateutil.easter import easter
 
 from tsela.observatory.engine import (
@@ -37,6 +36,9 @@ from tsela.observatory.engine import (
     check_ports,
     local_time,
 )
+
+if TYPE_CHECKING:
+    import pyarrow as pa  # the 'observatory' extra: the engine's answers are Arrow tables
 
 # The 30-day visa exemption for Lesotho citizens visiting South Africa
 # (reference/stay_rules/lso-to-zaf.toml, version "30-day visa exemption").

@@ -12,10 +12,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-import pyarrow as pa
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
@@ -24,6 +23,9 @@ from tsela.domain import matching as m
 from tsela.reference import country_name, ports
 from tsela.store.models import Crossing, Person, PortOfEntry, TravelDocument, utcnow
 from tsela.store.partner_crossings import PartnerCrossing
+
+if TYPE_CHECKING:
+    import pyarrow as pa  # the 'observatory' extra: imported where a table is built
 
 # Lesotho and South Africa keep UTC+2 all year; reports are per border calendar day.
 BORDER_TZ = ZoneInfo("Africa/Maseru")
@@ -88,7 +90,9 @@ def _partner(start: datetime, end: datetime) -> Select[Any]:
 
 def load_crossings(session: Session, start: datetime, end: datetime) -> pa.Table:
     """Both sides' crossings from ``start`` to ``end`` as the matcher's table."""
-    names = [f.name for f in m.SCHEMA][:11]
+    import pyarrow as pa
+
+    names = list(m.COLUMNS[:11])
     cols: dict[str, list[Any]] = {n: [] for n in names}
     for stmt in (_local(start, end), _partner(start, end)):
         for row in session.execute(stmt):
@@ -99,7 +103,7 @@ def load_crossings(session: Session, start: datetime, end: datetime) -> pa.Table
     cols["crossed_at"] = [v.astimezone(UTC) for v in cols["crossed_at"]]
     # No resolved identities yet: the same person is recognised by name and birth date.
     cols["person"] = [None] * len(cols["id"])
-    return pa.table(cols, schema=m.SCHEMA)
+    return pa.table(cols, schema=m.schema())
 
 
 # --------------------------------------------------------------------------- the report

@@ -18,7 +18,6 @@ from fastapi.responses import Response
 from tsela.api.deps import get_settings
 from tsela.api.routes.observatory import READERS, parquet_dir
 from tsela.config import Settings
-from tsela.observatory import charts
 from tsela.observatory.engine import (
     MissingCopyError,
     NoDataError,
@@ -167,6 +166,8 @@ def _figures(
     over: Result | None,
 ) -> list[tuple[str, str, str]]:
     """(title, description for screen readers, SVG as base64) per chart."""
+    from tsela.observatory import charts  # Altair: the 'report' extra
+
     made: list[tuple[str, str, Any]] = [
         (
             N_("Entries per month"),

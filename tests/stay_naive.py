@@ -1,7 +1,8 @@
 """The obvious way to apply a stay rule: a set of days, and a loop over every day.
 
-Kept out of ``src/tsela`` on purpose: it is the yardstick the benchmark compares the engine
-with, and the oracle the property tests check the engine against. It shares nothing with
+Kept out of ``src/tsela`` on purpose: it is the oracle the property tests
+(``tests/test_stay.py``) check the engine against, and the yardstick the benchmark
+(``bench/stay_bench.py``) compares the engine with. It shares nothing with
 ``tsela.domain.stay`` but the rule's definitions (Regulation (EU) 2016/399 art. 6): the days
 of entry and exit count, a day of leaving and re-entering counts once for the window, the
 window checked on a day is that day and the ``window_days - 1`` days before it, days under an

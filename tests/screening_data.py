@@ -1,4 +1,5 @@
-"""Synthetic watchlists and labelled screening queries (shared by the screening benchmarks).
+"""Synthetic watchlists and labelled screening queries (the screening index tests and the
+screening benchmarks under ``bench/`` share them).
 
 Entries are built from Tsela's shipped name lists (``tsela/reference/names``: Sesotho, Nguni,
 Afrikaans, English), drawn with Zipf-like frequencies so common names are very common, plus
