@@ -19,13 +19,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tsela.api.auth import client_source
-from tsela.api.deps import get_session, get_settings
+from tsela.api.deps import clock_of, get_session, get_settings
 from tsela.config import Settings
 from tsela.domain.values import Direction
 from tsela.reference import UnknownPortError, country_name
 from tsela.services import checks as svc
 from tsela.services.screening_link import document_alerts, screener
-from tsela.store.models import PortOfEntry, Role, User, utcnow
+from tsela.store.models import PortOfEntry, Role, User
 from tsela.web.i18n import N_
 from tsela.web.nav import add_nav
 from tsela.web.render import render
@@ -137,7 +137,7 @@ def check(
     req = svc.CheckRequest(
         port=port_code,
         direction=way,
-        at=utcnow(),
+        at=clock_of(request).now(),
         mrz=mrz.strip()[:200] or None,
         document_number=document_number.strip()[:20] or None,
         issuing_state=issuing_state.strip()[:3] or None,
