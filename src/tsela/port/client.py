@@ -406,6 +406,7 @@ class PortClient:
                     screener=screener,
                     document_alerts=document_alerts,
                     offline=True,
+                    now=self.clock.now(),
                 )
                 if record:
                     reason = override_reason
@@ -422,6 +423,7 @@ class PortClient:
                         idempotency_key=key,
                         payload_hash=key,
                         override_reason=reason,
+                        now=self.clock.now(),
                     )
             except svc.CheckError as exc:
                 raise PortError(exc.message) from None

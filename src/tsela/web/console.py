@@ -134,10 +134,11 @@ def check(
             **keep,
             status_code=400,
         )
+    now = clock_of(request).now()
     req = svc.CheckRequest(
         port=port_code,
         direction=way,
-        at=clock_of(request).now(),
+        at=now,
         mrz=mrz.strip()[:200] or None,
         document_number=document_number.strip()[:20] or None,
         issuing_state=issuing_state.strip()[:3] or None,
@@ -151,6 +152,7 @@ def check(
             screener=screener,
             document_alerts=document_alerts,
             source=client_source(request),
+            now=now,
         )
     except svc.CheckError as exc:
         _fail(session, exc, settings, user, request)
@@ -202,6 +204,7 @@ def record(
             payload_hash=payload,
             override_reason=reason,
             source=client_source(request),
+            now=clock_of(request).now(),
         )
         session.commit()
     except svc.CheckError as exc:

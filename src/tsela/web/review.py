@@ -123,7 +123,12 @@ def sign_off(
     """Supervisors: sign off a REFER/DENY decision or an override, with a note."""
     try:
         svc.review(
-            session, node=settings.node, supervisor=user, check_id=uuid.UUID(check_id), note=note
+            session,
+            node=settings.node,
+            supervisor=user,
+            check_id=uuid.UUID(check_id),
+            note=note,
+            now=clock_of(request).now(),
         )
     except ValueError:
         return render(request, "error.html", {"error": "missing"}, 404)
