@@ -60,11 +60,12 @@ def prepare(var: Path, persons: int, applications: int) -> dict[str, Any]:
     from sqlalchemy import select
 
     from tsela.config import load_settings
+    from tsela.kernel import clock
     from tsela.services import accounts, employers
     from tsela.services import permits as svc
     from tsela.services.keys import KeyStore
     from tsela.store.db import make_engine, session_factory, transaction
-    from tsela.store.models import Person, Role, TravelDocument, utcnow
+    from tsela.store.models import Person, Role, TravelDocument
 
     settings = load_settings()
     engine = make_engine(settings.url)
@@ -83,7 +84,7 @@ def prepare(var: Path, persons: int, applications: int) -> dict[str, Any]:
             .order_by(TravelDocument.number)
         ).all()
         chosen = rng.sample(rows, min(applications, len(rows)))
-        signer = KeyStore(settings.var_dir, settings.node).signer(utcnow())
+        signer = KeyStore(settings.var_dir, settings.node).signer(clock.now())
         issued: list[Any] = []
         for i, (person_id, number) in enumerate(chosen):
             evidence = [

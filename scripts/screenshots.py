@@ -32,9 +32,10 @@ def pick_travellers(database_url: str) -> tuple[list[str], list[str]]:
     from sqlalchemy import func, select
 
     from tsela.domain.values import Direction
+    from tsela.kernel import clock
     from tsela.services import checks
     from tsela.store.db import make_engine, session_factory
-    from tsela.store.models import Crossing, Person, TravelDocument, User, utcnow
+    from tsela.store.models import Crossing, Person, TravelDocument, User
 
     engine = make_engine(database_url)
     found: dict[str, list[str]] = {}
@@ -67,7 +68,7 @@ def pick_travellers(database_url: str) -> tuple[list[str], list[str]]:
             except ValueError:
                 continue
             request = checks.CheckRequest(
-                port="MSU", direction=Direction.ENTRY, at=utcnow(), mrz="\n".join(lines)
+                port="MSU", direction=Direction.ENTRY, at=clock.now(), mrz="\n".join(lines)
             )
             try:
                 result = checks.run_check(s, node="ZA", officer=officer, request=request)

@@ -167,10 +167,10 @@ def test_the_server_seals_while_it_runs_and_when_it_stops(
 def test_recent_rounds_leave_older_entries_to_the_full_round(engine: Engine) -> None:
     """The server's frequent rounds look only at the last half minute (cheap on a table full
     of sealed entries); an entry of a transaction that ran longer waits for a full round."""
-    from tsela.store.models import utcnow
+    from tsela.kernel import clock
 
     with transaction(session_factory(engine)) as s:
-        audit.record(s, actor="a", action="import", node="LS", at=utcnow() - 2 * audit.RECENT)
+        audit.record(s, actor="a", action="import", node="LS", at=clock.now() - 2 * audit.RECENT)
         audit.record(s, actor="a", action="check", node="LS")
     assert audit.seal_pending(engine, recent_only=True) == 1
     assert _verify(engine).unsealed == 1

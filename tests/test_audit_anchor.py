@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, delete, select, text, update
 
+from tsela.kernel import clock
 from tsela.services import audit
 from tsela.services import audit_checkpoints as checkpoints
 from tsela.services.keys import KeyStore
 from tsela.store.db import session_factory, transaction
-from tsela.store.models import AuditEvent, utcnow
+from tsela.store.models import AuditEvent
 
 
 def db_url(engine: Engine) -> str:
@@ -139,7 +140,7 @@ def test_an_entry_of_a_slow_transaction_is_still_sealed(engine: Engine) -> None:
 
 def test_an_altered_checkpoint_file_is_reported(engine: Engine, tmp_path: Path) -> None:
     _write(engine, 3)
-    cp = checkpoints.write_checkpoint(engine, tmp_path, "LS", now=utcnow())
+    cp = checkpoints.write_checkpoint(engine, tmp_path, "LS", now=clock.now())
     assert cp is not None and cp.seq == 3
     path = checkpoints.checkpoint_path(tmp_path)
     record = json.loads(path.read_text())
@@ -156,7 +157,7 @@ def test_checkpoints_are_signed_records_for_the_partner_node(
     engine: Engine, tmp_path: Path
 ) -> None:
     _write(engine, 2)
-    now = utcnow()
+    now = clock.now()
     first = checkpoints.write_checkpoint(engine, tmp_path, "LS", now=now)
     assert first is not None
     # Nothing new: no second record; a server's round inside the interval writes none either.

@@ -32,6 +32,7 @@ from _server import free_port
 from tsela.api.app import create_app
 from tsela.config import Settings
 from tsela.domain import throttle
+from tsela.kernel.clock import FixedClock
 from tsela.services import accounts
 from tsela.store.db import make_engine, session_factory, transaction
 from tsela.store.models import AuditEvent, Employer, Role
@@ -48,7 +49,9 @@ def _settings(engine: Engine, var_dir: Path, **kw: Any) -> Settings:
 
 @pytest.fixture
 def api(engine: Engine, tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(_settings(engine, tmp_path / "var"), engine)) as c:
+    # Applications are dated by the server's clock: a passport valid until 2035 stays valid.
+    clock = FixedClock(datetime(2026, 5, 12, 8, 0, tzinfo=UTC))
+    with TestClient(create_app(_settings(engine, tmp_path / "var"), engine, clock)) as c:
         yield c
 
 

@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, insert, inspect, select, text
 
+from tsela.kernel import clock
 from tsela.services import audit, backup
 from tsela.services import audit_checkpoints as checkpoints
 from tsela.services.keys import KeyStore, KeyStoreError, require_signing_keys
 from tsela.store.db import make_engine, session_factory, transaction
-from tsela.store.models import Base, Crossing, Permit, Person, PortOfEntry, utcnow
+from tsela.store.models import Base, Crossing, Permit, Person, PortOfEntry
 
 PASSPHRASE = "correct horse battery staple"
 
@@ -74,12 +75,12 @@ def _crossing(engine: Engine, person: uuid.UUID, port: uuid.UUID) -> uuid.UUID:
     row = {
         "id": uuid.uuid4(),
         "node": "LS",
-        "created_at": utcnow(),
+        "created_at": clock.now(),
         "person_id": person,
         "port_id": port,
         "direction": "entry",
         "country": "ZAF",
-        "crossed_at": utcnow(),
+        "crossed_at": clock.now(),
     }
     with engine.begin() as conn:
         conn.execute(insert(Crossing.__table__), row)
@@ -195,7 +196,7 @@ def test_restore_into_an_empty_database_gives_the_same_rows_keys_and_checkpoints
 def test_a_wrong_passphrase_restores_nothing(engine: Engine, empty: Engine, tmp_path: Path) -> None:
     person, port = _person(engine), _port(engine)
     _crossing(engine, person, port)
-    KeyStore(tmp_path / "var", "LS").ensure(utcnow())
+    KeyStore(tmp_path / "var", "LS").ensure(clock.now())
     backup.backup(engine, tmp_path / "var", "LS", tmp_path / "b.tar", PASSPHRASE)
     restored_var = tmp_path / "restored-var"
     out = subprocess.run(

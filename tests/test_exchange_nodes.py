@@ -33,11 +33,11 @@ from sqlalchemy import Engine, create_engine, select, text
 from _exchange import arrived, partner_crossings, record_crossings
 from _server import free_port
 from tsela.exchange import agreement as terms
+from tsela.kernel import clock
 from tsela.services import exchange as svc
 from tsela.services.node_identity import NodeIdentity
 from tsela.store.db import make_engine, session_factory
 from tsela.store.exchange import MessageLogEntry, OutboxEntry
-from tsela.store.models import utcnow
 
 PG_URL = os.environ.get("TSELA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TSELA = [sys.executable, "-m", "tsela.cli.main"]
@@ -194,7 +194,7 @@ def test_two_nodes_exchange_crossings_exactly_once_in_order(nodes, tmp_path: Pat
     ls, za = nodes
     from tsela.services.keys import KeyStore, load_keysets, local_keysets
 
-    permit_key = KeyStore(ls.var, "LS").ensure(utcnow())  # Lesotho signs permits
+    permit_key = KeyStore(ls.var, "LS").ensure(clock.now())  # Lesotho signs permits
     ls.start()
     za.start()
     ls_engine, za_engine = ls.engine(), za.engine()
@@ -218,7 +218,7 @@ def test_two_nodes_exchange_crossings_exactly_once_in_order(nodes, tmp_path: Pat
     assert stored_columns <= agreed, stored_columns - agreed
     assert {p["node"] for _, p in _received(za, "LS")} == {"LS"}  # records keep their node
     with session_factory(ls_engine)() as s:
-        za_status = svc.status(s, utcnow(), 300)["partners"][0]
+        za_status = svc.status(s, clock.now(), 300)["partners"][0]
     # Lesotho's permit-signing keys reached South Africa's verifiers through the feed
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not (za.var / "keys" / "LS").exists():
@@ -238,7 +238,7 @@ def test_two_nodes_exchange_crossings_exactly_once_in_order(nodes, tmp_path: Pat
         assert lying.status_code == 403
     # a certificate ZA does not have in any anchor: the TLS handshake fails
     stranger = NodeIdentity(tmp_path / "stranger", "LS")
-    stranger.init(utcnow(), endpoint="https://127.0.0.1:1")
+    stranger.init(clock.now(), endpoint="https://127.0.0.1:1")
     with (
         _client(ls, stranger.cert_path, stranger.tls_key_path, za) as other,
         pytest.raises(httpx.HTTPError),
@@ -250,7 +250,7 @@ def test_two_nodes_exchange_crossings_exactly_once_in_order(nodes, tmp_path: Pat
 
     ls_key = serialization.load_pem_private_key((ls_dir / "tls-key.pem").read_bytes(), None)
     ls_cert = x509.load_pem_x509_certificate((ls_dir / "tls.pem").read_bytes())
-    pem, key_pem = tls_certificate("ZA", ls_key, ls_cert.subject, utcnow())
+    pem, key_pem = tls_certificate("ZA", ls_key, ls_cert.subject, clock.now())
     (tmp_path / "c.pem").write_bytes(pem + (ls_dir / "tls.pem").read_bytes())
     (tmp_path / "k.pem").write_bytes(key_pem)
     with _client(ls, tmp_path / "c.pem", tmp_path / "k.pem", za) as impostor:

@@ -31,11 +31,11 @@ from _exchange import settings_for
 from _server import free_port
 from tsela.exchange.batch import SIGNATURE_HEADER, make_batch
 from tsela.exchange.chain import GENESIS, digest, link
+from tsela.kernel import clock
 from tsela.services import exchange as svc
 from tsela.services.node_identity import NodeIdentity
 from tsela.store.db import make_engine, migrate, session_factory, transaction
 from tsela.store.exchange import MessageLogEntry, Partner
-from tsela.store.models import utcnow
 from tsela.store.partner_crossings import PartnerCrossing
 
 
@@ -128,7 +128,7 @@ def _signed(
         prev_hash=prev,
         head_seq=records[-1]["seq"] if records else after,
         records=records,
-        served_at=at or utcnow(),
+        served_at=at or clock.now(),
         kid=kid,
         key=private,
     )
@@ -137,7 +137,7 @@ def _signed(
 
 @pytest.fixture
 def scene(tmp_path: Path) -> Iterator[Scene]:
-    now = utcnow()
+    now = clock.now()
     port = free_port()
     ls = NodeIdentity(tmp_path / "ls", "LS")
     za = NodeIdentity(tmp_path / "za", "ZA")
@@ -177,7 +177,7 @@ def _refused(scene: Scene, code: str, before: tuple[int, int, int] = (0, 0, 0)) 
     assert result.error_code == code, result.error
     assert _applied(scene) == before  # nothing applied, nothing logged
     with session_factory(scene.engine)() as s:
-        status = svc.status(s, utcnow(), 300)["partners"][0]
+        status = svc.status(s, clock.now(), 300)["partners"][0]
     assert status["last_error_code"] == code and status["last_error"]
     return str(result.error)
 
@@ -210,7 +210,7 @@ def test_signed_by_an_unknown_key(scene: Scene) -> None:
 
 def test_signed_by_a_withdrawn_key(scene: Scene) -> None:
     old = scene.za.signer(scene.now)  # a copy of the private key, as a thief would keep it
-    later = utcnow()
+    later = clock.now()
     scene.za.rotate(later, overlap=timedelta(days=1))
     scene.za.withdraw(old[0], later)
     _trust(scene, scene.za.anchor(later))
@@ -239,7 +239,7 @@ def test_a_batch_that_skips_a_sequence_number(scene: Scene) -> None:
 def test_a_partner_clock_hours_off(scene: Scene) -> None:
     _trust(scene)
     scene.rogue.answer = lambda after: _signed(
-        scene, _records(1, at=scene.now), after=0, prev=GENESIS, at=utcnow() + timedelta(hours=3)
+        scene, _records(1, at=scene.now), after=0, prev=GENESIS, at=clock.now() + timedelta(hours=3)
     )
     message = _refused(scene, "clock_skew")
     assert "h off" in message
@@ -303,7 +303,7 @@ def _rogue_with(scene: Scene, tmp_path: Path, pem: bytes, key_pem: bytes) -> Non
     )
     anchor = scene.za.anchor(scene.now)
     scene.za.init(scene.now, endpoint=f"https://127.0.0.1:{scene.rogue.port}")
-    _trust(scene, scene.za.anchor(utcnow()))
+    _trust(scene, scene.za.anchor(clock.now()))
     assert anchor
 
 

@@ -14,10 +14,14 @@ from _matching import partner
 from factories import passport
 from tsela.api.app import create_app
 from tsela.config import Settings
+from tsela.kernel.clock import FixedClock
 from tsela.store.models import Role
 from web_support import csrf_of, use_fast_password_hashing
 
 PASSWORD = "correct horse 1"
+
+
+NOW = datetime(2026, 5, 12, 8, 0, tzinfo=UTC)  # 10:00 at the border
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +37,7 @@ def officer(engine: Engine, tmp_path: Path, make_user) -> TestClient:  # type: i
         var_dir=tmp_path,
     )
     make_user(Role.BORDER_OFFICER, username="sipho", port="MSU", password=PASSWORD)
-    client = TestClient(create_app(settings, engine))
+    client = TestClient(create_app(settings, engine, FixedClock(NOW)))
     page = client.get("/login")
     signed = client.post(
         "/login",
@@ -57,8 +61,8 @@ def _scan(client: TestClient, lang: str) -> str:
 
 
 def test_the_console_shows_the_other_countrys_record(officer: TestClient, engine: Engine) -> None:
-    # The console checks at the present moment; the record is from a fixed distance before it.
-    left = (datetime.now(UTC) - timedelta(minutes=11)).replace(second=0, microsecond=0)
+    # The console checks at the server's time (NOW); the record is from 11 minutes before it.
+    left = NOW - timedelta(minutes=11)
     local = (left + timedelta(hours=2)).strftime("%H:%M")
     partner(
         engine,

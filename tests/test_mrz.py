@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from tsela.domain.mrz import (
@@ -536,8 +536,7 @@ def test_any_changed_digit_is_caught(fields: MrzFields, data: st.DataObject) -> 
     # data is not (Part 7 has no composite check digit).
     if fields.format in ("MRVA", "MRVB"):
         digits = [(i, j) for i, j in digits if not (i == 1 and j >= 28)]
-    if not digits:
-        return
+    assume(digits)
     i, j = data.draw(st.sampled_from(digits))
     new = data.draw(st.sampled_from([d for d in "0123456789" if d != lines[i][j]]))
     changed = list(lines)

@@ -166,13 +166,15 @@ def test_report_download(obs_client: TestClient, make_user) -> None:  # type: ig
 def test_dashboard_defaults_to_complete_months(obs_client: TestClient, make_user) -> None:  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime
 
+    from tsela.kernel.clock import FixedClock
+
     _login(obs_client, make_user, "analyst")
     app = obs_client.app
     # On 10 April 2025 April is in progress: the default period ends with March.
-    app.state.clock = lambda: datetime(2025, 4, 10, 9, 0, tzinfo=UTC)  # type: ignore[attr-defined]
+    app.state.clock = FixedClock(datetime(2025, 4, 10, 9, 0, tzinfo=UTC))  # type: ignore[attr-defined]
     page = obs_client.get("/observatory")
     assert 'id="f-to" name="to" value="2025-03"' in page.text
     # Once April is over, it is shown.
-    app.state.clock = lambda: datetime(2025, 5, 2, 9, 0, tzinfo=UTC)  # type: ignore[attr-defined]
+    app.state.clock.set(datetime(2025, 5, 2, 9, 0, tzinfo=UTC))  # type: ignore[attr-defined]
     page = obs_client.get("/observatory")
     assert 'id="f-to" name="to" value="2025-04"' in page.text

@@ -90,13 +90,13 @@ def test_checks_latency_and_audit_lag_are_counted(local: TestClient, auth_header
 def test_backdated_audit_entries_show_in_the_metrics(local: TestClient, engine: Engine) -> None:
     from datetime import timedelta
 
-    from tsela.store.models import utcnow
+    from tsela.kernel import clock
 
     with transaction(session_factory(engine)) as s:
         audit.record(s, actor="a", action="check", node="ZA")
     audit.seal_pending(engine)
     with transaction(session_factory(engine)) as s:
-        audit.record(s, actor="a", action="check", node="ZA", at=utcnow() - timedelta(days=1))
+        audit.record(s, actor="a", action="check", node="ZA", at=clock.now() - timedelta(days=1))
     text = local.get("/metrics").text
     assert value(text, "tsela_audit_backdated_entries") == 1
 

@@ -1,4 +1,7 @@
-"""The permits API on SQLite and PostgreSQL: roles per route, the full life, public verify."""
+"""The permits API on SQLite and PostgreSQL: roles per route, the full life, public verify.
+
+The server's clock stands at ``NOW``: applications, validity and verification are dated
+around it (a passport expiring in 2035), whatever day the tests run."""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +19,13 @@ from sqlalchemy import Engine
 
 from tsela.api.app import create_app
 from tsela.config import Settings
-from tsela.domain.credentials import SAST, KeySet, Verifier, VerifyStatus
+from tsela.domain.credentials import KeySet, Verifier, VerifyStatus
+from tsela.kernel.clock import FixedClock, border_day
 from tsela.services.permit_qr import decode_image
 from tsela.store.db import session_factory, transaction
 from tsela.store.models import Employer
+
+NOW = datetime(2026, 5, 12, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -30,7 +36,7 @@ def api(engine: Engine, tmp_path: Path) -> Iterator[TestClient]:
         node="LS",
         var_dir=tmp_path / "var",
     )
-    with TestClient(create_app(settings, engine)) as c:
+    with TestClient(create_app(settings, engine, FixedClock(NOW))) as c:
         yield c
 
 
@@ -113,7 +119,7 @@ def test_full_life_over_the_api(api: TestClient, auth_headers) -> None:  # type:
     assert signed.headers["content-type"].startswith("application/jwt")
     offline = Verifier(KeySet.from_jwks(jwks))
     offline.load_revocations(signed.text)
-    assert offline.verify(token, datetime.now(SAST).date()).status is VerifyStatus.REVOKED
+    assert offline.verify(token, border_day(NOW)).status is VerifyStatus.REVOKED
 
     history = api.get(f"/v1/permits/{number}", headers=officer).json()["history"]
     assert [h["to"] for h in history] == ["draft", "submitted", "approved", "issued", "revoked"]

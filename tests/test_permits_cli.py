@@ -1,4 +1,7 @@
-"""``tsela permit`` and ``tsela employer`` as a counter clerk and a police officer use them."""
+"""``tsela permit`` and ``tsela employer`` as a counter clerk and a police officer use them.
+
+The commands' clock stands at 08:00 on ``TODAY`` (``TSELA_CLOCK``): keys are made and permits
+signed then, whatever day the tests run; ``--today`` moves the day a command acts on."""
 
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ def env(tmp_path: Path) -> dict[str, str]:
         "TSELA_VAR_DIR": str(tmp_path / "var"),
         "TSELA_DATABASE_URL": f"sqlite:///{tmp_path / 'var' / 'tsela.db'}",
         "TSELA_NODE": "LS",
+        "TSELA_CLOCK": f"{TODAY}T08:00:00+02:00",
     }
     assert runner.invoke(app, ["init"], env=e).exit_code == 0
     return e
@@ -166,6 +170,7 @@ def test_installed_command_verifies_offline_without_a_database(
         **os.environ,
         "TSELA_VAR_DIR": str(tmp_path / "elsewhere"),
         "TSELA_DATABASE_URL": "sqlite:////nonexistent/dir/tsela.db",
+        "TSELA_CLOCK": env["TSELA_CLOCK"],
     }
     proc = subprocess.run(
         [sys.executable, "-m", "tsela.cli.main", "permit", "verify", token,

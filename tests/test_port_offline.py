@@ -1,5 +1,8 @@
 """The offline port: a real server process is stopped and restarted in the middle of a
-stream of crossings; every crossing reaches the server once, in order, none lost."""
+stream of crossings; every crossing reaches the server once, in order, none lost.
+
+The server (``TSELA_CLOCK``) and the port client (``clock=``) stand at ``NOW``: the passports,
+expiring in 2032, stay valid whatever day the test runs."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from sqlalchemy import select
 
 from _server import ServerProcess
 from factories import passport
+from tsela.kernel.clock import FixedClock
 from tsela.port.client import PortClient, PortError
 from tsela.services.accounts import create_user, issue_api_token
 from tsela.services.screening import import_watchlist
@@ -19,6 +23,8 @@ from tsela.store.checks import BorderCheck
 from tsela.store.db import make_engine, migrate, session_factory, transaction
 from tsela.store.models import Crossing
 from tsela.store.watchlists import WatchlistCategory, WatchlistKind
+
+NOW = datetime(2026, 5, 12, 8, 0, tzinfo=UTC)
 
 
 def mrz(n: int) -> str:
@@ -34,7 +40,12 @@ def mrz(n: int) -> str:
 
 def start_server(db: Path, var: Path) -> ServerProcess:
     server = ServerProcess(
-        {"TSELA_DATABASE_URL": f"sqlite:///{db}", "TSELA_NODE": "ZA", "TSELA_VAR_DIR": str(var)},
+        {
+            "TSELA_DATABASE_URL": f"sqlite:///{db}",
+            "TSELA_NODE": "ZA",
+            "TSELA_VAR_DIR": str(var),
+            "TSELA_CLOCK": NOW.isoformat(),
+        },
         var / "server.log",
     )
     server.start()
@@ -69,7 +80,14 @@ def world(tmp_path: Path):  # type: ignore[no-untyped-def]
         category=WatchlistCategory.OTHER,
     )
     server = start_server(db, tmp_path / "var")
-    client = PortClient(tmp_path / "port", server=server.url, token=token, port="SNP", timeout=2)
+    client = PortClient(
+        tmp_path / "port",
+        server=server.url,
+        token=token,
+        port="SNP",
+        timeout=2,
+        clock=FixedClock(NOW),
+    )
     yield server, client, engine
     client.close()
     server.stop()
@@ -80,7 +98,7 @@ def test_stream_survives_server_outage(world) -> None:  # type: ignore[no-untype
     server, client, engine = world
     assert client.sync()["lists"] == 1  # SLTD (the node's own register is empty)
     # Online checks are dated within minutes of the server's time (ONLINE_CHECK_AGE).
-    start = datetime.now(UTC) - timedelta(minutes=5)
+    start = NOW - timedelta(minutes=5)
     online = []
     for i in range(30):
         if i == 10:

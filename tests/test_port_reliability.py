@@ -24,15 +24,22 @@ from sqlalchemy import select, update
 
 from _server import ServerProcess, free_port
 from factories import passport
+from tsela.kernel import clock
+from tsela.kernel.clock import FixedClock
 from tsela.port.client import PortClient, PortError, ServerUnavailable
 from tsela.services.accounts import create_user, issue_api_token
 from tsela.services.setup import seed_ports
 from tsela.store.auth import ApiToken
 from tsela.store.db import make_engine, migrate, session_factory, transaction
-from tsela.store.models import AuditEvent, Crossing, utcnow
+from tsela.store.models import AuditEvent, Crossing
 
 PASSWORD = "long password 1"
 TWELVE_HOURS = timedelta(hours=12)  # what POST /v1/auth/login gives
+
+
+# The server, the port client and the port commands stand at this instant: the passports,
+# expiring in 2032, stay valid whatever day the tests run.
+NOW = datetime(2026, 5, 12, 8, 0, tzinfo=UTC)
 
 
 def mrz(n: int) -> str:
@@ -67,6 +74,7 @@ class World:
             "TSELA_VAR_DIR": str(tmp / "var"),
             # Every call looks its token up: an expiry is seen at once, whatever the timing.
             "TSELA_TOKEN_CACHE_MS": "0",
+            "TSELA_CLOCK": NOW.isoformat(),  # the server's clock, and the port commands' below
         }
         self.server = ServerProcess(self.env, tmp / "server.log")
         self.server.start()
@@ -74,7 +82,14 @@ class World:
         self.client = self.new_client(self.token)
 
     def new_client(self, token: str) -> PortClient:
-        return PortClient(self.home, server=self.server.url, token=token, port="SNP", timeout=10)
+        return PortClient(
+            self.home,
+            server=self.server.url,
+            token=token,
+            port="SNP",
+            timeout=10,
+            clock=FixedClock(NOW),
+        )
 
     def tsela(self, *args: str, token: str | None = None) -> subprocess.CompletedProcess[str]:
         """``tsela port ...`` as an operator runs it."""
@@ -84,6 +99,7 @@ class World:
             "TSELA_PORT_TOKEN": token or self.token,
             "TSELA_PORT": "SNP",
             "TSELA_PORT_HOME": str(self.home),
+            "TSELA_CLOCK": NOW.isoformat(),
         }
         return subprocess.run(
             [sys.executable, "-m", "tsela.cli.main", "port", *args],
@@ -105,7 +121,7 @@ class World:
             s.execute(
                 update(ApiToken)
                 .where(ApiToken.token_hash == hash_secret(token))
-                .values(expires_at=utcnow() - timedelta(minutes=1))
+                .values(expires_at=clock.now() - timedelta(minutes=1))
             )
 
     def close(self) -> None:
@@ -124,7 +140,7 @@ def world(tmp_path: Path):  # type: ignore[no-untyped-def]
 def queue_offline(world: World, count: int) -> list[str]:
     """The link is down: ``count`` travellers cross, checked on the local copy and queued."""
     world.server.stop()
-    start = datetime.now(UTC) - timedelta(hours=1)
+    start = NOW - timedelta(hours=1)
     keys = []
     for i in range(count):
         result = world.client.check(direction="entry", mrz=mrz(i), at=start + timedelta(minutes=i))
@@ -181,7 +197,7 @@ def test_refused_crossings_stay_until_an_operator_decides(world: World) -> None:
         {
             "port": "SNP",
             "direction": "exit",
-            "at": (datetime.now(UTC) - timedelta(minutes=30)).isoformat(),
+            "at": (NOW - timedelta(minutes=30)).isoformat(),
             "mrz": mrz(7),
             "document_number": None,
             "issuing_state": None,
@@ -283,7 +299,7 @@ def test_a_server_that_cannot_answer_means_offline(world: World) -> None:
     )
     broken.start(healthy=False)
     try:
-        at = datetime.now(UTC) - timedelta(minutes=10)
+        at = NOW - timedelta(minutes=10)
         result = world.client.check(direction="entry", mrz=mrz(1), at=at)
         assert not result.online and result.queued and result.decision == "CLEAR"
         assert result.offline_reason and "could not answer (503" in result.offline_reason

@@ -36,6 +36,7 @@ from tsela.api.app import create_app
 from tsela.config import Settings
 from tsela.domain.mrz import MrzFields, generate
 from tsela.domain.values import Direction
+from tsela.kernel.clock import FixedClock
 from tsela.services.checks import CLOCK_SKEW, OFFLINE_RETENTION, ONLINE_CHECK_AGE
 from tsela.services.screening import import_watchlist
 from tsela.store.checks import BorderCheck
@@ -69,8 +70,7 @@ def _same_database(engine: Engine) -> Engine:
 
 @contextmanager
 def server(engine: Engine, tmp_path: Path, now: datetime = T0) -> Iterator[TestClient]:
-    with TestClient(create_app(_settings(engine, tmp_path), engine)) as client:
-        client.app.state.clock = lambda: now  # type: ignore[attr-defined]
+    with TestClient(create_app(_settings(engine, tmp_path), engine, FixedClock(now))) as client:
         yield client
 
 

@@ -7,7 +7,7 @@ short-stay calculator ([SEM-n], see tests/test_stay.py for the full citations).
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tsela.cli.main import app
+from tsela.kernel.clock import FixedClock
 
 runner = CliRunner()
 KEYS = ["days_used", "days_remaining", "latest_exit", "overstay_days", "explanation"]
@@ -83,13 +84,15 @@ def test_cli_latest_exit_is_null_when_no_stay_is_possible() -> None:
 
 
 def test_cli_as_of_defaults_to_today_at_the_border() -> None:
-    border = timezone(timedelta(hours=2))
-    before = datetime.now(UTC).astimezone(border).date()
-    code, out, _ = tsela("--rule", "LSO-ZAF-VISITOR", "--json")
-    after = datetime.now(UTC).astimezone(border).date()
-    assert code == 0
-    assert json.loads(out)["as_of"] in {before.isoformat(), after.isoformat()}
-    assert json.loads(out)["days_remaining"] == 30
+    # 23:30 UTC on 14 March is already 15 March at the border (the CLI's clock: TSELA_CLOCK).
+    result = runner.invoke(
+        app,
+        ["stay", "--rule", "LSO-ZAF-VISITOR", "--json"],
+        env={"TSELA_CLOCK": "2030-03-14T23:30:00+00:00"},
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["as_of"] == "2030-03-15"
+    assert json.loads(result.stdout)["days_remaining"] == 30
 
 
 def test_cli_permit_lets_a_lesotho_worker_stay_until_it_ends() -> None:
@@ -327,11 +330,10 @@ def test_api_residence_permit_days_do_not_count(client, auth_headers) -> None:  
 
 
 def test_api_as_of_defaults_to_today_at_the_border(client, auth_headers) -> None:  # type: ignore[no-untyped-def]
-    border = timezone(timedelta(hours=2))
-    before = datetime.now(UTC).astimezone(border).date()
+    # The server's clock at 23:30 UTC on 14 March: 15 March at the border.
+    client.app.state.clock = FixedClock(datetime(2030, 3, 14, 23, 30, tzinfo=UTC))  # type: ignore[attr-defined]
     resp = client.post(
         "/v1/stay/evaluate", json={"rule": "LSO-ZAF-VISITOR"}, headers=auth_headers("analyst")
     )
-    after = datetime.now(UTC).astimezone(border).date()
     assert resp.status_code == 200
-    assert date.fromisoformat(resp.json()["as_of"]) in {before, after}
+    assert resp.json()["as_of"] == "2030-03-15"

@@ -1,11 +1,14 @@
 """The pages doing their work: permit desk, worker and employer portals, public verify,
-officer console and supervisor review (TestClient, on SQLite and PostgreSQL)."""
+officer console and supervisor review (TestClient, on SQLite and PostgreSQL).
+
+The app's clock stands at ``NOW`` (``create_app(clock=FixedClock(NOW))``): "today" in a test
+is the server's today, and no test depends on the day it runs."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,7 @@ from factories import add_traveller, passport_lines
 from tsela.api.app import create_app
 from tsela.config import Settings
 from tsela.domain.values import Direction
+from tsela.kernel.clock import FixedClock, border_day, day_start
 from tsela.services import permit_qr
 from tsela.store.checks import BorderCheck
 from tsela.store.db import session_factory
@@ -26,11 +30,12 @@ from tsela.store.models import (
     PortOfEntry,
     Role,
     TravelDocument,
-    utcnow,
 )
 from web_support import add_employer, csrf_of, use_fast_password_hashing
 
 PASSWORD = "correct horse 1"
+NOW = datetime(2026, 5, 12, 8, 0, tzinfo=UTC)  # 10:00 at the border
+TODAY = border_day(NOW)
 
 
 @pytest.fixture(autouse=True)
@@ -45,7 +50,7 @@ def app(engine: Engine, tmp_path: Path):  # type: ignore[no-untyped-def]
         node="LS",
         var_dir=tmp_path,  # the node's signing keys go here
     )
-    return create_app(settings, engine)
+    return create_app(settings, engine, FixedClock(NOW))
 
 
 def browser(app, username: str) -> TestClient:  # type: ignore[no-untyped-def]
@@ -362,14 +367,8 @@ def test_console_explains_an_unreadable_scan(officer) -> None:  # type: ignore[n
 
 def test_worker_sees_days_of_stay_left_in_south_africa(app, engine, make_user) -> None:  # type: ignore[no-untyped-def]
     """Entered South Africa 10 days ago at noon and still there: day 11 of a 30-day visit."""
-    from datetime import datetime, time, timedelta
-
-    from tsela.domain.credentials import SAST
-    from tsela.store.models import PortOfEntry
-
     person = add_traveller(engine, surname="NKHETHOA", given="LIMPHO", number="RH1231231")[0].id
-    today = datetime.now(SAST).date()
-    entered = datetime.combine(today - timedelta(days=10), time(12), SAST)
+    entered = day_start(TODAY - timedelta(days=10)) + timedelta(hours=12)
     with session_factory(engine)() as s:
         port = s.scalar(select(PortOfEntry.id).where(PortOfEntry.code == "MSU"))
         s.add(
@@ -380,7 +379,7 @@ def test_worker_sees_days_of_stay_left_in_south_africa(app, engine, make_user) -
     make_user(Role.WORKER, username="limpho", person_id=person)
     page = browser(app, "limpho").get("/me")
     assert re.search(r'id="stay-days">19<', page.text), "30 days per visit, 11 used"
-    leave_by = (today + timedelta(days=19)).isoformat()
+    leave_by = (TODAY + timedelta(days=19)).isoformat()
     assert f"<strong>{leave_by}</strong>" in page.text
     assert "Days of stay in South Africa" in page.text
 
@@ -391,11 +390,10 @@ def test_demo_portal_users_are_linked_and_made_once(app, engine) -> None:  # typ
     from tsela.web.demo import ensure_portal_users
 
     person = add_traveller(engine, surname="MOHAPI", given="NEO", number="RK1010101")[0].id
-    today = date.today()
     with transaction(session_factory(engine)) as s:
-        made = ensure_portal_users(s, node="LS", password=PASSWORD, today=today)
+        made = ensure_portal_users(s, node="LS", password=PASSWORD, today=TODAY)
     with transaction(session_factory(engine)) as s:
-        again = ensure_portal_users(s, node="LS", password=PASSWORD, today=today)
+        again = ensure_portal_users(s, node="LS", password=PASSWORD, today=TODAY)
     assert made == ["worker", "employer"]
     assert again == []
     with session_factory(engine)() as s:
@@ -410,7 +408,7 @@ def test_leaving_after_an_overstay_shows_the_overstay_not_days_remaining(
 ) -> None:  # type: ignore[no-untyped-def]
     # South Africa's node: a Mosotho visitor entered 134 days ago (30-day rule) and now leaves.
     settings = Settings(engine.url.render_as_string(hide_password=False), "ZA", tmp_path)
-    za = create_app(settings, engine)
+    za = create_app(settings, engine, FixedClock(NOW))
     person = add_traveller(engine, surname="NTHATI", given="MPHO", number="RB4445556", node="ZA")[
         0
     ].id
@@ -425,7 +423,7 @@ def test_leaving_after_an_overstay_shows_the_overstay_not_days_remaining(
                 port_id=port,
                 direction=Direction.ENTRY,
                 country="ZAF",
-                crossed_at=utcnow() - timedelta(days=134),
+                crossed_at=NOW - timedelta(days=134),
             )
         )
         s.commit()

@@ -19,9 +19,10 @@ from sqlalchemy import Engine, select, update
 from factories import add_traveller
 from tsela.api.app import create_app
 from tsela.config import Settings
+from tsela.kernel import clock
 from tsela.store.auth import WebSession
 from tsela.store.db import session_factory
-from tsela.store.models import AuditEvent, Role, utcnow
+from tsela.store.models import AuditEvent, Role
 from web_support import add_employer, csrf_of, use_fast_password_hashing
 
 PASSWORD = "correct horse 1"
@@ -133,7 +134,7 @@ def test_an_idle_session_expires_with_a_message(web, make_user, engine) -> None:
     make_user(Role.PERMIT_OFFICER, username="palesa")
     sign_in(web, "palesa")
     with session_factory(engine)() as s:
-        s.execute(update(WebSession).values(last_seen_at=utcnow() - timedelta(minutes=31)))
+        s.execute(update(WebSession).values(last_seen_at=clock.now() - timedelta(minutes=31)))
         s.commit()
     gone = web.get("/desk", follow_redirects=False)
     assert gone.status_code == 303

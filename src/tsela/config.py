@@ -32,6 +32,11 @@
   ``TSELA_EXCHANGE_BACKOFF_MAX_S`` (longest wait between tries while a partner is down,
   default 300), ``TSELA_EXCHANGE_RETENTION_DAYS`` (message log, default 30),
   ``TSELA_EXCHANGE_LAG_ALERT_S`` (lag that raises the alert, default 300).
+- ``TSELA_CLOCK``: for tests and demonstrations only, never in service: an ISO 8601 instant
+  with its offset (e.g. ``2026-05-12T08:00:00+02:00``) at which the clock of the server and
+  of the command line stands still (``tsela.kernel.clock``); unset, the machine's clock.
+  Records still get the machine's time where no border rule reads it (audit entries,
+  ``updated_at``); every "today at the border" and every check's time comes from it.
 """
 
 from __future__ import annotations
@@ -39,10 +44,13 @@ from __future__ import annotations
 import ipaddress
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
+
+from tsela.kernel.clock import SYSTEM, Clock, FixedClock
 
 NODES = ("LS", "ZA")
 
@@ -75,6 +83,7 @@ class Settings:
     exchange_backoff_max_s: int = 300
     exchange_retention_days: int = 30
     exchange_lag_alert_s: int = 300
+    clock_at: datetime | None = None  # TSELA_CLOCK: tests and demonstrations only
 
     @property
     def url(self) -> URL:
@@ -136,7 +145,36 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         exchange_backoff_max_s=_whole_number(env, "TSELA_EXCHANGE_BACKOFF_MAX_S", 300),
         exchange_retention_days=_whole_number(env, "TSELA_EXCHANGE_RETENTION_DAYS", 30),
         exchange_lag_alert_s=_whole_number(env, "TSELA_EXCHANGE_LAG_ALERT_S", 300),
+        clock_at=_clock_at(env),
     )
+
+
+def clock_for(settings: Settings) -> Clock:
+    """The clock these settings ask for: the machine's, unless ``TSELA_CLOCK`` froze it."""
+    return FixedClock(settings.clock_at) if settings.clock_at else SYSTEM
+
+
+def load_clock(env: dict[str, str] | None = None) -> Clock:
+    """The clock from the environment alone (``TSELA_CLOCK``), for commands that need no
+    other setting."""
+    at = _clock_at(dict(os.environ) if env is None else env)
+    return FixedClock(at) if at else SYSTEM
+
+
+def _clock_at(env: dict[str, str]) -> datetime | None:
+    raw = env.get("TSELA_CLOCK", "").strip()
+    if not raw:
+        return None
+    try:
+        at = datetime.fromisoformat(raw)
+    except ValueError:
+        at = None
+    if at is None or at.utcoffset() is None:
+        raise ConfigError(
+            f"TSELA_CLOCK must be an ISO 8601 instant with its offset, e.g. "
+            f"2026-05-12T08:00:00+02:00, not {raw!r}"
+        )
+    return at
 
 
 def parse_trusted_proxies(raw: str) -> tuple[str, ...]:

@@ -10,10 +10,10 @@ import pytest
 from harness import Site, sign_in
 from playwright.sync_api import expect
 
+from tsela.kernel import clock
 from tsela.services import governance as g
 from tsela.services import governance_import as gi
 from tsela.store.db import make_engine, session_factory, transaction
-from tsela.store.models import utcnow
 
 pytestmark = pytest.mark.browser
 
@@ -26,7 +26,7 @@ def plans(live_site: Site) -> Site:
     with transaction(session_factory(engine)) as s:
         g.load_bodies(s, actor, "LS")
         rows = gi.read_csv_text(gi.example_plan_text(), gi.PLAN_COLUMNS, "example")
-        assert gi.import_plan(s, actor, "LS", rows, utcnow(), "example").errors == []
+        assert gi.import_plan(s, actor, "LS", rows, clock.now(), "example").errors == []
         g.set_public(s, actor, "LS", "instrument", "EX-BNC-2025", True)
         g.bind_member(s, actor, "LS", "analyst", "LS-HOME")
     engine.dispose()

@@ -24,15 +24,20 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from tsela import __version__
 from tsela.api.auth import TokenUsers, declared_roles
 from tsela.api.errors import declare_common_errors, request_validation_error
-from tsela.config import Settings, load_settings
+from tsela.config import Settings, clock_for, load_settings
+from tsela.kernel.clock import Clock
 from tsela.reference import UnknownPortError
 from tsela.store.db import make_engine, session_factory
-from tsela.store.models import utcnow
 
 log = logging.getLogger("tsela")
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, engine: Engine | None = None, clock: Clock | None = None
+) -> FastAPI:
+    """The app for ``settings`` (default: from the environment). ``clock`` is the time every
+    route reads (``tsela.api.deps.get_clock``): default the machine's, or the instant
+    ``TSELA_CLOCK`` names (tests and demonstrations only)."""
     settings = settings or load_settings()
     # One connection for each request in progress (see tsela.api.serve): never a wait for one.
     # Should one be short all the same, the request gets 503 after about the queue timeout,
@@ -54,8 +59,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     app.state.token_users = TokenUsers(app.state.sessions, settings.token_cache_ms / 1000)
-    # The server's time as border checks see it (tests set their own, to stand on one day).
-    app.state.clock = utcnow
+    # The server's time as the routes see it (tests give their own, to stand on one day).
+    app.state.clock = clock or clock_for(settings)
+    if settings.clock_at is not None:
+        log.warning(
+            "TSELA_CLOCK: the clock stands at %s (tests and demonstrations only)",
+            settings.clock_at.isoformat(),
+        )
     app.add_exception_handler(RequestValidationError, request_validation_error)
 
     from tsela.api.guards import database_unavailable, extra_missing

@@ -1,4 +1,4 @@
-"""Dependencies shared by the API routes: settings, engine, a session per request."""
+"""Dependencies shared by the API routes: settings, engine, the clock, a session per request."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from tsela.config import Settings
+from tsela.kernel.clock import Clock
 
 
 # The two getters are async: they do no I/O, and FastAPI runs a sync dependency in a worker
@@ -22,6 +23,17 @@ async def get_settings(request: Request) -> Settings:
 async def get_engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
+
+
+def clock_of(request: Request) -> Clock:
+    """The app's clock (``create_app(clock=...)``): the one source of "now" and of "today at
+    the border" for routes and pages."""
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+async def get_clock(request: Request) -> Clock:
+    return clock_of(request)
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:

@@ -37,10 +37,10 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from tsela.config import Settings
 from tsela.exchange.batch import SIGNATURE_HEADER
+from tsela.kernel import clock
 from tsela.services import exchange as svc
 from tsela.services.node_identity import IdentityError, NodeIdentity
 from tsela.store.db import session_factory, transaction
-from tsela.store.models import utcnow
 
 log = logging.getLogger("tsela.exchange")
 
@@ -204,7 +204,7 @@ class Puller:
             self.lock = _try_puller_lock(self.identity)
             if self.lock is None:
                 return  # another process pulls
-        now = utcnow()
+        now = clock.now()
         try:
             with session_factory(self.engine)() as session:
                 names = [p.partner for p in svc.partners(session)]

@@ -208,11 +208,12 @@ class LiveState(Collector):
         yield from self._screening()
 
     def _audit(self) -> Iterable[GaugeMetricFamily]:
+        from tsela.kernel import clock
         from tsela.services import audit
         from tsela.services.audit_checkpoints import latest_checkpoint
-        from tsela.store.models import AuditEvent, utcnow
+        from tsela.store.models import AuditEvent
 
-        now = utcnow()
+        now = clock.now()
         try:
             with self.engine.connect() as conn:
                 unsealed = select(func.count(), func.min(AuditEvent.at)).where(

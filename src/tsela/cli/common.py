@@ -11,8 +11,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from tsela.config import ConfigError, Settings, load_settings
+from tsela.config import ConfigError, Settings, load_clock, load_settings
 from tsela.extras import missing_extra
+from tsela.kernel.clock import Clock
 from tsela.reference import UnknownPortError
 
 P = ParamSpec("P")
@@ -53,6 +54,16 @@ def user_errors(func: Callable[P, R]) -> Callable[P, R]:
 def settings() -> Settings:
     try:
         return load_settings()
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+def clock() -> Clock:
+    """The command line's clock, the one source of "now" and "today at the border" for
+    commands: the machine's, or the instant ``TSELA_CLOCK`` names (tests and demonstrations
+    only; see ``tsela.config``)."""
+    try:
+        return load_clock()
     except ConfigError as exc:
         fail(str(exc))
 

@@ -36,9 +36,9 @@ def _engine(cfg):  # type: ignore[no-untyped-def]
 
 
 def _now():  # type: ignore[no-untyped-def]
-    from tsela.store.models import utcnow
+    from tsela.kernel import clock
 
-    return utcnow()
+    return clock.now()
 
 
 def default_endpoint(cfg) -> str:  # type: ignore[no-untyped-def]

@@ -7,14 +7,15 @@ is audited under ``cli:<operating-system user>``.
 from __future__ import annotations
 
 import getpass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.table import Table
 
-from tsela.cli.common import console, err_console, fail, settings, user_errors
+from tsela.cli.common import clock, console, err_console, fail, settings, user_errors
+from tsela.kernel.clock import day_start
 
 app = typer.Typer(
     help="Governance tracker: BNC and NCC plans, reviews, session notes, road-map reports.",
@@ -46,12 +47,10 @@ def _session(write: bool) -> Any:
 
 def _now(as_of: str | None) -> datetime:
     if not as_of:
-        return datetime.now(UTC)
-    from zoneinfo import ZoneInfo
-
+        return clock().now()
     try:
-        if len(as_of) == 10:
-            return datetime.combine(date.fromisoformat(as_of), time(12), ZoneInfo("Africa/Maseru"))
+        if len(as_of) == 10:  # noon at the border that day
+            return day_start(date.fromisoformat(as_of)) + timedelta(hours=12)
         moment = datetime.fromisoformat(as_of)
     except ValueError:
         fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD) or an ISO time")
@@ -170,12 +169,12 @@ def import_cmd(
     if example:
         name = "example_plan.csv"
         with _session(write=True) as s:
-            report = gi.import_example(s, _actor(), settings().node, datetime.now(UTC))
+            report = gi.import_example(s, _actor(), settings().node, clock().now())
     else:
         rows = gi.read_table(file, gi.PLAN_COLUMNS)
         name = file.name
         with _session(write=True) as s:
-            report = gi.import_plan(s, _actor(), settings().node, rows, datetime.now(UTC), name)
+            report = gi.import_plan(s, _actor(), settings().node, rows, clock().now(), name)
     console.print(
         f"{name}: {report.rows} rows read, {len(report.created)} activities imported"
         + (f" (new instruments: {', '.join(report.instruments)})" if report.instruments else "")
@@ -311,7 +310,7 @@ def update_cmd(
     held = _date(meeting_date, "--meeting-date")
     with _session(write=True) as s:
         meeting = g.meeting_on(s, body, held) if body and held else None
-        done = g.apply_session_notes(s, _actor(), settings().node, rows, datetime.now(UTC), meeting)
+        done = g.apply_session_notes(s, _actor(), settings().node, rows, clock().now(), meeting)
     console.print(f"{len(done)} activities updated from {notes.name}")
 
 

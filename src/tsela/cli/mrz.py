@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from tsela.cli.common import console, fail
+from tsela.cli.common import clock, console, fail
 
 mrz_app = typer.Typer(
     help="Machine readable zones of passports, ID cards and visas (ICAO Doc 9303).",
@@ -20,7 +20,7 @@ mrz_app = typer.Typer(
 
 def _today(value: str | None) -> date:
     if value is None:
-        return date.today()
+        return clock().today()
     try:
         return date.fromisoformat(value)
     except ValueError:

@@ -17,8 +17,9 @@ from pathlib import Path
 import typer
 from sqlalchemy.orm import Session
 
-from tsela.cli.common import console, fail, settings, user_errors
-from tsela.domain.credentials import SAST, VerifyStatus
+from tsela.cli.common import clock, console, fail, settings, user_errors
+from tsela.domain.credentials import VerifyStatus
+from tsela.kernel.clock import border_day
 
 permit_app = typer.Typer(
     help="Permits: apply, decide, issue, verify, revoke.", no_args_is_help=True
@@ -42,7 +43,7 @@ TODAY_HELP = "The day to act on (YYYY-MM-DD); default: today in Southern Africa.
 
 def _today(value: str | None) -> date:
     if not value:
-        return datetime.now(SAST).date()
+        return clock().today()
     try:
         return date.fromisoformat(value)
     except ValueError:
@@ -59,7 +60,7 @@ def _date(value: str | None, option: str) -> date | None:
 
 
 def _now() -> datetime:
-    return datetime.now(SAST)
+    return clock().now()
 
 
 def _actor():  # type: ignore[no-untyped-def]
@@ -313,7 +314,7 @@ def show_cmd(
         v = svc.view(s, actor, number, _today(today))
         events = svc.history(s, actor, number)
         lines = [
-            f"{e.at.date().isoformat()}  {e.action:16} {e.from_status or '-'} -> {e.to_status}"
+            f"{border_day(e.at).isoformat()}  {e.action:16} {e.from_status or '-'} -> {e.to_status}"
             f"  by {e.actor}{'  (' + e.reason + ')' if e.reason else ''}"
             for e in events
         ]

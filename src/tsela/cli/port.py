@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from tsela.cli.common import console, err_console, fail
+from tsela.cli.common import clock, console, err_console, fail
 
 port_app = typer.Typer(
     help="Port client: check travellers online, or offline against a local copy, and upload "
@@ -31,7 +31,7 @@ def _client(home: Path, server: str, token: str, port: str):  # type: ignore[no-
         code = port_info(port).code
     except UnknownPortError as exc:
         fail(str(exc))
-    return PortClient(home, server=server, token=token, port=code)
+    return PortClient(home, server=server, token=token, port=code, clock=clock())
 
 
 @port_app.command()

@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from tsela.cli.common import console, err_console, fail, settings, user_errors
+from tsela.cli.common import clock, console, err_console, fail, settings, user_errors
 
 watchlist_app = typer.Typer(help="Watchlists: import (CSV or FollowTheMoney) and list.")
 
@@ -65,6 +65,7 @@ def screen_command(
         birth_date=dob,
         nationality=nationality,
         documents=document or (),
+        today=clock().today(),
         threshold=THRESHOLD if threshold is None else threshold,
         limit=limit,
         actor=f"cli:{getpass.getuser()}",
@@ -172,6 +173,7 @@ def import_command(
             actor=by or f"cli:{getpass.getuser()}",
             node=cfg.node,
             confirm=confirmed,
+            today=clock().today(),
         )
 
     try:

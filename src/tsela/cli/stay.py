@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date
 from pathlib import Path
 
 import typer
 
-from tsela.cli.common import user_errors
+from tsela.cli.common import clock, user_errors
 from tsela.domain.stay import (
     PermitCover,
     Stay,
@@ -22,17 +22,10 @@ from tsela.domain.stay import (
     with_rules,
 )
 
-# Lesotho and South Africa both keep UTC+2 all year, so "today" at the border is that day.
-BORDER_TIME = timezone(timedelta(hours=2), "SAST")
-
-
-def border_today() -> date:
-    return datetime.now(UTC).astimezone(BORDER_TIME).date()
-
 
 def parse_as_of(text: str | None) -> date:
     if text is None:
-        return border_today()
+        return clock().today()
     try:
         return date.fromisoformat(text.strip())
     except ValueError:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import ExitStack
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from tsela.cli.common import console, fail, settings, user_errors
+from tsela.cli.common import clock, console, fail, settings, user_errors
 
 
 def _progress_factory(stack: ExitStack) -> Callable[[str, int], Callable[[int], None]]:
@@ -87,7 +87,7 @@ def synth(
     if no_store and no_parquet:
         fail("--no-store and --no-parquet together leave nothing to write")
     first = _parse_day(start, "--start")
-    last = _parse_day(end, "--end") if end else date.today() - timedelta(days=1)
+    last = _parse_day(end, "--end") if end else clock().today() - timedelta(days=1)
     cfg_settings = settings()
     cfg = SynthConfig(persons=persons, start=first, end=last, seed=seed)
     engine = None
@@ -168,17 +168,17 @@ def demo(
                     *found,
                     node=cfg.node,
                     keys=KeyStore(cfg.var_dir, cfg.node),
-                    today=date.today(),
+                    today=clock().today(),
                     seed=DEMO_SEED,
                     progress=_progress_factory(stack),
                 )
             console.print(f"Added {added.describe()}")
-    logins = ensure_demo_accounts(engine, cfg.node, date.today())
-    planned = ensure_example_plan(engine, cfg.node, datetime.now(UTC))
+    logins = ensure_demo_accounts(engine, cfg.node, clock().today())
+    planned = ensure_example_plan(engine, cfg.node, clock().now())
     if planned:
         console.print(f"Loaded the example governance plan ({planned} activities, marked EXAMPLE)")
     with session_factory(engine)() as s:
-        samples = border_samples(s, date.today())
+        samples = border_samples(s, clock().today())
     url = f"http://{host}:{port}"
     console.print(f"\n[bold]Tsela demo[/] at [link={url}]{url}[/]  (API docs: {url}/docs)")
     console.print(f"Demo logins (password for all: [bold]{DEMO_PASSWORD}[/]):")

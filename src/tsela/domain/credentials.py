@@ -20,7 +20,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -29,11 +29,12 @@ import nacl.exceptions
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from tsela.kernel.clock import border_day, day_end
+
 ALG = "EdDSA"
 PERMIT_TYP = "tsela-permit+jwt"
 REVOCATIONS_TYP = "tsela-revocations+jwt"
 MAX_TOKEN_LENGTH = 4096  # a permit token is ~600 characters; refuse absurd input early
-SAST = timezone(timedelta(hours=2))  # Lesotho and South Africa share UTC+2, no DST
 
 
 class CredentialError(ValueError):
@@ -273,7 +274,7 @@ class PermitClaims:
 
     def to_claims(self) -> dict[str, Any]:
         # exp: end of the last valid day in Southern Africa, for generic JWT tools.
-        end = datetime.combine(self.valid_to + timedelta(days=1), time(0), SAST)
+        end = day_end(self.valid_to)
         out: dict[str, Any] = {
             "iss": self.issuer,
             "sub": self.number,
@@ -537,7 +538,8 @@ class Verifier:
             return _forged(f"issuer {claims.issuer!r} does not own key {kid} ({key.node})", kid)
         if key.retired is not None and claims.issued_at > key.retired.timestamp():
             return _forged(
-                f"signed with key {kid} after it was retired on {key.retired.date().isoformat()}",
+                f"signed with key {kid} after it was retired on "
+                f"{border_day(key.retired).isoformat()}",
                 kid,
             )
         reasons: list[str] = []
@@ -545,7 +547,7 @@ class Verifier:
         if rl is None:
             reasons.append(f"revocation not checked: no revocation list from node {claims.issuer}")
         else:
-            listed = f"revocation list of {rl.issued_at.date().isoformat()}"
+            listed = f"revocation list of {border_day(rl.issued_at).isoformat()}"
             if claims.permit_id in rl.revoked:
                 return Verification(
                     VerifyStatus.REVOKED,
@@ -560,7 +562,7 @@ class Verifier:
                     claims,
                     kid,
                 )
-            age = (today - rl.issued_at.astimezone(SAST).date()).days
+            age = (today - border_day(rl.issued_at)).days
             if age > self.max_list_age_days:
                 reasons.append(f"the {listed} is {age} days old: fetch a fresh one")
         if today < claims.valid_from:

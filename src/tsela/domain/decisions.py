@@ -17,6 +17,7 @@ from typing import Any
 
 from tsela.domain.matching import WINDOW as MATCH_WINDOW
 from tsela.domain.values import Decision
+from tsela.kernel.clock import border_day
 from tsela.reference import country_name
 
 _OTHER_COUNTRY = {"LSO": "ZAF", "ZAF": "LSO"}
@@ -158,7 +159,7 @@ def with_partner_records(
         here = _OTHER_COUNTRY.get(rec.country, "")
         here_name = country_name(here) or here or "this country"
         there = country_name(rec.country) or rec.country
-        day = rec.crossed_at.date().isoformat()
+        day = border_day(rec.crossed_at).isoformat()
         source = f"record {rec.record_id} of the {rec.node} node"
         if implied == "exit":
             message = (
@@ -187,13 +188,14 @@ def history_reasons(
                 "history.still_inside",
                 Severity.REFER,
                 f"Our records say the traveller entered {country_name} on "
-                f"{last.crossed_at.date().isoformat()} at {last.port} and has not left since: "
+                f"{border_day(last.crossed_at).isoformat()} at {last.port} and has not left since: "
                 "an exit was not recorded, or the border was crossed elsewhere.",
             )
         ]
     if direction == "exit" and (last is None or last.direction == "exit"):
         when = (
-            f"; the last record is an exit on {last.crossed_at.date().isoformat()} at {last.port}"
+            f"; the last record is an exit on {border_day(last.crossed_at).isoformat()} "
+            f"at {last.port}"
             if last
             else ""
         )
@@ -224,7 +226,7 @@ def stays_from_history(
     stays: list[tuple[date, date | None]] = []
     open_entry: date | None = None
     for c in history:
-        day = c.crossed_at.date()
+        day = border_day(c.crossed_at)  # a border calendar day, not UTC's
         if c.direction == "entry":
             if open_entry is not None:
                 # Two entries in a row: the missing exit is unknown; close the earlier stay

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import Engine, select
 
+from tsela.kernel import clock
 from tsela.observatory import parquet
 from tsela.observatory.engine import Observatory
 from tsela.observatory.indicators import stays_source
@@ -229,7 +230,7 @@ def export_parquet(
         permits = write_permits(engine, tmp, keys, chunk)
         checks = _checks(engine, tmp, chunk)
         (tmp / "EXPORTED").write_text(
-            f"exported {datetime.now().astimezone().isoformat(timespec='seconds')}\n"
+            f"exported {clock.border_time(clock.now()).isoformat(timespec='seconds')}\n"
         )
         _build_derived(tmp)
         old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"

@@ -17,13 +17,13 @@ import json
 import os
 import shutil
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from tsela import __version__
+from tsela.kernel import clock
 from tsela.observatory.engine import NoDataError, Observatory, ObservatoryError, Period
 from tsela.observatory.indicators import AGE_BANDS, ensure_stays, prepare
 from tsela.observatory.sdc import TOTAL, CountTable, Outcome, check_threshold, protect
@@ -219,7 +219,7 @@ def datapackage(
         "description": "Aggregate counts from the Tsela migration observatory. No table "
         "reveals an individual: see tsela:disclosure_control.",
         "version": "1.0.0",
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "created": clock.now().isoformat(timespec="seconds"),
         "licenses": [
             {
                 "name": "CC-BY-4.0",

@@ -13,12 +13,13 @@ import csv
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
 
 from tsela import __version__
+from tsela.kernel import clock
 from tsela.observatory import charts
 from tsela.observatory.engine import NoDataError, Observatory, Period
 from tsela.observatory.indicators import Result, no_data_message, run
@@ -89,7 +90,7 @@ class MonthlyReport:
     charts: list[tuple[str, str]]  # (title, SVG)
     notes: list[str] = field(default_factory=list)
     coverage: str = ""
-    generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    generated_at: datetime = field(default_factory=clock.now)
 
     def figure(self, key: str) -> Figure:
         return next(f for f in self.figures if f.key == key)

@@ -24,7 +24,7 @@ import secrets
 import sqlite3
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from sqlalchemy import delete, select
 
 from tsela.domain import mrz as mrz_format
 from tsela.domain.values import Direction, Role
+from tsela.kernel.clock import SYSTEM, Clock, now
 from tsela.services import audit
 from tsela.services import checks as svc
 from tsela.services.accounts import create_user
@@ -154,8 +155,10 @@ class PortClient:
         port: str,
         timeout: float = 5.0,
         transport: httpx.BaseTransport | None = None,
+        clock: Clock = SYSTEM,
     ) -> None:
         self.home = Path(home)
+        self.clock = clock  # the time a check is dated, when not given
         self.home.mkdir(parents=True, exist_ok=True)
         self.port = port.upper()
         self.http = httpx.Client(
@@ -314,7 +317,7 @@ class PortClient:
         if override_reason and len(override_reason) > MAX_OVERRIDE_REASON:
             # The server would refuse it at upload, long after the traveller has gone.
             raise PortError(f"an override reason has at most {MAX_OVERRIDE_REASON} characters")
-        at = at or datetime.now(UTC)
+        at = at or self.clock.now()
         body: dict[str, Any] = {
             "port": self.port,
             "direction": direction,
@@ -403,6 +406,7 @@ class PortClient:
                     screener=screener,
                     document_alerts=document_alerts,
                     offline=True,
+                    now=self.clock.now(),
                 )
                 if record:
                     reason = override_reason
@@ -419,6 +423,7 @@ class PortClient:
                         idempotency_key=key,
                         payload_hash=key,
                         override_reason=reason,
+                        now=self.clock.now(),
                     )
             except svc.CheckError as exc:
                 raise PortError(exc.message) from None
@@ -436,7 +441,7 @@ class PortClient:
     def _enqueue(self, key: str, kind: str, payload: dict[str, Any]) -> None:
         self.queue.execute(
             "INSERT INTO queue (idempotency_key, kind, payload, queued_at) VALUES (?, ?, ?, ?)",
-            (key, kind, json.dumps(payload), datetime.now(UTC).isoformat()),
+            (key, kind, json.dumps(payload), _now()),
         )
 
     # ----------------------------------------------------------------- upload
@@ -619,7 +624,8 @@ class PortClient:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat()
+    """The machine's time, for the queue's own bookkeeping."""
+    return now().isoformat()
 
 
 def _transport_words(exc: httpx.TransportError) -> str:
@@ -636,7 +642,7 @@ def _summary(kind: str, payload: str) -> dict[str, Any]:
     document = body.get("document_number") or ""
     if not document and body.get("mrz"):
         with contextlib.suppress(ValueError):
-            read = mrz_format.parse(body["mrz"], today=datetime.now(UTC).date())
+            read = mrz_format.parse(body["mrz"], today=SYSTEM.today())
             document = f"{read.issuing_state} {read.document_number}"
     return {
         "at": body.get("at"),

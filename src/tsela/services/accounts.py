@@ -18,10 +18,11 @@ from sqlalchemy.orm import Session
 
 from tsela.domain import throttle
 from tsela.ids import new_id
+from tsela.kernel import clock
 from tsela.reference import port as port_info
 from tsela.services import audit
 from tsela.store.auth import ApiToken, LoginThrottle, WebSession
-from tsela.store.models import AuditEvent, PortOfEntry, Role, User, utcnow
+from tsela.store.models import AuditEvent, PortOfEntry, Role, User
 from tsela.store.types import UTCDateTime
 
 hasher = PasswordHasher()
@@ -193,7 +194,7 @@ def authenticate(
     Commits: each attempt is counted in its own short transaction *before* the password is
     checked, so parallel guesses see each other's count.
     """
-    now = now or utcnow()
+    now = now or clock.now()
     username = username.strip().lower()
     pair_key = throttle.key(throttle.PAIR, username=username, source=source)
     policies = [throttle.PAIR]
@@ -286,7 +287,7 @@ def issue_api_token(
             user_id=user.id,
             token_hash=hash_secret(secret),
             label=label,
-            expires_at=(utcnow() + ttl) if ttl else None,
+            expires_at=(clock.now() + ttl) if ttl else None,
         )
     )
     session.flush()
@@ -303,7 +304,7 @@ _TOKEN_USER = (
 
 
 def user_for_token(session: Session, secret: str, now: datetime | None = None) -> User | None:
-    now = now or utcnow()
+    now = now or clock.now()
     row = session.execute(_TOKEN_USER, {"token_hash": hash_secret(secret)}).first()
     if row is None:
         return None
@@ -321,7 +322,7 @@ class NewSession:
 
 
 def start_session(session: Session, user: User, now: datetime | None = None) -> NewSession:
-    now = now or utcnow()
+    now = now or clock.now()
     secret = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     expires = now + SESSION_MAX
@@ -343,7 +344,7 @@ def session_user(
     session: Session, secret: str, now: datetime | None = None
 ) -> tuple[User, WebSession] | None:
     """The user of a live browser session; idle or old sessions have expired."""
-    now = now or utcnow()
+    now = now or clock.now()
     web = session.scalar(select(WebSession).where(WebSession.token_hash == hash_secret(secret)))
     if web is None or web.ended_at is not None or web.expires_at <= now:
         return None
@@ -359,7 +360,7 @@ def session_user(
 def end_session(session: Session, secret: str) -> None:
     web = session.scalar(select(WebSession).where(WebSession.token_hash == hash_secret(secret)))
     if web is not None and web.ended_at is None:
-        web.ended_at = utcnow()
+        web.ended_at = clock.now()
 
 
 # --- managing accounts: deactivate, revoke, change passwords -----------------------------
@@ -392,7 +393,7 @@ def revoke_credentials(
 ) -> Revoked:
     """End every live API token and browser session of ``user`` (but the one kept, e.g. the
     caller's own while changing their password)."""
-    now = now or utcnow()
+    now = now or clock.now()
     tokens = (
         update(ApiToken)
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
@@ -524,5 +525,5 @@ def revoke_token(session: Session, secret: str) -> bool:
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_secret(secret)))
     if token is None or token.revoked_at is not None:
         return False
-    token.revoked_at = utcnow()
+    token.revoked_at = clock.now()
     return True

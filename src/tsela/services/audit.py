@@ -41,8 +41,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from tsela.ids import new_id
+from tsela.kernel import clock
 from tsela.store.db import column_values, session_factory
-from tsela.store.models import AuditEvent, utcnow
+from tsela.store.models import AuditEvent
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ def record(
         id=new_id(),
         node=node,
         seq=None,
-        at=at or utcnow(),
+        at=at or clock.now(),
         actor=actor,
         action=action,
         entity=entity,
@@ -180,7 +181,7 @@ def seal_pending(engine: Engine, *, recent_only: bool = False, include_late: boo
     """Seal everything written so far (with ``recent_only``, in the last ``RECENT``), in
     batches; what the server runs every second. Back-dated entries only with
     ``include_late`` (see ``seal``)."""
-    since = utcnow() - RECENT if recent_only else None
+    since = clock.now() - RECENT if recent_only else None
     total = 0
     with _sealing:
         while True:

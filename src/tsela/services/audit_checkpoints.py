@@ -30,10 +30,10 @@ from cryptography.exceptions import InvalidSignature
 from sqlalchemy import Engine
 
 from tsela.domain.credentials import CredentialError, KeySet, Signer, b64d
+from tsela.kernel import clock
 from tsela.services import audit
 from tsela.services.keys import KeyStore, require_signing_keys
 from tsela.store.db import session_factory
-from tsela.store.models import utcnow
 
 FILE_NAME = "audit-checkpoints.jsonl"
 TYP = "tsela-audit-checkpoint"
@@ -205,7 +205,7 @@ def write_checkpoint(
     """Sign and append a checkpoint of the sealed log's head (``head``, or read from the
     database); None when the log is empty, the head is already checkpointed, or the last
     checkpoint is younger than ``min_interval_s``. One process at a time (a lock file)."""
-    now = now or utcnow()
+    now = now or clock.now()
     path = checkpoint_path(var_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_suffix(".lock"), "w") as lock:

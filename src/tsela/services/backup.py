@@ -41,9 +41,10 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from sqlalchemy import Connection, Engine, func, inspect, select, text
 from sqlalchemy.engine import URL
 
+from tsela.kernel import clock
 from tsela.services.audit_checkpoints import checkpoint_path
 from tsela.store.db import make_engine
-from tsela.store.models import Base, utcnow
+from tsela.store.models import Base
 
 FORMAT = "tsela-backup/1"
 MIN_PASSPHRASE = 12
@@ -260,7 +261,7 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     info = tarfile.TarInfo(name)
     info.size = len(data)
     info.mode = 0o600
-    info.mtime = int(utcnow().timestamp())
+    info.mtime = int(clock.now().timestamp())
     tar.addfile(info, io.BytesIO(data))
 
 
@@ -286,7 +287,7 @@ def backup(
             "format": FORMAT,
             "node": node,
             "backend": backend,
-            "created": (now or utcnow()).isoformat(timespec="seconds"),
+            "created": (now or clock.now()).isoformat(timespec="seconds"),
         }
         if backend == "postgresql":
             db_file = Path(tmp) / "database.dump"
@@ -380,7 +381,7 @@ def restore(
             copy.write_bytes(_member(tar, "database.sqlite") or b"")
             engine.dispose()
             _sqlite_copy(copy, _sqlite_path(engine))
-        stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
+        stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
         aside: list[Path] = []
         keys_dir = Path(var_dir) / "keys"
         if keys and (moved := _set_aside(keys_dir, stamp)):

@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, bindparam, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -29,13 +28,14 @@ from tsela.domain import stay as staylib
 from tsela.domain.screening.scoring import EARLIEST_BIRTH_YEAR
 from tsela.domain.values import Decision, Direction, DocumentStatus, Role, Sex
 from tsela.ids import new_id
+from tsela.kernel import clock
 from tsela.reference import country_name, port_display_name
 from tsela.reference import port as port_info
 from tsela.services import audit, exchange_outbox
 from tsela.services import matching as exchange_matching
 from tsela.store.checks import BorderCheck
 from tsela.store.db import column_values, session_engine
-from tsela.store.models import Crossing, Person, PortOfEntry, TravelDocument, User, utcnow
+from tsela.store.models import Crossing, Person, PortOfEntry, TravelDocument, User
 
 NODE_COUNTRY = {"LS": "LSO", "ZA": "ZAF"}
 # How far the time a check gives (``at``, the moment of the crossing) may lie from the
@@ -48,8 +48,7 @@ OFFLINE_RETENTION = timedelta(days=30)  # behind, a crossing recorded offline an
 HISTORY_LIMIT = 1000  # crossings looked at for stay rules (covers any 180-day window)
 RECENT = 5
 MIN_OVERRIDE_REASON = 10
-# Lesotho and South Africa keep UTC+2 all year; days of stay are border calendar days.
-BORDER_TZ = ZoneInfo("Africa/Maseru")
+# Days of stay are border calendar days (tsela.kernel.clock).
 
 
 class CheckError(Exception):
@@ -590,13 +589,13 @@ def run_check(
     offline: bool = False,
     source: str = "",
 ) -> CheckResult:
-    now = now or utcnow()
+    now = now or clock.now()
     country = NODE_COUNTRY[node]
     _check_text(request)
     port = find_port(session, request.port)
     ensure_posted(session, officer, port, "check travellers")
     _check_time(request.at, now, offline=offline, port=port.code)
-    day = request.at.astimezone(BORDER_TZ).date()
+    day = clock.border_day(request.at)
     reasons: list[dec.Reason] = []
     warnings: list[str] = []
     mrz_errors: list[str] = []
@@ -846,7 +845,7 @@ def record_crossing(
     now: datetime | None = None,
     source: str = "",
 ) -> Recorded:
-    now = now or utcnow()
+    now = now or clock.now()
     if not idempotency_key or len(idempotency_key) > 80:
         raise CheckError(422, "an Idempotency-Key header of 1 to 80 characters is required")
     _plain_text("override_reason", override_reason)
@@ -937,9 +936,9 @@ def overrides(
     if port_code:
         q = q.where(PortOfEntry.code == port_info(port_code).code)
     if day:
-        start = datetime.combine(day, datetime.min.time(), BORDER_TZ)
         q = q.where(
-            BorderCheck.checked_at >= start, BorderCheck.checked_at < start + timedelta(days=1)
+            BorderCheck.checked_at >= clock.day_start(day),
+            BorderCheck.checked_at < clock.day_end(day),
         )
     if pending_only:
         q = q.where(BorderCheck.reviewed_at.is_(None))
@@ -982,7 +981,7 @@ def review(
     if check.reviewed_at is not None:
         raise CheckError(409, f"check {check_id} was already reviewed")
     check.reviewed_by = supervisor.id
-    check.reviewed_at = now or utcnow()
+    check.reviewed_at = now or clock.now()
     check.review_note = note.strip()
     audit.record(
         session,

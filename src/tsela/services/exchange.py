@@ -51,11 +51,11 @@ from tsela.exchange.batch import (
 from tsela.exchange.canonical import canonical
 from tsela.exchange.chain import GENESIS, sealed, verify_chain
 from tsela.ids import new_id
+from tsela.kernel import clock
 from tsela.services import audit
 from tsela.services.node_identity import NodeIdentity
 from tsela.store.db import session_factory, transaction
 from tsela.store.exchange import MessageLogEntry, OutboxEntry, Partner, ReceivedRecord
-from tsela.store.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -280,7 +280,7 @@ def serve_batch(
 ) -> SignedBatch:
     """The signed batch of the records after ``after`` (at most ``limit``), for ``partner``;
     audited (which partner, which records, when). In the caller's transaction."""
-    now = now or utcnow()
+    now = now or clock.now()
     if after < 0:
         raise FeedError(422, "after must be 0 or more")
     head = session.scalar(select(func.max(_OUT.c.seq))) or 0
@@ -612,7 +612,7 @@ def _connection_error(exc: Exception) -> tuple[str, str]:
 
 
 def _record_error(engine: Engine, me: str, partner: str, code: str, message: str) -> None:
-    now = utcnow()
+    now = clock.now()
     refusal = not code.startswith(("unreachable", "http_5"))
     with transaction(session_factory(engine)) as session:
         values: dict[str, Any] = {
@@ -656,7 +656,7 @@ def pull(
     """
     import httpx
 
-    clock = now or utcnow
+    now_of = now or clock.now
     result = PullResult(partner_node)
     factory = session_factory(engine)
     own = client is None
@@ -671,7 +671,7 @@ def pull(
                 session.expunge(partner)
             try:
                 anchor = parse_anchor(partner.anchor)
-                if clock() > anchor.valid_to:  # (a valid_from a moment ahead: clocks differ)
+                if now_of() > anchor.valid_to:  # (a valid_from a moment ahead: clocks differ)
                     raise BatchRefused(
                         "anchor_expired",
                         f"the trust anchor of node {partner_node} expired at "
@@ -696,7 +696,7 @@ def pull(
                     receiver=identity.node,
                     after_seq=partner.last_seq,
                     prev_hash=partner.last_hash,
-                    now=clock(),
+                    now=now_of(),
                     max_skew=timedelta(seconds=settings.exchange_max_skew_s),
                     max_records=settings.exchange_batch,
                 )
@@ -712,7 +712,7 @@ def pull(
                         verified=verified,
                         raw=raw,
                         signature=signature,
-                        now=utcnow(),
+                        now=clock.now(),
                     )
             except (BatchRefused, TrustError) as exc:
                 code = exc.code if isinstance(exc, BatchRefused) else "untrusted"

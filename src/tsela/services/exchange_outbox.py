@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 from tsela.exchange import agreement as terms
 from tsela.exchange import kinds
 from tsela.ids import new_id
+from tsela.kernel import clock
 from tsela.store.exchange import OutboxEntry
-from tsela.store.models import Crossing, Person, PortOfEntry, TravelDocument, utcnow
+from tsela.store.models import Crossing, Person, PortOfEntry, TravelDocument
 
 _APPEND = insert(OutboxEntry.__table__)
 
@@ -49,7 +50,7 @@ def append_many(
     agreement = terms.load()
     if not items or not agreement.allows(kind):
         return 0
-    at = now or utcnow()
+    at = now or clock.now()
     rows = [
         {
             "id": new_id(),

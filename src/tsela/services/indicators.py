@@ -12,18 +12,14 @@ from __future__ import annotations
 import calendar
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
+from tsela.kernel import clock
 from tsela.reference import UnknownPortError, port
 from tsela.store.models import Crossing, Direction, Permit, Person, PortOfEntry
-
-# Month and day boundaries for border data: South African Standard Time (the same UTC+2
-# as Lesotho), so "March" means March at the border, not in UTC.
-BORDER_TZ = ZoneInfo("Africa/Johannesburg")
 
 
 class IndicatorError(ValueError):
@@ -129,11 +125,6 @@ def measure(
     return validate(indicator_id, params).compute(session, on, params)
 
 
-def _end_of_day(day: date) -> datetime:
-    """The first instant after ``day`` at the border."""
-    return datetime.combine(day + timedelta(days=1), time(0), BORDER_TZ)
-
-
 # --- Built-in indicators ----------------------------------------------------------------
 
 
@@ -172,7 +163,7 @@ def _crossings_monthly_count(session: Session, on: date, params: Mapping[str, st
     any_before = session.scalar(
         select(func.count())
         .select_from(Crossing)
-        .where(*at_port, Crossing.crossed_at < _end_of_day(month_end))
+        .where(*at_port, Crossing.crossed_at < clock.day_end(month_end))
     )
     if not any_before:
         return Measurement(None, "crossings", month_end, source)
@@ -181,8 +172,8 @@ def _crossings_monthly_count(session: Session, on: date, params: Mapping[str, st
         .select_from(Crossing)
         .where(
             *at_port,
-            Crossing.crossed_at >= datetime.combine(month_start, time(0), BORDER_TZ),
-            Crossing.crossed_at < _end_of_day(month_end),
+            Crossing.crossed_at >= clock.day_start(month_start),
+            Crossing.crossed_at < clock.day_end(month_end),
         )
     )
     return Measurement(float(count or 0), "crossings", month_end, source)
@@ -207,7 +198,7 @@ def _valid_permit_on(on: date) -> list[ColumnElement[bool]]:
 def _valid_share_lso_in_za(session: Session, on: date, params: Mapping[str, str]) -> Measurement:
     del params
     source = "Tsela crossing and permit records: Lesotho nationals whose last crossing was an entry"
-    cutoff = _end_of_day(on)
+    cutoff = clock.day_end(on)
     last = (
         select(Crossing.person_id, func.max(Crossing.crossed_at).label("last_at"))
         .where(Crossing.crossed_at < cutoff)

@@ -11,24 +11,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from tsela.domain import decisions as dec
 from tsela.domain import matching as m
+from tsela.kernel import clock
 from tsela.reference import country_name, ports
-from tsela.store.models import Crossing, Person, PortOfEntry, TravelDocument, utcnow
+from tsela.store.models import Crossing, Person, PortOfEntry, TravelDocument
 from tsela.store.partner_crossings import PartnerCrossing
 
 if TYPE_CHECKING:
     import pyarrow as pa  # the 'observatory' extra: imported where a table is built
 
-# Lesotho and South Africa keep UTC+2 all year; reports are per border calendar day.
-BORDER_TZ = ZoneInfo("Africa/Maseru")
+# Reports are per border calendar day (tsela.kernel.clock).
 HISTORY_LIMIT = 1000  # partner records looked at per traveller (as the check's own history)
 REPORT_ITEMS = 500  # records listed one by one in a report; the counts cover all
 
@@ -38,11 +37,6 @@ def _port_name(code: str, country: str) -> str:
     if info is None:
         return code
     return info.name_ls if country == "LSO" else info.name_za
-
-
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time.min, BORDER_TZ)
-    return start, start + timedelta(days=1)
 
 
 # --------------------------------------------------------------------------- loading
@@ -132,8 +126,8 @@ def matching_report(
     border day ``day``, as they stand at ``now``; and the records behind all but the
     matched ones. Records up to a window either side of the day are read, so a crossing
     just before midnight still finds its other half."""
-    now = now or utcnow()
-    start, end = day_bounds(day)
+    now = now or clock.now()
+    start, end = clock.day_start(day), clock.day_end(day)
     margin = window + m.TOLERANCE
     table = load_crossings(session, start - margin, end + margin)
     result = m.match(table, as_of=now, window=window)
@@ -244,7 +238,7 @@ def describe(rec: PartnerCrossing, at: datetime, person: Any | None = None) -> d
     11 minutes ago" (English here; the console words it in the officer's language)."""
     where = _port_name(rec.port_code, rec.country)
     land = country_name(rec.country) or rec.country
-    local = rec.crossed_at.astimezone(BORDER_TZ)
+    local = clock.border_time(rec.crossed_at)
     minutes = max(0, int((at - rec.crossed_at) / timedelta(minutes=1)))
     verb = "left" if rec.direction.value == "exit" else "entered"
     differs = []

@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 
 from tsela.domain.icao_codes import iso_country
 from tsela.domain.values import DocumentStatus
+from tsela.kernel import clock
 from tsela.services import checks as svc
 from tsela.services.screening_link import document_alerts, screener
-from tsela.store.models import TravelDocument, User, utcnow
+from tsela.store.models import TravelDocument, User
 from tsela.store.watchlists import (
     PUBLISHED,
     DocumentAlert,
@@ -125,7 +126,7 @@ def snapshot(session: Session, *, node: str, port: str) -> dict[str, Any]:
             ),
         }
     )
-    return {"node": node, "port": port, "generated_at": utcnow().isoformat(), "lists": lists}
+    return {"node": node, "port": port, "generated_at": clock.now().isoformat(), "lists": lists}
 
 
 def accept_offline_crossing(
@@ -150,7 +151,7 @@ def accept_offline_crossing(
     Its time must lie between ``svc.OFFLINE_RETENTION`` before the server's time ``now``
     and ``svc.CLOCK_SKEW`` after it; else CheckError (422) and nothing is recorded.
     """
-    now = now or utcnow()
+    now = now or clock.now()
 
     existing = svc.replayed_crossing(session, idempotency_key, payload_hash)
     if existing is not None:

@@ -26,7 +26,8 @@ from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tsela.domain.governance import BodyKind, InstrumentKind, Status
-from tsela.store.models import Base, Record, str_enum, utcnow
+from tsela.kernel import clock
+from tsela.store.models import Base, Record, str_enum
 
 EVIDENCE_KINDS = ("link", "attachment")
 
@@ -57,7 +58,7 @@ class BodyMember(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"), primary_key=True)
     body_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("gov_body.id"), nullable=False)
     node: Mapped[str] = mapped_column(String(2), nullable=False)
-    created_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(nullable=False, default=clock.now)
 
     body: Mapped[Body] = relationship()
 
@@ -164,7 +165,7 @@ class Activity(Record, Base):
     closed_on: Mapped[date | None] = mapped_column(Date)  # date it became done or dropped
     last_reviewed_meeting_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("gov_meeting.id"))
     public: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    updated_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(nullable=False, default=clock.now)
 
     objective: Mapped[Objective] = relationship(back_populates="activities")
     output: Mapped[Output | None] = relationship()
@@ -203,7 +204,7 @@ class ProgressNote(Record, Base):
     __tablename__ = "gov_progress_note"
 
     activity_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("gov_activity.id"), nullable=False)
-    written_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
+    written_at: Mapped[datetime] = mapped_column(nullable=False, default=clock.now)
     author: Mapped[str] = mapped_column(String(60), nullable=False)
     text: Mapped[str] = mapped_column(Text, nullable=False, default="")
     status_from: Mapped[Status | None] = mapped_column(str_enum(Status, "gov_note_from"))

@@ -9,7 +9,7 @@ short strings with CHECK constraints, which migrate the same way on SQLite and P
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -33,6 +33,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from tsela.domain.values import Decision, Direction, DocumentStatus, Role, Sex
 from tsela.ids import new_id
+from tsela.kernel import clock
 from tsela.reference import port_display_name
 from tsela.store.types import UTCDateTime
 
@@ -46,8 +47,9 @@ NAMING = {
 }
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+# The old name of ``tsela.kernel.clock.now``, kept only while branches written before the
+# kernel land; new code imports the kernel's.
+utcnow = clock.now
 
 
 class Base(DeclarativeBase):
@@ -76,7 +78,7 @@ class Record:
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     node: Mapped[str] = mapped_column(String(2), nullable=False)
-    created_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(nullable=False, default=clock.now)
 
 
 class Person(Record, Base):
@@ -169,7 +171,7 @@ class Permit(Record, Base):
     country: Mapped[str] = mapped_column(String(3), nullable=False, default="ZAF")  # where valid
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
-    updated_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(nullable=False, default=clock.now)
     # Added by migration 0003_permits: the applicant's document, renewal link, credential.
     document_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("travel_document.id"))
     renewal_of_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("permit.id"))
@@ -235,7 +237,7 @@ class AuditEvent(Base):
     seq: Mapped[int | None] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), unique=True
     )
-    at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
+    at: Mapped[datetime] = mapped_column(nullable=False, default=clock.now)
     actor: Mapped[str] = mapped_column(String(60), nullable=False)
     action: Mapped[str] = mapped_column(String(60), nullable=False)
     entity: Mapped[str] = mapped_column(String(40), nullable=False, default="")

@@ -21,7 +21,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tsela.domain.values import Decision, Direction, Sex
-from tsela.store.models import Base, str_enum, utcnow
+from tsela.kernel import clock
+from tsela.store.models import Base, str_enum
 
 E = TypeVar("E", Direction, Sex, Decision)
 
@@ -74,7 +75,7 @@ class PartnerCrossing(Base):
     birth_date: Mapped[date | None] = mapped_column(Date)
     sex: Mapped[Sex | None] = mapped_column(str_enum(Sex, "sex"))
     decision: Mapped[Decision | None] = mapped_column(str_enum(Decision, "decision"))
-    received_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(nullable=False, default=clock.now)
 
     __table_args__ = (
         # The check's "other side" look-up and the matcher's document join.
@@ -200,7 +201,7 @@ def apply_partner_crossings(session: Session, node: str, rows: Sequence[Mapping[
         values.setdefault(clean["id"], clean)
     if not values:
         return 0
-    received_at = utcnow()
+    received_at = clock.now()
     params = [{**v, "received_at": received_at} for v in values.values()]
     table = PartnerCrossing.__table__
     dialect = session.get_bind().dialect.name

@@ -12,7 +12,8 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tsela.store.models import Base, Record, utcnow
+from tsela.kernel import clock
+from tsela.store.models import Base, Record
 
 
 class PermitEvent(Record, Base):
@@ -27,7 +28,7 @@ class PermitEvent(Record, Base):
     actor: Mapped[str] = mapped_column(String(60), nullable=False)
     role: Mapped[str] = mapped_column(String(16), nullable=False)
     reason: Mapped[str] = mapped_column(Text, nullable=False, default="")
-    at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
+    at: Mapped[datetime] = mapped_column(nullable=False, default=clock.now)
 
     __table_args__ = (Index("ix_permit_event_permit", "permit_id", "at"),)
 

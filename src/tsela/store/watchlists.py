@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tsela.store.models import Base, Record, str_enum, utcnow
+from tsela.kernel import clock
+from tsela.store.models import Base, Record, str_enum
 
 
 class WatchlistKind(StrEnum):
@@ -57,7 +58,7 @@ class Watchlist(Record, Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     entry_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     imported_by: Mapped[str] = mapped_column(String(60), nullable=False)
-    imported_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
+    imported_at: Mapped[datetime] = mapped_column(nullable=False, default=clock.now)
 
 
 # The rows readers look at (version 0: being written by an import, or replaced by one).

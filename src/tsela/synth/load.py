@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ import pyarrow as pa
 from sqlalchemy import Engine, select
 
 from tsela.ids import new_ids
+from tsela.kernel import clock
 from tsela.observatory import parquet
 from tsela.store.bulk import BulkWriter
 from tsela.store.db import session_factory
@@ -49,7 +49,7 @@ class StoredPopulation:
 
 def load_population(writer: BulkWriter, pop: Population, node: str) -> StoredPopulation:
     n = len(pop)
-    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    now = clock.now().strftime("%Y-%m-%d %H:%M:%S.%f")
     person_ids = new_hex_ids(n)
     birth = np.datetime_as_string(pop.birth_date, unit="D")
     writer.insert(
@@ -141,7 +141,7 @@ def crossing_rows(
     chunk: CrossingChunk, stored: StoredPopulation, port_ids: np.ndarray
 ) -> list[tuple[object, ...]]:
     n = len(chunk)
-    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    now = clock.now().strftime("%Y-%m-%d %H:%M:%S.%f")
     country = np.asarray(COUNTRIES, dtype=object)[chunk.country]
     node = np.where(chunk.country == 0, "LS", "ZA").astype(object)
     return list(

@@ -19,13 +19,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tsela.api.auth import client_source
-from tsela.api.deps import get_session, get_settings
+from tsela.api.deps import clock_of, get_session, get_settings
 from tsela.config import Settings
 from tsela.domain.values import Direction
 from tsela.reference import UnknownPortError, country_name
 from tsela.services import checks as svc
 from tsela.services.screening_link import document_alerts, screener
-from tsela.store.models import PortOfEntry, Role, User, utcnow
+from tsela.store.models import PortOfEntry, Role, User
 from tsela.web.i18n import N_
 from tsela.web.nav import add_nav
 from tsela.web.render import render
@@ -134,10 +134,11 @@ def check(
             **keep,
             status_code=400,
         )
+    now = clock_of(request).now()
     req = svc.CheckRequest(
         port=port_code,
         direction=way,
-        at=utcnow(),
+        at=now,
         mrz=mrz.strip()[:200] or None,
         document_number=document_number.strip()[:20] or None,
         issuing_state=issuing_state.strip()[:3] or None,
@@ -151,6 +152,7 @@ def check(
             screener=screener,
             document_alerts=document_alerts,
             source=client_source(request),
+            now=now,
         )
     except svc.CheckError as exc:
         _fail(session, exc, settings, user, request)
@@ -202,6 +204,7 @@ def record(
             payload_hash=payload,
             override_reason=reason,
             source=client_source(request),
+            now=clock_of(request).now(),
         )
         session.commit()
     except svc.CheckError as exc:

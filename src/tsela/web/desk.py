@@ -10,17 +10,17 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tsela.api.deps import get_session, get_settings
+from tsela.api.deps import clock_of, get_session, get_settings
 from tsela.config import Settings
 from tsela.domain import permits as dom
 from tsela.domain.permits import PermitRuleError, PermitStatus
 from tsela.services import permits as svc
 from tsela.services.keys import KeyStore, KeyStoreError
-from tsela.store.models import Role, User, utcnow
+from tsela.store.models import Role, User
 from tsela.store.permits import PermitEvidence
 from tsela.web.i18n import N_
 from tsela.web.nav import add_nav
-from tsela.web.render import render, today
+from tsela.web.render import render
 from tsela.web.security import page_roles
 
 router = APIRouter(include_in_schema=False)
@@ -47,7 +47,8 @@ def queue(
     """Permit officers: applications waiting for a decision, then approved ones to issue."""
     actor = svc.Actor.of(user, settings.node)
     groups = [
-        (status, svc.list_permits(session, actor, today(), status=status)) for status in QUEUE
+        (status, svc.list_permits(session, actor, clock_of(request).today(), status=status))
+        for status in QUEUE
     ]
     session.commit()  # the listing is audited
     return render(request, "desk_queue.html", {"groups": groups})
@@ -64,7 +65,7 @@ def _detail(
 ) -> Response:
     actor = svc.Actor.of(user, settings.node)
     try:
-        view = svc.view(session, actor, permit_id, today())
+        view = svc.view(session, actor, permit_id, clock_of(request).today())
     except svc.NotFound:
         return render(request, "error.html", {"error": "missing"}, 404)
     evidence = list(
@@ -150,10 +151,10 @@ def issue(
 ) -> Response:
     """Permit officers: issue an approved permit, signed with this node's active key."""
     actor = svc.Actor.of(user, settings.node)
-    now: datetime = utcnow()
+    now: datetime = clock_of(request).now()
     try:
         signer = KeyStore(settings.var_dir, settings.node).signer(now)
-        svc.issue(session, actor, permit_id, signer, today(), now)
+        svc.issue(session, actor, permit_id, signer, clock_of(request).today(), now)
     except svc.NotFound:
         session.rollback()
         return render(request, "error.html", {"error": "missing"}, 404)

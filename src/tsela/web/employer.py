@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from tsela.api.deps import get_session, get_settings
+from tsela.api.deps import clock_of, get_session, get_settings
 from tsela.config import Settings
 from tsela.domain import permits as dom
 from tsela.domain.permits import PermitRuleError
@@ -21,7 +21,7 @@ from tsela.store.models import Employer, Role, User
 from tsela.web.applying import evidence_from, form_fields, open_types
 from tsela.web.i18n import N_
 from tsela.web.nav import add_nav
-from tsela.web.render import render, today
+from tsela.web.render import render
 from tsela.web.security import page_roles
 from tsela.web.verify import Checked, check_token, token_from_form
 
@@ -52,7 +52,9 @@ def workers(
     if employer is None:
         return render(request, "employer_unlinked.html", {}, 409)
     actor = svc.Actor.of(user, settings.node)
-    permits = employer_service.workers_permits(session, actor, employer.id, today())
+    permits = employer_service.workers_permits(
+        session, actor, employer.id, clock_of(request).today()
+    )
     session.commit()  # the listing is audited
     return render(
         request,
@@ -72,7 +74,7 @@ def _register_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    types = open_types(today(), None, employer_types=True)
+    types = open_types(clock_of(request).today(), None, employer_types=True)
     chosen = next(
         (t for t in types if t.type.code == (fields.get("type_code") or fields.get("type"))), None
     )
@@ -118,7 +120,7 @@ def register(
     employer = _employer(session, user)
     if employer is None:
         return render(request, "employer_unlinked.html", {}, 409)
-    types = open_types(today(), None, employer_types=True)
+    types = open_types(clock_of(request).today(), None, employer_types=True)
     chosen = next((t for t in types if t.type.code == fields.get("type_code")), None)
     if chosen is None:
         return _register_page(request, employer, fields, N_("Choose a permit type."), 400)
@@ -137,14 +139,14 @@ def register(
             session,
             actor,
             type_code=chosen.type.code,
-            today=today(),
+            today=clock_of(request).today(),
             applicant=applicant,
             country=fields.get("country") or None,
             evidence=evidence_from(fields, chosen.type),
         )
         complete = not chosen.type.evidence.missing(svc.evidence_kinds(session, permit))
         if complete:
-            svc.submit(session, actor, permit.id, today())
+            svc.submit(session, actor, permit.id, clock_of(request).today())
     except (svc.PermitError, PermitRuleError, dom.IllegalTransition) as exc:
         session.rollback()
         return _register_page(request, employer, fields, str(exc), 400)
@@ -154,8 +156,10 @@ def register(
     )
 
 
-def _check_audited(session: Session, settings: Settings, user: User, token: str) -> Checked:
-    checked = check_token(session, settings, token)
+def _check_audited(
+    session: Session, settings: Settings, user: User, token: str, today: date
+) -> Checked:
+    checked = check_token(session, settings, token, today)
     result = checked.verification
     if result is not None:
         audit.record(
@@ -189,6 +193,8 @@ async def verify_submit(
     """Employers: verify by pasted token or uploaded QR image (the check is audited)."""
     text, checked = await token_from_form(token, image)
     if text is not None:
-        checked = await run_in_threadpool(_check_audited, session, settings, user, text)
+        checked = await run_in_threadpool(
+            _check_audited, session, settings, user, text, clock_of(request).today()
+        )
     status = 200 if checked.problem is None else 400
     return render(request, "employer_verify.html", {"checked": checked}, status)

@@ -17,14 +17,14 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tsela.api.deps import get_session, get_settings
+from tsela.api.deps import clock_of, get_session, get_settings
 from tsela.api.routes.governance import READERS
 from tsela.config import Settings
 from tsela.domain.governance import GovernanceError, Status, effective_status, parse_status
 from tsela.services import governance as g
 from tsela.services import governance_report as gr
 from tsela.store.governance import Body, Instrument
-from tsela.store.models import User, utcnow
+from tsela.store.models import User
 from tsela.web.i18n import N_
 from tsela.web.nav import add_nav
 from tsela.web.render import render
@@ -110,7 +110,7 @@ def review_page(
     report = None
     if code and problem is None:
         try:
-            report = gr.build_report(session, actor, code, utcnow(), since)
+            report = gr.build_report(session, actor, code, clock_of(request).now(), since)
         except g.NotFound:
             problem = N_("There is no body with that code.")
     charts = []
@@ -176,7 +176,7 @@ def _activity(
         activity = g.activity_by_code(session, code)
     except g.NotFound:
         return render(request, "error.html", {"error": "missing"}, 404)
-    now = utcnow()
+    now = clock_of(request).now()
     return render(
         request,
         "governance/activity.html",
@@ -214,7 +214,7 @@ def report_progress(
             note=note,
             evidence=(g.EvidenceInput(evidence.strip()),) if evidence.strip() else (),
         )
-        g.report_progress(session, actor, settings.node, update, utcnow())
+        g.report_progress(session, actor, settings.node, update, clock_of(request).now())
     except g.AccessDenied as exc:
         session.rollback()
         return _refused(request, str(exc))
@@ -235,7 +235,7 @@ def public_view(
     session: Session = Depends(get_session),
 ) -> Response:
     """Public: what the secretariat marked public (no notes, no evidence)."""
-    view = g.public_view(session, utcnow())
+    view = g.public_view(session, clock_of(request).now())
     for a in view["activities"]:
         a["effective"] = Status(a["effective_status"])
     for o in view["objectives"]:

@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from tsela.api.deps import get_settings
+from tsela.api.deps import clock_of, get_settings
 from tsela.api.routes.observatory import READERS, parquet_dir
 from tsela.config import Settings
 from tsela.observatory.engine import (
@@ -31,7 +31,7 @@ from tsela.reference import ports as reference_ports
 from tsela.store.models import User
 from tsela.web.i18n import N_
 from tsela.web.nav import add_nav
-from tsela.web.render import border_day, render
+from tsela.web.render import render
 from tsela.web.security import page_roles
 
 router = APIRouter(include_in_schema=False)
@@ -136,7 +136,7 @@ def dashboard(
         try:
             chosen = check_ports([port]) if port else ()
             period = Period.between(
-                start or None, end or None, _default_period(obs, border_day(request))
+                start or None, end or None, _default_period(obs, clock_of(request).today())
             )
         except ObservatoryError as exc:
             context["problem"] = str(exc)

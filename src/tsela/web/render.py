@@ -15,7 +15,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from tsela.domain.credentials import SAST
+from tsela.kernel.clock import border_time
 from tsela.store.models import Role
 from tsela.web.i18n import LANG_COOKIE, LANGUAGES, N_, choose_language, translations
 from tsela.web.labels import FILTERS
@@ -47,17 +47,6 @@ ROLE_LABELS: dict[Role, str] = {
 }
 
 
-def today() -> date:
-    """Today in Lesotho and South Africa (UTC+2), where permits and stays are counted."""
-    return datetime.now(SAST).date()
-
-
-def border_day(request: Request) -> date:
-    """Today at the border by the app's clock (``app.state.clock``, which tests freeze)."""
-    clock = getattr(request.app.state, "clock", None)
-    return clock().astimezone(SAST).date() if clock else today()
-
-
 def _fmt_date(value: date | datetime | str | None) -> str:
     """Dates as ISO days; moments in border time (UTC+2), from objects or ISO strings."""
     if value is None or value == "":
@@ -68,7 +57,7 @@ def _fmt_date(value: date | datetime | str | None) -> str:
         except ValueError:
             return value
     if isinstance(value, datetime):
-        return value.astimezone(SAST).strftime("%Y-%m-%d %H:%M")
+        return border_time(value).strftime("%Y-%m-%d %H:%M")
     return value.isoformat()
 
 

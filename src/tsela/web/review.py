@@ -12,16 +12,16 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tsela.api.deps import get_session, get_settings
+from tsela.api.deps import clock_of, get_session, get_settings
 from tsela.config import Settings
-from tsela.domain.credentials import SAST
+from tsela.kernel.clock import border_day
 from tsela.reference import UnknownPortError
 from tsela.services import audit
 from tsela.services import checks as svc
 from tsela.store.models import PortOfEntry, Role, User
 from tsela.web.i18n import N_
 from tsela.web.nav import add_nav
-from tsela.web.render import render, today
+from tsela.web.render import render
 from tsela.web.security import page_roles
 
 router = APIRouter(include_in_schema=False)
@@ -35,7 +35,7 @@ def _filters(request: Request) -> tuple[str, date | None, bool, str | None]:
     port = request.query_params.get("port", "").strip().upper()
     raw_day = request.query_params.get("day", "").strip()
     problem = None
-    day: date | None = today()
+    day: date | None = clock_of(request).today()
     if raw_day == "all":
         day = None
     elif raw_day:
@@ -48,7 +48,7 @@ def _filters(request: Request) -> tuple[str, date | None, bool, str | None]:
 
 def _border_day(moment: str) -> str:
     """The day at the border (UTC+2) of a stored UTC time."""
-    return datetime.fromisoformat(moment).astimezone(SAST).date().isoformat()
+    return border_day(datetime.fromisoformat(moment)).isoformat()
 
 
 def _back(port: str, day: str, reviewed: str) -> str:
@@ -123,7 +123,12 @@ def sign_off(
     """Supervisors: sign off a REFER/DENY decision or an override, with a note."""
     try:
         svc.review(
-            session, node=settings.node, supervisor=user, check_id=uuid.UUID(check_id), note=note
+            session,
+            node=settings.node,
+            supervisor=user,
+            check_id=uuid.UUID(check_id),
+            note=note,
+            now=clock_of(request).now(),
         )
     except ValueError:
         return render(request, "error.html", {"error": "missing"}, 404)

@@ -7,13 +7,14 @@ Tokens travel in POST bodies only, never in URLs (they carry the holder's name).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from tsela.api.deps import get_session, get_settings
+from tsela.api.deps import clock_of, get_session, get_settings
 from tsela.config import Settings
 from tsela.domain.credentials import MAX_TOKEN_LENGTH, KeySet, Verification, VerifyStatus
 from tsela.services import permit_qr
@@ -21,7 +22,7 @@ from tsela.services import permits as permit_service
 from tsela.services.keys import KeyStoreError, load_keysets, local_keysets
 from tsela.store.models import User
 from tsela.web.i18n import N_
-from tsela.web.render import render, today
+from tsela.web.render import render
 from tsela.web.security import public_page
 
 router = APIRouter(include_in_schema=False)
@@ -102,7 +103,7 @@ async def token_from_form(token: str, upload: UploadFile | None) -> tuple[str | 
     return text, Checked()
 
 
-def check_token(session: Session, settings: Settings, token: str) -> Checked:
+def check_token(session: Session, settings: Settings, token: str, today: date) -> Checked:
     # The same trust as POST /v1/permits/verify: every node's key set found locally and
     # the key sets imported for verifying (verifier/keys-*).
     files = [*local_keysets(settings.var_dir), *sorted(settings.var_dir.glob("verifier/keys-*"))]
@@ -110,7 +111,7 @@ def check_token(session: Session, settings: Settings, token: str) -> Checked:
         keyset = load_keysets(files) if files else KeySet()
     except KeyStoreError as exc:
         return Checked(problem=N_("The keys of this office cannot be read."), detail=str(exc))
-    result = permit_service.verify_online(session, token, keyset, settings.node, today())
+    result = permit_service.verify_online(session, token, keyset, settings.node, today)
     return Checked(verification=result)
 
 
@@ -132,6 +133,8 @@ async def verify_submit(
     """Public: verify a pasted token or an uploaded QR image (CSRF-checked like every form)."""
     text, checked = await token_from_form(token, image)
     if text is not None:
-        checked = await run_in_threadpool(check_token, session, settings, text)
+        checked = await run_in_threadpool(
+            check_token, session, settings, text, clock_of(request).today()
+        )
     status = 200 if checked.problem is None else 400
     return render(request, "verify.html", {"checked": checked}, status)

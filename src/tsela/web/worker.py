@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from tsela.api.deps import get_session, get_settings
+from tsela.api.deps import clock_of, get_session, get_settings
 from tsela.config import Settings
 from tsela.domain import permits as dom
 from tsela.domain.permits import PermitRuleError, PermitStatus
@@ -21,7 +21,7 @@ from tsela.store.models import Person, Role, User
 from tsela.web.applying import evidence_from, form_fields, open_types
 from tsela.web.i18n import N_
 from tsela.web.nav import add_nav
-from tsela.web.render import render, today
+from tsela.web.render import render
 from tsela.web.security import page_roles
 from tsela.web.stay_view import stay_left
 
@@ -66,7 +66,7 @@ def my_permits(
     if person is None:
         return _unlinked(request)
     actor = svc.Actor.of(user, settings.node)
-    permits = svc.list_permits(session, actor, today())
+    permits = svc.list_permits(session, actor, clock_of(request).today())
     session.commit()  # the listing is audited
     current = [p for p in permits if p.effective_status in (S.ISSUED, S.SUSPENDED)]
     return render(
@@ -75,7 +75,7 @@ def my_permits(
         {
             "permits": permits,
             "current": current,
-            "stay": stay_left(session, person, today()),
+            "stay": stay_left(session, person, clock_of(request).today()),
             "done": DONE.get(request.query_params.get("done", "")),
         },
     )
@@ -91,7 +91,7 @@ def apply_form(
     person = _person(session, user)
     if person is None:
         return _unlinked(request)
-    types = open_types(today(), person.nationality)
+    types = open_types(clock_of(request).today(), person.nationality)
     chosen = next((t for t in types if t.type.code == request.query_params.get("type")), None)
     return render(
         request,
@@ -112,7 +112,7 @@ def apply(
     person = _person(session, user)
     if person is None:
         return _unlinked(request)
-    types = open_types(today(), person.nationality)
+    types = open_types(clock_of(request).today(), person.nationality)
     chosen = next((t for t in types if t.type.code == fields.get("type_code")), None)
     if chosen is None:
         ctx = {"types": types, "chosen": None, "error": N_("Choose a permit type."), "values": {}}
@@ -124,7 +124,7 @@ def apply(
             session,
             actor,
             type_code=chosen.type.code,
-            today=today(),
+            today=clock_of(request).today(),
             person_id=person.id,
             employer=employer,
             country=fields.get("country") or None,
@@ -132,7 +132,7 @@ def apply(
         )
         complete = not chosen.type.evidence.missing(svc.evidence_kinds(session, permit))
         if complete:
-            svc.submit(session, actor, permit.id, today())
+            svc.submit(session, actor, permit.id, clock_of(request).today())
     except (svc.PermitError, PermitRuleError, dom.IllegalTransition) as exc:
         session.rollback()
         ctx = {"types": types, "chosen": chosen, "error": str(exc), "values": fields}
@@ -165,7 +165,7 @@ def _permit_page(
 ) -> Response:
     actor = svc.Actor.of(user, settings.node)
     try:
-        view = svc.view(session, actor, permit_id, today())
+        view = svc.view(session, actor, permit_id, clock_of(request).today())
         history = svc.history(session, actor, view.id)
         permit = svc.load_permit(session, view.id)
     except (svc.NotFound, svc.Forbidden):
@@ -216,8 +216,8 @@ def answer(
         if items:
             svc.add_evidence(session, actor, permit.id, items)
         else:
-            svc.view(session, actor, permit.id, today())  # checks it is theirs
-        svc.submit(session, actor, permit.id, today())
+            svc.view(session, actor, permit.id, clock_of(request).today())  # checks it is theirs
+        svc.submit(session, actor, permit.id, clock_of(request).today())
     except (svc.NotFound, svc.Forbidden):
         session.rollback()
         return render(request, "error.html", {"error": "missing"}, 404)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from tsela.api.auth import client_source, require_roles
-from tsela.api.deps import get_session, get_settings
+from tsela.api.deps import clock_of, get_session, get_settings
 from tsela.api.errors import error_responses
 from tsela.api.observability import count_check
 from tsela.config import Settings
@@ -96,7 +96,7 @@ def _check(
     body: CheckIn, request: Request, user: User, session: Session, settings: Settings
 ) -> dict[str, Any]:
     traveller = svc.TravellerDetails(**body.traveller.model_dump()) if body.traveller else None
-    now = request.app.state.clock()
+    now = clock_of(request).now()
     req = svc.CheckRequest(
         port=body.port,
         direction=body.direction,
@@ -151,7 +151,7 @@ def record_crossing(
                 payload_hash=payload,
                 override_reason=body.override_reason,
                 source=client_source(request),
-                now=request.app.state.clock(),
+                now=clock_of(request).now(),
             )
             session.commit()
             break
@@ -227,7 +227,7 @@ def review_override(
             supervisor=user,
             check_id=check_id,
             note=body.note,
-            now=request.app.state.clock(),
+            now=clock_of(request).now(),
         )
     except svc.CheckError as exc:
         raise check_error_to_http(session, exc, settings, user, request) from None

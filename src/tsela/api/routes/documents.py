@@ -8,7 +8,9 @@ from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
 from tsela.api.auth import require_roles
+from tsela.api.deps import get_clock
 from tsela.domain.mrz import MrzUnusable, parse
+from tsela.kernel.clock import Clock
 from tsela.store.models import Role, User
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
@@ -46,7 +48,11 @@ class MrzOut(BaseModel):
 
 
 @router.post("/mrz", response_model=MrzOut)
-def read_mrz(body: MrzIn, user: User = Depends(require_roles(*MRZ_READERS))) -> MrzOut:
+def read_mrz(
+    body: MrzIn,
+    user: User = Depends(require_roles(*MRZ_READERS)),
+    clock: Clock = Depends(get_clock),
+) -> MrzOut:
     """Check a machine readable zone (ICAO Doc 9303: TD1, TD2, TD3, MRV-A, MRV-B).
 
     200 with ``valid`` and every error found; 422 when the input is no MRZ at all.
@@ -59,7 +65,7 @@ def read_mrz(body: MrzIn, user: User = Depends(require_roles(*MRZ_READERS))) -> 
         )
     given: str | list[str] = body.mrz if body.mrz is not None else body.lines or []
     try:
-        result = parse(given, date.today())
+        result = parse(given, clock.today())
     except MrzUnusable as exc:
         raise HTTPException(422, str(exc)) from exc
     return MrzOut.model_validate(result.as_dict())

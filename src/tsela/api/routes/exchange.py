@@ -11,8 +11,9 @@ from tsela.api.auth import require_roles
 from tsela.api.deps import get_session, get_settings
 from tsela.config import Settings
 from tsela.domain.values import Role
+from tsela.kernel import clock
 from tsela.services import exchange as svc
-from tsela.store.models import User, utcnow
+from tsela.store.models import User
 
 router = APIRouter(prefix="/v1/exchange", tags=["exchange"])
 
@@ -54,5 +55,5 @@ def exchange_status(
 ) -> ExchangeStatusOut:
     """Partners, last batch, lag (seconds; records behind when known), errors and refusals;
     ``lag_alert`` when the lag passes TSELA_EXCHANGE_LAG_ALERT_S."""
-    found = svc.status(session, utcnow(), settings.exchange_lag_alert_s)
+    found = svc.status(session, clock.now(), settings.exchange_lag_alert_s)
     return ExchangeStatusOut(node=settings.node, **found)

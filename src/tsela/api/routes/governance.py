@@ -20,15 +20,16 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from tsela.api.auth import client_source, require_roles
-from tsela.api.deps import get_session, get_settings
+from tsela.api.deps import get_clock, get_session, get_settings
 from tsela.api.errors import error_responses, service_errors
 from tsela.config import Settings
 from tsela.domain.governance import GovernanceError, Status, effective_status, parse_status
+from tsela.kernel.clock import Clock
 from tsela.services import governance as g
 from tsela.services import governance_import as gi
 from tsela.services import governance_report as gr
 from tsela.services.indicators import IndicatorError
-from tsela.store.models import Role, User, utcnow
+from tsela.store.models import Role, User
 
 router = APIRouter(prefix="/v1/governance", tags=["governance"], responses=error_responses(404))
 
@@ -83,11 +84,13 @@ def _actor(*roles: Role) -> Callable[..., g.Actor]:
 
 
 @router.get("/public")
-def public(session: Session = Depends(get_session)) -> dict[str, Any]:
+def public(
+    session: Session = Depends(get_session), clock: Clock = Depends(get_clock)
+) -> dict[str, Any]:
     """Public on purpose: the instruments, objectives (with measured indicators) and
     activities the secretariat marked public, so citizens can follow what was agreed.
     Notes, evidence and anything unmarked stay private."""
-    return g.public_view(session, utcnow())
+    return g.public_view(session, clock.now())
 
 
 class BodyIn(BaseModel):
@@ -182,8 +185,9 @@ def list_activities(
     status_: str | None = Query(None, alias="status", description="Only this status"),
     session: Session = Depends(get_session),
     actor: g.Actor = Depends(_actor(*READERS)),
+    clock: Clock = Depends(get_clock),
 ) -> list[dict[str, Any]]:
-    now = utcnow()
+    now = clock.now()
     with _answers():
         g.require_reader(actor)
         wanted = parse_status(status_) if status_ else None
@@ -204,10 +208,11 @@ def get_activity(
     code: str,
     session: Session = Depends(get_session),
     actor: g.Actor = Depends(_actor(*READERS)),
+    clock: Clock = Depends(get_clock),
 ) -> dict[str, Any]:
     with _answers():
         g.require_reader(actor)
-        return g.activity_json(g.activity_by_code(session, code), utcnow())
+        return g.activity_json(g.activity_by_code(session, code), clock.now())
 
 
 @router.post("/activities", status_code=201)
@@ -216,16 +221,17 @@ def add_activity(
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
     actor: g.Actor = Depends(_actor(Role.SECRETARIAT)),
+    clock: Clock = Depends(get_clock),
 ) -> dict[str, Any]:
     """Add one activity, given as the columns of a plan row (see docs/governance.md)."""
     with _answers(session):
         unknown = sorted(set(row) - set(gi.PLAN_COLUMNS))
         if unknown:
             raise GovernanceError(f"unknown field(s) {', '.join(unknown)}")
-        report = gi.import_plan(session, actor, settings.node, [(1, row)], utcnow(), "api")
+        report = gi.import_plan(session, actor, settings.node, [(1, row)], clock.now(), "api")
         if report.errors:
             raise GovernanceError(report.errors[0].message)
-    return g.activity_json(g.activity_by_code(session, report.created[0]), utcnow())
+    return g.activity_json(g.activity_by_code(session, report.created[0]), clock.now())
 
 
 class ChangesIn(BaseModel):
@@ -245,9 +251,10 @@ def edit_activity(
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
     actor: g.Actor = Depends(_actor(Role.SECRETARIAT)),
+    clock: Clock = Depends(get_clock),
 ) -> dict[str, Any]:
     """Re-plan an activity (secretariat)."""
-    now = utcnow()
+    now = clock.now()
     data = changes.model_dump(exclude={"note"})
     with _answers(session):
         a = g.edit_activity(
@@ -280,9 +287,10 @@ def report_progress(
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
     actor: g.Actor = Depends(_actor(*READERS)),
+    clock: Clock = Depends(get_clock),
 ) -> dict[str, Any]:
     """Report progress: the owner body's members or the secretariat."""
-    now = utcnow()
+    now = clock.now()
     with _answers(session):
         a = g.report_progress(
             session,
@@ -321,6 +329,7 @@ def session_notes(
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
     actor: g.Actor = Depends(_actor(Role.SECRETARIAT)),
+    clock: Clock = Depends(get_clock),
 ) -> dict[str, Any]:
     """Notes taken at a session, applied in one go: all, or none (errors name each line,
     counting the notes from 1)."""
@@ -337,7 +346,7 @@ def session_notes(
             actor,
             settings.node,
             [(i, n.model_dump()) for i, n in enumerate(notes.notes, start=1)],
-            utcnow(),
+            clock.now(),
             meeting,
         )
     return {"updated": [a.code for a in done]}
@@ -349,6 +358,7 @@ async def import_plan(
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
     actor: g.Actor = Depends(_actor(Role.SECRETARIAT)),
+    clock: Clock = Depends(get_clock),
 ) -> dict[str, Any]:
     """Load a plan: good rows are saved, bad rows come back with their line numbers."""
     name = Path(file.filename or "plan.csv").name
@@ -359,7 +369,7 @@ async def import_plan(
         path = Path(tmp) / name
         path.write_bytes(content)
         rows = gi.read_table(path, gi.PLAN_COLUMNS)
-        report = gi.import_plan(session, actor, settings.node, rows, utcnow(), name)
+        report = gi.import_plan(session, actor, settings.node, rows, clock.now(), name)
     return {
         "rows": report.rows,
         "created": report.created,
@@ -374,9 +384,10 @@ def review(
     since: date | None = Query(None, description="Date of the last session (default: recorded)"),
     session: Session = Depends(get_session),
     actor: g.Actor = Depends(_actor(*READERS)),
+    clock: Clock = Depends(get_clock),
 ) -> dict[str, Any]:
     """Every commitment since the body's last session, grouped: late, at risk, done, ..."""
-    now = utcnow()
+    now = clock.now()
     with _answers():
         br = g.review(session, actor, body, now, since)
     rv = br.review
@@ -426,10 +437,11 @@ def report(
     since: date | None = Query(None),
     session: Session = Depends(get_session),
     actor: g.Actor = Depends(_actor(*READERS)),
+    clock: Clock = Depends(get_clock),
 ) -> Response:
     """The road-map report: timeline chart and what was agreed, done, late and new."""
     with _answers():
-        built = gr.build_report(session, actor, body, utcnow(), since)
+        built = gr.build_report(session, actor, body, clock.now(), since)
     if format == "pdf":
         filename = f"roadmap-{built.body_review.body.code}-{built.today.isoformat()}.pdf"
         return Response(

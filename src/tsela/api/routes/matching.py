@@ -10,13 +10,13 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from tsela.api.auth import client_source, require_roles
-from tsela.api.deps import get_session, get_settings
+from tsela.api.deps import clock_of, get_session, get_settings
 from tsela.config import Settings
 from tsela.domain.values import Role
 from tsela.reference import port as port_info
 from tsela.services import audit
-from tsela.services.matching import BORDER_TZ, matching_report
-from tsela.store.models import User, utcnow
+from tsela.services.matching import matching_report
+from tsela.store.models import User
 
 router = APIRouter(prefix="/v1/exchange", tags=["exchange"])
 
@@ -78,9 +78,10 @@ def matching(
     matched, mismatches, exits with no entry after the window and the reverse, those still
     within it, and crossings at a post with no counterpart; with the records behind all but
     the matched ones."""
-    now = utcnow()
+    clock = clock_of(request)
+    now = clock.now()
     code = port_info(port).code if port else None  # unknown port: 422 naming the known ones
-    the_day = day or now.astimezone(BORDER_TZ).date()
+    the_day = day or clock.today()
     report = matching_report(session, day=the_day, port=code, now=now)
     audit.record(
         session,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -19,11 +19,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from tsela.api.auth import require_roles
-from tsela.api.deps import get_session, get_settings
+from tsela.api.deps import get_clock, get_session, get_settings
 from tsela.api.errors import error_responses, service_errors
 from tsela.config import Settings
 from tsela.domain import permits as dom
-from tsela.domain.credentials import SAST, KeySet, Verification
+from tsela.domain.credentials import KeySet, Verification
+from tsela.kernel.clock import Clock
 from tsela.services import employers as emp
 from tsela.services import permits as svc
 from tsela.services.keys import KeyStore, KeyStoreError, load_keysets, local_keysets
@@ -36,10 +37,6 @@ router = APIRouter(tags=["permits"], responses=error_responses(404, 409))
 OFFICERS = (Role.PERMIT_OFFICER, Role.ADMIN)
 APPLICANTS = (Role.WORKER, Role.EMPLOYER, *OFFICERS)
 JWT_MEDIA = "application/jwt"
-
-
-def _today() -> date:
-    return datetime.now(SAST).date()
 
 
 def _actor(*roles: Role) -> Callable[..., Awaitable[svc.Actor]]:
@@ -232,7 +229,9 @@ def list_permit_types() -> list[dict[str, Any]]:
 
 
 @router.get("/v1/permits/keys")
-def permit_keys(settings: Settings = Depends(get_settings)) -> JSONResponse:
+def permit_keys(
+    settings: Settings = Depends(get_settings), clock: Clock = Depends(get_clock)
+) -> JSONResponse:
     """This node's public key set (JWKS), active and retired keys.
 
     Public: offline verifiers (police, employers, port scanners) download it; it holds only
@@ -240,7 +239,7 @@ def permit_keys(settings: Settings = Depends(get_settings)) -> JSONResponse:
     """
     with _keys_errors():
         store = _keys(settings)
-        store.ensure(datetime.now(SAST))
+        store.ensure(clock.now())
         return JSONResponse(store.jwks(), headers={"Cache-Control": "public, max-age=3600"})
 
 
@@ -252,7 +251,9 @@ def permit_keys(settings: Settings = Depends(get_settings)) -> JSONResponse:
     },
 )
 def permit_revocations(
-    settings: Settings = Depends(get_settings), session: Session = Depends(get_session)
+    settings: Settings = Depends(get_settings),
+    session: Session = Depends(get_session),
+    clock: Clock = Depends(get_clock),
 ) -> Response:
     """The signed list of this node's revoked and suspended permits (a JWS, by permit id).
 
@@ -260,7 +261,7 @@ def permit_revocations(
     ids already printed in the permits' own tokens, and is signed so it cannot be faked.
     """
     with _keys_errors():
-        signed = svc.signed_revocation_list(session, _keys(settings), datetime.now(SAST))
+        signed = svc.signed_revocation_list(session, _keys(settings), clock.now())
     return Response(signed, media_type=JWT_MEDIA, headers={"Cache-Control": "no-cache"})
 
 
@@ -269,6 +270,7 @@ def verify_permit(
     body: VerifyIn,
     settings: Settings = Depends(get_settings),
     session: Session = Depends(get_session),
+    clock: Clock = Depends(get_clock),
 ) -> dict[str, Any]:
     """Verify a permit: valid, expired, suspended, revoked, forged or unknown key.
 
@@ -278,9 +280,9 @@ def verify_permit(
     """
     files = [*local_keysets(settings.var_dir), *sorted(settings.var_dir.glob("verifier/keys-*"))]
     with _keys_errors():
-        _keys(settings).ensure(datetime.now(SAST))
+        _keys(settings).ensure(clock.now())
         keyset = load_keysets(files) if files else KeySet()
-    result = svc.verify_online(session, body.token, keyset, settings.node, _today())
+    result = svc.verify_online(session, body.token, keyset, settings.node, clock.today())
     return _verification_out(result)
 
 
@@ -292,6 +294,7 @@ def apply_for_permit(
     body: ApplicationIn,
     actor: svc.Actor = Depends(_actor(*APPLICANTS)),
     session: Session = Depends(get_session),
+    clock: Clock = Depends(get_clock),
 ) -> dict[str, Any]:
     """Open an application (a draft permit). Workers apply for themselves, employers for
     their workers, officers at the counter."""
@@ -302,14 +305,14 @@ def apply_for_permit(
             session,
             actor,
             type_code=body.permit_type,
-            today=_today(),
+            today=clock.today(),
             applicant=applicant,
             person_id=body.person_id,
             employer=body.employer,
             country=body.country,
             evidence=evidence,
         )
-        return _permit_out(session, actor, permit.number, _today())
+        return _permit_out(session, actor, permit.number, clock.today())
 
 
 @router.get(
@@ -324,6 +327,7 @@ def list_permits(
     format: Literal["json", "csv"] = "json",
     actor: svc.Actor = Depends(_actor(*APPLICANTS)),
     session: Session = Depends(get_session),
+    clock: Clock = Depends(get_clock),
 ) -> Any:
     """Permits the caller may see (employers: their workers'; workers: their own), with
     filters; ``expiring_within=30|60|90`` gives the reminder lists; ``format=csv`` exports."""
@@ -332,7 +336,7 @@ def list_permits(
         views = svc.list_permits(
             session,
             actor,
-            _today(),
+            clock.today(),
             employer_id=employer_id,
             type_code=permit_type,
             status=status,
@@ -353,10 +357,11 @@ def expiring_summary(
     within: int = Query(90, ge=0, le=365),
     actor: svc.Actor = Depends(_actor(Role.EMPLOYER, *OFFICERS)),
     session: Session = Depends(get_session),
+    clock: Clock = Depends(get_clock),
 ) -> dict[str, dict[int, int]]:
     """Counts of permits ending within 30, 60 and 90 days, by employer or by type."""
     with _service(session):
-        views = svc.list_permits(session, actor, _today(), expiring_within=within)
+        views = svc.list_permits(session, actor, clock.today(), expiring_within=within)
     return svc.expiring_summary(views, by)
 
 
@@ -365,10 +370,11 @@ def get_permit(
     ref: str,
     actor: svc.Actor = Depends(_actor(*APPLICANTS)),
     session: Session = Depends(get_session),
+    clock: Clock = Depends(get_clock),
 ) -> dict[str, Any]:
     """A permit (by id or number) with its status today and its history."""
     with _service(session):
-        return _permit_out(session, actor, ref, _today())
+        return _permit_out(session, actor, ref, clock.today())
 
 
 @router.post("/v1/permits/{ref}/evidence")
@@ -377,12 +383,13 @@ def add_evidence(
     items: list[EvidenceIn],
     actor: svc.Actor = Depends(_actor(*APPLICANTS)),
     session: Session = Depends(get_session),
+    clock: Clock = Depends(get_clock),
 ) -> dict[str, Any]:
     """Add evidence to an application (draft, submitted or evidence requested)."""
     evidence = [svc.EvidenceItem(e.kind, e.reference, e.note) for e in items]
     with _service(session):
         svc.add_evidence(session, actor, ref, evidence)
-        return _permit_out(session, actor, ref, _today())
+        return _permit_out(session, actor, ref, clock.today())
 
 
 @router.post("/v1/permits/{ref}/submit")
@@ -390,11 +397,12 @@ def submit_application(
     ref: str,
     actor: svc.Actor = Depends(_actor(*APPLICANTS)),
     session: Session = Depends(get_session),
+    clock: Clock = Depends(get_clock),
 ) -> dict[str, Any]:
     """Submit an application, or answer a request for evidence."""
     with _service(session):
-        svc.submit(session, actor, ref, _today())
-        return _permit_out(session, actor, ref, _today())
+        svc.submit(session, actor, ref, clock.today())
+        return _permit_out(session, actor, ref, clock.today())
 
 
 @router.post("/v1/permits/{ref}/decision")
@@ -403,12 +411,13 @@ def decide(
     body: DecisionIn,
     actor: svc.Actor = Depends(_actor(*OFFICERS)),
     session: Session = Depends(get_session),
+    clock: Clock = Depends(get_clock),
 ) -> dict[str, Any]:
     """An officer's decision; a reason is required to reject, request evidence, suspend,
     reinstate or revoke. Illegal moves answer 409 with what is possible instead."""
     with _service(session):
         svc.decide(session, actor, ref, DECISION_TARGET[body.decision], body.reason)
-        return _permit_out(session, actor, ref, _today())
+        return _permit_out(session, actor, ref, clock.today())
 
 
 @router.post("/v1/permits/{ref}/issue")
@@ -417,12 +426,13 @@ def issue_permit(
     actor: svc.Actor = Depends(_actor(*OFFICERS)),
     settings: Settings = Depends(get_settings),
     session: Session = Depends(get_session),
+    clock: Clock = Depends(get_clock),
 ) -> dict[str, Any]:
     """Issue an approved permit: fixes its validity and signs the credential (``token``)."""
-    now = datetime.now(SAST)
+    now = clock.now()
     with _service(session):
-        permit = svc.issue(session, actor, ref, _keys(settings).signer(now), _today(), now)
-        out = _permit_out(session, actor, ref, _today())
+        permit = svc.issue(session, actor, ref, _keys(settings).signer(now), clock.today(), now)
+        out = _permit_out(session, actor, ref, clock.today())
         out["token"] = permit.token
         out["kid"] = permit.kid
         return out
@@ -433,11 +443,12 @@ def renew_permit(
     ref: str,
     actor: svc.Actor = Depends(_actor(*APPLICANTS)),
     session: Session = Depends(get_session),
+    clock: Clock = Depends(get_clock),
 ) -> dict[str, Any]:
     """Open a renewal application for an expiring permit (evidence carried over)."""
     with _service(session):
-        new = svc.renew(session, actor, ref, _today())
-        return _permit_out(session, actor, new.number, _today())
+        new = svc.renew(session, actor, ref, clock.today())
+        return _permit_out(session, actor, new.number, clock.today())
 
 
 @router.post("/v1/permits/{ref}/end-employment")
@@ -476,11 +487,12 @@ def permit_qr(
     kind: Literal["png", "svg"],
     actor: svc.Actor = Depends(_actor(*APPLICANTS)),
     session: Session = Depends(get_session),
+    clock: Clock = Depends(get_clock),
 ) -> Response:
     """The QR code of an issued permit's signed credential, to print on the card."""
     with _service(session):
         permit = svc.load_permit(session, ref)
-        svc.view(session, actor, ref, _today())  # scope check, and the read is audited
+        svc.view(session, actor, ref, clock.today())  # scope check, and the read is audited
         if not permit.token:
             raise svc.PermitError(f"permit {permit.number} has not been issued ({permit.status})")
         token = permit.token
@@ -532,9 +544,10 @@ def employer_permits(
     request: Request,
     actor: svc.Actor = Depends(_actor(Role.EMPLOYER, *OFFICERS)),
     session: Session = Depends(get_session),
+    clock: Clock = Depends(get_clock),
 ) -> list[dict[str, Any]]:
     """The permits of an employer's workers (an employer sees only its own)."""
     del request
     with _service(session):
-        views = emp.workers_permits(session, actor, ref, _today())
+        views = emp.workers_permits(session, actor, ref, clock.today())
     return [v.as_dict() for v in views]

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tsela.api.auth import client_source, require_roles
-from tsela.api.deps import get_session, get_settings
+from tsela.api.deps import clock_of, get_session, get_settings
 from tsela.api.routes.checks import OFFICERS, CheckIn, check_error_to_http
 from tsela.config import Settings
 from tsela.services import checks as svc
@@ -111,7 +111,7 @@ def upload_offline_crossing(
                 local_decision=body.local_decision,
                 officer_reason=body.override_reason,
                 source=client_source(request),
-                now=request.app.state.clock(),
+                now=clock_of(request).now(),
             )
             session.commit()
             break

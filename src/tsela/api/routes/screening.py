@@ -8,10 +8,11 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Uplo
 from pydantic import BaseModel, Field, ValidationError
 
 from tsela.api.auth import require_roles
-from tsela.api.deps import get_engine, get_settings
+from tsela.api.deps import get_clock, get_engine, get_settings
 from tsela.api.errors import error_responses
 from tsela.config import Settings
 from tsela.domain.screening import MAX_NAME_LENGTH, THRESHOLD, ScreeningInputError
+from tsela.kernel.clock import Clock
 from tsela.store.models import Role, User
 
 router = APIRouter(prefix="/v1", tags=["screening"])
@@ -111,6 +112,7 @@ def screen_person(
     body: ScreenIn = Depends(_screen_body),
     engine: Any = Depends(get_engine),
     settings: Settings = Depends(get_settings),
+    clock: Clock = Depends(get_clock),
 ) -> ScreenOut:
     """Screen a person against every person watchlist; hits best first, each with its reasons."""
     from tsela.services.screening import screen
@@ -122,6 +124,7 @@ def screen_person(
             birth_date=body.birth_date,
             nationality=body.nationality,
             documents=[body.document] if body.document else (),
+            today=clock.today(),
             threshold=body.threshold,
             limit=body.limit,
             actor=user.username,
@@ -169,6 +172,7 @@ def import_list(
     user: User = Depends(require_roles(*IMPORTERS)),
     engine: Any = Depends(get_engine),
     settings: Settings = Depends(get_settings),
+    clock: Clock = Depends(get_clock),
 ) -> ImportOut:
     """Replace the list ``name`` with the uploaded file, atomically; bad rows are listed.
 
@@ -207,6 +211,7 @@ def import_list(
             actor=user.username,
             node=settings.node,
             confirm=confirm,
+            today=clock.today(),
         )
     except ImportNeedsConfirmation as exc:
         raise HTTPException(

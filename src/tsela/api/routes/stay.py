@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date
 
 from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from tsela.api.auth import STAFF, require_roles
+from tsela.api.deps import get_clock
 from tsela.domain.stay import (
     PermitCover,
     Stay,
@@ -16,12 +17,10 @@ from tsela.domain.stay import (
     evaluate,
     get_rule,
 )
+from tsela.kernel.clock import Clock
 from tsela.store.models import User
 
 router = APIRouter(prefix="/v1/stay", tags=["stay"])
-
-# Lesotho and South Africa both keep UTC+2 all year, so "today" at the border is that day.
-BORDER_TIME = timezone(timedelta(hours=2), "SAST")
 
 
 class StayIn(BaseModel):
@@ -70,7 +69,9 @@ class StayEvaluateOut(BaseModel):
 
 @router.post("/evaluate", response_model=StayEvaluateOut)
 def evaluate_stays(
-    body: StayEvaluateIn, user: User = Depends(require_roles(*STAFF))
+    body: StayEvaluateIn,
+    user: User = Depends(require_roles(*STAFF)),
+    clock: Clock = Depends(get_clock),
 ) -> StayEvaluateOut:
     """Apply a stay rule to the stays given: days used, days remaining, latest lawful exit,
     overstay days (in all and per stay) and the reasons in words.
@@ -79,7 +80,7 @@ def evaluate_stays(
     there is no personal data to audit. 422 names the offending stay or permit.
     """
     del user  # the role check is the point; the answer does not depend on who asks
-    as_of = body.as_of or datetime.now(UTC).astimezone(BORDER_TIME).date()
+    as_of = body.as_of or clock.today()
     try:
         rule = get_rule(body.rule)
         result = evaluate(

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from tsela.domain import permits as dom
 from tsela.domain.permits import PermitRuleError
+from tsela.kernel import clock
 from tsela.reference import is_country
 from tsela.services import audit
 from tsela.services.permits.common import (
@@ -38,7 +39,6 @@ from tsela.store.models import (
     Role,
     Sex,
     TravelDocument,
-    utcnow,
 )
 from tsela.store.permits import PermitEvidence
 
@@ -288,7 +288,7 @@ def apply(
         country=where,
         document_id=doc.id,
         renewal_of_id=renewal_of.id if renewal_of else None,
-        updated_at=now or utcnow(),
+        updated_at=now or clock.now(),
     )
     session.add(permit)
     session.flush()

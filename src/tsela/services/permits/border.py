@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from tsela.domain import permits as dom
+from tsela.kernel.clock import border_day
 from tsela.services.permits.common import PermitView, S, view_of, view_query
 from tsela.store.models import Permit
 from tsela.store.permits import Employment, PermitEvent
@@ -80,7 +81,7 @@ def permits_at_border(
                 .where(PermitEvent.permit_id == permit.id, PermitEvent.to_status == permit.status)
                 .order_by(PermitEvent.at.desc())
             ).first()
-            when = f" on {last.at.date().isoformat()}" if last else ""
+            when = f" on {border_day(last.at).isoformat()}" if last else ""
             why = f": {last.reason}" if last and last.reason else ""
             out.append(f"{label} was {v.effective_status.value}{when}{why}")
         elif v.effective_status is S.ISSUED and v.valid_from and on < v.valid_from:

@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from tsela.domain import permits as dom
 from tsela.domain.permits import PermitStatus
+from tsela.kernel import clock
 from tsela.services import audit, exchange_outbox
-from tsela.store.models import Employer, Permit, Person, Role, User, utcnow
+from tsela.store.models import Employer, Permit, Person, Role, User
 from tsela.store.permits import PermitEvent
 
 S = PermitStatus
@@ -163,7 +164,7 @@ def event(
     now: datetime | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    at = now or utcnow()
+    at = now or clock.now()
     session.add(
         PermitEvent(
             node=actor.node,
@@ -217,7 +218,7 @@ def move(
     found = dom.find_transition(permit.status, target)
     before = permit.status
     permit.status = target.value
-    permit.updated_at = now or utcnow()
+    permit.updated_at = now or clock.now()
     event(
         session,
         actor,

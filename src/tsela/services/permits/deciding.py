@@ -15,6 +15,7 @@ from tsela.domain import credentials as cred
 from tsela.domain import permits as dom
 from tsela.domain.permits import PermitStatus
 from tsela.ids import new_id
+from tsela.kernel import clock
 from tsela.services import audit, exchange_outbox
 from tsela.services.permits.common import (
     Actor,
@@ -28,7 +29,7 @@ from tsela.services.permits.common import (
     load_permit,
     move,
 )
-from tsela.store.models import Employer, Permit, Person, Role, TravelDocument, utcnow
+from tsela.store.models import Employer, Permit, Person, Role, TravelDocument
 from tsela.store.permits import Employment, PermitEvent
 
 
@@ -92,7 +93,7 @@ def issue(
     now: datetime | None = None,
 ) -> Permit:
     """Issue an approved permit: fix its validity, sign the credential, open the employment."""
-    now = now or utcnow()
+    now = now or clock.now()
     permit = load_permit(session, ref)
     if signer.node != permit.node:
         raise PermitError(
@@ -137,7 +138,7 @@ def issue_many(
     Each permit still gets its own history entry; the audit log gets one entry for the
     batch listing every permit, since the hash chain is written one entry at a time.
     """
-    now = now or utcnow()
+    now = now or clock.now()
     if not permit_ids:
         return 0
     dom.transition(S.APPROVED, S.ISSUED, actor.role)
@@ -256,7 +257,7 @@ def extend_programme(
     """
     if actor.role not in (Role.PERMIT_OFFICER, Role.ADMIN):
         raise Forbidden(f"a {actor.role.value} may not extend permits")
-    now = now or utcnow()
+    now = now or clock.now()
     ptype = dom.permit_type(type_code)
     rows = session.execute(
         select(Permit, Person, TravelDocument, Employer)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsela.domain import credentials as cred
+from tsela.kernel.clock import border_day
 from tsela.services.keys import KeyStore
 from tsela.services.permits.common import S
 from tsela.store.models import Permit
@@ -64,7 +65,7 @@ def verify_online(
             .order_by(PermitEvent.at.desc())
         ).first()
         why = f": {last.reason}" if last and last.reason else ""
-        when = f" on {last.at.date().isoformat()}" if last else ""
+        when = f" on {border_day(last.at).isoformat()}" if last else ""
         return cred.Verification(
             cred.VerifyStatus(permit.status),
             (f"permit {claims.number} was {permit.status}{when}{why}",),

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from tsela.kernel import clock
 from tsela.services import audit
 from tsela.services.screening.files import (
     FORMATS,
@@ -30,7 +31,6 @@ from tsela.services.screening.files import (
 from tsela.services.screening.index_cache import lists_changed
 from tsela.services.screening.versions import write_version
 from tsela.store.db import session_factory, transaction
-from tsela.store.models import utcnow
 from tsela.store.watchlists import (
     PUBLISHED,
     DocumentAlert,
@@ -198,8 +198,8 @@ def import_watchlist(
         raise ValueError("FtM import loads person entries; document alerts come as CSV")
     if fmt == "ftm" and mapping:
         raise ValueError("--map applies to CSV files only")
-    now = now or utcnow()
-    today = today or now.date()
+    now = now or clock.now()
+    today = today or clock.border_day(now)
     columns = parse_mapping(mapping, kind)
     text = decode(data)
     ignored = 0

@@ -15,11 +15,11 @@ from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
 
 from tsela.domain.screening import THRESHOLD, ScreeningInputError, make_query, normalise_document
+from tsela.kernel import clock
 from tsela.services import audit
 from tsela.services.screening.files import country_code
 from tsela.services.screening.index_cache import current_index, reading
 from tsela.store.db import session_factory, transaction
-from tsela.store.models import utcnow
 from tsela.store.watchlists import PUBLISHED, DocumentAlert, Watchlist
 
 
@@ -68,7 +68,7 @@ def screen(
     With ``actor``, the screening is written to the audit log (who screened, how many hits).
     With ``session``, everything happens in the caller's transaction (committed by the caller).
     """
-    today = today or utcnow().date()
+    today = today or clock.border_day(clock.now())
     if not 0.0 <= threshold <= 1.0:
         raise ScreeningInputError(f"threshold {threshold} is outside 0-1")
     query = make_query(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 
 import numpy as np
 from sqlalchemy import Engine, func, select
 
+from tsela.kernel import clock
 from tsela.services import permits as svc
 from tsela.services import screening
 from tsela.services.keys import KeyStore
@@ -81,7 +82,7 @@ def add_extras(
                 ids,
                 registered,
                 info,
-                keys.signer(datetime.now(UTC)),
+                keys.signer(clock.now()),
                 node,
                 progress("permits", total) if progress else None,
                 bulk_issue,
