@@ -207,7 +207,7 @@ def list_overrides(
         source=client_source(request),
     )
     session.commit()
-    return found
+    return [{**f, "reasons": [r["message"] for r in f["reasons"]]} for f in found]
 
 
 @router.post("/overrides/{check_id}/review", responses=error_responses(404, 409))
