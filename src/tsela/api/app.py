@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from tsela import __version__
 from tsela.api.auth import TokenUsers, declared_roles
 from tsela.api.errors import declare_common_errors, request_validation_error
+from tsela.api.schemas import HealthOut
 from tsela.config import Settings, load_settings
 from tsela.reference import UnknownPortError
 from tsela.store.db import make_engine, session_factory
@@ -67,7 +68,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def _unknown_port(_request: Request, exc: UnknownPortError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"detail": str(exc)})
 
-    @app.get("/health", tags=["health"])
+    @app.get("/health", tags=["health"], response_model=HealthOut)
     def health() -> dict[str, str]:
         """Liveness and database reachability."""
         with engine.connect() as conn:
