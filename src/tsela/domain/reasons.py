@@ -43,6 +43,7 @@ class ReasonText:
     severity: Severity
     words: Mapping[str, str]  # language -> template
     terms: Mapping[str, str]  # param -> term group
+    facts: frozenset[str] = frozenset()  # the {names} in the words
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,9 @@ def parse(text: str) -> Catalogue:
             unknown = set(terms) - names
             if unknown:
                 raise CatalogueError(f"{where}: terms for facts not in the words: {unknown}")
-            texts[(code, variant)] = ReasonText(code, variant, severity, words, terms)
+            texts[(code, variant)] = ReasonText(
+                code, variant, severity, words, terms, frozenset(names)
+            )
     return Catalogue(texts, doc.get("terms", {}))
 
 
@@ -161,7 +164,7 @@ def reason(code: str, variant: str = "", /, **params: object) -> Reason:
     """A reason from the catalogue: its severity, and its English words with ``params``."""
     text = catalogue().text(code, variant)
     facts = {k: "" if v is None else str(v) for k, v in params.items()}
-    missing = _placeholders(text.words[DEFAULT_LANGUAGE]) - set(facts)
+    missing = text.facts - facts.keys()
     if missing:
         raise CatalogueError(f"reason {code}: facts missing: {', '.join(sorted(missing))}")
     return Reason(code, text.severity, render(text, facts), variant, facts)
