@@ -171,6 +171,7 @@ def reason(code: str, variant: str = "", /, **params: object) -> Reason:
 
 
 def _known(given: Reason | Mapping[str, Any]) -> tuple[ReasonText, dict[str, str]] | None:
+    params: object
     if isinstance(given, Reason):
         code, variant, params = given.code, given.variant, given.params
     else:

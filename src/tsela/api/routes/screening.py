@@ -11,6 +11,7 @@ from tsela.api.auth import require_roles
 from tsela.api.deps import get_engine, get_settings
 from tsela.api.errors import error_responses
 from tsela.api.schemas import (
+    DocumentAlertOut,
     DocumentCheckOut,
     HitOut,
     ImportOut,
@@ -249,8 +250,5 @@ def document_alerts(
     return DocumentCheckOut(
         issuing_state=issuing_state.upper(),
         number=number,
-        alerts=[
-            h.__dict__ | {"reported_on": h.reported_on.isoformat() if h.reported_on else None}
-            for h in hits
-        ],
+        alerts=[DocumentAlertOut(**h.__dict__) for h in hits],
     )
