@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from tsela.api.schemas import FeedBatchOut
 from tsela.config import Settings
 from tsela.domain.values import Decision, Direction, Sex
 from tsela.services import exchange as svc
@@ -101,6 +102,7 @@ def carry(
         batch = svc.serve_batch(
             s, identity=server, partner=receiver.node, after=partner.last_seq, limit=limit, now=now
         )
+    FeedBatchOut.model_validate_json(batch.body)  # the batch is as /v1/exchange/feed declares
     body = tamper(batch.body) if tamper else batch.body
     verified = verify_batch(
         body,

@@ -14,9 +14,13 @@ import sys
 from pathlib import Path
 
 import pytest
+import time_machine
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from tsela.api.app import create_app
 from tsela.cli.main import app
+from tsela.config import Settings
 
 runner = CliRunner()
 TODAY = "2026-03-02"
@@ -180,3 +184,43 @@ def test_installed_command_verifies_offline_without_a_database(
     assert proc.returncode == 0, proc.stderr
     assert "VALID" in proc.stdout and "revocation not checked" in proc.stdout
     assert not Path("/nonexistent/dir").exists()
+
+
+@time_machine.travel("2026-04-01T10:00+02:00", tick=False)  # the server's day, as --today
+def test_the_cli_and_the_api_give_the_same_verification(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """``tsela permit verify --json`` (offline) and ``POST /v1/permits/verify`` (online)
+    answer with one shape, built in one place: the same fields with the same values, but
+    for where the status was looked up (the register, or a revocation list)."""
+    number, token = _issued_seasonal(env, tmp_path)
+    settings = Settings(
+        database_url=env["TSELA_DATABASE_URL"], node="LS", var_dir=Path(env["TSELA_VAR_DIR"])
+    )
+
+    def both() -> tuple[dict[str, object], dict[str, object]]:
+        code, out = run(env, "permit", "verify", token, "--today", "2026-04-01", "--json")
+        offline = json.loads(out)
+        assert code == (0 if offline["valid"] else 1)
+        with TestClient(create_app(settings)) as client:
+            answer = client.post("/v1/permits/verify", json={"token": token})
+        assert answer.status_code == 200, answer.text
+        return offline, answer.json()
+
+    offline, online = both()
+    assert set(offline) == set(online) == {"status", "valid", "reasons", "kid", "permit"}
+    for field in ("status", "valid", "kid", "permit"):
+        assert offline[field] == online[field], field
+    assert offline["status"] == "valid" and offline["permit"]["number"] == number  # type: ignore[index]
+    assert offline["reasons"][0] == online["reasons"][0]  # type: ignore[index]
+    assert offline["reasons"][1:] == ["revocation not checked: no revocation list from node LS"]
+    assert online["reasons"][1:] == ["status checked in the register of node LS"]
+
+    assert run(env, "permit", "revoke", number, "--reason", "absconded")[0] == 0
+    assert run(env, "permit", "revocations", "export")[0] == 0
+    offline, online = both()
+    for field in ("status", "valid", "kid", "permit"):
+        assert offline[field] == online[field], field
+    assert (offline["status"], offline["valid"]) == ("revoked", False)
+    assert offline["reasons"] == [f"permit {number} is revoked (revocation list of 2026-04-01)"]
+    assert online["reasons"] == [f"permit {number} was revoked on 2026-04-01: absconded"]

@@ -452,3 +452,39 @@ def test_a_post_has_both_countries_names_in_every_language(app, make_user) -> No
             {"mrz": "\n".join(mrz), "direction": "exit"},
         )  # fmt: skip
         assert "Ficksburg Bridge / Maputsoe Bridge (FKB)" in page.text, lang
+
+
+def test_the_reasons_are_shown_in_the_readers_language(app, officer, engine, make_user) -> None:  # type: ignore[no-untyped-def]
+    expired = passport_lines(
+        "RF5556667", surname="MOHAPI", given="NTSWAKI", expiry=date(2024, 1, 31)
+    )
+    page = post_form(
+        officer,
+        "/console?lang=st",
+        "/console/check",
+        {"mrz": "\n".join(expired), "direction": "entry"},
+    )
+    assert 'id="decision-word">HANA<' in page.text
+    assert '<span lang="st">Tokomane e felile ka 2024-01-31.</span>' in page.text
+    assert "Moahi oa Lesotho: ha ho moeli oa matsatsi a ho lula." in page.text
+    assert "The document expired" not in page.text
+    english = post_form(
+        officer,
+        "/console?lang=en",
+        "/console/check",
+        {"mrz": "\n".join(expired), "direction": "entry"},
+    )
+    assert '<span lang="en">The document expired on 2024-01-31.</span>' in english.text
+
+    # The supervisor reads the kept reasons in Sesotho too; one kept as words only (before
+    # reasons carried their facts) is shown as it was written, marked as English.
+    with session_factory(engine)() as s:
+        kept = s.scalars(select(BorderCheck).order_by(BorderCheck.checked_at)).first()
+        assert kept is not None
+        kept.reasons = [{"code": "document.expired", "severity": "deny", "message": "Old words."}]
+        s.commit()
+    make_user(Role.SUPERVISOR, username="mookameli")
+    boss = browser(app, "mookameli")
+    listed = boss.get("/review?port=MSU&day=all&lang=st")
+    assert '<li lang="st">Tokomane e felile ka 2024-01-31.</li>' in listed.text
+    assert '<li lang="en">Old words.</li>' in listed.text

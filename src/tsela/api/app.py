@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from tsela import __version__
 from tsela.api.auth import TokenUsers, declared_roles
 from tsela.api.errors import declare_common_errors, request_validation_error
+from tsela.api.schemas import HealthOut
 from tsela.config import Settings, clock_for, load_settings
 from tsela.kernel.clock import Clock
 from tsela.reference import UnknownPortError
@@ -78,7 +79,7 @@ def create_app(
     async def _unknown_port(_request: Request, exc: UnknownPortError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"detail": str(exc)})
 
-    @app.get("/health", tags=["health"])
+    @app.get("/health", tags=["health"], response_model=HealthOut)
     def health() -> dict[str, str]:
         """Liveness and database reachability."""
         with engine.connect() as conn:

@@ -35,6 +35,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from tsela.api.schemas import FeedBatchOut
 from tsela.config import Settings
 from tsela.exchange.batch import SIGNATURE_HEADER
 from tsela.kernel import clock
@@ -75,7 +76,16 @@ def create_exchange_app(settings: Settings, engine: Engine) -> FastAPI:
     identity = NodeIdentity(settings.var_dir, settings.node)
     factory = session_factory(engine)
 
-    @app.get("/v1/exchange/feed")
+    @app.get(
+        "/v1/exchange/feed",
+        response_class=Response,
+        responses={
+            200: {
+                "model": FeedBatchOut,
+                "description": "The signed batch: canonical JSON, as signed (Tsela-Signature)",
+            }
+        },
+    )
     def feed(
         request: Request,
         after: int = Query(0, ge=0, description="The last sequence number already applied."),

@@ -63,6 +63,7 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tsela.api.schemas import LiveOut, ReadyOut
 from tsela.ids import new_id
 
 log = logging.getLogger("tsela.request")
@@ -347,14 +348,18 @@ def _may_scrape(request: Request, token: str) -> bool:
     return host in _LOOPBACK
 
 
-@router.get("/health/live")
+@router.get("/health/live", response_model=LiveOut)
 def live() -> dict[str, str]:
     """The process answers (no database look)."""
     return {"status": "ok"}
 
 
-@router.get("/health/ready")
-def ready(request: Request) -> JSONResponse:
+@router.get(
+    "/health/ready",
+    response_model=ReadyOut,
+    responses={503: {"model": ReadyOut, "description": "Not ready: the checks say why"}},
+)
+def ready(request: Request, response: Response) -> dict[str, Any]:
     """Ready for traffic: database reachable, screening index loaded, migrations current."""
     engine: Engine = request.app.state.engine
     checks: dict[str, str] = {}
@@ -373,10 +378,8 @@ def ready(request: Request) -> JSONResponse:
     loaded, _, _ = screening_index_state(engine)
     checks["screening_index"] = "ok" if loaded else "not loaded yet"
     ok = all(v == "ok" for v in checks.values())
-    return JSONResponse(
-        status_code=200 if ok else 503,
-        content={"status": "ready" if ok else "not ready", "checks": checks},
-    )
+    response.status_code = 200 if ok else 503
+    return {"status": "ready" if ok else "not ready", "checks": checks}
 
 
 @cache

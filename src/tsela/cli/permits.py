@@ -427,7 +427,9 @@ def verify_cmd(
     result = verifier.verify(token, _today(today))
     c = result.claims
     if as_json:
-        typer.echo(json.dumps(_verification_json(result), indent=2))
+        from tsela.services.permits import verification_answer
+
+        typer.echo(json.dumps(verification_answer(result), indent=2))
     else:
         colour = "green" if result.valid else "red"
         console.print(f"[bold {colour}]{result.status.value.upper()}[/]: {result.reasons[0]}")
@@ -442,32 +444,6 @@ def verify_cmd(
                 console.print(f"  employer: {c.employer}")
     if result.status is not VerifyStatus.VALID:
         raise typer.Exit(1)
-
-
-def _verification_json(result) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    c = result.claims
-    return {
-        "status": result.status.value,
-        "reasons": list(result.reasons),
-        "kid": result.kid,
-        "permit": None
-        if c is None
-        else {
-            "number": c.number,
-            "holder": c.holder,
-            "birth_date": c.birth_date.isoformat() if c.birth_date else None,
-            "nationality": c.nationality,
-            "document": c.document,
-            "type": c.permit_type,
-            "type_name": c.type_name,
-            "rights": list(c.rights),
-            "country": c.country,
-            "valid_from": c.valid_from.isoformat(),
-            "valid_to": c.valid_to.isoformat(),
-            "employer": c.employer,
-            "issuer": c.issuer,
-        },
-    }
 
 
 @permit_app.command("fetch")

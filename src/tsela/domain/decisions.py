@@ -1,7 +1,8 @@
 """From findings to a border decision: CLEAR, REFER (secondary inspection) or DENY.
 
 Pure: the check service gathers the facts (document, permits, stay, watchlists, history),
-this module turns each into a ``Reason`` an officer understands and takes the most severe.
+this module turns each into a ``Reason`` from the catalogue (``domain.reasons``: the code's
+severity and words) and takes the most severe.
 A DENY is a recommendation: a person refused entry always has an officer's decision behind
 it (Lesotho Data Protection Act 2011: no decision based solely on automated processing).
 """
@@ -12,31 +13,32 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from enum import IntEnum
-from typing import Any
 
 from tsela.domain.matching import WINDOW as MATCH_WINDOW
+from tsela.domain.reasons import Reason, Severity, reason
 from tsela.domain.values import Decision
 from tsela.kernel.clock import border_day
-from tsela.reference import country_name
+
+__all__ = [
+    "DENY_CATEGORIES",
+    "PROTECT_CATEGORIES",
+    "STRONG_MATCH",
+    "PartnerRecord",
+    "PastCrossing",
+    "Reason",
+    "Severity",
+    "WatchlistFinding",
+    "decide",
+    "document_reasons",
+    "history_reasons",
+    "ordered",
+    "stay_reasons",
+    "stays_from_history",
+    "watchlist_reasons",
+    "with_partner_records",
+]
 
 _OTHER_COUNTRY = {"LSO": "ZAF", "ZAF": "LSO"}
-
-
-class Severity(IntEnum):
-    INFO = 0  # shown, does not change the decision
-    REFER = 1  # send to secondary inspection
-    DENY = 2  # recommend refusal
-
-
-@dataclass(frozen=True)
-class Reason:
-    code: str  # stable identifier, e.g. "document.expired"
-    severity: Severity
-    message: str  # in words an officer understands
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "severity": self.severity.name.lower(), "message": self.message}
 
 
 def decide(reasons: Iterable[Reason]) -> Decision:
@@ -66,27 +68,13 @@ def document_reasons(
     direction: str,
     alert_source: str | None = None,
 ) -> list[Reason]:
-    out: list[Reason] = []
-    for error in mrz_errors:
-        out.append(Reason("mrz.invalid", Severity.REFER, f"The MRZ does not check out: {error}."))
+    out = [reason("mrz.invalid", error=error) for error in mrz_errors]
     if status in ("lost", "stolen", "revoked"):
-        source = f" ({alert_source})" if alert_source else ""
-        out.append(
-            Reason(
-                f"document.{status}",
-                Severity.DENY,
-                f"This document is reported {status}{source}: hold it and refer the traveller.",
-            )
-        )
+        out.append(reason(f"document.{status}", source=alert_source))
     if expiry is not None and expiry < today:
         # Leaving on an expired passport is allowed (one goes home); entering is not.
-        severity = Severity.DENY if direction == "entry" else Severity.REFER
         out.append(
-            Reason(
-                "document.expired",
-                severity,
-                f"The document expired on {expiry.isoformat()}.",
-            )
+            reason("document.expired", "" if direction == "entry" else "exit", expiry=expiry)
         )
     return out
 
@@ -156,55 +144,40 @@ def with_partner_records(
         if (implied == "exit") != inside:
             continue
         events.insert(at, PastCrossing(implied, rec.crossed_at, rec.port, rec.record_id))
-        here = _OTHER_COUNTRY.get(rec.country, "")
-        here_name = country_name(here) or here or "this country"
-        there = country_name(rec.country) or rec.country
-        day = border_day(rec.crossed_at).isoformat()
-        source = f"record {rec.record_id} of the {rec.node} node"
-        if implied == "exit":
-            message = (
-                f"No exit from {here_name} is recorded here, but {there} recorded the "
-                f"traveller's entry at {rec.port_name} on {day} ({source}): the stay counts "
-                "as ended that day."
+        reasons.append(
+            reason(
+                f"stay.partner_record.{implied}",
+                here=_OTHER_COUNTRY.get(rec.country, ""),
+                there=rec.country,
+                port=rec.port_name,
+                day=border_day(rec.crossed_at).isoformat(),
+                record=rec.record_id,
+                node=rec.node,
             )
-        else:
-            message = (
-                f"No entry into {here_name} is recorded here, but {there} recorded the "
-                f"traveller's exit at {rec.port_name} on {day} ({source}): the stay counts "
-                "from that day."
-            )
-        reasons.append(Reason(f"stay.partner_record.{implied}", Severity.INFO, message))
+        )
     return events, reasons
 
 
-def history_reasons(
-    direction: str, country_name: str, history: Sequence[PastCrossing]
-) -> list[Reason]:
-    """Irregular-crossing indicators from this country's own records (newest last)."""
+def history_reasons(direction: str, country: str, history: Sequence[PastCrossing]) -> list[Reason]:
+    """Irregular-crossing indicators from this country's own records (newest last);
+    ``country`` is this country's code."""
     last = history[-1] if history else None
     if direction == "entry" and last is not None and last.direction == "entry":
         return [
-            Reason(
+            reason(
                 "history.still_inside",
-                Severity.REFER,
-                f"Our records say the traveller entered {country_name} on "
-                f"{border_day(last.crossed_at).isoformat()} at {last.port} and has not left since: "
-                "an exit was not recorded, or the border was crossed elsewhere.",
+                country=country,
+                day=border_day(last.crossed_at).isoformat(),
+                port=last.port,
             )
         ]
     if direction == "exit" and (last is None or last.direction == "exit"):
-        when = (
-            f"; the last record is an exit on {border_day(last.crossed_at).isoformat()} "
-            f"at {last.port}"
-            if last
-            else ""
-        )
         return [
-            Reason(
+            reason(
                 "history.no_entry",
-                Severity.REFER,
-                f"No entry into {country_name} is recorded for this exit{when}: the traveller may "
-                "have entered irregularly.",
+                country=country,
+                day=border_day(last.crossed_at).isoformat() if last else None,
+                port=last.port if last else None,
             )
         ]
     return []
@@ -258,47 +231,26 @@ def stay_reasons(
     days_remaining: int | None,
     latest_exit: date | None,
     overstay_days: int,
-    rule_label: str,
+    rule: str,
+    rule_version: str,
     permit_label: str | None,
     today: date | None = None,
 ) -> list[Reason]:
     out: list[Reason] = []
+    under = {"rule": rule, "version": rule_version}
     if permit_label:
-        out.append(
-            Reason(
-                "permit.valid",
-                Severity.INFO,
-                f"Holds a valid {permit_label}: the visitor stay limit does not apply.",
-            )
-        )
+        out.append(reason("permit.valid", permit=permit_label))
     if direction == "entry":
         if latest_exit is None and days_remaining is not None and days_remaining <= 0:
-            out.append(
-                Reason(
-                    "stay.none_left",
-                    Severity.DENY,
-                    f"No days of stay are left under {rule_label}.",
-                )
-            )
+            out.append(reason("stay.none_left", **under))
         elif latest_exit is not None and today is not None:
             days = (latest_exit - today).days + 1
             out.append(
-                Reason(
-                    "stay.allowed",
-                    Severity.INFO,
-                    f"May stay until {latest_exit.isoformat()} ({days} days including today) "
-                    f"under {rule_label}.",
-                )
+                reason("stay.allowed", latest_exit=latest_exit.isoformat(), days=days, **under)
             )
     if overstay_days > 0:
-        out.append(
-            Reason(
-                "stay.overstay",
-                Severity.REFER,
-                f"Overstayed by {overstay_days} day{'s' if overstay_days != 1 else ''} "
-                f"under {rule_label}.",
-            )
-        )
+        case = "one" if overstay_days == 1 else ""
+        out.append(reason("stay.overstay", case, days=overstay_days, **under))
     return out
 
 
@@ -324,44 +276,23 @@ class WatchlistFinding:
     why: str
 
 
-_CATEGORY_WORDS = {
-    "trafficking": "victim of trafficking",
-    "missing_person": "missing person",
-    "deportation": "deportation order",
-    "banned_entry": "entry ban",
-}
-
-
 def watchlist_reasons(hits: Sequence[WatchlistFinding]) -> list[Reason]:
     out: list[Reason] = []
     for h in hits:
-        pct = f"{h.score:.0%}"
         if h.category in PROTECT_CATEGORIES:
-            out.append(
-                Reason(
-                    "watchlist.protect",
-                    Severity.REFER,
-                    f"Possible {_CATEGORY_WORDS.get(h.category, h.category)} on {h.list_name} "
-                    f"({h.entry_name}, match {pct}: {h.why}). Refer discreetly for protection.",
-                )
-            )
+            code = "watchlist.protect"
         elif h.strong and h.category in DENY_CATEGORIES:
-            out.append(
-                Reason(
-                    "watchlist.match",
-                    Severity.DENY,
-                    f"Matches {h.entry_name} on {h.list_name} "
-                    f"({_CATEGORY_WORDS.get(h.category, h.category)}, "
-                    f"match {pct}: {h.why}).",
-                )
-            )
+            code = "watchlist.match"
         else:
-            out.append(
-                Reason(
-                    "watchlist.possible",
-                    Severity.REFER,
-                    f"Possible match with {h.entry_name} on {h.list_name} "
-                    f"({_CATEGORY_WORDS.get(h.category, h.category)}, match {pct}: {h.why}).",
-                )
+            code = "watchlist.possible"
+        out.append(
+            reason(
+                code,
+                category=h.category,
+                list=h.list_name,
+                entry=h.entry_name,
+                score=f"{h.score:.0%}",
+                why=h.why,
             )
+        )
     return out

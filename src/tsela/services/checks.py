@@ -25,6 +25,7 @@ from tsela.domain import decisions as dec
 from tsela.domain import icao_codes as icao
 from tsela.domain import mrz as mrzlib
 from tsela.domain import stay as staylib
+from tsela.domain.reasons import reason
 from tsela.domain.screening.scoring import EARLIEST_BIRTH_YEAR
 from tsela.domain.values import Decision, Direction, DocumentStatus, Role, Sex
 from tsela.ids import new_id
@@ -412,7 +413,9 @@ def _crossings(
     return history, recent
 
 
-def _permits(session: Session, person_id: uuid.UUID, day: date) -> tuple[list[Any], list[str]]:
+def _permits(
+    session: Session, person_id: uuid.UUID, day: date
+) -> tuple[list[Any], list[dec.Reason]]:
     from tsela.services import permits as permit_service
 
     return permit_service.permits_at_border(session, person_id, day)
@@ -427,25 +430,12 @@ def _stay(
     permits: list[Any],
 ) -> tuple[dict[str, Any] | None, list[dec.Reason]]:
     if person.nationality == country:
-        return None, [
-            dec.Reason(
-                "stay.citizen",
-                dec.Severity.INFO,
-                f"Citizen of {country_name(country) or country}: no limit on stay.",
-            )
-        ]
+        return None, [reason("stay.citizen", country=country)]
     covering = [p for p in permits if p.country == country and p.overrides_stay_limit]
     try:
         rule = staylib.select_rule(staylib.load_rules(), person.nationality, country, day)
     except staylib.UnknownRuleError:
-        return None, [
-            dec.Reason(
-                "stay.no_rule",
-                dec.Severity.INFO,
-                f"No stay rule is configured for nationals of {person.nationality} visiting "
-                f"{country}: check the visa or permit by hand.",
-            )
-        ]
+        return None, [reason("stay.no_rule", nationality=person.nationality, country=country)]
     stays = dec.stays_from_history(history)
     if direction is Direction.ENTRY:
         if stays and stays[-1][1] is None:
@@ -469,13 +459,13 @@ def _stay(
     last_over = 0
     if direction is Direction.EXIT and assessment.stays:
         last_over = assessment.stays[-1].overstay_days
-    label = f"rule {rule.id} ({assessment.version_label})"
     reasons = dec.stay_reasons(
         direction=direction.value,
         days_remaining=assessment.days_remaining,
         latest_exit=assessment.latest_exit,
         overstay_days=last_over,
-        rule_label=label,
+        rule=rule.id,
+        rule_version=assessment.version_label,
         permit_label=(f"{covering[0].type_name} {covering[0].number}" if covering else None),
         today=day,
     )
@@ -690,16 +680,8 @@ def run_check(
         alert_source=alert_source,
     )
 
-    valid_permits, permit_notes = _permits(session, person.id, day)
-    for note in permit_notes:
-        severe = any(word in note for word in (" was revoked", " was suspended"))
-        reasons.append(
-            dec.Reason(
-                "permit.problem",
-                dec.Severity.REFER if severe else dec.Severity.INFO,
-                note[:1].upper() + note[1:] + ".",
-            )
-        )
+    valid_permits, permit_findings = _permits(session, person.id, day)
+    reasons += permit_findings
 
     history, recent = _crossings(session, person.id, country)
     other_side = exchange_matching.at_check(
@@ -716,16 +698,7 @@ def run_check(
     try:
         stay, stay_reasons = _stay(person, country, request.direction, day, history, valid_permits)
     except staylib.StayInputError as exc:
-        stay, stay_reasons = (
-            None,
-            [
-                dec.Reason(
-                    "stay.unreadable",
-                    dec.Severity.REFER,
-                    f"The recorded stays could not be evaluated: {exc}.",
-                )
-            ],
-        )
+        stay, stay_reasons = None, [reason("stay.unreadable", problem=exc)]
     reasons += stay_reasons
 
     hits: list[dec.WatchlistFinding] = []
@@ -745,9 +718,7 @@ def run_check(
             )
         )
     reasons += dec.watchlist_reasons(hits)
-    reasons += dec.history_reasons(
-        request.direction.value, country_name(country) or country, history
-    )
+    reasons += dec.history_reasons(request.direction.value, country, history)
 
     reasons = dec.ordered(reasons)
     decision = dec.decide(reasons)
@@ -952,7 +923,7 @@ def overrides(
                 "direction": check.direction.value,
                 "decision": check.decision.value,
                 "traveller": f"{person.given_names} {person.primary_name}".strip(),
-                "reasons": [r["message"] for r in check.reasons],
+                "reasons": list(check.reasons),  # as stored: code, severity, words, facts
                 "overridden": check.override_reason is not None,
                 "override_reason": check.override_reason,
                 "overridden_by": by,

@@ -6,6 +6,7 @@ Other areas add their pages to the navigation with ``web.nav.add_nav`` and exten
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import date, datetime
 from functools import cache
@@ -15,6 +16,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from tsela.domain import reasons
 from tsela.kernel.clock import border_time
 from tsela.store.models import Role
 from tsela.web.i18n import LANG_COOKIE, LANGUAGES, N_, choose_language, translations
@@ -74,6 +76,9 @@ def environment(lang: str) -> Environment:
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     env.filters["day"] = _fmt_date
     env.filters.update(FILTERS)
+    # Border-check reasons in the page's language, from the domain's catalogue.
+    env.filters["reason_words"] = functools.partial(reasons.words, lang=lang)
+    env.filters["reason_lang"] = functools.partial(reasons.language_of, lang=lang)
     env.globals["LANGUAGES"] = LANGUAGES
     env.globals["CSRF_FIELD"] = CSRF_FIELD
     return env

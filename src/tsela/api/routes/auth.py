@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from tsela.api.auth import SESSION_COOKIE, bearer_secret, client_source, require_roles
 from tsela.api.deps import get_session, get_settings
 from tsela.api.errors import error_responses
+from tsela.api.schemas import MeOut, SignedOutOut, TokenOut
 from tsela.config import Settings
 from tsela.services import accounts
 from tsela.store.models import Role, User
@@ -23,20 +24,6 @@ TOKEN_TTL = timedelta(hours=12)
 class LoginIn(BaseModel):
     username: str = Field(min_length=1, max_length=60)
     password: str = Field(min_length=1, max_length=200)
-
-
-class TokenOut(BaseModel):
-    access_token: str
-    token_type: str = "bearer"
-    expires_in: int
-    role: Role
-
-
-class MeOut(BaseModel):
-    username: str
-    full_name: str
-    role: Role
-    node: str
 
 
 @router.post("/login", response_model=TokenOut, responses=error_responses(401, 429))
@@ -78,12 +65,6 @@ def me(user: User = Depends(require_roles(*Role))) -> MeOut:
 class PasswordIn(BaseModel):
     current_password: str = Field(min_length=1, max_length=200)
     new_password: str = Field(min_length=1, max_length=200)
-
-
-class SignedOutOut(BaseModel):
-    signed_out: bool
-    other_tokens_revoked: int = 0
-    other_sessions_ended: int = 0
 
 
 @router.post("/logout", response_model=SignedOutOut)

@@ -18,6 +18,7 @@ from tsela.api.auth import client_source, require_roles
 from tsela.api.deps import clock_of, get_session, get_settings
 from tsela.api.errors import error_responses
 from tsela.api.observability import count_check
+from tsela.api.schemas import CheckOut, CrossingRecordedOut, OverrideOut, ReviewedOut
 from tsela.config import Settings
 from tsela.domain.values import Direction, Role
 from tsela.services import audit
@@ -71,7 +72,7 @@ def check_error_to_http(
     return HTTPException(exc.status, exc.message)
 
 
-@router.post("/checks", status_code=status.HTTP_201_CREATED)
+@router.post("/checks", status_code=status.HTTP_201_CREATED, response_model=CheckOut)
 async def check_traveller(
     body: CheckIn,
     request: Request,
@@ -124,7 +125,15 @@ def _check(
     return result.as_dict()
 
 
-@router.post("/crossings", status_code=status.HTTP_201_CREATED, responses=error_responses(404, 409))
+@router.post(
+    "/crossings",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CrossingRecordedOut,
+    responses={
+        200: {"model": CrossingRecordedOut, "description": "A retry: the crossing recorded before"},
+        **error_responses(404, 409),
+    },
+)
 def record_crossing(
     body: CrossingIn,
     request: Request,
@@ -180,7 +189,7 @@ def record_crossing(
     }
 
 
-@router.get("/overrides")
+@router.get("/overrides", response_model=list[OverrideOut])
 def list_overrides(
     port: str | None = None,
     day: date | None = None,
@@ -207,10 +216,12 @@ def list_overrides(
         source=client_source(request),
     )
     session.commit()
-    return found
+    return [{**f, "reasons": [r["message"] for r in f["reasons"]]} for f in found]
 
 
-@router.post("/overrides/{check_id}/review", responses=error_responses(404, 409))
+@router.post(
+    "/overrides/{check_id}/review", response_model=ReviewedOut, responses=error_responses(404, 409)
+)
 def review_override(
     check_id: uuid.UUID,
     body: ReviewIn,

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
 from tsela.api.auth import require_roles
 from tsela.api.deps import get_clock
+from tsela.api.schemas import MrzOut
 from tsela.domain.mrz import MrzUnusable, parse
 from tsela.kernel.clock import Clock
 from tsela.store.models import Role, User
@@ -23,28 +22,6 @@ class MrzIn(BaseModel):
 
     mrz: str | None = Field(None, max_length=400, examples=["P<UTOERIKSSON<<ANNA<MARIA<<<..."])
     lines: list[str] | None = Field(None, max_length=5)
-
-
-class MrzOut(BaseModel):
-    valid: bool
-    format: str = Field(description="TD1, TD2, TD3, MRVA or MRVB")
-    document_type: str
-    issuing_state: str
-    issuing_state_name: str
-    surname: str
-    given_names: str
-    document_number: str
-    nationality: str
-    nationality_name: str
-    birth_date: date | None
-    expiry_date: date | None
-    sex: str = Field(description="M, F or X (unspecified)")
-    optional_data: str
-    optional_data_2: str = Field(description="TD1 only: the optional data of line 2")
-    errors: list[str] = Field(description="What is wrong, field by field, with its place")
-    hints: list[str] = Field(description="Likely OCR misreadings (O/0, I/1, B/8...)")
-    warnings: list[str]
-    lines: list[str]
 
 
 @router.post("/mrz", response_model=MrzOut)

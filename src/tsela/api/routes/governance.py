@@ -15,13 +15,26 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile, status
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from tsela.api.auth import client_source, require_roles
 from tsela.api.deps import get_clock, get_session, get_settings
 from tsela.api.errors import error_responses, service_errors
+from tsela.api.schemas import (
+    ActivityOut,
+    ActivitySummaryOut,
+    BodyAddedOut,
+    BodyOut,
+    MeetingAddedOut,
+    MemberBoundOut,
+    PlanImportOut,
+    PublicViewOut,
+    PublishedOut,
+    ReviewOut,
+    SessionNotesOut,
+)
 from tsela.config import Settings
 from tsela.domain.governance import GovernanceError, Status, effective_status, parse_status
 from tsela.kernel.clock import Clock
@@ -83,7 +96,7 @@ def _actor(*roles: Role) -> Callable[..., g.Actor]:
     return dependency
 
 
-@router.get("/public")
+@router.get("/public", response_model=PublicViewOut)
 def public(
     session: Session = Depends(get_session), clock: Clock = Depends(get_clock)
 ) -> dict[str, Any]:
@@ -102,7 +115,7 @@ class BodyIn(BaseModel):
     parent: str = ""
 
 
-@router.get("/bodies")
+@router.get("/bodies", response_model=list[BodyOut])
 def list_bodies(
     session: Session = Depends(get_session),
     actor: g.Actor = Depends(_actor(*READERS)),
@@ -122,7 +135,7 @@ def list_bodies(
         ]
 
 
-@router.post("/bodies", status_code=201)
+@router.post("/bodies", status_code=201, response_model=BodyAddedOut)
 def add_body(
     body: BodyIn,
     session: Session = Depends(get_session),
@@ -141,7 +154,7 @@ class MeetingIn(BaseModel):
     title: str = Field("", max_length=200)
 
 
-@router.post("/meetings", status_code=201)
+@router.post("/meetings", status_code=201, response_model=MeetingAddedOut)
 def add_meeting(
     meeting: MeetingIn,
     session: Session = Depends(get_session),
@@ -165,7 +178,7 @@ class MemberIn(BaseModel):
     body: str | None = Field(None, description="Body code, or null: speaks for no body")
 
 
-@router.put("/members/{username}")
+@router.put("/members/{username}", response_model=MemberBoundOut)
 def bind_member(
     username: str,
     member: MemberIn,
@@ -178,7 +191,7 @@ def bind_member(
     return {"username": username.lower(), "body": member.body.upper() if member.body else None}
 
 
-@router.get("/activities")
+@router.get("/activities", response_model=list[ActivitySummaryOut])
 def list_activities(
     body: str | None = Query(None, description="Only the plans of this body"),
     owner: str | None = Query(None, description="Only activities this body owns"),
@@ -203,7 +216,7 @@ def list_activities(
         ]
 
 
-@router.get("/activities/{code}")
+@router.get("/activities/{code}", response_model=ActivityOut)
 def get_activity(
     code: str,
     session: Session = Depends(get_session),
@@ -215,7 +228,7 @@ def get_activity(
         return g.activity_json(g.activity_by_code(session, code), clock.now())
 
 
-@router.post("/activities", status_code=201)
+@router.post("/activities", status_code=201, response_model=ActivityOut)
 def add_activity(
     row: dict[str, str],
     session: Session = Depends(get_session),
@@ -244,7 +257,7 @@ class ChangesIn(BaseModel):
     note: str = Field("", max_length=4000, description="Needed when the dates move")
 
 
-@router.patch("/activities/{code}")
+@router.patch("/activities/{code}", response_model=ActivityOut)
 def edit_activity(
     code: str,
     changes: ChangesIn,
@@ -280,7 +293,7 @@ class ProgressIn(BaseModel):
     evidence: list[EvidenceIn] = Field(default_factory=list)
 
 
-@router.post("/activities/{code}/progress")
+@router.post("/activities/{code}/progress", response_model=ActivityOut)
 def report_progress(
     code: str,
     progress: ProgressIn,
@@ -323,7 +336,7 @@ class SessionNotesIn(BaseModel):
     notes: list[NoteIn] = Field(min_length=1)
 
 
-@router.post("/session-notes")
+@router.post("/session-notes", response_model=SessionNotesOut)
 def session_notes(
     notes: SessionNotesIn,
     session: Session = Depends(get_session),
@@ -352,7 +365,7 @@ def session_notes(
     return {"updated": [a.code for a in done]}
 
 
-@router.post("/import", responses=error_responses(413))
+@router.post("/import", response_model=PlanImportOut, responses=error_responses(413))
 async def import_plan(
     file: UploadFile = File(..., description="A plan as .csv or .xlsx"),
     session: Session = Depends(get_session),
@@ -378,7 +391,7 @@ async def import_plan(
     }
 
 
-@router.get("/review")
+@router.get("/review", response_model=ReviewOut)
 def review(
     body: str = Query(..., description="The body whose session is coming, e.g. BNC"),
     since: date | None = Query(None, description="Date of the last session (default: recorded)"),
@@ -458,13 +471,14 @@ class PublishIn(BaseModel):
     public: bool = True
 
 
-@router.post("/publish")
+@router.post("/publish", response_model=PublishedOut)
 def publish(
     item: PublishIn,
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
     actor: g.Actor = Depends(_actor(Role.SECRETARIAT)),
-) -> JSONResponse:
+) -> dict[str, Any]:
+    """Show an instrument, objective or activity on the public page, or stop showing it."""
     with _answers(session):
         g.set_public(session, actor, settings.node, item.kind, item.code, item.public)
-    return JSONResponse({"kind": item.kind, "code": item.code, "public": item.public})
+    return {"kind": item.kind, "code": item.code, "public": item.public}

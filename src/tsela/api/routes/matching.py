@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from tsela.api.auth import client_source, require_roles
 from tsela.api.deps import clock_of, get_session, get_settings
+from tsela.api.schemas import MatchingOut
 from tsela.config import Settings
 from tsela.domain.values import Role
 from tsela.reference import port as port_info
@@ -21,48 +21,6 @@ from tsela.store.models import User
 router = APIRouter(prefix="/v1/exchange", tags=["exchange"])
 
 READERS = (Role.SUPERVISOR, Role.ANALYST)
-
-
-class PortDayOut(BaseModel):
-    port: str
-    day: date
-    matched: int
-    mismatches: int
-    unmatched_exits: int
-    unmatched_entries: int
-    pending: int
-    no_counterpart_port: int
-
-
-class CrossingOut(BaseModel):
-    id: str
-    node: str
-    port: str
-    port_name: str
-    direction: str
-    country: str
-    crossed_at: str
-    document_number: str | None
-    document_country: str | None
-    surname: str | None
-    given_names: str | None
-    birth_date: str | None
-
-
-class ItemOut(CrossingOut):
-    outcome: str
-    differs: list[str]
-    counterpart: CrossingOut | None
-
-
-class MatchingOut(BaseModel):
-    day: date
-    port: str | None
-    as_of: datetime
-    window_minutes: int
-    lines: list[PortDayOut]
-    items: list[ItemOut]
-    more_items: int
 
 
 @router.get("/matching", response_model=MatchingOut)

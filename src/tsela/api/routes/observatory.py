@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from tsela.api.auth import require_roles
 from tsela.api.deps import get_settings
 from tsela.api.errors import error_responses
+from tsela.api.schemas import IndicatorOut, IndicatorValuesOut
 from tsela.config import Settings
 from tsela.observatory.engine import (
     MissingCopyError,
@@ -43,7 +44,7 @@ def open_copy(settings: Settings) -> Observatory:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
 
 
-@router.get("")
+@router.get("", response_model=list[IndicatorOut], response_model_exclude_unset=True)
 def list_indicators(
     _user: User = Depends(require_roles(*READERS)),
 ) -> list[dict[str, Any]]:
@@ -51,7 +52,12 @@ def list_indicators(
     return [ind.describe() for ind in INDICATORS]
 
 
-@router.get("/{indicator_id}", responses=error_responses(404))
+@router.get(
+    "/{indicator_id}",
+    response_model=IndicatorValuesOut,
+    response_model_exclude_unset=True,
+    responses=error_responses(404),
+)
 def indicator_values(
     indicator_id: str,
     request: Request,

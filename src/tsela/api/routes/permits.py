@@ -14,16 +14,26 @@ from datetime import date
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from tsela.api.auth import require_roles
 from tsela.api.deps import get_clock, get_session, get_settings
 from tsela.api.errors import error_responses, service_errors
+from tsela.api.schemas import (
+    EmployerOut,
+    EmploymentEndedOut,
+    IssuedPermitOut,
+    JwksOut,
+    PermitOut,
+    PermitTypeOut,
+    PermitViewOut,
+    VerificationOut,
+)
 from tsela.config import Settings
 from tsela.domain import permits as dom
-from tsela.domain.credentials import KeySet, Verification
+from tsela.domain.credentials import KeySet
 from tsela.kernel.clock import Clock
 from tsela.services import employers as emp
 from tsela.services import permits as svc
@@ -164,37 +174,10 @@ def _permit_out(session: Session, actor: svc.Actor, ref: str, today: date) -> di
     return view
 
 
-def _verification_out(result: Verification) -> dict[str, Any]:
-    c = result.claims
-    return {
-        "status": result.status.value,
-        "valid": result.valid,
-        "reasons": list(result.reasons),
-        "kid": result.kid,
-        "permit": None
-        if c is None
-        else {
-            "number": c.number,
-            "holder": c.holder,
-            "birth_date": c.birth_date.isoformat() if c.birth_date else None,
-            "nationality": c.nationality,
-            "document": c.document,
-            "type": c.permit_type,
-            "type_name": c.type_name,
-            "rights": list(c.rights),
-            "country": c.country,
-            "valid_from": c.valid_from.isoformat(),
-            "valid_to": c.valid_to.isoformat(),
-            "employer": c.employer,
-            "issuer": c.issuer,
-        },
-    }
-
-
 # --- public: types, keys, revocations, verify ---------------------------------------------
 
 
-@router.get("/v1/permit-types")
+@router.get("/v1/permit-types", response_model=list[PermitTypeOut])
 def list_permit_types() -> list[dict[str, Any]]:
     """Permit types with rights, validity, evidence and conditions.
 
@@ -228,10 +211,12 @@ def list_permit_types() -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/v1/permits/keys")
+@router.get("/v1/permits/keys", response_model=JwksOut, response_model_exclude_unset=True)
 def permit_keys(
-    settings: Settings = Depends(get_settings), clock: Clock = Depends(get_clock)
-) -> JSONResponse:
+    response: Response,
+    settings: Settings = Depends(get_settings),
+    clock: Clock = Depends(get_clock),
+) -> dict[str, Any]:
     """This node's public key set (JWKS), active and retired keys.
 
     Public: offline verifiers (police, employers, port scanners) download it; it holds only
@@ -240,7 +225,9 @@ def permit_keys(
     with _keys_errors():
         store = _keys(settings)
         store.ensure(clock.now())
-        return JSONResponse(store.jwks(), headers={"Cache-Control": "public, max-age=3600"})
+        keys = store.jwks()
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return keys
 
 
 @router.get(
@@ -265,7 +252,7 @@ def permit_revocations(
     return Response(signed, media_type=JWT_MEDIA, headers={"Cache-Control": "no-cache"})
 
 
-@router.post("/v1/permits/verify")
+@router.post("/v1/permits/verify", response_model=VerificationOut)
 def verify_permit(
     body: VerifyIn,
     settings: Settings = Depends(get_settings),
@@ -283,13 +270,13 @@ def verify_permit(
         _keys(settings).ensure(clock.now())
         keyset = load_keysets(files) if files else KeySet()
     result = svc.verify_online(session, body.token, keyset, settings.node, clock.today())
-    return _verification_out(result)
+    return svc.verification_answer(result)
 
 
 # --- applications and decisions ------------------------------------------------------------
 
 
-@router.post("/v1/permits", status_code=201)
+@router.post("/v1/permits", status_code=201, response_model=PermitOut)
 def apply_for_permit(
     body: ApplicationIn,
     actor: svc.Actor = Depends(_actor(*APPLICANTS)),
@@ -317,7 +304,13 @@ def apply_for_permit(
 
 @router.get(
     "/v1/permits",
-    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+    response_model=list[PermitViewOut],
+    responses={
+        200: {
+            "description": "The permits (JSON), or with format=csv a CSV file",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    },
 )
 def list_permits(
     employer: str | None = Query(None, description="Employer id or registration number"),
@@ -351,7 +344,7 @@ def list_permits(
     return [v.as_dict() for v in views]
 
 
-@router.get("/v1/permits/expiring-summary")
+@router.get("/v1/permits/expiring-summary", response_model=dict[str, dict[int, int]])
 def expiring_summary(
     by: Literal["employer", "type"] = "employer",
     within: int = Query(90, ge=0, le=365),
@@ -365,7 +358,7 @@ def expiring_summary(
     return svc.expiring_summary(views, by)
 
 
-@router.get("/v1/permits/{ref}")
+@router.get("/v1/permits/{ref}", response_model=PermitOut)
 def get_permit(
     ref: str,
     actor: svc.Actor = Depends(_actor(*APPLICANTS)),
@@ -377,7 +370,7 @@ def get_permit(
         return _permit_out(session, actor, ref, clock.today())
 
 
-@router.post("/v1/permits/{ref}/evidence")
+@router.post("/v1/permits/{ref}/evidence", response_model=PermitOut)
 def add_evidence(
     ref: str,
     items: list[EvidenceIn],
@@ -392,7 +385,7 @@ def add_evidence(
         return _permit_out(session, actor, ref, clock.today())
 
 
-@router.post("/v1/permits/{ref}/submit")
+@router.post("/v1/permits/{ref}/submit", response_model=PermitOut)
 def submit_application(
     ref: str,
     actor: svc.Actor = Depends(_actor(*APPLICANTS)),
@@ -405,7 +398,7 @@ def submit_application(
         return _permit_out(session, actor, ref, clock.today())
 
 
-@router.post("/v1/permits/{ref}/decision")
+@router.post("/v1/permits/{ref}/decision", response_model=PermitOut)
 def decide(
     ref: str,
     body: DecisionIn,
@@ -420,7 +413,7 @@ def decide(
         return _permit_out(session, actor, ref, clock.today())
 
 
-@router.post("/v1/permits/{ref}/issue")
+@router.post("/v1/permits/{ref}/issue", response_model=IssuedPermitOut)
 def issue_permit(
     ref: str,
     actor: svc.Actor = Depends(_actor(*OFFICERS)),
@@ -438,7 +431,7 @@ def issue_permit(
         return out
 
 
-@router.post("/v1/permits/{ref}/renew", status_code=201)
+@router.post("/v1/permits/{ref}/renew", status_code=201, response_model=PermitOut)
 def renew_permit(
     ref: str,
     actor: svc.Actor = Depends(_actor(*APPLICANTS)),
@@ -451,7 +444,7 @@ def renew_permit(
         return _permit_out(session, actor, new.number, clock.today())
 
 
-@router.post("/v1/permits/{ref}/end-employment")
+@router.post("/v1/permits/{ref}/end-employment", response_model=EmploymentEndedOut)
 def end_employment(
     ref: str,
     body: EndEmploymentIn,
@@ -504,7 +497,7 @@ def permit_qr(
 # --- employers --------------------------------------------------------------------------------
 
 
-@router.post("/v1/employers", status_code=201)
+@router.post("/v1/employers", status_code=201, response_model=EmployerOut)
 def register_employer(
     body: EmployerIn,
     actor: svc.Actor = Depends(_actor(*OFFICERS)),
@@ -527,7 +520,7 @@ def _employer_out(e: Any) -> dict[str, Any]:
     }
 
 
-@router.get("/v1/employers")
+@router.get("/v1/employers", response_model=list[EmployerOut])
 def list_employers(
     sector: str | None = None,
     user: User = Depends(require_roles(*OFFICERS)),
@@ -538,7 +531,7 @@ def list_employers(
     return [_employer_out(e) for e in emp.list_employers(session, sector)]
 
 
-@router.get("/v1/employers/{ref}/permits")
+@router.get("/v1/employers/{ref}/permits", response_model=list[PermitViewOut])
 def employer_permits(
     ref: str,
     request: Request,

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from tsela.api.auth import client_source, require_roles
 from tsela.api.deps import clock_of, get_session, get_settings
 from tsela.api.routes.checks import OFFICERS, CheckIn, check_error_to_http
+from tsela.api.schemas import DiscardOut, OfflineCrossingOut, SnapshotOut
 from tsela.config import Settings
 from tsela.services import checks as svc
 from tsela.services import port_sync
@@ -38,12 +39,7 @@ class DiscardIn(BaseModel):
     refusal: str | None = Field(None, max_length=2000)  # the server's refusal, if any
 
 
-class DiscardOut(BaseModel):
-    recorded: bool
-    replayed: bool
-
-
-@router.get("/snapshot")
+@router.get("/snapshot", response_model=SnapshotOut)
 def port_snapshot(
     port: str,
     request: Request,
@@ -72,7 +68,13 @@ def port_snapshot(
     return port_sync.snapshot(session, node=settings.node, port=found.code)
 
 
-@router.post("/crossings", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/crossings",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OfflineCrossingOut,
+    response_model_exclude_unset=True,
+    responses={200: {"model": OfflineCrossingOut, "description": "A retry: recorded before"}},
+)
 def upload_offline_crossing(
     body: OfflineCrossingIn,
     request: Request,
@@ -126,7 +128,12 @@ def upload_offline_crossing(
     return {**result, "replayed": not created}
 
 
-@router.post("/discards", status_code=status.HTTP_201_CREATED, response_model=DiscardOut)
+@router.post(
+    "/discards",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DiscardOut,
+    responses={200: {"model": DiscardOut, "description": "A retry: reported before"}},
+)
 def report_discard(
     body: DiscardIn,
     request: Request,

@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel
 
+from tsela.api.schemas import PortOut
 from tsela.reference import ports
 
 router = APIRouter(prefix="/v1", tags=["reference"])
-
-
-class PortOut(BaseModel):
-    code: str
-    name_za: str
-    name_ls: str
-    za_province: str
-    ls_district: str
-    kind: str
-    normal_hours: str
 
 
 @router.get("/ports", response_model=list[PortOut])

@@ -10,6 +10,15 @@ from pydantic import BaseModel, Field, ValidationError
 from tsela.api.auth import require_roles
 from tsela.api.deps import get_clock, get_engine, get_settings
 from tsela.api.errors import error_responses
+from tsela.api.schemas import (
+    DocumentAlertOut,
+    DocumentCheckOut,
+    HitOut,
+    ImportOut,
+    ProblemOut,
+    ScreenOut,
+    WatchlistOut,
+)
 from tsela.config import Settings
 from tsela.domain.screening import MAX_NAME_LENGTH, THRESHOLD, ScreeningInputError
 from tsela.kernel.clock import Clock
@@ -38,26 +47,6 @@ class ScreenIn(BaseModel):
     document: str | None = Field(None, max_length=40, description="Travel document number")
     threshold: float = Field(THRESHOLD, ge=0.0, le=1.0)
     limit: int = Field(20, ge=1, le=200)
-
-
-class HitOut(BaseModel):
-    entry_id: str
-    list_name: str
-    list_version: int
-    category: str
-    reason: str
-    names: list[str]
-    birth_date: str | None
-    nationalities: list[str]
-    score: float = Field(description="0 to 1; hits are reported at or above the threshold")
-    matched_name: str
-    features: dict[str, Any]
-    explanation: list[str]
-
-
-class ScreenOut(BaseModel):
-    threshold: float
-    hits: list[HitOut]
 
 
 async def _screen_body(request: Request) -> ScreenIn:
@@ -136,23 +125,6 @@ def screen_person(
         threshold=body.threshold,
         hits=[HitOut(**h.__dict__) for h in hits],
     )
-
-
-class ProblemOut(BaseModel):
-    line: int
-    message: str
-
-
-class ImportOut(BaseModel):
-    list_name: str
-    kind: str
-    version: int
-    loaded: int
-    replaced: int
-    ignored: int
-    error_count: int
-    errors: list[ProblemOut]
-    warnings: list[ProblemOut]
 
 
 @router.post("/watchlists/{name}/import", response_model=ImportOut, responses=error_responses(413))
@@ -248,17 +220,6 @@ def import_list(
     )
 
 
-class WatchlistOut(BaseModel):
-    name: str
-    kind: str
-    category: str
-    source: str
-    version: int
-    entries: int
-    imported_by: str
-    imported_at: str
-
-
 @router.get("/watchlists", response_model=list[WatchlistOut])
 def watchlists(
     user: User = Depends(require_roles(*SCREENERS)),
@@ -272,12 +233,6 @@ def watchlists(
         WatchlistOut(**(w.__dict__ | {"imported_at": w.imported_at.isoformat()}))
         for w in list_watchlists(engine)
     ]
-
-
-class DocumentCheckOut(BaseModel):
-    issuing_state: str
-    number: str
-    alerts: list[dict[str, Any]]
 
 
 @router.get("/watchlists/documents/{issuing_state}/{number}", response_model=DocumentCheckOut)
@@ -300,8 +255,5 @@ def document_alerts(
     return DocumentCheckOut(
         issuing_state=issuing_state.upper(),
         number=number,
-        alerts=[
-            h.__dict__ | {"reported_on": h.reported_on.isoformat() if h.reported_on else None}
-            for h in hits
-        ],
+        alerts=[DocumentAlertOut(**h.__dict__) for h in hits],
     )

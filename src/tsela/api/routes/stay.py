@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tsela.api.auth import STAFF, require_roles
 from tsela.api.deps import get_clock
+from tsela.api.schemas import StayEvaluateOut
 from tsela.domain.stay import (
     PermitCover,
     Stay,
@@ -45,26 +46,6 @@ class StayEvaluateIn(BaseModel):
     as_of: date | None = Field(default=None, description="Default: today at the border (UTC+2).")
     stays: list[StayIn] = Field(default_factory=list, max_length=10_000)
     permits: list[PermitIn] = Field(default_factory=list, max_length=100)
-
-
-class StayOutcomeOut(BaseModel):
-    entry: date
-    exit: date | None
-    days: int
-    overstay_days: int
-    first_overstay_day: date | None
-
-
-class StayEvaluateOut(BaseModel):
-    days_used: int
-    days_remaining: int
-    latest_exit: date | None
-    overstay_days: int
-    explanation: list[str]
-    rule: str
-    rule_version: str
-    as_of: date
-    stays: list[StayOutcomeOut]
 
 
 @router.post("/evaluate", response_model=StayEvaluateOut)

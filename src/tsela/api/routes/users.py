@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter, Depends, HTTPException, Request, status
-from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from tsela.api.auth import require_roles
 from tsela.api.deps import get_session
 from tsela.api.errors import error_responses
+from tsela.api.schemas import AccessOut, UserOut
 from tsela.services import accounts
 from tsela.store.models import Role, User
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
 ADMIN = require_roles(Role.ADMIN)
-
-
-class UserOut(BaseModel):
-    id: uuid.UUID
-    username: str
-    full_name: str
-    role: Role
-    active: bool
-    node: str
-
-
-class AccessOut(BaseModel):
-    username: str
-    active: bool
-    tokens_revoked: int
-    sessions_ended: int
 
 
 def _out(user: User) -> UserOut:

@@ -54,6 +54,7 @@ from tsela.services.permits.renewal import end_employment, expire_due, renew
 from tsela.services.permits.verification import (
     revocation_list,
     signed_revocation_list,
+    verification_answer,
     verify_online,
 )
 
@@ -94,6 +95,7 @@ __all__ = [
     "submit",
     "to_csv",
     "valid_permits_for",
+    "verification_answer",
     "verify_online",
     "view",
 ]

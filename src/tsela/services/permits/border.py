@@ -1,5 +1,5 @@
-"""What the border check needs to know of a person's permits: the valid ones and the
-findings an officer should see.
+"""What the border check needs to know of a person's permits: the valid ones and, as
+reasons from the catalogue, the findings an officer should see.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from tsela.domain import permits as dom
+from tsela.domain.reasons import Reason, reason
 from tsela.kernel.clock import border_day
 from tsela.services.permits.common import PermitView, S, view_of, view_query
 from tsela.store.models import Permit
@@ -44,8 +45,9 @@ def stay_override(
 
 
 def permit_findings(session: Session, person_id: uuid.UUID, on: date) -> list[str]:
-    """Plain-language reasons about a person's permits that a border officer should see."""
-    return permits_at_border(session, person_id, on)[1]
+    """Plain-language reasons about a person's permits that a border officer should see
+    (the English words of ``permits_at_border``'s reasons, as phrases)."""
+    return [r.message.removesuffix(".") for r in permits_at_border(session, person_id, on)[1]]
 
 
 # Built once: every border check runs it.
@@ -62,30 +64,38 @@ _AT_BORDER = (
 
 def permits_at_border(
     session: Session, person_id: uuid.UUID, on: date
-) -> tuple[list[PermitView], list[str]]:
+) -> tuple[list[PermitView], list[Reason]]:
     """What the border check needs in one query: the permits valid on ``on`` (as
-    ``valid_permits_for``) and the findings an officer should see (as ``permit_findings``)."""
+    ``valid_permits_for``) and what an officer should know about the others, as reasons
+    (``permit.problem``, one case each: expired, revoked, suspended, not yet valid,
+    employment ended; their severity and words are the catalogue's)."""
     rows = session.execute(_AT_BORDER, {"person_id": person_id}).all()
     valid: list[PermitView] = []
-    out: list[str] = []
+    out: list[Reason] = []
     for permit, person, employer in rows:
         v = view_of(permit, person, employer, on)
         if _valid_on(permit, on):
             valid.append(v)
         label = f"{v.type_name} {v.number}"
         if v.effective_status is S.EXPIRED and v.valid_to:
-            out.append(f"{label} expired on {v.valid_to.isoformat()}")
+            out.append(reason("permit.problem", "expired", permit=label, day=v.valid_to))
         elif v.effective_status in (S.REVOKED, S.SUSPENDED):
             last = session.scalars(
                 select(PermitEvent)
                 .where(PermitEvent.permit_id == permit.id, PermitEvent.to_status == permit.status)
                 .order_by(PermitEvent.at.desc())
             ).first()
-            when = f" on {border_day(last.at).isoformat()}" if last else ""
-            why = f": {last.reason}" if last and last.reason else ""
-            out.append(f"{label} was {v.effective_status.value}{when}{why}")
+            out.append(
+                reason(
+                    "permit.problem",
+                    v.effective_status.value,
+                    permit=label,
+                    day=border_day(last.at).isoformat() if last else None,
+                    why=last.reason if last else None,
+                )
+            )
         elif v.effective_status is S.ISSUED and v.valid_from and on < v.valid_from:
-            out.append(f"{label} is valid only from {v.valid_from.isoformat()}")
+            out.append(reason("permit.problem", "not_yet_valid", permit=label, day=v.valid_from))
         elif v.effective_status is S.ISSUED and v.employer and "work" in v.rights:
             ptype = dom.permit_type(v.permit_type)
             if ptype.employer_required:
@@ -96,7 +106,13 @@ def permits_at_border(
                 ).first()
                 if ended is not None and ended.end_date and ended.end_date <= on:
                     out.append(
-                        f"{label}: employment with {v.employer} ended on "
-                        f"{ended.end_date.isoformat()} ({ended.end_reason})"
+                        reason(
+                            "permit.problem",
+                            "employment_ended",
+                            permit=label,
+                            employer=v.employer,
+                            day=ended.end_date,
+                            why=ended.end_reason,
+                        )
                     )
     return valid, out

@@ -1,9 +1,11 @@
-"""Revocation lists and online verification of a permit's signed token."""
+"""Revocation lists, online verification of a permit's signed token, and the answer a
+verification gives (the API's and the CLI's)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,6 +37,35 @@ def revocation_list(session: Session, node: str, now: datetime) -> cred.Revocati
 
 def signed_revocation_list(session: Session, keys: KeyStore, now: datetime) -> str:
     return cred.sign_revocation_list(revocation_list(session, keys.node, now), keys.signer(now))
+
+
+def verification_answer(result: cred.Verification) -> dict[str, Any]:
+    """A verification as people and programs read it: the same for ``POST
+    /v1/permits/verify`` and ``tsela permit verify --json`` (one shape, built here only)."""
+    c = result.claims
+    return {
+        "status": result.status.value,
+        "valid": result.valid,
+        "reasons": list(result.reasons),
+        "kid": result.kid,
+        "permit": None
+        if c is None
+        else {
+            "number": c.number,
+            "holder": c.holder,
+            "birth_date": c.birth_date.isoformat() if c.birth_date else None,
+            "nationality": c.nationality,
+            "document": c.document,
+            "type": c.permit_type,
+            "type_name": c.type_name,
+            "rights": list(c.rights),
+            "country": c.country,
+            "valid_from": c.valid_from.isoformat(),
+            "valid_to": c.valid_to.isoformat(),
+            "employer": c.employer,
+            "issuer": c.issuer,
+        },
+    }
 
 
 def verify_online(

@@ -1,0 +1,155 @@
+"""Border control: the answer to ``POST /v1/checks`` (the contract with scanners and the
+port client), recorded crossings, and the supervisor's review."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from tsela.api.schemas.common import Day, Id, Moment, Out
+from tsela.api.schemas.permits import PermitViewOut
+from tsela.domain.values import Decision, Direction, DocumentStatus
+
+__all__ = [
+    "CheckOut",
+    "CheckedDocumentOut",
+    "CheckedTravellerOut",
+    "CrossingRecordedOut",
+    "OverrideOut",
+    "PartnerCrossingOut",
+    "ReasonOut",
+    "RecentCrossingOut",
+    "ReviewedOut",
+    "StaySummaryOut",
+    "WatchlistHitOut",
+]
+
+Severity = Literal["info", "refer", "deny"]
+
+
+class ReasonOut(Out):
+    """One reason for the decision, from the catalogue (``reference/reasons.toml``)."""
+
+    code: str = Field(description="Stable code, e.g. document.expired", examples=["stay.allowed"])
+    severity: Severity = Field(description="info: shown only; refer or deny: the decision")
+    message: str = Field(description="In English words")
+    variant: str = Field(description="The code's case, e.g. exit, revoked; empty if none")
+    params: dict[str, str] = Field(
+        description="The facts in the words, to say them in another language"
+    )
+
+
+class CheckedTravellerOut(Out):
+    person_id: Id
+    surname: str
+    given_names: str
+    nationality: str
+    nationality_name: str | None
+    birth_date: Day | None
+    sex: Literal["M", "F", "X"]
+
+
+class CheckedDocumentOut(Out):
+    document_id: Id
+    type: str
+    issuing_state: str
+    number: str
+    expiry_date: Day | None
+    status: DocumentStatus
+
+
+class StaySummaryOut(Out):
+    """Days of stay under the rule that applies (none for citizens or where no rule does)."""
+
+    rule: str
+    rule_version: str
+    days_used: int
+    days_remaining: int
+    latest_exit: Day | None
+    overstay_days: int
+    explanation: str
+
+
+class WatchlistHitOut(Out):
+    list: str
+    category: str
+    score: float
+    name: str
+    why: str
+
+
+class RecentCrossingOut(Out):
+    direction: Direction
+    country: str
+    crossed_at: Moment
+    port: str
+    port_name: str
+
+
+class PartnerCrossingOut(Out):
+    """The other country's record of this crossing (docs/matching.md)."""
+
+    id: Id
+    node: str
+    direction: Direction
+    country: str
+    country_name: str
+    port: str
+    port_name: str
+    crossed_at: Moment
+    local_time: str = Field(description="HH:MM at the border")
+    minutes_before: int
+    summary: str
+    differs: list[str] = Field(description="Fields their record has otherwise than ours")
+
+
+class CheckOut(Out):
+    """A border check: CLEAR, REFER or DENY with every reason, most severe first."""
+
+    check_id: Id
+    decision: Decision
+    reasons: list[ReasonOut]
+    direction: Direction
+    country: str
+    checked_at: Moment
+    traveller: CheckedTravellerOut
+    document: CheckedDocumentOut
+    stay: StaySummaryOut | None
+    days_remaining: int | None
+    permits: list[PermitViewOut] = Field(description="Permits valid on the day of the check")
+    watchlist_hits: list[WatchlistHitOut]
+    recent_crossings: list[RecentCrossingOut]
+    warnings: list[str]
+    partner_crossing: PartnerCrossingOut | None
+
+
+class CrossingRecordedOut(Out):
+    crossing_id: Id
+    check_id: Id
+    direction: Direction
+    country: str
+    crossed_at: Moment
+    decision: Decision
+    overridden: bool
+    replayed: bool = Field(description="True when a retry returned the crossing recorded")
+
+
+class OverrideOut(Out):
+    check_id: Id
+    port: str
+    checked_at: Moment
+    direction: Direction
+    decision: Decision
+    traveller: str
+    reasons: list[str] = Field(description="The reasons' English words")
+    overridden: bool
+    override_reason: str | None
+    overridden_by: str | None
+    watchlist: bool
+    reviewed: bool
+
+
+class ReviewedOut(Out):
+    check_id: Id
+    reviewed_at: Moment
