@@ -21,7 +21,9 @@ from the database (every start before issue 14) against the index mapped from di
    for every process that maps them), and the peak RSS.
 3. The real server (``tsela serve --workers W``) started on the saved index: time from spawn
    to the first ``POST /v1/checks`` answered (201; the check screens the traveller), and each
-   worker's RSS and anonymous memory.
+   worker's RSS and anonymous memory, and the CPU time it had used (a second after the first
+   check: its start-up's cost, which other work on the machine inflates far less than the
+   wall clock).
 
 The page cache is warm in every run (the database file and, for a restart, the index were
 read moments before), as on a server restarted in place; a first boot reads the index from
@@ -59,6 +61,13 @@ def memory(pid: int | str = "self") -> dict[str, float]:
         if key in fields:
             out[fields[key]] = int(value.split()[0]) / 1024
     return out
+
+
+def cpu_seconds(pid: int | str) -> float:
+    """User + system CPU time a process has used so far: what its start-up cost, much less
+    dependent than the wall clock on what else the machine is doing."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def child(mode: str, url: str, var_dir: str, spawned: float) -> None:
@@ -180,7 +189,11 @@ def serve(url: str, var_dir: Path, workers: int, headers: dict[str, str]) -> dic
         children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
         # The workers: the children that took requests (not multiprocessing's helpers).
         pids = [p for p in children if memory(p)["rss"] > 50] if workers > 1 else [str(proc.pid)]
-        return {"up": up, "seconds": seconds, "workers": [memory(p) for p in pids]}
+        return {
+            "up": up,
+            "seconds": seconds,
+            "workers": [{**memory(p), "cpu": cpu_seconds(p)} for p in pids],
+        }
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
@@ -255,7 +268,7 @@ def main() -> None:
         for i, w in enumerate(server["workers"], start=1):
             print(
                 f"    worker {i}: RSS {w['rss']:.0f} MB "
-                f"(anon {w['anon']:.0f}, file {w['file']:.0f})"
+                f"(anon {w['anon']:.0f}, file {w['file']:.0f}), CPU {w['cpu']:.1f} s"
             )
     if not args.keep:
         shutil.rmtree(OUT, ignore_errors=True)

@@ -305,3 +305,99 @@ def test_killing_either_node_mid_batch_loses_and_duplicates_nothing(nodes) -> No
     assert len(partner_crossings(engine, "ZA")) == len(everything)  # stored once each
     engine.dispose()
     za_engine.dispose()
+
+
+def _tsela(node: Node, *args: str) -> subprocess.CompletedProcess[str]:
+    """``tsela ...`` on a node, whatever its exit status."""
+    return subprocess.run([*TSELA, *args], env=node.env, capture_output=True, text=True, timeout=60)
+
+
+def _held(node: Node, origin: str) -> list[dict[str, Any]]:
+    from tsela.services.audit_checkpoints import held_for
+
+    engine = node.engine()
+    try:
+        with session_factory(engine)() as s:
+            return held_for(s, origin)
+    finally:
+        engine.dispose()
+
+
+def test_the_partner_keeps_the_audit_checkpoints_and_shows_a_truncated_log(  # type: ignore[no-untyped-def]
+    nodes, tmp_path: Path
+) -> None:
+    """Lesotho's audit checkpoints travel to South Africa, which keeps them as they arrived.
+    Lesotho's database administrator then deletes the newest audit entries and the local
+    checkpoint file: Lesotho's own checks see nothing wrong, the copies South Africa keeps
+    show it (asked over the exchange, or exported by South Africa's operator)."""
+    from tsela.store.models import AuditEvent
+
+    ls, za = nodes
+    _ensure_running(ls)
+    _ensure_running(za)
+    # Audited work on Lesotho's node: batches it serves, and batches it applies.
+    before = len(_received(ls, "ZA")), len(_received(za, "LS"))
+    for engine, name in ((ls.engine(), "LS"), (za.engine(), "ZA")):
+        record_crossings(engine, name, 5, start=50_000)
+        engine.dispose()
+    _wait_for(ls, "ZA", before[0] + 5)
+    _wait_for(za, "LS", before[1] + 5)
+    printed = ls.cli("audit", "checkpoint").stdout  # seals, signs, offers it to the partner
+    record = json.loads(printed[printed.index("{") :])
+    assert record["node"] == "LS" and record["seq"] >= 3
+    deadline = time.monotonic() + 40  # a bound, not a timing assertion
+    while time.monotonic() < deadline:
+        kept = [r for r in _held(za, "LS") if r["seq"] == record["seq"]]
+        if kept:
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError(
+            f"ZA never received checkpoint {record}; {za.cli('exchange', 'status').stdout}"
+        )
+    # Kept as it arrived (with the node that made it), beside when it arrived.
+    assert {k: v for k, v in kept[0].items() if k != "received_at"} == record
+    assert set(record) == terms.load().kinds["audit_checkpoint"].fields
+
+    intact = ls.cli("audit", "verify", "--against-partner", "ZA").stdout
+    assert "kept by node ZA" in intact and "audit log intact" in intact, intact
+
+    # The administrator of Lesotho's database covers their tracks.
+    ls.stop()
+    newest = record["seq"]
+    engine = ls.engine()
+    with engine.begin() as conn:
+        conn.execute(AuditEvent.__table__.delete().where(AuditEvent.__table__.c.seq > newest - 3))
+    engine.dispose()
+    (ls.var / "audit-checkpoints.jsonl").unlink()
+
+    alone = _tsela(ls, "audit", "verify")  # what the node's own checks can still say
+    assert alone.returncode == 0 and "audit log intact" in alone.stdout, alone.stdout
+
+    asked = _tsela(ls, "audit", "verify", "--against-partner", "ZA")
+    assert asked.returncode == 1, asked.stdout + asked.stderr
+    shown = " ".join(asked.stdout.split())
+    assert (
+        f"the log ends at entry {newest - 3} but a signed checkpoint (kept by node ZA) names "
+        f"entry " in shown
+    ), shown
+    assert "the newest entries were deleted" in shown and "audit log BROKEN" in shown
+
+    # The same from a file South Africa's operator exports and sends.
+    copy = tmp_path / "za-keeps-ls.jsonl"
+    exported = za.cli("exchange", "checkpoints", "--node", "LS", "--out", str(copy)).stdout
+    assert "checkpoint(s) of node LS written" in exported
+    from_file = _tsela(ls, "audit", "verify", "--against-partner", str(copy))
+    assert from_file.returncode == 1, from_file.stdout + from_file.stderr
+    shown = " ".join(from_file.stdout.split())
+    assert (
+        f"the log ends at entry {newest - 3} but a signed checkpoint (kept by the partner: "
+        f"{copy.name}) names entry " in shown
+    ), shown
+    # One altered byte in the exported copy is caught too (the signature holds no more).
+    lines = copy.read_text().splitlines()
+    lines[-1] = lines[-1].replace(f'"seq":{json.loads(lines[-1])["seq"]}', '"seq":1', 1)
+    copy.write_text("\n".join(lines) + "\n")
+    altered = _tsela(ls, "audit", "verify", "--against-partner", str(copy))
+    assert altered.returncode == 1
+    assert "its fields differ from what was signed" in " ".join(altered.stdout.split())

@@ -382,3 +382,54 @@ def test_the_status_route_is_for_supervisors(client, auth_headers) -> None:  # t
     }
     officer = client.get("/v1/exchange/status", headers=auth_headers("border_officer"))
     assert officer.status_code == 403
+
+
+def test_audit_checkpoints_reach_the_partner_as_they_were_and_anchor_the_log(  # type: ignore[no-untyped-def]
+    engine, other, ids, tmp_path: Path
+) -> None:
+    from tsela.services import audit
+    from tsela.services import audit_checkpoints as checkpoints
+    from tsela.services.keys import KeyStore
+
+    ls, za = ids
+    trust(other, "ZA", ls, T0)
+    with transaction(session_factory(engine)) as s:
+        for i in range(5):
+            audit.record(s, actor=f"officer{i}", action="check", node="LS", entity_id=f"p{i}")
+    audit.seal_pending(engine)
+    var = tmp_path / "ls-var"
+    written = checkpoints.write_checkpoint(engine, var, "LS", now=T0)
+    assert written is not None and written.seq == 5
+    with session_factory(engine)() as s:
+        offered = s.scalars(select(OutboxEntry).where(OutboxEntry.kind == "audit_checkpoint")).one()
+    assert offered.payload == written.to_dict()  # every field is in the agreement
+    applied = carry(engine, ls, other, za, now=T0)
+    assert applied is not None and applied.records == 1
+    with session_factory(other)() as s:
+        kept = s.scalars(
+            select(ReceivedRecord).where(ReceivedRecord.kind == "audit_checkpoint")
+        ).one()
+        held = checkpoints.held_for(s, "LS")
+    assert kept.node == "LS" and kept.payload == written.to_dict()  # as it arrived
+    assert [{k: v for k, v in h.items() if k != "received_at"} for h in held] == [written.to_dict()]
+
+    # The newest entries deleted and the local file with them: the partner's copy shows it.
+    with transaction(session_factory(engine)) as s:
+        s.execute(AuditEvent.__table__.delete().where(AuditEvent.__table__.c.seq >= 4))
+    checkpoints.checkpoint_path(var).unlink()
+    lines = [(f"copy {n}", json.dumps(h)) for n, h in enumerate(held, 1)]
+    copies = checkpoints.check_records(lines, KeyStore(var, "LS").keyset(), "LS")
+    assert copies.problems == [] and copies.anchors == {5: written.hash}
+    with session_factory(engine)() as s:
+        alone = audit.verify(
+            s,
+            checkpoints.check_file(
+                checkpoints.checkpoint_path(var), KeyStore(var, "LS").keyset(), "LS"
+            ).anchors,
+        )
+        report = audit.verify(s, copies.anchors, {5: "kept by node ZA"})
+    assert alone.ok  # what this node can tell by itself
+    assert report.problems == [
+        "the log ends at entry 3 but a signed checkpoint (kept by node ZA) names entry 5: "
+        "the newest entries were deleted"
+    ]

@@ -422,7 +422,7 @@ def fill(disk: Path) -> Path:
 def test_port_client_disk_full_while_queueing_loses_nothing(
     small_disk: Path, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    from tsela.port.client import PortClient
+    from tsela.port.client import DiskFull, PortClient
 
     url = f"sqlite:///{tmp_path / 'central.db'}"
     env = server_env(url, tmp_path / "var")
@@ -443,10 +443,50 @@ def test_port_client_disk_full_while_queueing_loses_nothing(
             queued.append(done.idempotency_key)
 
         filler = fill(small_disk)
-        with pytest.raises(Exception) as refused:
+        with pytest.raises(DiskFull) as refused:
             client.check(direction="entry", mrz=passport(200), override_reason=reason)
-        print(f"\nport client, disk full: {type(refused.value).__name__}: {refused.value}")
+        print(f"\nport client, disk full: {refused.value}")
         assert client.pending() == 5  # what was queued before is still there
+        # What the operator reads, in words, not SQLite's: what happened, that nothing queued
+        # is lost, and what to do; in the operator's language.
+        said = refused.value.in_language("en")
+        assert said.startswith("The disk of this port computer is full")
+        assert "the crossing of this traveller was NOT recorded" in said
+        assert "Nothing already queued is lost (5 crossing(s) wait to be uploaded)" in said
+        assert f"Free space on the disk that holds {small_disk}" in said
+        assert "then check this traveller again" in said
+        assert "sqlite" not in said.lower() and "sqlalchemy" not in said.lower()
+        sesotho = refused.value.in_language("st")
+        assert "Disk ea k'homphieutha ena ea heke ea moeli e tletse" in sesotho
+        assert "ho tšela ha moeti enoa HA hoa ngoloa" in sesotho
+        assert "Ha ho letho le neng le se le le moleng le lahlehileng" in sesotho
+        assert f"Lokolla sebaka ho disk e nang le {small_disk}" in sesotho
+        # The same through `tsela port check`, as the officer runs it (the server is down).
+        command = [sys.executable, "-m", "tsela.cli.main", "port", "check", "--direction"]
+        command += ["entry", "--override-reason", reason, *passport(300).split("\n")]
+        for lang, words in (("en", said), ("st", sesotho)):
+            cli = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                env={
+                    **os.environ,
+                    "TSELA_SERVER": server.url,
+                    "TSELA_PORT_TOKEN": token,
+                    "TSELA_PORT": "MSU",
+                    "TSELA_PORT_HOME": str(small_disk),
+                    "TSELA_PORT_LANG": lang,
+                    "COLUMNS": "400",
+                },
+            )
+            print(f"tsela port check --lang {lang}: {cli.stderr.strip()}")
+            assert cli.returncode == 2, cli.stderr
+            assert " ".join(cli.stderr.split()) == f"error: {words}"
+            assert "Traceback" not in cli.stderr
+        assert client.pending() == 5
+        with session_factory(client.engine)() as s:  # the local copy kept nothing either
+            assert s.scalar(select(func.count()).select_from(Crossing)) == 5
 
         filler.unlink()  # the officer frees space; the client goes on by itself
         began = time.monotonic()

@@ -232,3 +232,37 @@ def test_a_new_list_version_is_picked_up_while_the_old_one_serves(
     assert hit.list_version == 2
     assert index_files.load(tmp_path / screening.INDEX_DIR_NAME, _sig(server)) is not None
     server.dispose()
+
+
+def test_a_starting_server_maps_the_index_beside_its_routes_and_collects_garbage_again(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """``create_app(preload=True)`` (what ``tsela serve`` builds) starts mapping the saved
+    index before it imports and builds its routes, and the app's start-up turns the garbage
+    collector, off while the server started, back on."""
+    import gc
+    import threading
+
+    from starlette.testclient import TestClient
+
+    from tsela.api.app import create_app
+    from tsela.config import Settings
+
+    _load(engine, "name,birth_date\nLineo Mokoena,1985-03-14\n")
+    screening.current_index(_fresh_engine(engine, tmp_path))  # saved by an earlier process
+    server = _fresh_engine(engine, tmp_path)
+    settings = Settings(database_url=str(server.url), node="LS", var_dir=tmp_path)
+    gc.disable()  # as `tsela serve` does
+    try:
+        app = create_app(settings, server, preload=True)
+        for thread in threading.enumerate():
+            if thread.name == "screening-index-preload":
+                thread.join(120)
+        state = screening.index_state(server)  # before the app's start-up has run
+        assert state.loaded and isinstance(screening.current_index(server)._postings, np.memmap)
+        with TestClient(app):
+            assert gc.isenabled()
+            assert _names(server, "Lineo Mokoena") == ["Lineo Mokoena"]
+    finally:
+        gc.enable()
+        server.dispose()

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from _server import ServerProcess
 from factories import passport
 from tsela.kernel.clock import FixedClock
-from tsela.port.client import PortClient, PortError
+from tsela.port.client import DiskFull, PortClient, PortError
 from tsela.services.accounts import create_user, issue_api_token
 from tsela.services.screening import import_watchlist
 from tsela.services.setup import seed_ports
@@ -147,3 +147,45 @@ def test_stream_survives_server_outage(world) -> None:  # type: ignore[no-untype
     assert report.replayed == 10 and report.sent == 0 and report.left == 0
     with session_factory(engine)() as s:
         assert len(s.execute(select(Crossing.id)).all()) == 30
+
+
+def test_a_full_queue_file_records_nothing_and_says_so(world) -> None:  # type: ignore[no-untyped-def]
+    """The queue's file cannot grow (SQLite's own limit, SQLITE_FULL, as on a full disk):
+    the check in hand is refused in words, the local copy keeps no crossing the queue lacks,
+    and nothing queued before is lost. (tests/test_faults.py fills a real filesystem.)"""
+    server, client, _engine = world
+    client.sync()
+    server.stop()
+    reason = "Held; police called; recorded offline. " * 40  # ~1.6 kB: pages fill quickly
+    start = datetime.now(UTC) - timedelta(minutes=5)
+    client.check(direction="entry", mrz=mrz(40), at=start, override_reason=reason)
+    pages = client.queue.execute("PRAGMA page_count").fetchone()[0]
+    client.queue.execute(f"PRAGMA max_page_count = {pages}")
+    refused = None
+    for i in range(41, 51):  # a few rows fill the pages there are
+        try:
+            client.check(
+                direction="entry",
+                mrz=mrz(i),
+                at=start + timedelta(seconds=i),
+                override_reason=reason,
+            )
+        except DiskFull as exc:
+            refused = exc
+            break
+    assert refused is not None, "the queue never filled up"
+    queued = client.pending()
+    assert refused.queued == queued >= 1
+    assert str(refused).startswith(
+        "The disk of this port computer is full: the crossing of this traveller was NOT recorded."
+    )
+    assert f"Nothing already queued is lost ({queued} crossing(s) wait to be uploaded)" in str(
+        refused
+    )
+    with session_factory(client.engine)() as s:
+        assert len(s.scalars(select(Crossing.id)).all()) == queued  # none only in the local copy
+
+    client.queue.execute("PRAGMA max_page_count = 1073741823")  # space freed
+    again = client.check(direction="entry", mrz=mrz(i), at=start + timedelta(seconds=i))
+    assert (again.online, again.queued) == (False, True)
+    assert client.pending() == queued + 1

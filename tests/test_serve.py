@@ -158,3 +158,5 @@ def test_serve_with_two_workers(tmp_path: Path) -> None:
     text = (tmp_path / "server.log").read_text()
     assert "2 worker(s)" in text
     assert text.count("Started server process") == 2, text[-2000:]
+    # Each worker says when it was ready, and how long after its process started.
+    assert text.count("ready: screening index of 0 entries loaded, ") == 2, text[-2000:]

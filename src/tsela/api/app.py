@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import itertools
 import logging
 from collections.abc import AsyncIterator
@@ -34,11 +35,19 @@ log = logging.getLogger("tsela")
 
 
 def create_app(
-    settings: Settings | None = None, engine: Engine | None = None, clock: Clock | None = None
+    settings: Settings | None = None,
+    engine: Engine | None = None,
+    clock: Clock | None = None,
+    *,
+    preload: bool = False,
 ) -> FastAPI:
     """The app for ``settings`` (default: from the environment). ``clock`` is the time every
     route reads (``tsela.api.deps.get_clock``): default the machine's, or the instant
-    ``TSELA_CLOCK`` names (tests and demonstrations only)."""
+    ``TSELA_CLOCK`` names (tests and demonstrations only). ``preload`` (a server starting):
+    start mapping the screening index from disk in a thread at once, while the routes are
+    imported and built (reading and checksumming the index's files runs beside them on
+    another core; the start-up then waits for it as before, so no check is ever answered
+    without the index)."""
     settings = settings or load_settings()
     # One connection for each request in progress (see tsela.api.serve): never a wait for one.
     # Should one be short all the same, the request gets 503 after about the queue timeout,
@@ -48,6 +57,8 @@ def create_app(
         pool_size=max(settings.max_in_flight, 5),
         pool_timeout=max(settings.queue_timeout_ms / 1000, 1.0),
     )
+    if preload:
+        _preload_index(settings, engine)
     app = FastAPI(
         lifespan=_lifespan,
         title="Tsela",
@@ -150,6 +161,37 @@ def create_app(
     return app
 
 
+def _preload_index(settings: Settings, engine: Engine) -> None:
+    """Load the screening index in a thread (``_lifespan`` waits for it: ``current_index``
+    takes the same lock)."""
+    import threading
+
+    from tsela.services import screening
+
+    screening.keep_index_on_disk(engine, settings.var_dir)
+
+    def load() -> None:
+        try:
+            screening.current_index(engine)
+        except SQLAlchemyError as exc:  # the start-up tries again, and says why
+            log.info("screening index not preloaded (%s)", exc)
+
+    threading.Thread(target=load, name="screening-index-preload", daemon=True).start()
+
+
+def process_age() -> float | None:
+    """Seconds since this process started (Linux), for the start-up's log line."""
+    import os
+    from pathlib import Path
+
+    try:
+        started = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return uptime - started / os.sysconf("SC_CLK_TCK")
+
+
 def _tell_the_truth_about_errors(app: FastAPI) -> None:
     """The OpenAPI document declares every error answer (``ErrorOut``), and a 405 lists in
     ``Allow`` every method of its path (Starlette names only those of the first route it
@@ -202,10 +244,25 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # for a million entries), else built and saved there for the next start and the other
     # workers.
     screening.keep_index_on_disk(app.state.engine, app.state.settings.var_dir)
+    entries = None
     try:
-        await anyio.to_thread.run_sync(screening.current_index, app.state.engine)
+        index = await anyio.to_thread.run_sync(screening.current_index, app.state.engine)
+        entries = len(index)
     except SQLAlchemyError as exc:  # e.g. a database not yet initialised
         log.warning("screening index not built at start-up (%s); the first check builds it", exc)
+    if not gc.isenabled():
+        # Turned off while the server started (cli/main.py, api/serve.py). What start-up made
+        # lives as long as the process: frozen, the collector never walks it again (the few
+        # thousand objects of garbage among them are not worth a full collection before the
+        # first check; they are freed when a list change replaces the index).
+        gc.freeze()
+        gc.enable()
+    age = process_age()
+    log.info(
+        "ready: screening index of %s entries loaded%s",
+        f"{entries:,}" if entries is not None else "no",
+        f", {age:.1f} s after the process started" if age is not None else "",
+    )
     interval = settings.audit_seal_ms / 1000
     sequencer = (
         asyncio.create_task(_seal_audit(app.state.engine, interval, settings)) if interval else None

@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import fcntl
 import functools
+import json
 import logging
 import os
 import ssl
@@ -76,6 +77,22 @@ def create_exchange_app(settings: Settings, engine: Engine) -> FastAPI:
     identity = NodeIdentity(settings.var_dir, settings.node)
     factory = session_factory(engine)
 
+    def calling_partner(request: Request) -> Any:
+        """The trusted partner whose certificate the client presented (else 403)."""
+        der = client_certificate(request)
+        if der is None:
+            raise HTTPException(403, "a client certificate of a trusted partner is required")
+        with factory() as session:
+            partner = svc.partner_for_certificate(session, der)
+        if partner is None:
+            raise HTTPException(403, "this certificate is not the one in any partner's anchor")
+        claimed = request.headers.get("tsela-node")
+        if claimed and claimed != partner.partner:
+            raise HTTPException(
+                403, f"the certificate names node {partner.partner}, the request {claimed!r}"
+            )
+        return partner
+
     @app.get(
         "/v1/exchange/feed",
         response_class=Response,
@@ -92,18 +109,7 @@ def create_exchange_app(settings: Settings, engine: Engine) -> FastAPI:
         limit: int = Query(1000, ge=1, le=MAX_LIMIT),
     ) -> Response:
         """The signed batch of this node's records after ``after`` (mutual TLS only)."""
-        der = client_certificate(request)
-        if der is None:
-            raise HTTPException(403, "a client certificate of a trusted partner is required")
-        with factory() as session:
-            partner = svc.partner_for_certificate(session, der)
-        if partner is None:
-            raise HTTPException(403, "this certificate is not the one in any partner's anchor")
-        claimed = request.headers.get("tsela-node")
-        if claimed and claimed != partner.partner:
-            raise HTTPException(
-                403, f"the certificate names node {partner.partner}, the request {claimed!r}"
-            )
+        partner = calling_partner(request)
         svc.sequence_pending(engine)
         client = request.client
         try:
@@ -123,6 +129,36 @@ def create_exchange_app(settings: Settings, engine: Engine) -> FastAPI:
         return Response(
             batch.body, media_type="application/json", headers={SIGNATURE_HEADER: batch.signature}
         )
+
+    @app.get(svc.CHECKPOINTS_PATH)
+    def audit_checkpoints(
+        request: Request, limit: int = Query(1000, ge=1, le=MAX_LIMIT)
+    ) -> Response:
+        """The signed checkpoints of the calling partner's audit log that this node keeps, as
+        they arrived (JSON lines, oldest first, the newest ``limit``): for its ``tsela audit
+        verify --against-partner``. Audited."""
+        from tsela.services import audit
+        from tsela.services.audit_checkpoints import held_for
+
+        partner = calling_partner(request)
+        client = request.client
+        with transaction(factory) as session:
+            held = held_for(session, partner.partner, limit)
+            audit.record(
+                session,
+                actor=f"node:{partner.partner}",
+                action="exchange.checkpoints_served",
+                node=settings.node,
+                entity="exchange_partner",
+                entity_id=partner.partner,
+                source=f"{client.host}" if client else "",
+                detail={
+                    "checkpoints": len(held),
+                    "newest_seq": held[-1].get("seq") if held else None,
+                },
+            )
+        lines = (json.dumps(r, sort_keys=True, separators=(",", ":")) + "\n" for r in held)
+        return Response("".join(lines), media_type="application/x-ndjson")
 
     return app
 

@@ -126,12 +126,23 @@ def run(
     if workers <= 1:
         from tsela.api.app import create_app
 
-        uvicorn.run(create_app(), **options)
+        uvicorn.run(create_app(preload=True), **options)
         return
     _metrics_dir()
     # Each worker process builds the app from the environment (the factory).
-    config = uvicorn.Config("tsela.api.app:create_app", factory=True, workers=workers, **options)
+    config = uvicorn.Config("tsela.api.serve:worker_app", factory=True, workers=workers, **options)
     Multiprocess(config, sockets=[listening_socket(host, port)]).run()
+
+
+def worker_app() -> Any:
+    """The app of one worker process: built with the cyclic garbage collector off (turned on
+    again once it is ready, see cli/main.py) and the screening index preloaded."""
+    import gc
+
+    gc.disable()
+    from tsela.api.app import create_app
+
+    return create_app(preload=True)
 
 
 def _run_with_exchange(options: dict[str, Any], exchange_port: int, log_level: str) -> None:
@@ -141,7 +152,7 @@ def _run_with_exchange(options: dict[str, Any], exchange_port: int, log_level: s
     from tsela.api.app import create_app
     from tsela.api.exchange import exchange_config
 
-    app = create_app()
+    app = create_app(preload=True)
     settings, engine = app.state.settings, app.state.engine
     exchange = uvicorn.Server(exchange_config(settings, engine, exchange_port, log_level))
 

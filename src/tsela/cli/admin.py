@@ -203,10 +203,19 @@ def verify_audit(
         help="Also chain unsealed entries dated before entries already sealed (back-dated: "
         "left unsealed and reported otherwise). Only after looking at them.",
     ),
+    against_partner: str = typer.Option(
+        None,
+        "--against-partner",
+        metavar="FILE|NODE",
+        help="Also compare with the checkpoints of this log that the partner node keeps (sent "
+        "to it through the exchange): a file its operator exported with `tsela exchange "
+        "checkpoints --node <this node>`, or its node code (e.g. ZA) to ask it over the "
+        "exchange's mutual TLS.",
+    ),
 ) -> None:
-    """Check the whole hash chain against the signed checkpoints kept outside the database;
-    exit 1 and name each problem if the log was tampered with. When intact, write a new
-    checkpoint."""
+    """Check the whole hash chain against the signed checkpoints kept outside the database
+    (and, with --against-partner, those the partner node keeps); exit 1 and name each problem
+    if the log was tampered with. When intact, write a new checkpoint."""
     from tsela.services import audit_checkpoints as checkpoints
     from tsela.services.audit import late_entries, seal_pending, verify
     from tsela.services.keys import KeyStore
@@ -220,9 +229,38 @@ def verify_audit(
             late = late_entries(s, limit=1_000_000)
     sealed = seal_pending(engine, include_late=seal_late) if seal else 0
     path = checkpoints.checkpoint_path(cfg.var_dir)
-    anchored = checkpoints.check_file(path, KeyStore(cfg.var_dir, cfg.node).keyset(), cfg.node)
+    keyset = KeyStore(cfg.var_dir, cfg.node).keyset()
+    anchored = checkpoints.check_file(path, keyset, cfg.node)
+    anchors, kept_by = dict(anchored.anchors), {}
+    problems = list(anchored.problems)
+    if against_partner:
+        try:
+            copies = checkpoints.partner_copies(engine, cfg, against_partner)
+        except checkpoints.CheckpointError as exc:
+            fail(str(exc))
+        held = checkpoints.check_records(copies.lines, keyset, cfg.node)
+        problems += held.problems
+        for seq, digest in sorted(held.anchors.items()):
+            if anchors.get(seq, digest) != digest:
+                problems.append(
+                    f"entry {seq}: the checkpoint {copies.label} and the one in {path.name} "
+                    "differ (the local checkpoint file was altered)"
+                )
+            anchors[seq] = digest  # the copy out of this node's reach decides
+            kept_by[seq] = copies.label
+        if held.anchors:
+            newest = max(held.anchors)
+            console.print(
+                f"{held.count:,} checkpoint(s) of this log {copies.label}; the newest names "
+                f"entry {newest:,}"
+            )
+        else:
+            console.print(
+                f"[yellow]no checkpoint of this log {copies.label} yet (is the exchange "
+                "running?): compared with the local checkpoints only[/]"
+            )
     with session_factory(engine)() as s:
-        report = verify(s, anchored.anchors)
+        report = verify(s, anchors, kept_by)
     if sealed:
         console.print(f"sealed {sealed:,} new entries")
     for entry in late:
@@ -232,11 +270,11 @@ def verify_audit(
         )
     if report.unsealed:
         console.print(f"{report.unsealed:,} entries not yet sealed (not checked)")
-    problems = anchored.problems + report.problems
+    problems += report.problems
     if not problems:
         console.print(
             f"audit log intact: {report.entries:,} entries, chain verified against "
-            f"{anchored.count:,} signed checkpoint(s)"
+            f"{report.checkpoints:,} signed checkpoint(s)"
         )
         written = (
             checkpoints.write_checkpoint(

@@ -299,6 +299,30 @@ def evidence(
     console.print(f"batch {batch_id} from node {doc['from']} written to {out}")
 
 
+@app.command("checkpoints")
+@user_errors
+def checkpoints(
+    node: str = typer.Option(..., "--node", help="The partner node whose checkpoints to export."),
+    out: Path = typer.Option(None, "--out", help="Write them here (default: print them)."),
+    limit: int = typer.Option(None, min=1, help="Only the newest N."),
+) -> None:
+    """Export the partner's audit-log checkpoints this node keeps, as they arrived (JSON
+    lines): for the partner's `tsela audit verify --against-partner FILE`."""
+    from tsela.services.audit_checkpoints import held_for
+    from tsela.store.db import session_factory
+
+    cfg = settings()
+    with session_factory(_engine(cfg))() as s:
+        held = held_for(s, node.upper(), limit)
+    text = "".join(json.dumps(r, sort_keys=True, separators=(",", ":")) + "\n" for r in held)
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.write_text(text, "utf-8")
+    newest = f"; the newest names entry {held[-1]['seq']} ({held[-1]['at']})" if held else ""
+    console.print(f"{len(held)} checkpoint(s) of node {node.upper()} written to {out}{newest}")
+
+
 @app.command("verify-evidence")
 @user_errors
 def verify_evidence(file: Path = typer.Argument(..., help="An evidence file.")) -> None:

@@ -20,6 +20,22 @@ SERVER = typer.Option("http://127.0.0.1:8000", envvar="TSELA_SERVER", help="Cent
 TOKEN = typer.Option(..., envvar="TSELA_PORT_TOKEN", help="The officer's API token.")
 PORT = typer.Option(..., envvar="TSELA_PORT", help="This port's code, e.g. SNP.")
 HOME = typer.Option(Path("var/port"), envvar="TSELA_PORT_HOME", help="Local copy and queue.")
+LANG = typer.Option(
+    "en",
+    "--lang",
+    envvar="TSELA_PORT_LANG",
+    help="Language of the operator's messages where they have one: en (English) or st "
+    "(Sesotho). So far a full disk is told in both.",
+)
+
+
+def _language(lang: str) -> str:
+    from tsela.port.words import check_language
+
+    try:
+        return check_language(lang)
+    except ValueError as exc:
+        fail(str(exc))
 
 
 def _client(home: Path, server: str, token: str, port: str):  # type: ignore[no-untyped-def]
@@ -35,12 +51,15 @@ def _client(home: Path, server: str, token: str, port: str):  # type: ignore[no-
 
 
 @port_app.command()
-def sync(home: Path = HOME, server: str = SERVER, token: str = TOKEN, port: str = PORT) -> None:
+def sync(
+    home: Path = HOME, server: str = SERVER, token: str = TOKEN, port: str = PORT, lang: str = LANG
+) -> None:
     """Download watchlists and document alerts for offline checks."""
     import httpx
 
     from tsela.port.client import PortError
 
+    lang = _language(lang)
     client = _client(home, server, token, port)
     try:
         out = client.sync()
@@ -51,7 +70,7 @@ def sync(home: Path = HOME, server: str = SERVER, token: str = TOKEN, port: str 
             + (f"; the local copy (snapshot of {kept}) is kept" if kept else "")
         )
     except PortError as exc:
-        fail(f"sync failed: {exc}")
+        fail(f"sync failed: {exc.in_language(lang)}")
     finally:
         client.close()
     console.print(
@@ -72,10 +91,12 @@ def check(
     server: str = SERVER,
     token: str = TOKEN,
     port: str = PORT,
+    lang: str = LANG,
 ) -> None:
     """Check a traveller (and record the crossing); works offline too."""
     from tsela.port.client import PortError
 
+    lang = _language(lang)
     if direction not in ("entry", "exit"):
         fail(f"--direction must be entry or exit, got {direction!r}")
     if not mrz and not document:
@@ -91,7 +112,7 @@ def check(
             override_reason=override_reason,
         )
     except PortError as exc:
-        fail(str(exc))
+        fail(exc.in_language(lang))
     finally:
         client.close()
     if as_json:
@@ -112,15 +133,22 @@ def check(
 
 
 @port_app.command()
-def upload(home: Path = HOME, server: str = SERVER, token: str = TOKEN, port: str = PORT) -> None:
+def upload(
+    home: Path = HOME, server: str = SERVER, token: str = TOKEN, port: str = PORT, lang: str = LANG
+) -> None:
     """Send queued crossings to the server, in order.
 
     Exits non-zero while anything is left to send or awaits a decision (a refused token,
     refused crossings)."""
+    from tsela.port.client import PortError
+
+    lang = _language(lang)
     client = _client(home, server, token, port)
     try:
         rep = client.upload()
         refused = client.refused_items()
+    except PortError as exc:
+        fail(exc.in_language(lang))
     finally:
         client.close()
     console.print(
@@ -165,10 +193,12 @@ def requeue(
     server: str = SERVER,
     token: str = TOKEN,
     port: str = PORT,
+    lang: str = LANG,
 ) -> None:
     """Put crossings the server refused back in the queue (they go up at the next upload)."""
     from tsela.port.client import PortError
 
+    lang = _language(lang)
     client = _client(home, server, token, port)
     try:
         refused = client.refused_items()
@@ -189,7 +219,7 @@ def requeue(
         try:
             done = client.requeue([str(r["id"]) for r in refused])
         except PortError as exc:
-            fail(str(exc))
+            fail(exc.in_language(lang))
     finally:
         client.close()
     console.print(
@@ -207,12 +237,14 @@ def discard(
     server: str = SERVER,
     token: str = TOKEN,
     port: str = PORT,
+    lang: str = LANG,
 ) -> None:
     """Drop one queued crossing for good, saying why.
 
     Recorded in the local audit log and reported to the server (now, or at the next upload)."""
     from tsela.port.client import PortError
 
+    lang = _language(lang)
     if not reason.strip():
         fail("say why the crossing is discarded (--reason)")
     client = _client(home, server, token, port)
@@ -224,7 +256,7 @@ def discard(
         try:
             out = client.discard(item, reason)
         except PortError as exc:
-            fail(str(exc))
+            fail(exc.in_language(lang))
     finally:
         client.close()
     console.print(

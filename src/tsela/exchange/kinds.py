@@ -17,6 +17,7 @@ PERMIT_STATUS = "permit_status"
 PERMIT_KEYS = "permit_keys"
 REVOCATION_LIST = "revocation_list"
 NODE_ANCHOR = "node_anchor"
+AUDIT_CHECKPOINT = "audit_checkpoint"  # kept as received: the partner's outside anchor
 # Extension points: "refusal" and "entry_ban" are registered by their features.
 
 # applier(session, partner_node, records) -> records newly applied

@@ -19,10 +19,12 @@ by ``status``, until an operator puts it back (``requeue``) or drops it with a r
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import secrets
 import sqlite3
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -30,10 +32,13 @@ from typing import Any
 
 import httpx
 from sqlalchemy import delete, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from tsela.domain import mrz as mrz_format
 from tsela.domain.values import Direction, Role
 from tsela.kernel.clock import SYSTEM, Clock, now
+from tsela.port import words
 from tsela.services import audit
 from tsela.services import checks as svc
 from tsela.services.accounts import create_user
@@ -94,6 +99,11 @@ def server_cannot_answer(status: int) -> bool:
 class PortError(Exception):
     """Something the officer must act on (a refusal by the server, no snapshot yet...)."""
 
+    def in_language(self, lang: str) -> str:
+        """The message in the operator's language (English only unless a subclass says more)."""
+        words.check_language(lang)
+        return str(self)
+
 
 class TokenRefused(PortError):
     """The server refused the port's token (expired, revoked, or not for this port)."""
@@ -101,6 +111,33 @@ class TokenRefused(PortError):
 
 class ServerUnavailable(PortError):
     """The server answered but could not do the work (5xx, 429): work offline."""
+
+
+class DiskFull(PortError):
+    """The port computer's disk filled up (SQLite's ``SQLITE_FULL``, or ``ENOSPC``) while the
+    client wrote: what was being done is undone, what was queued before is kept.
+
+    ``doing``: ``check`` (this traveller's crossing was not recorded), ``check_queued`` (it was
+    queued, but the local copy could not keep it), ``upload``, ``sync``, ``decision``.
+    ``queued``: crossings waiting to be uploaded (None if the queue could not be read)."""
+
+    def __init__(self, doing: str, home: Path, queued: int | None) -> None:
+        self.doing, self.home, self.queued = doing, home, queued
+        super().__init__(self.in_language("en"))
+
+    def in_language(self, lang: str) -> str:
+        return words.disk_full(self.doing, lang, home=str(self.home), queued=self.queued)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """A write refused because the filesystem is full (SQLite, through SQLAlchemy or not)."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    cause = getattr(exc, "orig", None) if isinstance(exc, SQLAlchemyError) else exc
+    return isinstance(cause, sqlite3.Error) and (
+        getattr(cause, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+        or "disk is full" in str(cause)
+    )
 
 
 def token_refused_message(r: httpx.Response) -> str:
@@ -157,8 +194,8 @@ class PortClient:
         transport: httpx.BaseTransport | None = None,
         clock: Clock = SYSTEM,
     ) -> None:
-        self.home = Path(home)
         self.clock = clock  # the time a check is dated, when not given
+        self.home = Path(home)
         self.home.mkdir(parents=True, exist_ok=True)
         self.port = port.upper()
         self.http = httpx.Client(
@@ -193,6 +230,20 @@ class PortClient:
         if node is None:
             raise PortError("no snapshot yet: run `tsela port sync` while the server is reachable")
         return node
+
+    @contextlib.contextmanager
+    def _disk(self, doing: str) -> Iterator[None]:
+        """Turn a full disk into `DiskFull` (plain words instead of SQLite's), saying how many
+        crossings are still queued."""
+        try:
+            yield
+        except (sqlite3.Error, SQLAlchemyError, OSError) as exc:
+            if not is_disk_full(exc):
+                raise
+            queued: int | None = None
+            with contextlib.suppress(sqlite3.Error):
+                queued = self.pending()
+            raise DiskFull(doing, self.home, queued) from exc
 
     def _count(self, where: str) -> int:
         return int(self.queue.execute(f"SELECT count(*) FROM queue WHERE {where}").fetchone()[0])
@@ -241,6 +292,10 @@ class PortClient:
         """Download the snapshot and load it into the local copy (each list replaced whole)."""
         me = self._get("/v1/auth/me")
         snap = self._get("/v1/port/snapshot", params={"port": self.port})
+        with self._disk("sync"):
+            return self._load_snapshot(me, snap)
+
+    def _load_snapshot(self, me: dict[str, Any], snap: dict[str, Any]) -> dict[str, Any]:
         node = snap["node"]
         seed_ports(self.engine, node)
         with transaction(session_factory(self.engine)) as s:
@@ -313,7 +368,29 @@ class PortClient:
         record: bool = True,
         override_reason: str | None = None,
     ) -> PortResult:
-        """Check a traveller and (by default) record the crossing; online if possible."""
+        """Check a traveller and (by default) record the crossing; online if possible.
+
+        A full disk raises `DiskFull` (``doing`` ``check`` or ``check_queued``)."""
+        try:
+            return self._check(
+                direction, mrz, document_number, issuing_state, at, record, override_reason
+            )
+        except DiskFull as exc:
+            if exc.doing in ("check", "check_queued"):
+                raise
+            # The upload that goes first filled the disk: this traveller was not recorded.
+            raise DiskFull("check", self.home, exc.queued) from exc
+
+    def _check(
+        self,
+        direction: str,
+        mrz: str | None,
+        document_number: str | None,
+        issuing_state: str | None,
+        at: datetime | None,
+        record: bool,
+        override_reason: str | None,
+    ) -> PortResult:
         if override_reason and len(override_reason) > MAX_OVERRIDE_REASON:
             # The server would refuse it at upload, long after the traveller has gone.
             raise PortError(f"an override reason has at most {MAX_OVERRIDE_REASON} characters")
@@ -370,8 +447,10 @@ class PortClient:
             lost = True
         if lost:
             # The server may or may not have recorded it: queue the same request; the
-            # Idempotency-Key makes the retry safe either way.
-            self._enqueue(key, "online", crossing)
+            # Idempotency-Key makes the retry safe either way. (Should the disk be full now,
+            # the officer is told it was not recorded: the server may hold it all the same.)
+            with self._disk("check"):
+                self._enqueue(key, "online", crossing)
             return PortResult(True, result["decision"], result["reasons"], result, False, True, key)
         if c.status_code in TOKEN_REFUSED:
             raise TokenRefused(token_refused_message(c))
@@ -394,49 +473,86 @@ class PortClient:
             issuing_state=body["issuing_state"],
         )
         key = str(uuid.uuid4())
-        with transaction(factory) as s:
-            officer = s.scalar(select(User).where(User.username == self._meta("officer")))
-            assert officer is not None
-            try:
-                result = svc.run_check(
+        queued = False
+        try:
+            with self._disk("check"), transaction(factory) as s:
+                out, payload = self._run_offline(
+                    s, node, request, body, record, override_reason, key
+                )
+                if record:
+                    # Queued before the local copy commits: should the disk fill up now, the
+                    # local copy keeps nothing either (no crossing there that is not queued).
+                    self._enqueue(key, "offline", payload)
+                    queued = True
+        except BaseException as exc:
+            if queued and not self._unqueue(key) and isinstance(exc, DiskFull):
+                # Queued, but the local copy could not commit and the queue could not be
+                # undone: it will be uploaded, so the officer must not check again.
+                raise DiskFull("check_queued", self.home, self._pending_or_none()) from exc
+            raise
+        return PortResult(False, out["decision"], out["reasons"], out, record, record, key)
+
+    def _unqueue(self, key: str) -> bool:
+        try:
+            self.queue.execute("DELETE FROM queue WHERE idempotency_key=?", (key,))
+        except sqlite3.Error:
+            return False
+        return True
+
+    def _pending_or_none(self) -> int | None:
+        try:
+            return self.pending()
+        except sqlite3.Error:
+            return None
+
+    def _run_offline(
+        self,
+        s: Session,
+        node: str,
+        request: svc.CheckRequest,
+        body: dict[str, Any],
+        record: bool,
+        override_reason: str | None,
+        key: str,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The check (and crossing) in the local copy, in the caller's transaction; and what
+        the queue would send."""
+        officer = s.scalar(select(User).where(User.username == self._meta("officer")))
+        assert officer is not None
+        try:
+            result = svc.run_check(
+                s,
+                node=node,
+                officer=officer,
+                request=request,
+                screener=screener,
+                document_alerts=document_alerts,
+                offline=True,
+                now=self.clock.now(),
+            )
+            if record:
+                reason = override_reason
+                if result.check.decision.value != "CLEAR" and not reason:
+                    raise PortError(
+                        f"the local check says {result.check.decision.value}: give an "
+                        "override reason to let the traveller through"
+                    )
+                svc.record_crossing(
                     s,
                     node=node,
                     officer=officer,
-                    request=request,
-                    screener=screener,
-                    document_alerts=document_alerts,
-                    offline=True,
+                    check_id=result.check.id,
+                    idempotency_key=key,
+                    payload_hash=key,
+                    override_reason=reason,
                     now=self.clock.now(),
                 )
-                if record:
-                    reason = override_reason
-                    if result.check.decision.value != "CLEAR" and not reason:
-                        raise PortError(
-                            f"the local check says {result.check.decision.value}: give an "
-                            "override reason to let the traveller through"
-                        )
-                    svc.record_crossing(
-                        s,
-                        node=node,
-                        officer=officer,
-                        check_id=result.check.id,
-                        idempotency_key=key,
-                        payload_hash=key,
-                        override_reason=reason,
-                        now=self.clock.now(),
-                    )
-            except svc.CheckError as exc:
-                raise PortError(exc.message) from None
-            audit.seal(s)  # one process, no server: the local log is chained as it grows
-            out = result.as_dict()
-        if record:
-            payload = {
-                **body,
-                "local_decision": out["decision"],
-                "override_reason": override_reason,
-            }
-            self._enqueue(key, "offline", payload)
-        return PortResult(False, out["decision"], out["reasons"], out, record, record, key)
+        except svc.CheckError as exc:
+            raise PortError(exc.message) from None
+        audit.seal(s)  # one process, no server: the local log is chained as it grows
+        out = result.as_dict()
+        payload = {**body, "local_decision": out["decision"], "override_reason": override_reason}
+        return out, payload
 
     def _enqueue(self, key: str, kind: str, payload: dict[str, Any]) -> None:
         self.queue.execute(
@@ -448,7 +564,12 @@ class PortClient:
 
     def upload(self) -> UploadReport:
         """Send queued crossings in the order they happened; stop at the first answer that is
-        not about that one crossing (the rest wait for the next try, untouched)."""
+        not about that one crossing (the rest wait for the next try, untouched). A full disk
+        raises `DiskFull` (what the server took is recognised when sent again)."""
+        with self._disk("upload"):
+            return self._upload()
+
+    def _upload(self) -> UploadReport:
         report = UploadReport()
         rows = self.queue.execute(
             f"SELECT seq, idempotency_key, kind, payload FROM queue WHERE {PENDING} ORDER BY seq"
@@ -532,6 +653,10 @@ class PortClient:
 
     def requeue(self, refs: list[str] | None = None) -> list[int]:
         """Put refused crossings (all, or those named) back in the queue, in their places."""
+        with self._disk("decision"):
+            return self._requeue(refs)
+
+    def _requeue(self, refs: list[str] | None) -> list[int]:
         if refs:
             items = [self._item(ref) for ref in refs]
             wanted = {it[0] for it in items}
@@ -559,6 +684,10 @@ class PortClient:
         """Drop one unsent crossing on an operator's word: kept in the queue file as discarded,
         with the reason, in the local audit log, and reported to the server (now if it can
         be reached, else at the next upload)."""
+        with self._disk("decision"):
+            return self._discard(ref, reason)
+
+    def _discard(self, ref: str, reason: str) -> dict[str, Any]:
         reason = reason.strip()
         if not reason:
             raise PortError("say why the crossing is discarded (--reason)")

@@ -242,13 +242,23 @@ def late_entries(session: Session, limit: int = 100) -> list[LateEntry]:
     return [LateEntry(str(r.id), r.at, r.actor, r.action) for r in rows]
 
 
-def verify(session: Session, anchors: Mapping[int, str] | None = None) -> ChainReport:
+def verify(
+    session: Session,
+    anchors: Mapping[int, str] | None = None,
+    kept_by: Mapping[int, str] | None = None,
+) -> ChainReport:
     """Walk the sealed log in order and report every break in the chain.
 
     ``anchors`` (sequence number -> hash, from signed checkpoints kept outside the database):
     each must name an entry of the chain with that hash, else the log lost entries or was
-    rewritten from an edited one on.
+    rewritten from an edited one on. ``kept_by`` names where a checkpoint came from (e.g.
+    "kept by node ZA"), for the problems it shows.
     """
+    kept = dict(kept_by or {})
+
+    def by(seq: int) -> str:
+        return f" ({kept[seq]})" if seq in kept else ""
+
     problems: list[str] = []
     prev_hash = GENESIS
     expected_seq = 1
@@ -263,8 +273,8 @@ def verify(session: Session, anchors: Mapping[int, str] | None = None) -> ChainR
             checked += 1
             if anchored != event.hash:
                 problems.append(
-                    f"entry {event.seq}: differs from the signed checkpoint of it "
-                    "(the log was rewritten from an edited entry on)"
+                    f"entry {event.seq}: differs from the signed checkpoint of it"
+                    f"{by(event.seq or 0)} (the log was rewritten from an edited entry on)"
                 )
         if event.seq != expected_seq:
             problems.append(
@@ -285,8 +295,8 @@ def verify(session: Session, anchors: Mapping[int, str] | None = None) -> ChainR
         last = expected_seq - 1
         if max(anchors) > last:
             problems.append(
-                f"the log ends at entry {last} but a signed checkpoint names entry "
-                f"{max(anchors)}: the newest entries were deleted"
+                f"the log ends at entry {last} but a signed checkpoint{by(max(anchors))} names "
+                f"entry {max(anchors)}: the newest entries were deleted"
             )
         inside = sorted(s for s in anchors if s <= last)
         if inside:

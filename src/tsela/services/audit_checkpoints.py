@@ -10,8 +10,11 @@ a line). ``verify`` then requires every checkpointed entry to be in the log with
 The server writes one after sealing, at most every ``TSELA_AUDIT_CHECKPOINT_S`` seconds;
 ``tsela audit verify`` (when the log is intact) and ``tsela audit checkpoint`` write one too.
 Each record is self-contained (its ``token`` is a compact JWS over the same fields, signed by
-the key ``kid`` of the node's published key set), so it can be sent to the partner node,
-which keeps its own copy: ``latest_checkpoint``. Protection lasts as long as one copy of the
+the key ``kid`` of the node's published key set), so it is also sent to the partner node (the
+``audit_checkpoint`` kind of the exchange feed, written to the outbox before the file), which
+keeps it as it arrived (``exchange_received``, with the node that made it). ``tsela audit
+verify --against-partner`` compares the chain with the partner's copies too (``held_for``
+on the partner; ``check_records`` here). Protection lasts as long as one copy of the
 checkpoints is out of the tamperer's reach, and covers the log up to the newest checkpoint.
 """
 
@@ -20,20 +23,22 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
+from tsela.config import Settings
 from tsela.domain.credentials import CredentialError, KeySet, Signer, b64d
 from tsela.kernel import clock
 from tsela.services import audit
 from tsela.services.keys import KeyStore, require_signing_keys
-from tsela.store.db import session_factory
+from tsela.store.db import session_factory, transaction
 
 FILE_NAME = "audit-checkpoints.jsonl"
 TYP = "tsela-audit-checkpoint"
@@ -152,11 +157,16 @@ class FileCheck:
 
 def check_file(path: Path, keys: KeySet, node: str) -> FileCheck:
     """Every checkpoint of ``node`` in the file, its signature checked."""
+    return check_records(((f"{path.name} line {n}", line) for n, line in _lines(path)), keys, node)
+
+
+def check_records(lines: Iterable[tuple[str, str]], keys: KeySet, node: str) -> FileCheck:
+    """Every checkpoint of ``node`` among JSON ``lines`` (each with where it was read), its
+    signature checked: the local file, or the copies a partner keeps."""
     anchors: dict[int, str] = {}
     problems: list[str] = []
     count = 0
-    for number, line in _lines(path):
-        where = f"{path.name} line {number}"
+    for where, line in lines:
         try:
             record = json.loads(line)
         except ValueError:
@@ -226,11 +236,109 @@ def write_checkpoint(
         store = KeyStore(var_dir, node)
         require_signing_keys(engine, store)  # never a new key beside missing ones
         checkpoint = sign(store.signer(now), head[0], head[1], now)
+        # Offered to the partner first: should that fail (the database away), nothing is
+        # written and the next round signs this head again; should the file fail after it,
+        # the partner holds one more copy than the file, which does no harm.
+        offer(engine, checkpoint)
         append(path, checkpoint)
         return checkpoint
+
+
+def offer(engine: Engine, checkpoint: Checkpoint) -> None:
+    """Put the checkpoint in the exchange outbox (kind ``audit_checkpoint``), for the partner
+    node to keep (docs/exchange.md); committed at once."""
+    from tsela.exchange import kinds
+    from tsela.services import exchange_outbox
+
+    with transaction(session_factory(engine)) as session:
+        exchange_outbox.append(
+            session,
+            checkpoint.node,
+            kinds.AUDIT_CHECKPOINT,
+            f"{checkpoint.seq}:{checkpoint.hash[:16]}",
+            checkpoint.to_dict(),
+        )
+
+
+def held_for(session: Session, origin: str, limit: int | None = None) -> list[dict[str, Any]]:
+    """The checkpoints of partner node ``origin`` this node keeps, as they arrived through
+    the feed (oldest first; the newest ``limit`` of them), each with when it arrived."""
+    from tsela.exchange import kinds
+    from tsela.store.exchange import ReceivedRecord
+
+    table = ReceivedRecord.__table__
+    query = (
+        select(table.c.payload, table.c.received_at, table.c.seq)
+        .where(table.c.node == origin, table.c.kind == kinds.AUDIT_CHECKPOINT)
+        .order_by(table.c.seq.desc())
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    rows = list(session.execute(query))
+    return [
+        {**dict(payload), "received_at": received_at.isoformat()}
+        for payload, received_at, _seq in reversed(rows)
+    ]
 
 
 def latest_checkpoint(var_dir: Path, node: str) -> dict[str, Any] | None:
     """The newest signed checkpoint of ``node``, as a dict to send to the partner node (who
     checks ``token`` with this node's published key set: ``parse``)."""
     return _last_record(checkpoint_path(var_dir), node)
+
+
+@dataclass(frozen=True)
+class PartnerCopies:
+    """The checkpoints of this node's log that a partner keeps, as read for ``verify``."""
+
+    label: str  # "kept by node ZA", "kept by the partner (file za-copy.jsonl)"
+    lines: list[tuple[str, str]]  # (where, JSON line)
+
+
+def partner_copies(
+    engine: Engine, settings: Settings, source: str, limit: int = 1000
+) -> PartnerCopies:
+    """``source``: a file the partner's operator exported (``tsela exchange checkpoints``),
+    or a trusted partner's node code, asked over the exchange's mutual TLS (its newest
+    ``limit``: the newest alone anchors the whole log up to it)."""
+    path = Path(source)
+    if path.exists() or len(source) != 2 or not source.isalpha():
+        try:
+            text = path.read_text("utf-8")
+        except (OSError, UnicodeError) as exc:
+            raise CheckpointError(
+                f"cannot read the partner's checkpoints {source}: {exc}"
+            ) from None
+        lines = [(f"{path.name} line {n}", line) for n, line in enumerate(text.splitlines(), 1)]
+        return PartnerCopies(
+            f"kept by the partner: {path.name}", [(w, ln) for w, ln in lines if ln.strip()]
+        )
+    import ssl
+
+    import httpx
+
+    from tsela.exchange.batch import BatchRefused
+    from tsela.services import exchange
+    from tsela.services.node_identity import NodeIdentity
+    from tsela.store.exchange import Partner
+
+    code = source.upper()
+    with session_factory(engine)() as session:
+        partner = session.scalar(select(Partner).where(Partner.partner == code))
+    if partner is None:
+        raise CheckpointError(f"node {code} is not a trusted partner (tsela exchange trust list)")
+    identity = NodeIdentity(settings.var_dir, settings.node)
+    try:
+        got = exchange.fetch_checkpoints(
+            identity,
+            exchange.parse_anchor(partner.anchor),
+            limit=limit,
+            max_bytes=settings.exchange_max_bytes,
+        )
+    except BatchRefused as exc:
+        raise CheckpointError(f"node {code} could not be asked ({exc.code}): {exc}") from None
+    except (httpx.HTTPError, OSError, ssl.SSLError, ValueError) as exc:
+        raise CheckpointError(f"node {code} could not be asked: {exc}") from None
+    return PartnerCopies(
+        f"kept by node {code}", [(f"node {code}'s copy {n}", ln) for n, ln in enumerate(got, 1)]
+    )

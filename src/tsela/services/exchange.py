@@ -550,9 +550,52 @@ def fetch(
 ) -> tuple[bytes, str]:
     """GET the partner's batch after ``after`` over mutual TLS; (body, signature). The
     partner must present exactly its anchor's certificate, naming its node."""
+    return _get_pinned(
+        identity,
+        anchor,
+        FEED_PATH,
+        {"after": after, "limit": limit},
+        max_bytes=max_bytes,
+        timeout=timeout,
+        client=client,
+    )
+
+
+FEED_PATH = "/v1/exchange/feed"
+CHECKPOINTS_PATH = "/v1/exchange/audit-checkpoints"
+
+
+def fetch_checkpoints(
+    identity: NodeIdentity,
+    anchor: Anchor,
+    *,
+    limit: int,
+    max_bytes: int,
+    timeout: float = 30.0,
+) -> list[str]:
+    """The checkpoints of this node's audit log that the partner keeps (JSON lines, oldest
+    first, the newest ``limit``), over mutual TLS with the partner's certificate pinned."""
+    body, _ = _get_pinned(
+        identity, anchor, CHECKPOINTS_PATH, {"limit": limit}, max_bytes=max_bytes, timeout=timeout
+    )
+    return [line for line in body.decode("utf-8").splitlines() if line.strip()]
+
+
+def _get_pinned(
+    identity: NodeIdentity,
+    anchor: Anchor,
+    path: str,
+    params: dict[str, Any],
+    *,
+    max_bytes: int,
+    timeout: float = 30.0,
+    client: Any = None,
+) -> tuple[bytes, str]:
+    """GET ``path`` of the partner's exchange listener over mutual TLS; (body, signature
+    header). The partner must present exactly its anchor's certificate, naming its node."""
     import httpx
 
-    url = f"{anchor.endpoint.rstrip('/')}/v1/exchange/feed"
+    url = f"{anchor.endpoint.rstrip('/')}{path}"
     own = client is None
     if own:
         client = httpx.Client(verify=client_context(identity, anchor), timeout=timeout)
@@ -560,7 +603,7 @@ def fetch(
         with client.stream(
             "GET",
             url,
-            params={"after": after, "limit": limit},
+            params=params,
             headers={"Tsela-Node": identity.node},
         ) as answer:
             stream = answer.extensions.get("network_stream")

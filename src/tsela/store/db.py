@@ -5,15 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
 from tsela.config import parse_database_url
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic (and Mako, which it loads) is imported where migrations run, not by every process
+# that opens a database: a server's start-up, before its first check, never needs it.
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -78,6 +82,8 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     return cfg
@@ -88,6 +94,8 @@ def migrate(engine: Engine, revision: str = "heads") -> None:
 
     ``heads``: features add their tables on branches from the core revision; all apply.
     """
+    from alembic import command
+
     cfg = alembic_config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
@@ -95,6 +103,8 @@ def migrate(engine: Engine, revision: str = "heads") -> None:
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
+    from alembic import command
+
     cfg = alembic_config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn

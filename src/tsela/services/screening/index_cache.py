@@ -203,10 +203,12 @@ def _make_index(engine: Engine, session: Session | None = None) -> ScreeningInde
                 sig = read
     # The index lives until a list changes: keep the garbage collector from walking its
     # objects on every collection (pauses of tens of ms at a million entries). Unfreeze
-    # first, so that a replaced index caught in a cycle can still be freed.
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
+    # first, so that a replaced index caught in a cycle can still be freed. (With the
+    # collector off, a server is starting: it freezes what it made once it is ready.)
+    if gc.isenabled():
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
     _CACHE[engine] = _Cached(sig, index, time.monotonic())
     return index
 
