@@ -6,8 +6,10 @@ without a label here (a new permit type added to the data) shows the data's own 
 
 from __future__ import annotations
 
+from typing import Any
+
 from tsela.domain.permits import PermitStatus
-from tsela.web.i18n import N_
+from tsela.web.i18n import LANGUAGES, N_, translations
 
 S = PermitStatus
 
@@ -82,6 +84,31 @@ SEVERITY: dict[str, tuple[str, str]] = {
 }
 
 
+# Reasons of the border check whose words the pages translate (the reason's message, in
+# English, stays beside them as the detail). By code; %(country)s is the reporting country.
+REASON_WORDS: dict[str, str] = {
+    "lost": N_("This document is reported lost in %(country)s: hold it and refer the traveller."),
+    "stolen": N_(
+        "This document is reported stolen in %(country)s: hold it and refer the traveller."
+    ),
+    "revoked": N_(
+        "This document is reported revoked in %(country)s: hold it and refer the traveller."
+    ),
+}
+
+
+def reason_words(code: str) -> tuple[str, str] | None:
+    """(message to translate, the country to put in it) for a reason the pages translate:
+    a document reported by the partner node (``document.stolen.reported_by_ls``)."""
+    parts = code.split(".")
+    if len(parts) == 3 and parts[0] == "document" and parts[2].startswith("reported_by_"):
+        words = REASON_WORDS.get(parts[1])
+        node = parts[2].removeprefix("reported_by_").upper()
+        if words is not None and node in NODE_COUNTRY:
+            return words, COUNTRY[NODE_COUNTRY[node]]
+    return None
+
+
 def severity_label(severity: str) -> str:
     return SEVERITY.get(severity, (severity.upper(), "info"))[0]
 
@@ -114,6 +141,25 @@ def node_label(node: str) -> str:
     return country_label(NODE_COUNTRY.get(node, node))
 
 
+def issued_by(node: str | None) -> dict[str, Any] | None:
+    """Which country issued a permit, for answers read outside the web pages (the API, the
+    CLI): the node, its country's code, and the country's name and "Issued by ..." in every
+    language of the pages (English and Sesotho)."""
+    if not node:
+        return None
+    country = NODE_COUNTRY.get(node)
+    names: dict[str, str] = {}
+    words: dict[str, str] = {}
+    for lang in LANGUAGES:
+        t = translations(lang)
+        names[lang] = t.gettext(country_label(country)) if country else node
+        words[lang] = t.gettext(ISSUED_BY) % {"country": names[lang]}
+    return {"node": node, "country": country, "name": names, "words": words}
+
+
+ISSUED_BY = N_("Issued by %(country)s")
+
+
 def right_label(code: str) -> str:
     return RIGHTS.get(code, code)
 
@@ -133,4 +179,5 @@ FILTERS = {
     "action_label": action_label,
     "severity_label": severity_label,
     "severity_tone": severity_tone,
+    "reason_words": reason_words,
 }

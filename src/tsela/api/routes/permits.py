@@ -23,12 +23,14 @@ from tsela.api.deps import get_session, get_settings
 from tsela.api.errors import error_responses, service_errors
 from tsela.config import Settings
 from tsela.domain import permits as dom
-from tsela.domain.credentials import SAST, KeySet, Verification
+from tsela.domain.credentials import SAST, Verification
 from tsela.services import employers as emp
+from tsela.services import permit_trust
 from tsela.services import permits as svc
-from tsela.services.keys import KeyStore, KeyStoreError, load_keysets, local_keysets
+from tsela.services.keys import KeyStore, KeyStoreError
 from tsela.services.permit_qr import render_png, render_svg
 from tsela.store.models import Role, User
+from tsela.web.labels import issued_by
 
 # Any permit or employer route may find nothing, or a transition the permit cannot make.
 router = APIRouter(tags=["permits"], responses=error_responses(404, 409))
@@ -174,6 +176,8 @@ def _verification_out(result: Verification) -> dict[str, Any]:
         "valid": result.valid,
         "reasons": list(result.reasons),
         "kid": result.kid,
+        # which country issued it (its node, and the words in English and Sesotho)
+        "issued_by": issued_by(result.issued_by),
         "permit": None
         if c is None
         else {
@@ -270,17 +274,16 @@ def verify_permit(
     settings: Settings = Depends(get_settings),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
-    """Verify a permit: valid, expired, suspended, revoked, forged or unknown key.
+    """Verify a permit: valid, expired, suspended, revoked, forged, unknown or withdrawn key.
 
     Public: a police officer or an employer checks a permit someone shows them; the answer
-    repeats only what the signed permit itself carries (holder, type, rights, validity),
-    and this node's register says whether it was revoked or suspended since.
+    repeats only what the signed permit itself carries (holder, type, rights, validity) and
+    which country issued it. This node's register says whether one of its own permits was
+    revoked or suspended since; a partner's permit is checked with the keys, revocation list
+    and status changes the partner publishes through the exchange.
     """
-    files = [*local_keysets(settings.var_dir), *sorted(settings.var_dir.glob("verifier/keys-*"))]
     with _keys_errors():
-        _keys(settings).ensure(datetime.now(SAST))
-        keyset = load_keysets(files) if files else KeySet()
-    result = svc.verify_online(session, body.token, keyset, settings.node, _today())
+        result = permit_trust.verify(session, settings.var_dir, settings.node, body.token, _today())
     return _verification_out(result)
 
 

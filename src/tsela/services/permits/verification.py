@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
 from sqlalchemy import select
@@ -37,10 +38,16 @@ def signed_revocation_list(session: Session, keys: KeyStore, now: datetime) -> s
 
 
 def verify_online(
-    session: Session, token: str, keyset: cred.KeySet, node: str, today: date
+    session: Session,
+    token: str,
+    keyset: cred.KeySet,
+    node: str,
+    today: date,
+    revocations: Iterable[cred.RevocationList] = (),
 ) -> cred.Verification:
-    """Verify a token and, for this node's permits, check the register for its status now."""
-    result = cred.Verifier(keyset).verify(token, today)
+    """Verify a token and, for this node's permits, check the register for its status now
+    (``revocations``: other nodes' signed lists, services.permit_trust)."""
+    result = cred.Verifier(keyset, revocations).verify(token, today)
     claims = result.claims
     if claims is None or claims.issuer != node:
         return result
