@@ -99,7 +99,6 @@ def partner_document_reason(alert: PartnerAlert) -> Reason:
     )
 
 
-
 def document_reasons(
     *,
     mrz_errors: Sequence[str],

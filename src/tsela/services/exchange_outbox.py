@@ -124,9 +124,6 @@ def published_document_alerts(session: Session, watchlist_id: uuid.UUID) -> int:
     # older versions once the whole new one has arrived (store/partner_alerts.py).
     version = {"list": wl.name, "list_version": wl.version, "list_size": len(rows)}
     items = [(str(r["id"]), {**r, **version}) for r in rows]
-    if not items:  # a list emptied: one marker record says so
-        marker = new_id()
-        items = [(str(marker), {"id": marker, "node": wl.node, **version})]
     return append_many(session, wl.node, kinds.DOCUMENT_ALERT, items)
 
 

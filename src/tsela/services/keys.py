@@ -158,7 +158,6 @@ class KeyStore:
             old = next(k for k in kept if k.kid == old.kid)
         return old, new
 
-
     def withdraw(self, kid: str, now: datetime) -> tuple[PublicKey, PublicKey | None]:
         """Withdraw a key (say its private half leaked): every verifier that gets the key set
         (the partner through the exchange, ports with their next snapshot) refuses whatever

@@ -5,9 +5,9 @@ alert names the list version it belongs to (``list_name``, ``list_version``) and
 alerts that version holds (``list_size``): once every alert of a newer version of a list has
 arrived, the alerts of its older versions are dropped, so a passport the partner no longer
 lists (found again, a mistake corrected) stops being refused here, and a version split over
-two batches never leaves a moment with the list half gone. A version published empty
-arrives as one marker record without a document. Applying a batch twice changes nothing
-(an alert whose id is known is skipped).
+two batches never leaves a moment with the list half gone. (A list cannot be imported
+empty; a marker record naming a version of size 0, without a document, would empty it.)
+Applying a batch twice changes nothing (an alert whose id is known is skipped).
 """
 
 from __future__ import annotations

@@ -1,0 +1,272 @@
+"""Mutual trust between the nodes (issue 16, item 5), with batches carried from one database to
+the other (the two-real-node tests are in test_exchange_trust_nodes.py): a passport reported
+stolen in Lesotho is refused at Ficksburg, and stops being refused once Lesotho no longer
+lists it; a permit Lesotho issued is verified in South Africa with the keys and revocation
+list Lesotho publishes, shown revoked once revoked, and refused once its key is withdrawn.
+
+The node under test (``engine``, each back end in turn) is South Africa; Lesotho is a SQLite
+database of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+import time_machine
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+
+from _exchange import T0, carry, trust
+from test_checks import check, passport
+from tsela.api.app import create_app
+from tsela.config import Settings
+from tsela.domain.credentials import VerifyStatus
+from tsela.services import exchange as svc
+from tsela.services import permit_trust, port_sync
+from tsela.services import permits as permits_svc
+from tsela.services.keys import KeyStore
+from tsela.services.node_identity import NodeIdentity
+from tsela.services.screening import import_watchlist
+from tsela.services.setup import seed_ports
+from tsela.store.db import make_engine, migrate, session_factory, transaction
+from tsela.store.models import Role
+from tsela.store.partner_alerts import PartnerDocumentAlert
+from tsela.store.watchlists import WatchlistKind
+
+TODAY = date(2026, 12, 2)
+LS_OFFICER = permits_svc.Actor("officer.mokhele", Role.PERMIT_OFFICER, "LS")
+STOLEN_LIST = "LMPS lost and stolen passports"
+
+
+@pytest.fixture(autouse=True)
+def frozen() -> Iterator[None]:
+    """The clock of both nodes: 2 December 2026, 10:00 in Maseru (and moving on)."""
+    with time_machine.travel(T0, tick=True):
+        yield
+
+
+@pytest.fixture
+def lesotho(tmp_path: Path) -> Iterator[Engine]:
+    eng = make_engine(f"sqlite:///{tmp_path / 'ls.db'}")
+    migrate(eng)
+    seed_ports(eng, "LS")
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def ids(tmp_path: Path) -> tuple[NodeIdentity, NodeIdentity]:
+    ls = NodeIdentity(tmp_path / "ls", "LS")
+    za = NodeIdentity(tmp_path / "za", "ZA")
+    ls.init(T0, endpoint="https://127.0.0.1:9441")
+    za.init(T0, endpoint="https://127.0.0.1:9442")
+    return ls, za
+
+
+@pytest.fixture
+def south_africa(engine: Engine, tmp_path: Path, ids) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    """South Africa's API on the node under test, trusting Lesotho."""
+    trust(engine, "ZA", ids[0], T0)
+    settings = Settings(
+        database_url=engine.url.render_as_string(hide_password=False),
+        node="ZA",
+        var_dir=tmp_path / "za",
+    )
+    with TestClient(create_app(settings, engine)) as client:
+        yield client
+
+
+def _pull(lesotho: Engine, engine: Engine, ids, var: Path) -> None:  # type: ignore[no-untyped-def]
+    """What South Africa's puller does: apply Lesotho's feed, then write Lesotho's permit
+    keys and revocation list where the verifiers look."""
+    ls, za = ids
+    while (applied := carry(lesotho, ls, engine, za, now=T0)) is not None and applied.records:
+        pass
+    svc.publish_partner_credentials(engine, var, "LS")
+
+
+def _stolen(lesotho: Engine, *rows: tuple[str, str]) -> None:
+    data = "issuing_state,number,status,reported_on\n" + "".join(
+        f"LSO,{number},{status},2026-11-30\n" for number, status in rows
+    )
+    import_watchlist(
+        lesotho,
+        list_name=STOLEN_LIST,
+        data=data,
+        fmt="csv",
+        actor="lmps",
+        node="LS",
+        kind=WatchlistKind.DOCUMENT,
+        confirm=True,
+    )
+
+
+def test_a_passport_reported_stolen_in_maseru_is_refused_at_ficksburg(  # type: ignore[no-untyped-def]
+    lesotho, engine, ids, south_africa, auth_headers, tmp_path
+) -> None:
+    officer = auth_headers("border_officer", port="FKB")
+    _stolen(lesotho, ("RA5550001", "stolen"), ("RA5550002", "lost"))
+    before = check(south_africa, officer, port="FKB", mrz=passport(number="RA5550001")).json()
+    assert before["decision"] != "DENY"  # South Africa has not heard of it yet
+
+    _pull(lesotho, engine, ids, tmp_path / "za")
+    got = check(south_africa, officer, port="FKB", mrz=passport(number="RA5550001")).json()
+    assert got["decision"] == "DENY"  # as this node's own stolen-document alerts are
+    reason = next(r for r in got["reasons"] if r["code"].startswith("document."))
+    assert reason["code"] == "document.stolen.reported_by_ls"
+    assert reason["severity"] == "deny"
+    assert "reported stolen in Lesotho" in reason["message"]
+    assert STOLEN_LIST in reason["message"] and "2026-11-30" in reason["message"]
+    lost = check(
+        south_africa, officer, port="FKB", mrz=passport(number="RA5550002", surname="NTHATI")
+    ).json()
+    assert "document.lost.reported_by_ls" in [r["code"] for r in lost["reasons"]]
+
+    # Lesotho lists it no more (found again): once the new version has arrived, it passes.
+    _stolen(lesotho, ("RA5550002", "lost"), ("RA5550003", "revoked"))
+    _pull(lesotho, engine, ids, tmp_path / "za")
+    again = check(south_africa, officer, port="FKB", mrz=passport(number="RA5550001")).json()
+    assert not [r for r in again["reasons"] if "reported_by" in r["code"]]
+    with session_factory(engine)() as s:
+        held = sorted(s.scalars(select(PartnerDocumentAlert.number)))
+    assert held == ["RA5550002", "RA5550003"]
+
+
+def test_a_version_split_over_two_batches_never_leaves_a_gap(lesotho, engine, ids) -> None:  # type: ignore[no-untyped-def]
+    ls, za = ids
+    trust(engine, "ZA", ls, T0)
+    _stolen(lesotho, ("RA5550001", "stolen"))
+    carry(lesotho, ls, engine, za, now=T0)
+    _stolen(lesotho, ("RA5550001", "stolen"), ("RA5550009", "stolen"))
+    carry(lesotho, ls, engine, za, now=T0, limit=1)  # half of the new version
+    with session_factory(engine)() as s:
+        versions = sorted(s.scalars(select(PartnerDocumentAlert.list_version)))
+    assert versions == [1, 2]  # the old one is kept until the new one is whole
+    carry(lesotho, ls, engine, za, now=T0)
+    with session_factory(engine)() as s:
+        rows = sorted(s.execute(select(PartnerDocumentAlert.number, PartnerDocumentAlert.node)))
+    assert rows == [("RA5550001", "LS"), ("RA5550009", "LS")]
+
+
+def _issue(lesotho: Engine, keys: KeyStore) -> tuple[str, str]:
+    from test_permits_service import lineo
+
+    with transaction(session_factory(lesotho)) as s:
+        permit = permits_svc.apply(
+            s,
+            LS_OFFICER,
+            type_code="STUDY",
+            today=TODAY,
+            applicant=lineo(),
+            evidence=[
+                permits_svc.EvidenceItem("passport", "RA1234567"),
+                permits_svc.EvidenceItem("institution_registration", "UFS 2026/0042"),
+                permits_svc.EvidenceItem("proof_of_funds", "bank letter"),
+            ],
+        )
+        number = permit.number
+        permits_svc.submit(s, LS_OFFICER, number, TODAY)
+        permits_svc.decide(s, LS_OFFICER, number, "approved")
+        issued = permits_svc.issue(s, LS_OFFICER, number, keys.signer(T0), TODAY, T0)
+        assert issued.token is not None
+        return number, issued.token
+
+
+def _publish(lesotho: Engine, var: Path) -> None:
+    """What Lesotho's server does every round: its permit keys and revocation list, signed,
+    into the feed when they change."""
+    with transaction(session_factory(lesotho)) as s:
+        svc.publish_credentials(s, var, "LS", T0)
+
+
+def test_a_permit_issued_in_lesotho_is_verified_in_south_africa(  # type: ignore[no-untyped-def]
+    lesotho, engine, ids, south_africa, tmp_path
+) -> None:
+    ls_var, za_var = tmp_path / "ls", tmp_path / "za"
+    keys = KeyStore(ls_var, "LS")
+    number, token = _issue(lesotho, keys)
+    unknown = south_africa.post("/v1/permits/verify", json={"token": token}).json()
+    assert unknown["status"] == "unknown_key"  # nothing of Lesotho's is known yet
+
+    _publish(lesotho, ls_var)
+    _pull(lesotho, engine, ids, za_var)
+    assert (za_var / "keys" / "LS" / "keyset.json").exists()
+    assert (za_var / "keys" / "LS" / "revocations.jws").exists()
+    got = south_africa.post("/v1/permits/verify", json={"token": token}).json()
+    assert got["status"] == "valid" and got["permit"]["number"] == number
+    assert got["issued_by"] == {
+        "node": "LS",
+        "country": "LSO",
+        "name": {"en": "Lesotho", "st": "Lesotho"},
+        "words": {"en": "Issued by Lesotho", "st": "E fanoe ke Lesotho"},
+    }
+    assert any("through the exchange" in r for r in got["reasons"])
+    assert not any(r.startswith("revocation not checked") for r in got["reasons"])
+    # offline, as the officer's CLI does it: files only, no database
+    offline = permit_trust.verify_offline(permit_trust.load_trust(za_var), token, TODAY, "ZA")
+    assert offline.status is VerifyStatus.VALID and offline.issued_by == "LS"
+    # the port's bundle: both nodes' keys, Lesotho's list; checked as the port checks it
+    with session_factory(engine)() as s:
+        snap = port_sync.snapshot(s, node="ZA", port="FKB", var_dir=za_var)
+    bundle = permit_trust.check_bundle(snap["permits"])
+    assert {rl.node for rl in bundle.revocations} >= {"LS"}
+    assert permit_trust.verify_offline(bundle, token, TODAY, "ZA").valid
+
+    # Revoked in Maseru: the status change arrives with the very next batch ...
+    with transaction(session_factory(lesotho)) as s:
+        permits_svc.revoke(s, LS_OFFICER, number, "obtained with a forged letter")
+    _pull(lesotho, engine, ids, za_var)
+    now = south_africa.post("/v1/permits/verify", json={"token": token}).json()
+    assert now["status"] == "revoked"
+    assert any("received from node LS" in r for r in now["reasons"])
+    assert now["issued_by"]["node"] == "LS"
+    # ... and the signed list, which offline verifiers use, with the next round
+    _publish(lesotho, ls_var)
+    _pull(lesotho, engine, ids, za_var)
+    offline = permit_trust.verify_offline(permit_trust.load_trust(za_var), token, TODAY, "ZA")
+    assert offline.status is VerifyStatus.REVOKED
+
+
+def test_a_permit_signed_by_a_withdrawn_key_is_refused(  # type: ignore[no-untyped-def]
+    lesotho, engine, ids, south_africa, tmp_path
+) -> None:
+    ls_var, za_var = tmp_path / "ls", tmp_path / "za"
+    keys = KeyStore(ls_var, "LS")
+    _, token = _issue(lesotho, keys)
+    _publish(lesotho, ls_var)
+    _pull(lesotho, engine, ids, za_var)
+    assert south_africa.post("/v1/permits/verify", json={"token": token}).json()["valid"]
+
+    old = keys.active()
+    assert old is not None
+    gone, new = keys.withdraw(old.kid, T0 + timedelta(hours=1))  # the key leaked
+    assert gone.status == "withdrawn" and new is not None and new.kid != old.kid
+    _publish(lesotho, ls_var)
+    _pull(lesotho, engine, ids, za_var)
+    got = south_africa.post("/v1/permits/verify", json={"token": token}).json()
+    assert got["status"] == "key_withdrawn" and not got["valid"]
+    assert got["permit"] is None  # nothing it signed is shown as if true
+    assert got["issued_by"]["node"] == "LS"
+    assert f"node LS withdrew on {T0.date().isoformat()}" in got["reasons"][0]
+    offline = permit_trust.verify_offline(permit_trust.load_trust(za_var), token, TODAY, "ZA")
+    assert offline.status is VerifyStatus.KEY_WITHDRAWN
+
+
+def test_a_partner_list_that_does_not_verify_is_not_used(tmp_path: Path) -> None:
+    """A revocation list on disk that Lesotho's keys do not verify is named, not trusted."""
+    keys = KeyStore(tmp_path / "ls", "LS")
+    keys.ensure(T0)
+    other = KeyStore(tmp_path / "elsewhere", "LS")  # a key Lesotho never published
+    from tsela.domain.credentials import RevocationList, sign_revocation_list
+
+    folder = tmp_path / "za" / "keys" / "LS"
+    folder.mkdir(parents=True)
+    (folder / "keyset.json").write_text((keys.keyset_path).read_text())
+    forged = sign_revocation_list(RevocationList("LS", T0, frozenset()), other.signer(T0))
+    (folder / "revocations.jws").write_text(forged)
+    loaded = permit_trust.load_trust(tmp_path / "za")
+    assert loaded.revocations == []
+    assert "refused" in loaded.problems[0] and "revocations.jws" in loaded.problems[0]
