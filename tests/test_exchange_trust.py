@@ -10,6 +10,7 @@ database of its own.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -270,3 +271,41 @@ def test_a_partner_list_that_does_not_verify_is_not_used(tmp_path: Path) -> None
     loaded = permit_trust.load_trust(tmp_path / "za")
     assert loaded.revocations == []
     assert "refused" in loaded.problems[0] and "revocations.jws" in loaded.problems[0]
+
+
+def test_the_pages_say_it_in_english_and_sesotho(  # type: ignore[no-untyped-def]
+    lesotho, engine, ids, south_africa, make_user, tmp_path, monkeypatch
+) -> None:
+    from test_web_flows import browser, post_form
+    from web_support import csrf_of, use_fast_password_hashing
+
+    use_fast_password_hashing(monkeypatch)
+    za_var = tmp_path / "za"
+    _stolen(lesotho, ("RA5550001", "stolen"))
+    _, token = _issue(lesotho, KeyStore(tmp_path / "ls", "LS"))
+    _publish(lesotho, tmp_path / "ls")
+    _pull(lesotho, engine, ids, za_var)
+
+    make_user(Role.BORDER_OFFICER, username="thabo", port="FKB")
+    officer = browser(south_africa.app, "thabo")
+    said = {
+        "en": "This document is reported stolen in Lesotho: hold it and refer the traveller.",
+        "st": "Tokomane ena e tlalehiloe e utsoitsoe naheng ea Lesotho: e tšoare 'me u romele "
+        "moeti tlhahlobong ea bobeli.",
+    }
+    for lang, words in said.items():
+        page = post_form(
+            officer,
+            f"/console?lang={lang}",
+            "/console/check",
+            {"mrz": passport(number="RA5550001"), "direction": "entry"},
+        )
+        assert 'data-code="document.stolen.reported_by_ls"' in page.text, lang
+        assert words in html.unescape(page.text), lang
+
+    anyone = TestClient(south_africa.app)
+    for lang, issued in {"en": "Issued by Lesotho", "st": "E fanoe ke Lesotho"}.items():
+        form = anyone.get(f"/verify?lang={lang}")
+        page = anyone.post("/verify", data={"csrf_token": csrf_of(form.text), "token": token})
+        assert page.status_code == 200
+        assert f'id="issued-by">{issued}' in page.text, lang
