@@ -309,3 +309,12 @@ def test_the_pages_say_it_in_english_and_sesotho(  # type: ignore[no-untyped-def
         page = anyone.post("/verify", data={"csrf_token": csrf_of(form.text), "token": token})
         assert page.status_code == 200
         assert f'id="issued-by">{issued}' in page.text, lang
+    # a South African employer checks a Lesotho worker's permit (audited there)
+    from web_support import add_employer
+
+    make_user(Role.EMPLOYER, username="orchard", employer_id=add_employer(engine))
+    boss = browser(south_africa.app, "orchard")
+    checked = post_form(boss, "/employer/verify", "/employer/verify", {"token": token})
+    assert checked.status_code == 200
+    assert 'id="issued-by">Issued by Lesotho' in checked.text
+    assert "VALID" in checked.text
