@@ -25,10 +25,11 @@ from test_checks import check, passport
 from tsela.api.app import create_app
 from tsela.config import Settings
 from tsela.domain.credentials import VerifyStatus
+from tsela.ids import new_id
 from tsela.services import exchange as svc
 from tsela.services import permit_trust, port_sync
 from tsela.services import permits as permits_svc
-from tsela.services.keys import KeyStore
+from tsela.services.keys import KeyStore, KeyStoreError
 from tsela.services.node_identity import NodeIdentity
 from tsela.services.screening import import_watchlist
 from tsela.services.setup import seed_ports
@@ -318,3 +319,92 @@ def test_the_pages_say_it_in_english_and_sesotho(  # type: ignore[no-untyped-def
     assert checked.status_code == 200
     assert 'id="issued-by">Issued by Lesotho' in checked.text
     assert "VALID" in checked.text
+
+
+# --------------------------------------------------------------------------- the pure parts
+
+
+def test_a_partner_report_is_a_deny_naming_the_reporting_country() -> None:
+    from tsela.domain import decisions as dec
+
+    reasons = dec.document_reasons(
+        mrz_errors=[],
+        expiry=None,
+        status="valid",
+        today=TODAY,
+        direction="exit",
+        partner_alerts=[dec.PartnerAlert("ZA", "revoked", date(2026, 11, 1), "DHA revoked")],
+    )
+    assert [(r.code, r.severity) for r in reasons] == [
+        ("document.revoked.reported_by_za", dec.Severity.DENY)
+    ]
+    assert (
+        "reported revoked in South Africa (ZA node, list DHA revoked, reported on 2026-11-01)"
+        in reasons[0].message
+    )
+    assert dec.decide(reasons).value == "DENY"
+    # ... as this node's own report of the same document is
+    own = dec.document_reasons(
+        mrz_errors=[], expiry=None, status="stolen", today=TODAY, direction="exit"
+    )
+    assert own[0].severity is reasons[0].severity
+    assert len(set(dec.PARTNER_ALERT_CODES)) == 6
+    assert "document.stolen.reported_by_ls" in dec.PARTNER_ALERT_CODES
+
+
+def test_a_withdrawn_key_stays_withdrawn_and_signs_nothing_trusted(tmp_path: Path) -> None:
+    from tsela.domain.credentials import (
+        CredentialError,
+        KeySet,
+        RevocationList,
+        Verifier,
+        sign_revocation_list,
+    )
+
+    keys = KeyStore(tmp_path, "LS")
+    signer = keys.signer(T0)
+    before = keys.jwks()  # a verifier's old copy, from before the withdrawal
+    listed = sign_revocation_list(RevocationList("LS", T0, frozenset()), signer)
+    keys.withdraw(signer.kid, T0 + timedelta(days=1))
+    with pytest.raises(KeyStoreError):
+        keys.withdraw(signer.kid, T0 + timedelta(days=1))  # once is enough
+    merged = KeySet.from_jwks(keys.jwks(), before)  # the old copy does not bring it back
+    assert merged.get(signer.kid).status == "withdrawn"  # type: ignore[union-attr]
+    with pytest.raises(CredentialError, match="withdrawn"):
+        Verifier(merged).parse_revocations(listed)
+    assert keys.active() is not None and keys.active().kid != signer.kid  # type: ignore[union-attr]
+    assert not (tmp_path / "keys" / "LS" / f"{signer.kid}.pem").exists()
+
+
+def test_the_words_of_a_partner_report_in_both_languages() -> None:
+    from tsela.web.i18n import translations
+    from tsela.web.labels import reason_words
+
+    words, country = reason_words("document.lost.reported_by_za")  # type: ignore[misc]
+    st = translations("st")
+    assert st.gettext(words) % {"country": st.gettext(country)} == (
+        "Tokomane ena e tlalehiloe e lahlehile naheng ea Afrika Boroa: e tšoare 'me u romele "
+        "moeti tlhahlobong ea bobeli."
+    )
+    assert reason_words("document.stolen") is None  # our own: the message as it is
+    assert reason_words("document.stolen.reported_by_xx") is None
+
+
+def test_a_malformed_partner_alert_refuses_the_whole_batch(lesotho, engine, ids) -> None:  # type: ignore[no-untyped-def]
+    from tsela.exchange.batch import BatchRefused
+    from tsela.services import exchange_outbox
+    from tsela.store.exchange import Partner
+
+    ls, za = ids
+    trust(engine, "ZA", ls, T0)
+    good = {"id": str(new_id()), "node": "LS", "issuing_state": "LSO", "number": "RA1"}
+    with transaction(session_factory(lesotho)) as s:
+        exchange_outbox.append(s, "LS", "document_alert", "a", {**good, "status": "stolen"})
+        bad = {**good, "id": str(new_id()), "status": "misplaced"}
+        exchange_outbox.append(s, "LS", "document_alert", "b", bad)
+    with pytest.raises(BatchRefused) as refused:
+        carry(lesotho, ls, engine, za, now=T0)
+    assert refused.value.code == "bad_record" and "'misplaced' is not one of" in str(refused.value)
+    with session_factory(engine)() as s:
+        assert list(s.scalars(select(PartnerDocumentAlert))) == []  # nothing applied
+        assert s.scalar(select(Partner.last_seq)) == 0
