@@ -408,3 +408,40 @@ def test_a_malformed_partner_alert_refuses_the_whole_batch(lesotho, engine, ids)
     with session_factory(engine)() as s:
         assert list(s.scalars(select(PartnerDocumentAlert))) == []  # nothing applied
         assert s.scalar(select(Partner.last_seq)) == 0
+
+
+def test_a_partner_permit_never_moves_back_to_an_older_status(engine) -> None:  # type: ignore[no-untyped-def]
+    from tsela.store.partner_permits import apply_partner_permits, status_of
+
+    permit = str(new_id())
+
+    def change(status: str, minutes: int) -> dict[str, object]:
+        return {
+            "id": str(new_id()),
+            "node": "LS",
+            "permit_id": permit,
+            "number": "LS-STUDY-000042",
+            "permit_type": "STUDY",
+            "country": "ZAF",
+            "from_status": None,
+            "status": status,
+            "valid_from": "2026-12-02",
+            "valid_to": "2027-12-01",
+            "changed_at": (T0 + timedelta(minutes=minutes)).isoformat(),
+        }
+
+    issued, revoked = change("issued", 0), change("revoked", 30)
+    with transaction(session_factory(engine)) as s:
+        assert apply_partner_permits(s, "LS", [revoked, issued]) == 1  # the newest wins
+    with transaction(session_factory(engine)) as s:
+        assert apply_partner_permits(s, "LS", [issued]) == 0  # an older one, again: ignored
+        assert apply_partner_permits(s, "ZA", [{**change("issued", 60), "node": "ZA"}]) == 0
+    with session_factory(engine)() as s:
+        held = status_of(s, "LS", permit)
+        assert held is not None and held.status == "revoked"
+        assert status_of(s, "ZA", permit) is None  # another node cannot speak for it
+    with (
+        pytest.raises(ValueError, match="arrived from LS"),
+        transaction(session_factory(engine)) as s,
+    ):
+        apply_partner_permits(s, "LS", [{**revoked, "node": "ZA"}])

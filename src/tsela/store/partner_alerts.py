@@ -140,7 +140,7 @@ def apply_partner_alerts(session: Session, node: str, payloads: Sequence[Mapping
     """Store the alerts partner ``node`` sent and retire the list versions they replace;
     how many alerts were new. Every record is validated before anything is written."""
     values: dict[uuid.UUID, dict[str, Any]] = {}
-    versions: dict[str, tuple[int, int]] = {}  # list -> (newest version seen, its size)
+    versions: dict[tuple[str, int], int] = {}  # (list, version) -> the version's size
     for i, payload in enumerate(payloads):
         try:
             clean = validate(node, payload)
@@ -149,8 +149,7 @@ def apply_partner_alerts(session: Session, node: str, payloads: Sequence[Mapping
             if name is not None and version is not None:
                 if isinstance(size, bool) or not isinstance(size, int) or size < 0:
                     raise ValueError(f"list_size: expected a whole number, got {size!r}")
-                if version >= versions.get(str(name), (0, 0))[0]:
-                    versions[str(name)] = (version, size)
+                versions[(str(name), version)] = size
         except ValueError as exc:
             raise ValueError(f"document alert {i}: {exc}") from None
         if clean is not None:
@@ -163,7 +162,7 @@ def apply_partner_alerts(session: Session, node: str, payloads: Sequence[Mapping
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         stmt = insert(_T).on_conflict_do_nothing(index_elements=["id"]).returning(_T.c.id)
         new = len(session.execute(stmt, params).all())
-    for name, (version, size) in versions.items():
+    for (name, version), size in sorted(versions.items()):
         mine = (_T.c.node == node, _T.c.list_name == name)
         have = session.scalar(
             select(func.count()).select_from(_T).where(*mine, _T.c.list_version == version)

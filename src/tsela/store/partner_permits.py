@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Date, String, Uuid, select
+from sqlalchemy import Date, String, Uuid, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tsela.store.models import Base, utcnow
@@ -108,22 +108,34 @@ def apply_partner_permits(
             have["change_id"],
         ):
             latest[clean["id"]] = clean
-    changed = 0
-    now = utcnow()
-    for permit_id, clean in latest.items():
-        row = session.get(PartnerPermit, permit_id)
-        if row is None:
-            session.add(PartnerPermit(**clean, received_at=now))
-            changed += 1
-        elif row.node == node and (clean["changed_at"], clean["change_id"]) > (
-            row.changed_at,
-            row.change_id,
+    if not latest:
+        return 0
+    table = PartnerPermit.__table__
+    held: dict[uuid.UUID, tuple[str, datetime, uuid.UUID]] = {}
+    ids = list(latest)
+    for start in range(0, len(ids), 1000):  # one query per thousand, not one per permit
+        chunk = ids[start : start + 1000]
+        for row in session.execute(
+            select(table.c.id, table.c.node, table.c.changed_at, table.c.change_id).where(
+                table.c.id.in_(chunk)
+            )
         ):
-            for key, value in clean.items():
-                setattr(row, key, value)
-            row.received_at = now
+            held[row.id] = (row.node, row.changed_at, row.change_id)
+    now = utcnow()
+    fresh = [{**c, "received_at": now} for i, c in latest.items() if i not in held]
+    if fresh:
+        session.execute(insert(table), fresh)
+    changed = len(fresh)
+    for permit_id, clean in latest.items():
+        have = held.get(permit_id)
+        if have is None or have[0] != node:
+            continue  # new (inserted above), or another node's permit: never overwritten
+        if (clean["changed_at"], clean["change_id"]) > (have[1], have[2]):
+            values = {k: v for k, v in clean.items() if k != "id"}
+            session.execute(
+                update(table).where(table.c.id == permit_id).values(**values, received_at=now)
+            )
             changed += 1
-    session.flush()
     return changed
 
 
