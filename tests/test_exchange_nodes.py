@@ -9,18 +9,12 @@ recorded, loses and duplicates nothing.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import random
-import signal
 import subprocess
-import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,88 +22,15 @@ import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy import Engine, select
 
-from _exchange import arrived, partner_crossings, record_crossings
-from _server import free_port
+from _exchange import TSELA, Node, arrived, partner_crossings, record_crossings, two_nodes
 from tsela.exchange import agreement as terms
 from tsela.kernel import clock
 from tsela.services import exchange as svc
 from tsela.services.node_identity import NodeIdentity
-from tsela.store.db import make_engine, session_factory
+from tsela.store.db import session_factory
 from tsela.store.exchange import MessageLogEntry, OutboxEntry
-
-PG_URL = os.environ.get("TSELA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-TSELA = [sys.executable, "-m", "tsela.cli.main"]
-
-
-@dataclass
-class Node:
-    name: str
-    url: str
-    var: Path
-    port: int = field(default_factory=free_port)
-    exchange_port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[bytes] | None = None
-    starts: int = 0
-
-    @property
-    def env(self) -> dict[str, str]:
-        return {
-            **os.environ,
-            "TSELA_DATABASE_URL": self.url,
-            "TSELA_NODE": self.name,
-            "TSELA_VAR_DIR": str(self.var),
-            "TSELA_EXCHANGE_PORT": str(self.exchange_port),
-            "TSELA_EXCHANGE_PULL_MS": "100",
-            "TSELA_EXCHANGE_SEQUENCE_MS": "100",
-            "TSELA_EXCHANGE_BACKOFF_MAX_S": "1",
-            "TSELA_EXCHANGE_BATCH": "40",
-        }
-
-    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(
-            [*TSELA, *args], env=self.env, capture_output=True, text=True, timeout=60
-        )
-        assert done.returncode == 0, f"tsela {' '.join(args)}: {done.stdout}{done.stderr}"
-        return done
-
-    def start(self) -> None:
-        self.starts += 1
-        log = (self.var / f"server-{self.starts}.log").open("wb")
-        self.proc = subprocess.Popen(
-            [*TSELA, "serve", "--port", str(self.port)],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 120  # a bound on start-up, not a timing assertion
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=2).is_success:
-                    return
-            assert self.proc.poll() is None, (self.var / f"server-{self.starts}.log").read_text()
-            time.sleep(0.1)
-        raise AssertionError(f"node {self.name} did not start")
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
-        self.proc = None
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc = None
-
-    def engine(self) -> Engine:
-        return make_engine(self.url)
 
 
 @pytest.fixture(scope="module")
@@ -117,28 +38,8 @@ def nodes(
     tmp_path_factory: pytest.TempPathFactory, pg_engine: Engine
 ) -> Iterator[tuple[Node, Node]]:
     """The two nodes, set up once for the module (each CLI call is a Python start-up)."""
-    tmp_path = tmp_path_factory.mktemp("nodes")
-    schema = f"x_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    ls = Node("LS", f"sqlite:///{tmp_path / 'ls' / 'tsela.db'}", tmp_path / "ls")
-    za = Node("ZA", f"{PG_URL}?options=-csearch_path%3D{schema}", tmp_path / "za")
-    try:
-        for node in (ls, za):
-            node.var.mkdir()
-            node.cli("init")  # the database, and the node key and TLS certificate
-            node.cli("exchange", "anchor", "export", "--out", str(node.var / "anchor.json"))
-        for me, other in ((ls, za), (za, ls)):
-            added = me.cli("exchange", "trust", "add", str(other.var / "anchor.json"), "--yes")
-            assert "fingerprint" in added.stdout and "trusted" in added.stdout
-        yield ls, za
-    finally:
-        ls.stop()
-        za.stop()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with two_nodes(tmp_path_factory.mktemp("nodes")) as pair:
+        yield pair
 
 
 def _received(node: Node, partner: str) -> list[tuple[str, dict[str, Any]]]:

@@ -105,6 +105,23 @@ def test_permit_life_on_the_command_line(env: dict[str, str], tmp_path: Path) ->
     assert code == 0 and "issued -> revoked" in out and "absconded" in out
 
 
+def test_a_withdrawn_key_refuses_what_it_signed(env: dict[str, str], tmp_path: Path) -> None:
+    _number, token = _issued_seasonal(env, tmp_path)
+    kid = json.loads(run(env, "permit", "verify", token, "--today", "2026-04-01", "--json")[1])[
+        "kid"
+    ]
+    code, out = run(env, "permit", "keys", "withdraw", kid, "--yes")
+    assert code == 0 and f"{kid} withdrawn; new signing key LS-" in out
+    code, out = run(env, "permit", "keys", "show")
+    assert f"{kid}  withdrawn" in out and "  active" in out
+    code, out = run(env, "permit", "verify", token, "--today", "2026-04-01", "--json")
+    answer = json.loads(out)
+    assert code == 1 and answer["status"] == "key_withdrawn" and answer["permit"] is None
+    assert answer["issued_by"]["words"]["en"] == "Issued by Lesotho"
+    code, out = run(env, "permit", "keys", "withdraw", kid, "--yes")
+    assert code == 2 and "withdrawn already" in out
+
+
 def test_expiring_list_and_csv(env: dict[str, str], tmp_path: Path) -> None:
     number, _ = _issued_seasonal(env, tmp_path)
     # A seasonal permit lasts 270 days from 2026-03-02: its last day is 2026-11-26.

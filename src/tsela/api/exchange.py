@@ -238,6 +238,7 @@ class Puller:
         self.next_try: dict[str, float] = {}
         self.lock: Any = None
         self.last_purge = 0.0
+        self.files_checked = False
 
     def round(self) -> None:
         if not self.identity.exists():
@@ -256,6 +257,10 @@ class Puller:
                 names = [p.partner for p in svc.partners(session)]
             if not names:
                 return  # nobody to exchange with: publish nothing
+            if not self.files_checked:  # a crash may have come between a commit and a file
+                for name in names:
+                    svc.publish_partner_credentials(self.engine, self.settings.var_dir, name)
+                self.files_checked = True
             with transaction(session_factory(self.engine)) as session:
                 svc.publish_credentials(session, self.settings.var_dir, self.settings.node, now)
                 if time.monotonic() - self.last_purge > 3600:

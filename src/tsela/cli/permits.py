@@ -397,12 +397,13 @@ def verify_cmd(
     today: str = typer.Option(None, help="Check validity on this day (default: today)."),
     as_json: bool = typer.Option(False, "--json", help="Answer as JSON."),
 ) -> None:
-    """Verify a permit offline: valid, expired, suspended, revoked, forged or unknown key.
+    """Verify a permit offline: valid, expired, suspended, revoked, forged, unknown or
+    withdrawn key; this node's permits and the partner node's (with the keys and revocation
+    list it publishes through the exchange), saying which country issued it.
 
     Exit status 0 only when the permit is valid; 1 when it is not; 2 on bad input.
     """
-    from tsela.domain.credentials import Verifier
-    from tsela.services.keys import load_keysets, local_keysets
+    from tsela.services import permit_trust
     from tsela.services.permit_qr import decode_image, looks_like_image
 
     if looks_like_image(token_or_image):
@@ -410,40 +411,50 @@ def verify_cmd(
         token = texts[0]
     else:
         token = token_or_image
-    vdir = _verifier_dir()
-    key_files = keys or [*local_keysets(settings().var_dir), *sorted(vdir.glob("keys-*.json"))]
-    if not key_files:
+    var_dir = settings().var_dir
+    if not (keys or permit_trust.key_files(var_dir)):
         fail("no key set: pass --keys FILE, or run `tsela permit fetch --server URL` first")
-    verifier = Verifier(load_keysets(key_files))
-    for path in revocations or sorted(vdir.glob("revocations-*.jws")):
-        try:
-            text = path.read_text("utf-8")
-        except OSError as exc:
-            fail(f"cannot read revocation list {path}: {exc.strerror}")
-        try:
-            verifier.load_revocations(text)
-        except ValueError as exc:
-            fail(f"revocation list {path} refused: {exc}")
-    result = verifier.verify(token, _today(today))
-    c = result.claims
+    trust = permit_trust.load_trust(var_dir, keys=keys, revocations=revocations)
+    if trust.problems and revocations:  # a list named on the command line must be usable
+        fail(trust.problems[0])
+    result = permit_trust.verify_offline(trust, token, _today(today), settings().node)
     if as_json:
-        from tsela.services.permits import verification_answer
-
-        typer.echo(json.dumps(verification_answer(result), indent=2))
+        typer.echo(json.dumps(verification_json(result), indent=2))
     else:
-        colour = "green" if result.valid else "red"
-        console.print(f"[bold {colour}]{result.status.value.upper()}[/]: {result.reasons[0]}")
-        for extra in result.reasons[1:]:
-            console.print(f"  note: {extra}")
-        if c is not None:
-            console.print(f"  holder:   {c.holder} ({c.nationality}, born {c.birth_date or '-'})")
-            console.print(f"  permit:   {c.number}  {c.type_name} ({c.permit_type})")
-            console.print(f"  rights:   {', '.join(c.rights)} in {c.country}")
-            console.print(f"  valid:    {c.valid_from.isoformat()} to {c.valid_to.isoformat()}")
-            if c.employer:
-                console.print(f"  employer: {c.employer}")
+        show_verification(result, trust.problems)
     if result.status is not VerifyStatus.VALID:
         raise typer.Exit(1)
+
+
+def show_verification(result, notes: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """A verification in words, with the country that issued the permit (English and
+    Sesotho): ``tsela permit verify`` and ``tsela port verify``."""
+    from tsela.web.labels import issued_by
+
+    c = result.claims
+    issuer = issued_by(result.issued_by)
+    colour = "green" if result.valid else "red"
+    console.print(f"[bold {colour}]{result.status.value.upper()}[/]: {result.reasons[0]}")
+    for extra in [*result.reasons[1:], *notes]:
+        console.print(f"  note: {extra}")
+    if issuer is not None:
+        words = issuer["words"]
+        console.print(f"  issued:   {words['en']} (node {issuer['node']}); Sesotho: {words['st']}")
+    if c is not None:
+        console.print(f"  holder:   {c.holder} ({c.nationality}, born {c.birth_date or '-'})")
+        console.print(f"  permit:   {c.number}  {c.type_name} ({c.permit_type})")
+        console.print(f"  rights:   {', '.join(c.rights)} in {c.country}")
+        console.print(f"  valid:    {c.valid_from.isoformat()} to {c.valid_to.isoformat()}")
+        if c.employer:
+            console.print(f"  employer: {c.employer}")
+
+
+def verification_json(result) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """The answer ``POST /v1/permits/verify`` gives (one builder: services.permits)."""
+    from tsela.services.permits import verification_answer
+    from tsela.web.labels import issued_by
+
+    return verification_answer(result, issued_by(result.issued_by))
 
 
 @permit_app.command("fetch")
@@ -487,6 +498,27 @@ def keys_rotate() -> None:
     old, new = _signing_keystore().rotate(_now())
     was = f"; {old.kid} retired" if old else ""
     console.print(f"new signing key {new.kid}{was}")
+
+
+@keys_app.command("withdraw")
+@user_errors
+def keys_withdraw(
+    kid: str = typer.Argument(
+        ..., help="The permit-signing key to withdraw (tsela permit keys show)."
+    ),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+) -> None:
+    """Withdraw a permit-signing key at once (say its private half leaked): every verifier
+    refuses whatever it signed, from the next key set it gets (the partner node through the
+    exchange, ports at their next sync). Permits it signed must be issued again."""
+    store = _signing_keystore()
+    if not yes and not typer.confirm(
+        f"Withdraw {kid}? Every permit it signed will be refused everywhere."
+    ):
+        fail("nothing withdrawn", code=1)
+    gone, new = store.withdraw(kid, _now())
+    made = f"; new signing key {new.kid}" if new else ""
+    console.print(f"permit-signing key {gone.kid} withdrawn{made}")
 
 
 @keys_app.command("show")

@@ -76,6 +76,40 @@ def sync(
     console.print(
         f"{out['lists']} lists loaded (snapshot of {out['generated_at']}, node {out['node']})"
     )
+    if out["partner_alerts"]:
+        console.print(f"{out['partner_alerts']} document alerts of the partner node loaded")
+    if out["permit_keys_of"]:
+        console.print(f"permits of node(s) {', '.join(out['permit_keys_of'])} verifiable offline")
+
+
+@port_app.command()
+def verify(
+    token_or_image: str = typer.Argument(..., help="The permit token, or an image of its QR code."),
+    as_json: bool = typer.Option(False, "--json", help="Answer as JSON."),
+    home: Path = HOME,
+    server: str = SERVER,
+    port: str = PORT,
+) -> None:
+    """Verify a permit OFFLINE with the keys and revocation lists of both nodes that the last
+    sync brought; says which country issued it. Exit 0 only when valid, 1 when not."""
+    from tsela.cli.permits import show_verification, verification_json
+    from tsela.port.client import PortError
+    from tsela.services.permit_qr import decode_image, looks_like_image
+
+    token = decode_image(Path(token_or_image))[0] if looks_like_image(token_or_image) else None
+    client = _client(home, server, "", port)  # no token: nothing is asked of the server
+    try:
+        result = client.verify_permit(token or token_or_image)
+    except PortError as exc:
+        fail(str(exc))
+    finally:
+        client.close()
+    if as_json:
+        typer.echo(json.dumps(verification_json(result), indent=2))
+    else:
+        show_verification(result, [])
+    if not result.valid:
+        raise typer.Exit(1)
 
 
 @port_app.command()

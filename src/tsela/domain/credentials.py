@@ -49,6 +49,9 @@ class VerifyStatus(StrEnum):
     REVOKED = "revoked"
     FORGED = "forged"
     UNKNOWN_KEY = "unknown_key"
+    # Signed by a key its node withdrew (say it leaked): nothing it signed is trusted, since
+    # whoever holds it could have signed anything, with any date.
+    KEY_WITHDRAWN = "key_withdrawn"
     # Not a token at all (a typo, a truncated scan, another kind of text): nothing was
     # signed, so nothing can be called forged. FORGED is kept for a signature that fails.
     UNREADABLE = "unreadable"
@@ -114,9 +117,10 @@ class PublicKey:
     kid: str
     node: str  # the issuing node (LS or ZA)
     raw: bytes  # 32-byte Ed25519 public key
-    status: str = "active"  # active | retired
+    status: str = "active"  # active | retired | withdrawn
     created: datetime | None = None
     retired: datetime | None = None
+    withdrawn: datetime | None = None
 
     def to_jwk(self) -> dict[str, Any]:
         jwk: dict[str, Any] = {
@@ -133,6 +137,8 @@ class PublicKey:
             jwk["created"] = self.created.isoformat()
         if self.retired:
             jwk["retired"] = self.retired.isoformat()
+        if self.withdrawn:
+            jwk["withdrawn"] = self.withdrawn.isoformat()
         return jwk
 
 
@@ -146,6 +152,9 @@ def _parse_time(value: Any, where: str) -> datetime | None:
     if parsed.tzinfo is None:
         raise CredentialError(f"{where}: time {value!r} has no time zone")
     return parsed
+
+
+KEY_STATUSES = ("active", "retired", "withdrawn")
 
 
 def parse_jwk(jwk: Mapping[str, Any], where: str = "key") -> PublicKey:
@@ -167,8 +176,10 @@ def parse_jwk(jwk: Mapping[str, Any], where: str = "key") -> PublicKey:
     if len(raw) != 32:
         raise CredentialError(f"{where} ({kid}): 'x' must be a 32-byte Ed25519 public key")
     status = jwk.get("status", "active")
-    if status not in ("active", "retired"):
-        raise CredentialError(f"{where} ({kid}): status must be active or retired, not {status!r}")
+    if status not in KEY_STATUSES:
+        raise CredentialError(
+            f"{where} ({kid}): status must be active, retired or withdrawn, not {status!r}"
+        )
     return PublicKey(
         kid=kid,
         node=node,
@@ -176,6 +187,7 @@ def parse_jwk(jwk: Mapping[str, Any], where: str = "key") -> PublicKey:
         status=status,
         created=_parse_time(jwk.get("created"), f"{where} ({kid}) 'created'"),
         retired=_parse_time(jwk.get("retired"), f"{where} ({kid}) 'retired'"),
+        withdrawn=_parse_time(jwk.get("withdrawn"), f"{where} ({kid}) 'withdrawn'"),
     )
 
 
@@ -188,6 +200,8 @@ class KeySet:
             known = self.keys.get(key.kid)
             if known is not None and known.raw != key.raw:
                 raise CredentialError(f"two different keys share the kid {key.kid!r}")
+            if known is not None and known.status == "withdrawn":
+                continue  # one key set says it was withdrawn: no other brings it back
             self.keys[key.kid] = key
         self._crypto: dict[str, Ed25519PublicKey] = {}
 
@@ -357,10 +371,16 @@ class Verification:
     reasons: tuple[str, ...]
     claims: PermitClaims | None = None
     kid: str | None = None
+    issuer: str | None = None  # the node whose key signed it, when that key is known
 
     @property
     def valid(self) -> bool:
         return self.status is VerifyStatus.VALID
+
+    @property
+    def issued_by(self) -> str | None:
+        """The node (LS or ZA) that issued the permit, when it can be told."""
+        return self.claims.issuer if self.claims is not None else self.issuer
 
     @property
     def message(self) -> str:
@@ -493,6 +513,8 @@ class Verifier:
         key = self.keys.get(kid)
         if key is None:
             raise _UnknownKey(kid)
+        if key.status == "withdrawn":
+            raise _Withdrawn(key)
         # A signature cut short or mangled by a scan is unreadable; a 64-byte signature
         # spelt in a non-canonical way is a crafted twin of a real one: forged (b64d).
         try:
@@ -529,6 +551,18 @@ class Verifier:
                 ),
                 None,
                 exc.kid,
+            )
+        except _Withdrawn as exc:
+            when = exc.key.withdrawn.date().isoformat() if exc.key.withdrawn else "a past day"
+            return Verification(
+                VerifyStatus.KEY_WITHDRAWN,
+                (
+                    f"signed with key {exc.key.kid}, which node {exc.key.node} withdrew on "
+                    f"{when}: nothing signed with it is trusted",
+                ),
+                None,
+                exc.key.kid,
+                exc.key.node,
             )
         except _Unreadable as exc:
             return Verification(VerifyStatus.UNREADABLE, (str(exc),))
@@ -589,6 +623,12 @@ class Verifier:
             claims,
             kid,
         )
+
+
+class _Withdrawn(CredentialError):
+    def __init__(self, key: PublicKey) -> None:
+        super().__init__(f"key {key.kid!r} was withdrawn by node {key.node}")
+        self.key = key
 
 
 class _UnknownKey(CredentialError):

@@ -58,6 +58,47 @@ def ordered(reasons: Iterable[Reason]) -> list[Reason]:
 
 # --------------------------------------------------------------------------- document
 
+ALERT_STATUSES = ("lost", "stolen", "revoked")
+PARTNER_NODES = {"LS": "LSO", "ZA": "ZAF"}  # each node and its country
+
+
+@dataclass(frozen=True)
+class PartnerAlert:
+    """A document the partner node reported lost, stolen or revoked (received through the
+    exchange, docs/exchange.md)."""
+
+    node: str  # the partner node that reported it: LS or ZA
+    status: str  # lost / stolen / revoked
+    reported_on: date | None = None
+    list_name: str | None = None  # the partner's list that holds it
+
+
+def partner_alert_code(status: str, node: str) -> str:
+    """``document.stolen.reported_by_ls``: the status and the country that reported it."""
+    return f"document.{status}.reported_by_{node.lower()}"
+
+
+# Every code a partner's report can give (a closed set: three statuses, two nodes).
+PARTNER_ALERT_CODES = tuple(
+    partner_alert_code(s, n) for n in sorted(PARTNER_NODES) for s in ALERT_STATUSES
+)
+
+
+def partner_document_reason(alert: PartnerAlert) -> Reason:
+    """Treated as this node's own report of the same status is (``document_reasons``):
+    a DENY recommendation, the officer holding the document and referring the traveller."""
+    alpha3 = PARTNER_NODES.get(alert.node, "")
+    said = [f"{alert.node} node"]
+    if alert.list_name:
+        said.append(f"list {alert.list_name}")
+    if alert.reported_on:
+        said.append(f"reported on {alert.reported_on.isoformat()}")
+    return reason(
+        partner_alert_code(alert.status, alert.node),
+        country=alpha3 or alert.node,
+        said=", ".join(said),
+    )
+
 
 def document_reasons(
     *,
@@ -67,10 +108,15 @@ def document_reasons(
     today: date,
     direction: str,
     alert_source: str | None = None,
+    partner_alerts: Sequence[PartnerAlert] = (),
 ) -> list[Reason]:
+    """The document's own reasons: the MRZ, its status here (``status``, with
+    ``alert_source`` when one of this node's lists reported it), the partner's reports
+    (``partner_alerts``), its expiry."""
     out = [reason("mrz.invalid", error=error) for error in mrz_errors]
     if status in ("lost", "stolen", "revoked"):
         out.append(reason(f"document.{status}", source=alert_source))
+    out.extend(partner_document_reason(alert) for alert in partner_alerts)
     if expiry is not None and expiry < today:
         # Leaving on an expired passport is allowed (one goes home); entering is not.
         out.append(

@@ -26,7 +26,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,15 +36,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from tsela.domain import mrz as mrz_format
+from tsela.domain.credentials import SAST, CredentialError, Verification
 from tsela.domain.values import Direction, Role
 from tsela.kernel.clock import SYSTEM, Clock, now
 from tsela.port import words
-from tsela.services import audit
+from tsela.services import audit, permit_trust
 from tsela.services import checks as svc
 from tsela.services.accounts import create_user
 from tsela.services.screening import import_watchlist, lists_changed
 from tsela.services.screening_link import document_alerts, screener
 from tsela.services.setup import seed_ports
+from tsela.store import partner_alerts
 from tsela.store.db import make_engine, migrate, session_factory, transaction
 from tsela.store.models import User
 from tsela.store.watchlists import (
@@ -327,10 +329,57 @@ class PortClient:
                 confirm=True,  # the server's list, as the server holds it: nothing to ask
             )
             loaded += 1
+        permits = self._keep_permit_bundle(snap.get("permits"))
+        partners = 0
+        if "partner_alerts" in snap:  # (a server before the exchange sends none)
+            with transaction(session_factory(self.engine)) as s:
+                try:
+                    partners = partner_alerts.replace_all(s, snap["partner_alerts"])
+                except ValueError as exc:
+                    raise PortError(f"the snapshot's partner alerts are refused: {exc}") from None
         self._set_meta("node", node)
         self._set_meta("officer", me["username"])
         self._set_meta("snapshot_at", snap["generated_at"])
-        return {"lists": loaded, "generated_at": snap["generated_at"], "node": node}
+        return {
+            "lists": loaded,
+            "partner_alerts": partners,
+            "permit_keys_of": permits,
+            "generated_at": snap["generated_at"],
+            "node": node,
+        }
+
+    # ----------------------------------------------------------------- permits
+
+    @property
+    def bundle_path(self) -> Path:
+        return self.home / "permits.json"
+
+    def _keep_permit_bundle(self, bundle: Any) -> list[str]:
+        """Keep the snapshot's permit keys and revocation lists (every node's), after checking
+        that each list verifies with them; the nodes whose permits can be verified."""
+        if bundle is None:
+            return []
+        try:
+            trust = permit_trust.check_bundle(bundle)
+        except CredentialError as exc:
+            raise PortError(f"the snapshot's permit keys are refused: {exc}") from None
+        tmp = self.bundle_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(bundle), "utf-8")
+        tmp.replace(self.bundle_path)
+        return sorted({k.node for k in trust.keys.keys.values()})
+
+    def verify_permit(self, token: str, today: date | None = None) -> Verification:
+        """Verify a permit offline, with the keys and revocation lists of every node that the
+        last sync brought (this node's and the partner's): no server needed."""
+        try:
+            bundle = json.loads(self.bundle_path.read_text("utf-8"))
+        except FileNotFoundError:
+            raise PortError(
+                "no permit keys yet: run `tsela port sync` while the server is reachable"
+            ) from None
+        trust = permit_trust.check_bundle(bundle)
+        day = today or datetime.now(SAST).date()
+        return permit_trust.verify_offline(trust, token, day, self.node)
 
     def _drop_list(self, name: str) -> None:
         with transaction(session_factory(self.engine)) as s:

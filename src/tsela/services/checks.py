@@ -34,6 +34,7 @@ from tsela.reference import country_name, port_display_name
 from tsela.reference import port as port_info
 from tsela.services import audit, exchange_outbox
 from tsela.services import matching as exchange_matching
+from tsela.store import partner_alerts
 from tsela.store.checks import BorderCheck
 from tsela.store.db import column_values, session_engine
 from tsela.store.models import Crossing, Person, PortOfEntry, TravelDocument, User
@@ -678,6 +679,7 @@ def run_check(
         today=day,
         direction=request.direction.value,
         alert_source=alert_source,
+        partner_alerts=partner_alerts.for_document(session, issuing_state, number),
     )
 
     valid_permits, permit_findings = _permits(session, person.id, day)

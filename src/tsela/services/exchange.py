@@ -386,6 +386,23 @@ def _partner_crossings() -> Any:
     return apply_partner_crossings
 
 
+def _partner_alerts() -> Any:
+    from tsela.store.partner_alerts import apply_partner_alerts
+
+    return apply_partner_alerts
+
+
+def _partner_permits() -> Any:
+    from tsela.store.partner_permits import apply_partner_permits
+
+    return apply_partner_permits
+
+
+# Kinds this node acts on besides keeping them as received: the partner's document alerts
+# reach the border check, its permit status changes the permit verifiers.
+_ACTED_ON = {kinds.DOCUMENT_ALERT: _partner_alerts, kinds.PERMIT_STATUS: _partner_permits}
+
+
 @dataclass
 class Applied:
     records: int
@@ -471,6 +488,9 @@ def apply_batch(
                 new += custom(session, partner.partner, records)
             else:
                 new += _keep(session, partner.partner, records, (now, batch_id))
+            acting = _ACTED_ON.get(kind)
+            if acting is not None:  # kept as received, and acted on here
+                acting()(session, partner.partner, [r["payload"] for r in records])
         except (ValueError, KeyError, TypeError) as exc:
             # a record the receiving tables cannot take: the whole batch is refused (rolled
             # back by the caller), never half applied
@@ -772,8 +792,10 @@ def pull(
             result.batches += 1
             result.records += applied.records
             result.behind = verified.head_seq - verified.last_seq
-            if applied.records and kinds.PERMIT_KEYS in {r["kind"] for r in verified.records}:
-                publish_partner_keyset(engine, settings.var_dir, partner_node)
+            if applied.records and {kinds.PERMIT_KEYS, kinds.REVOCATION_LIST} & {
+                r["kind"] for r in verified.records
+            }:
+                publish_partner_credentials(engine, settings.var_dir, partner_node)
             if not verified.records or result.behind <= 0:
                 return result
         return result
@@ -789,6 +811,7 @@ def pull(
 def publish_credentials(session: Session, var_dir: Path, node: str, now: datetime) -> int:
     """Put this node's permit-signing key set (JWKS) and signed revocation list in the
     outbox when they differ from the last ones published; how many records were added."""
+    from tsela.domain.credentials import SAST
     from tsela.services import exchange_outbox
     from tsela.services.keys import KeyStore
     from tsela.services.permits import revocation_list
@@ -799,7 +822,10 @@ def publish_credentials(session: Session, var_dir: Path, node: str, now: datetim
     added = 0
     jwks = keys.jwks()
     rl = revocation_list(session, node, now)
-    state = {"revoked": sorted(rl.revoked), "suspended": sorted(rl.suspended)}
+    # The list is signed again when it changes, and once a day even if it does not: a
+    # verifier calls a list older than a week stale (domain.credentials.Verifier).
+    day = now.astimezone(SAST).date().isoformat()
+    state = {"revoked": sorted(rl.revoked), "suspended": sorted(rl.suspended), "day": day}
     for kind, fingerprint in ((kinds.PERMIT_KEYS, jwks), (kinds.REVOCATION_LIST, state)):
         last = session.scalar(
             select(_OUT.c.record_id)
@@ -828,24 +854,40 @@ def digest_of(value: Any) -> str:
     return hashlib.sha256(canonical(value)).hexdigest()
 
 
-def publish_partner_keyset(engine: Engine, var_dir: Path, partner: str) -> bool:
-    """Write the partner's latest permit key set where verifiers look for key sets
-    (``<var>/keys/<PARTNER>/keyset.json``, see ``services.keys.local_keysets``)."""
+def publish_partner_credentials(engine: Engine, var_dir: Path, partner: str) -> bool:
+    """Write the partner's latest permit key set and signed revocation list where the
+    verifiers look (``<var>/keys/<PARTNER>/keyset.json`` and ``revocations.jws``, see
+    ``services.keys.local_keysets`` and ``local_revocation_lists``): the officer's CLI, the
+    API and web verifiers, and the ports' offline bundles. Only files that differ are
+    written; True when one was."""
     from tsela.services.keys import write_private
 
+    latest = {}
     with session_factory(engine)() as session:
-        payload = session.scalar(
-            select(ReceivedRecord.payload)
-            .where(ReceivedRecord.node == partner, ReceivedRecord.kind == kinds.PERMIT_KEYS)
-            .order_by(ReceivedRecord.seq.desc())
-            .limit(1)
-        )
-    if not payload or "jwks" not in payload:
-        return False
-    target = Path(var_dir) / "keys" / partner / "keyset.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    write_private(target, (json.dumps(payload["jwks"], indent=2) + "\n").encode(), 0o644)
-    return True
+        for kind in (kinds.PERMIT_KEYS, kinds.REVOCATION_LIST):
+            latest[kind] = session.scalar(
+                select(ReceivedRecord.payload)
+                .where(ReceivedRecord.node == partner, ReceivedRecord.kind == kind)
+                .order_by(ReceivedRecord.seq.desc())
+                .limit(1)
+            )
+    folder = Path(var_dir) / "keys" / partner
+    wanted: dict[str, bytes] = {}
+    keys = latest[kinds.PERMIT_KEYS]
+    if keys and "jwks" in keys:
+        wanted["keyset.json"] = (json.dumps(keys["jwks"], indent=2) + "\n").encode()
+    listed = latest[kinds.REVOCATION_LIST]
+    if listed and isinstance(listed.get("token"), str):
+        wanted["revocations.jws"] = listed["token"].encode("ascii", "replace")
+    written = False
+    for name, data in wanted.items():
+        target = folder / name
+        if target.exists() and target.read_bytes() == data:
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        write_private(target, data, 0o644)
+        written = True
+    return written
 
 
 def announce_anchor(session: Session, identity: NodeIdentity, now: datetime) -> None:

@@ -112,14 +112,20 @@ def crossing(session: Session, recorded: Crossing) -> None:
 def published_document_alerts(session: Session, watchlist_id: uuid.UUID) -> int:
     """The document alerts (lost, stolen, revoked) of a list version being published, in the
     transaction that publishes it (an import abandoned half-way offers nothing)."""
-    from tsela.store.watchlists import DocumentAlert
+    from tsela.store.watchlists import DocumentAlert, Watchlist
 
-    table = DocumentAlert.__table__
-    rows = session.execute(select(table).where(table.c.watchlist_id == watchlist_id)).mappings()
-    items = [(str(r["id"]), dict(r)) for r in rows]
-    if not items:
+    wl = session.get(Watchlist, watchlist_id)
+    if wl is None:
         return 0
-    return append_many(session, str(items[0][1]["node"]), kinds.DOCUMENT_ALERT, items)
+    table = DocumentAlert.__table__
+    rows = list(
+        session.execute(select(table).where(table.c.watchlist_id == watchlist_id)).mappings()
+    )
+    # Each alert names its list version and that version's size: the partner drops the
+    # older versions once the whole new one has arrived (store/partner_alerts.py).
+    version = {"list": wl.name, "list_version": wl.version, "list_size": len(rows)}
+    items = [(str(r["id"]), {**r, **version}) for r in rows]
+    return append_many(session, wl.node, kinds.DOCUMENT_ALERT, items)
 
 
 def permit_status(

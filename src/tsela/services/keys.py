@@ -158,6 +158,42 @@ class KeyStore:
             old = next(k for k in kept if k.kid == old.kid)
         return old, new
 
+    def withdraw(self, kid: str, now: datetime) -> tuple[PublicKey, PublicKey | None]:
+        """Withdraw a key (say its private half leaked): every verifier that gets the key set
+        (the partner through the exchange, ports with their next snapshot) refuses whatever
+        it signed, before or after. Its private half is deleted; if it was the active key a
+        new one is made. (the withdrawn key, the new active key or None)."""
+        with self._locked():
+            keys = self._read()
+            target = next((k for k in keys if k.kid == kid), None)
+            if target is None:
+                known = ", ".join(k.kid for k in keys) or "none"
+                raise KeyStoreError(f"no key {kid} in {self.keyset_path} (keys: {known})")
+            if target.status == "withdrawn":
+                raise KeyStoreError(f"key {kid} was withdrawn already")
+            gone = PublicKey(
+                target.kid,
+                target.node,
+                target.raw,
+                "withdrawn",
+                target.created,
+                target.retired or now,
+                now,
+            )
+            kept = [gone if k.kid == kid else k for k in keys]
+            (self.dir / f"{kid}.pem").unlink(missing_ok=True)
+            if target.status == "active":
+                return gone, self._new_key(now, kept)
+            self._write(kept)
+            return gone, None
+
+
+def local_revocation_lists(var_dir: Path) -> list[Path]:
+    """Signed revocation lists of partner nodes received through the exchange
+    (``<var>/keys/<PARTNER>/revocations.jws``, written by ``services.exchange``)."""
+    root = Path(var_dir) / "keys"
+    return sorted(root.glob("*/revocations.jws")) if root.exists() else []
+
 
 def load_keysets(paths: list[Path]) -> KeySet:
     """Merge JWKS files (for an offline verifier that trusts both nodes)."""

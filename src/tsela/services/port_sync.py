@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -19,7 +21,10 @@ from tsela.domain.icao_codes import iso_country
 from tsela.domain.values import DocumentStatus
 from tsela.kernel import clock
 from tsela.services import checks as svc
+from tsela.services import permit_trust
+from tsela.services.keys import KeyStoreError
 from tsela.services.screening_link import document_alerts, screener
+from tsela.store import partner_alerts
 from tsela.store.models import TravelDocument, User
 from tsela.store.watchlists import (
     PUBLISHED,
@@ -42,6 +47,8 @@ PERSON_COLUMNS = (
     "documents",
 )
 DOCUMENT_COLUMNS = ("issuing_state", "number", "status", "reported_on")
+log = logging.getLogger(__name__)
+
 REGISTER_LIST = "Tsela document register"  # documents this node itself knows are lost etc.
 
 
@@ -61,7 +68,9 @@ def _birth(e: WatchlistEntry) -> str:
     return f"{e.birth_year:04d}" if e.birth_year else ""
 
 
-def snapshot(session: Session, *, node: str, port: str) -> dict[str, Any]:
+def snapshot(
+    session: Session, *, node: str, port: str, var_dir: Path | None = None
+) -> dict[str, Any]:
     lists: list[dict[str, Any]] = []
     for wl in session.scalars(select(Watchlist).where(PUBLISHED).order_by(Watchlist.name)):
         if wl.kind is WatchlistKind.PERSON:
@@ -126,7 +135,21 @@ def snapshot(session: Session, *, node: str, port: str) -> dict[str, Any]:
             ),
         }
     )
-    return {"node": node, "port": port, "generated_at": clock.now().isoformat(), "lists": lists}
+    now = clock.now()
+    out = {
+        "node": node,
+        "port": port,
+        "generated_at": now.isoformat(),
+        "lists": lists,
+        # The partner's document alerts (docs/exchange.md): refused offline as online.
+        "partner_alerts": partner_alerts.alerts_of(session),
+    }
+    if var_dir is not None:  # every node's permit keys and revocation list (docs/permits.md)
+        try:
+            out["permits"] = permit_trust.bundle(session, var_dir, node, now)
+        except KeyStoreError as exc:  # the port keeps the bundle it has
+            log.error("the port snapshot carries no permit keys: %s", exc)
+    return out
 
 
 def accept_offline_crossing(

@@ -267,3 +267,5 @@ from tsela.store import governance  # noqa: E402,F401
 from tsela.store import partner_crossings  # noqa: E402,F401
 from tsela.store import permits  # noqa: E402,F401
 from tsela.store import watchlists  # noqa: E402,F401
+from tsela.store import partner_alerts  # noqa: E402,F401
+from tsela.store import partner_permits  # noqa: E402,F401

@@ -6,8 +6,10 @@ without a label here (a new permit type added to the data) shows the data's own 
 
 from __future__ import annotations
 
+from typing import Any
+
 from tsela.domain.permits import PermitStatus
-from tsela.web.i18n import N_
+from tsela.web.i18n import LANGUAGES, N_, translations
 
 S = PermitStatus
 
@@ -82,6 +84,8 @@ SEVERITY: dict[str, tuple[str, str]] = {
 }
 
 
+# Reasons of the border check whose words the pages translate (the reason's message, in
+# English, stays beside them as the detail). By code; %(country)s is the reporting country.
 def severity_label(severity: str) -> str:
     return SEVERITY.get(severity, (severity.upper(), "info"))[0]
 
@@ -112,6 +116,25 @@ def country_label(code: str) -> str:
 
 def node_label(node: str) -> str:
     return country_label(NODE_COUNTRY.get(node, node))
+
+
+def issued_by(node: str | None) -> dict[str, Any] | None:
+    """Which country issued a permit, for answers read outside the web pages (the API, the
+    CLI): the node, its country's code, and the country's name and "Issued by ..." in every
+    language of the pages (English and Sesotho)."""
+    if not node:
+        return None
+    country = NODE_COUNTRY.get(node)
+    names: dict[str, str] = {}
+    words: dict[str, str] = {}
+    for lang in LANGUAGES:
+        t = translations(lang)
+        names[lang] = t.gettext(country_label(country)) if country else node
+        words[lang] = t.gettext(ISSUED_BY) % {"country": names[lang]}
+    return {"node": node, "country": country, "name": names, "words": words}
+
+
+ISSUED_BY = N_("Issued by %(country)s")
 
 
 def right_label(code: str) -> str:

@@ -16,10 +16,9 @@ from starlette.concurrency import run_in_threadpool
 
 from tsela.api.deps import clock_of, get_session, get_settings
 from tsela.config import Settings
-from tsela.domain.credentials import MAX_TOKEN_LENGTH, KeySet, Verification, VerifyStatus
-from tsela.services import permit_qr
-from tsela.services import permits as permit_service
-from tsela.services.keys import KeyStoreError, load_keysets, local_keysets
+from tsela.domain.credentials import MAX_TOKEN_LENGTH, Verification, VerifyStatus
+from tsela.services import permit_qr, permit_trust
+from tsela.services.keys import KeyStoreError
 from tsela.store.models import User
 from tsela.web.i18n import N_
 from tsela.web.render import render
@@ -38,6 +37,7 @@ VERDICTS: dict[VerifyStatus, tuple[str, str]] = {
     VerifyStatus.REVOKED: (N_("REVOKED"), "bad"),
     VerifyStatus.FORGED: (N_("FORGED"), "bad"),
     VerifyStatus.UNKNOWN_KEY: (N_("NOT TRUSTED: unknown signing key"), "bad"),
+    VerifyStatus.KEY_WITHDRAWN: (N_("NOT TRUSTED: signing key withdrawn"), "bad"),
     VerifyStatus.UNREADABLE: (N_("COULD NOT BE READ"), "warn"),
 }
 
@@ -49,6 +49,10 @@ VERDICT_HELP: dict[VerifyStatus, str] = {
     VerifyStatus.REVOKED: N_("This permit has been revoked by the issuing office."),
     VerifyStatus.FORGED: N_("This is not a genuine Tsela permit. Do not accept it."),
     VerifyStatus.UNKNOWN_KEY: N_("The signature cannot be checked with the keys known here."),
+    VerifyStatus.KEY_WITHDRAWN: N_(
+        "The issuing office withdrew the key that signed this permit. Do not accept it: the "
+        "holder should ask the issuing office for a new one."
+    ),
     VerifyStatus.UNREADABLE: N_(
         "This is not a readable permit token: check that it was copied or scanned whole and "
         "try again. It does not mean the permit is forged."
@@ -63,6 +67,13 @@ class Checked:
     verification: Verification | None = None
     problem: str | None = None  # an N_ message
     detail: str = ""  # untranslated technical detail (e.g. the image decoder's words)
+    node: str | None = None  # the node that verified it
+
+    @property
+    def partner(self) -> bool:
+        """A permit issued by the other country (verified with the keys it publishes)."""
+        issuer = self.verification.issued_by if self.verification else None
+        return issuer is not None and self.node is not None and issuer != self.node
 
     @property
     def verdict(self) -> str:
@@ -104,15 +115,13 @@ async def token_from_form(token: str, upload: UploadFile | None) -> tuple[str | 
 
 
 def check_token(session: Session, settings: Settings, token: str, today: date) -> Checked:
-    # The same trust as POST /v1/permits/verify: every node's key set found locally and
-    # the key sets imported for verifying (verifier/keys-*).
-    files = [*local_keysets(settings.var_dir), *sorted(settings.var_dir.glob("verifier/keys-*"))]
+    # The same trust as POST /v1/permits/verify (services.permit_trust): this node's
+    # register, and the keys, revocation lists and status changes of the partner nodes.
     try:
-        keyset = load_keysets(files) if files else KeySet()
+        result = permit_trust.verify(session, settings.var_dir, settings.node, token, today)
     except KeyStoreError as exc:
         return Checked(problem=N_("The keys of this office cannot be read."), detail=str(exc))
-    result = permit_service.verify_online(session, token, keyset, settings.node, today)
-    return Checked(verification=result)
+    return Checked(verification=result, node=settings.node)
 
 
 @router.get("/verify")

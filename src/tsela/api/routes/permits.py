@@ -33,13 +33,14 @@ from tsela.api.schemas import (
 )
 from tsela.config import Settings
 from tsela.domain import permits as dom
-from tsela.domain.credentials import KeySet
 from tsela.kernel.clock import Clock
 from tsela.services import employers as emp
+from tsela.services import permit_trust
 from tsela.services import permits as svc
-from tsela.services.keys import KeyStore, KeyStoreError, load_keysets, local_keysets
+from tsela.services.keys import KeyStore, KeyStoreError
 from tsela.services.permit_qr import render_png, render_svg
 from tsela.store.models import Role, User
+from tsela.web.labels import issued_by
 
 # Any permit or employer route may find nothing, or a transition the permit cannot make.
 router = APIRouter(tags=["permits"], responses=error_responses(404, 409))
@@ -259,18 +260,19 @@ def verify_permit(
     session: Session = Depends(get_session),
     clock: Clock = Depends(get_clock),
 ) -> dict[str, Any]:
-    """Verify a permit: valid, expired, suspended, revoked, forged or unknown key.
+    """Verify a permit: valid, expired, suspended, revoked, forged, unknown or withdrawn key.
 
     Public: a police officer or an employer checks a permit someone shows them; the answer
-    repeats only what the signed permit itself carries (holder, type, rights, validity),
-    and this node's register says whether it was revoked or suspended since.
+    repeats only what the signed permit itself carries (holder, type, rights, validity) and
+    which country issued it. This node's register says whether one of its own permits was
+    revoked or suspended since; a partner's permit is checked with the keys, revocation list
+    and status changes the partner publishes through the exchange.
     """
-    files = [*local_keysets(settings.var_dir), *sorted(settings.var_dir.glob("verifier/keys-*"))]
     with _keys_errors():
-        _keys(settings).ensure(clock.now())
-        keyset = load_keysets(files) if files else KeySet()
-    result = svc.verify_online(session, body.token, keyset, settings.node, clock.today())
-    return svc.verification_answer(result)
+        result = permit_trust.verify(
+            session, settings.var_dir, settings.node, body.token, clock.today()
+        )
+    return svc.verification_answer(result, issued_by(result.issued_by))
 
 
 # --- applications and decisions ------------------------------------------------------------

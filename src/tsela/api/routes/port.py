@@ -47,7 +47,9 @@ def port_snapshot(
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> dict[str, Any]:
-    """Watchlists and document alerts for a port's offline copy (the officer's own port)."""
+    """Watchlists and document alerts (this node's and the partner's) for a port's offline
+    copy (the officer's own port), and every node's permit keys and signed revocation list
+    for verifying permits offline."""
     found = svc.find_port(session, port)
     try:
         svc.ensure_posted(session, user, found, "download the snapshot")
@@ -65,7 +67,9 @@ def port_snapshot(
         source=client_source(request),
     )
     session.commit()
-    return port_sync.snapshot(session, node=settings.node, port=found.code)
+    return port_sync.snapshot(
+        session, node=settings.node, port=found.code, var_dir=settings.var_dir
+    )
 
 
 @router.post(

@@ -88,6 +88,15 @@ class PermitClaimsOut(Out):
     issuer: str
 
 
+class IssuedByOut(Out):
+    """Which country issued a permit: its node, country code, and words in each language."""
+
+    node: str
+    country: str | None
+    name: dict[str, str] = Field(description="The country's name, by language (en, st)")
+    words: dict[str, str] = Field(description='"Issued by ..." by language (en, st)')
+
+
 class VerificationOut(Out):
     """A permit verified: valid, or why not (``tsela permit verify --json`` answers the same)."""
 
@@ -95,6 +104,7 @@ class VerificationOut(Out):
     valid: bool
     reasons: list[str]
     kid: str | None
+    issued_by: IssuedByOut | None
     permit: PermitClaimsOut | None
 
 

@@ -4,6 +4,7 @@ verification gives (the API's and the CLI's)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -39,15 +40,20 @@ def signed_revocation_list(session: Session, keys: KeyStore, now: datetime) -> s
     return cred.sign_revocation_list(revocation_list(session, keys.node, now), keys.signer(now))
 
 
-def verification_answer(result: cred.Verification) -> dict[str, Any]:
+def verification_answer(
+    result: cred.Verification, issued_by: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """A verification as people and programs read it: the same for ``POST
-    /v1/permits/verify`` and ``tsela permit verify --json`` (one shape, built here only)."""
+    /v1/permits/verify`` and ``tsela permit verify --json`` (one shape, built here only).
+    ``issued_by``: which country issued the permit, in words, as the edge says it
+    (``tsela.web.labels.issued_by``)."""
     c = result.claims
     return {
         "status": result.status.value,
         "valid": result.valid,
         "reasons": list(result.reasons),
         "kid": result.kid,
+        "issued_by": issued_by,
         "permit": None
         if c is None
         else {
@@ -69,10 +75,16 @@ def verification_answer(result: cred.Verification) -> dict[str, Any]:
 
 
 def verify_online(
-    session: Session, token: str, keyset: cred.KeySet, node: str, today: date
+    session: Session,
+    token: str,
+    keyset: cred.KeySet,
+    node: str,
+    today: date,
+    revocations: Iterable[cred.RevocationList] = (),
 ) -> cred.Verification:
-    """Verify a token and, for this node's permits, check the register for its status now."""
-    result = cred.Verifier(keyset).verify(token, today)
+    """Verify a token and, for this node's permits, check the register for its status now
+    (``revocations``: other nodes' signed lists, services.permit_trust)."""
+    result = cred.Verifier(keyset, revocations).verify(token, today)
     claims = result.claims
     if claims is None or claims.issuer != node:
         return result
