@@ -825,6 +825,7 @@ class PartnerStatus:
     head_seq: int | None
     behind: int | None
     applied: int
+    last_batch_id: str | None
     last_batch_at: str | None
     last_success_at: str | None
     lag_s: float | None
@@ -861,6 +862,7 @@ def status(session: Session, now: datetime, lag_alert_s: int) -> dict[str, Any]:
             head_seq=p.head_seq,
             behind=behind,
             applied=p.applied,
+            last_batch_id=p.last_batch_id,
             last_batch_at=_iso(p.last_batch_at),
             last_success_at=_iso(p.last_success_at),
             lag_s=round(lag, 1) if lag is not None else None,
