@@ -83,17 +83,16 @@ def anchor_export(
 ) -> None:
     """This node's signed trust anchor, for the partner's operator; read its fingerprint to
     them by another channel."""
-    from tsela.exchange.anchor import fingerprint
+    from tsela.services import exchange as svc
 
     _cfg, identity = _identity()
-    doc = identity.anchor(_now(), days=days)
-    text = json.dumps(doc, indent=2) + "\n"
     if out is None:
-        console.print(text, markup=False)
+        doc = identity.anchor(_now(), days=days)
+        console.print(json.dumps(doc, indent=2) + "\n", markup=False)
         return
-    out.write_text(text, "utf-8")
+    anchor = svc.write_anchor_file(identity, out, _now(), days)
     console.print(f"anchor of node {identity.node} written to {out}")
-    console.print(f"fingerprint: {fingerprint(doc)}")
+    console.print(f"fingerprint: {anchor.fingerprint}")
 
 
 @trust_app.command("add")
@@ -280,7 +279,7 @@ def status(
         console.print("no partner trusted yet (tsela exchange trust add FILE)")
     for p in found["partners"]:
         behind = "unknown" if p["behind"] is None else f"{p['behind']:,}"
-        lag = "unknown" if p["lag_s"] is None else f"{p['lag_s']:.0f} s"
+        lag = "unknown" if p["lag_s"] is None else f"{max(0.0, p['lag_s']):.0f} s"
         console.print(
             f"{p['partner']}: applied up to {p['last_seq']:,} ({behind} behind), lag {lag}, "
             f"last batch {p['last_batch_at'] or 'never'}"

@@ -181,6 +181,15 @@ def read_anchor_file(path: Path) -> Anchor:
     return parse_anchor(doc)
 
 
+def write_anchor_file(identity: NodeIdentity, path: Path, now: datetime, days: int) -> Anchor:
+    """Export this node's signed trust anchor, valid ``days``, to ``path`` (for the partner's
+    operator, with its fingerprint read to them by another channel)."""
+    doc = identity.anchor(now, days=days)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=2) + "\n", "utf-8")
+    return parse_anchor(doc)
+
+
 def add_partner(
     session: Session, *, node: str, anchor: Anchor, actor: str, now: datetime
 ) -> tuple[Partner, bool]:
