@@ -209,13 +209,14 @@ def walkthrough_text(nodes: tuple[Any, Any], ready: dict[str, NodeReady], walk: 
     out += [f"Logins on {za.name}: {names} (the same roles and posts)", ""]
     out.append("[bold](a) An exit from Lesotho matched with the entry into South Africa[/]")
     if walk.live is not None:
-        doc = walk.live.document
+        t = walk.live
         out += [
-            f"  1. {ls.url}/console as officer (Maseru Bridge): document {doc} "
-            f"({walk.live.name}), Exit; record the crossing.",
-            f"  2. {za.url}/console as officer (Maseru Bridge): the same document, Entry. "
-            "Under “The other country's record”: left Lesotho at Maseru Bridge, minutes ago. "
-            "Record it.",
+            f"  1. {ls.url}/console as officer (Maseru Bridge): Exit, document number "
+            f"{t.number}, issuing state {t.issuing_state} ({t.name}); Check, then Record "
+            "crossing.",
+            f"  2. {za.url}/console as officer (Maseru Bridge, South African side): Entry, the "
+            "same document. “The other country's record”: Left Lesotho at Maseru Bridge, "
+            "minutes ago. Record crossing.",
         ]
     out.append(
         f"  3. {za.url}/exchange (or {ls.url}/exchange) as supervisor: crossings matched, and "
@@ -229,9 +230,10 @@ def walkthrough_text(nodes: tuple[Any, Any], ready: dict[str, NodeReady], walk: 
     out.append("[bold](b) A passport reported stolen in Maseru refused at Ficksburg[/]")
     if walk.stolen is not None:
         out += [
-            f"  {za.url}/console as ficksburg (Ficksburg Bridge): document "
-            f"{walk.stolen.document}, Entry: refused, reported stolen to the Lesotho police "
-            "(the Lesotho node's list, received through the exchange).",
+            f"  {za.url}/console as ficksburg (Ficksburg Bridge): Entry, document number "
+            f"{walk.stolen.number}, issuing state {walk.stolen.issuing_state}: refused, reported "
+            "stolen to the Lesotho police (the Lesotho node's list, received through the "
+            "exchange).",
             f"  In Lesotho the same passport is refused by the list itself: {ls.url}/console "
             "as officer.",
         ]

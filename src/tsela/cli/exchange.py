@@ -282,9 +282,7 @@ def status(
         lag = "unknown" if p["lag_s"] is None else f"{max(0.0, p['lag_s']):.0f} s"
         console.print(
             f"{p['partner']}: applied up to {p['last_seq']:,} ({behind} behind), lag {lag}, "
-            f"last batch {p['last_batch_at'] or 'never'}"
-            + (f" ({p['last_batch_id']})" if p["last_batch_id"] else "")
-            + f", {p['refusals']} refused"
+            f"last batch {p['last_batch_at'] or 'never'}, {p['refusals']} refused"
         )
         if p["lag_alert"]:
             why = (

@@ -49,6 +49,10 @@ ERRORS: dict[str, str] = {
     "chain": N_("The batch does not follow the last one received."),
     "bad_record": N_("The batch holds a record that cannot be stored."),
     "untrusted_update": N_("An updated trust anchor was not signed by a trusted key."),
+    "anchor_expired": N_(
+        "The partner's trust anchor has expired: its operator must send a new one."
+    ),
+    "untrusted": N_("The partner is no longer trusted."),
     "unreachable": N_("The partner could not be reached."),
     "internal": N_("This node failed while applying the batch."),
 }
