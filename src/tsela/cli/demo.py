@@ -206,7 +206,14 @@ def walkthrough_text(nodes: tuple[Any, Any], ready: dict[str, NodeReady], walk: 
         where = f" at {login.port}" if login.port else ""
         out.append(f"  {login.username:<12} {login.role}{where}  - {login.description}")
     names = ", ".join(login.username for login in ready["ZA"].logins)
-    out += [f"Logins on {za.name}: {names} (the same roles and posts)", ""]
+    out.append(f"Logins on {za.name}: {names} (the same roles and posts)")
+    if ready["LS"].samples:
+        out.append(f"Documents to check at the {ls.name} console (synthetic travellers):")
+        out += [
+            f"  {sample.issuing_state} {sample.number:<12} {sample.what}"
+            for sample in ready["LS"].samples
+        ]
+    out.append("")
     out.append("[bold](a) An exit from Lesotho matched with the entry into South Africa[/]")
     if walk.live is not None:
         t = walk.live
