@@ -293,7 +293,8 @@ def _serve_both(nodes: tuple[Any, Any]) -> int:
             procs.append((node, proc, log))
         for node, proc, log in procs:
             deadline = time.monotonic() + READY_TIMEOUT
-            url = f"http://{node.exchange_host}:{node.port}/health"
+            reach = "127.0.0.1" if node.host in ("0.0.0.0", "localhost") else node.host
+            url = f"http://{reach}:{node.port}/health"
             while True:
                 if proc.poll() is not None:
                     tail = log.read_text(errors="replace")[-3000:]
@@ -384,10 +385,16 @@ def demo(
         za_exchange_port=za_exchange_port,
     )
     if not no_serve:
+        web = "127.0.0.1" if host == "localhost" else host
         busy = [
             p
-            for p in (port, za_port, exchange_port, za_exchange_port)
-            if not _port_free(host if host != "localhost" else "127.0.0.1", p)
+            for p, where in (
+                (port, web),
+                (za_port, web),
+                (exchange_port, "127.0.0.1"),
+                (za_exchange_port, "127.0.0.1"),
+            )
+            if not _port_free(where, p)
         ]
         if busy:
             fail(

@@ -81,7 +81,9 @@ class DemoNode:
 
     @property
     def exchange_host(self) -> str:
-        return "127.0.0.1" if self.host in ("127.0.0.1", "localhost", "0.0.0.0") else self.host
+        """The nodes exchange on loopback, whatever interface the web pages listen on (the
+        TLS certificates name 127.0.0.1 and localhost)."""
+        return "127.0.0.1"
 
     @property
     def anchor_path(self) -> Path:
