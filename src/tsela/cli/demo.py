@@ -20,7 +20,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -28,8 +28,12 @@ from tsela.cli.common import console, fail, settings
 from tsela.cli.synth import DEMO_SEED, _progress_factory, populate
 from tsela.config import Settings
 
+if TYPE_CHECKING:
+    from tsela.synth.demo_nodes import DemoNode, Walkthrough
+
 READY_TIMEOUT = 180.0  # seconds for a node to answer after start (a loaded machine is slow)
 STOP_TIMEOUT = 30.0
+NOBODY = "  (nobody in this population fits: try a larger --persons with a new TSELA_VAR_DIR)"
 
 
 @dataclass(frozen=True)
@@ -147,7 +151,9 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
-def set_up(nodes: tuple[Any, Any], persons: int) -> Any:
+def set_up(
+    nodes: tuple[DemoNode, DemoNode], persons: int
+) -> tuple[dict[str, NodeReady], Walkthrough]:
     """Both nodes ready to serve: data, accounts, identities, mutual trust, walkthrough."""
     from tsela.store.db import make_engine
     from tsela.store.models import utcnow
@@ -185,7 +191,9 @@ def set_up(nodes: tuple[Any, Any], persons: int) -> Any:
     return ready, walk
 
 
-def walkthrough_text(nodes: tuple[Any, Any], ready: dict[str, NodeReady], walk: Any) -> list[str]:
+def walkthrough_text(
+    nodes: tuple[DemoNode, DemoNode], ready: dict[str, NodeReady], walk: Walkthrough
+) -> list[str]:
     """What to look at, in the three steps of issue 16 (lines of rich markup)."""
     from tsela.synth.demo import DEMO_PASSWORD
 
@@ -225,6 +233,8 @@ def walkthrough_text(nodes: tuple[Any, Any], ready: dict[str, NodeReady], walk: 
             "same document. “The other country's record”: Left Lesotho at Maseru Bridge, "
             "minutes ago. Record crossing.",
         ]
+    else:
+        out.append(NOBODY)
     out.append(
         f"  3. {za.url}/exchange (or {ls.url}/exchange) as supervisor: crossings matched, and "
         "those with no counterpart"
@@ -244,6 +254,8 @@ def walkthrough_text(nodes: tuple[Any, Any], ready: dict[str, NodeReady], walk: 
             f"  In Lesotho the same passport is refused by the list itself: {ls.url}/console "
             "as officer.",
         ]
+    else:
+        out.append(NOBODY)
     out.append("[bold](c) A Lesotho-issued permit verified by a South African officer[/]")
     if walk.permit_file is not None:
         out += [
@@ -251,6 +263,8 @@ def walkthrough_text(nodes: tuple[Any, Any], ready: dict[str, NodeReady], walk: 
             "by the Lesotho node, whose keys reached South Africa through the exchange).",
             f"  The holder sees the same permit and its QR code at {ls.url}/me as worker.",
         ]
+    else:
+        out.append(NOBODY)
     out += [
         "",
         "The exchange from the command line: "
@@ -264,12 +278,12 @@ class _Stop(Exception):
     pass
 
 
-def _serve_both(nodes: tuple[Any, Any]) -> int:
+def _serve_both(nodes: tuple[DemoNode, DemoNode]) -> int:
     """Start a ``tsela serve`` per node, wait until both answer, then until Ctrl-C (or
     SIGTERM) or until one of them stops by itself; stop both. Exit status."""
     import httpx
 
-    procs: list[tuple[Any, subprocess.Popen[bytes], Path]] = []
+    procs: list[tuple[DemoNode, subprocess.Popen[bytes], Path]] = []
     stopping = {"signal": 0}
 
     def on_signal(signum: int, _frame: Any) -> None:
