@@ -123,7 +123,7 @@ def test_init_synth_user_and_audit_verify(here: dict[str, str], tmp_path: Path) 
     assert "entry 1: content does not match its hash" in bad.stdout
 
 
-def test_the_single_node_demo_prepares_a_populated_instance_and_can_run_again(here: dict[str, str]) -> None:
+def test_the_one_node_demo_is_populated_and_can_run_again(here: dict[str, str]) -> None:
     first = tsela("demo", "--single", "--no-serve", "--persons", "60", env=here)
     assert first.returncode == 0, first.stderr
     assert "60 persons" in first.stdout
