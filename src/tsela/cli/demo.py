@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from tsela.cli.common import console, fail, settings
-from tsela.cli.synth import DEMO_SEED, _progress_factory, populate
+from tsela.cli.synth import DEMO_SEED, populate, progress_factory
 from tsela.config import Settings
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ def prepare_node(
                         keys=KeyStore(cfg.var_dir, cfg.node),
                         today=date.today(),
                         seed=DEMO_SEED,
-                        progress=_progress_factory(stack),
+                        progress=progress_factory(stack),
                     )
                 console.print(f"Added {added.describe()}")
         logins = ensure_demo_accounts(engine, cfg.node, date.today(), linked=linked)

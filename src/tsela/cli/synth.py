@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 
-def _progress_factory(stack: ExitStack) -> Callable[[str, int], Callable[[int], None]]:
+def progress_factory(stack: ExitStack) -> Callable[[str, int], Callable[[int], None]]:
     progress = stack.enter_context(
         Progress(
             TextColumn("{task.description:>8}"),
@@ -137,7 +137,7 @@ def populate(
             parquet_dir=out,
             secret=pseudonym_secret(cfg.var_dir) if out else b"",
             replace=replace,
-            progress=_progress_factory(stack),
+            progress=progress_factory(stack),
             extras_keys=KeyStore(cfg.var_dir, cfg.node) if extras and engine else None,
         )
     console.print(
