@@ -18,13 +18,13 @@ import sys
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from tsela.cli.common import console, fail, settings
+from tsela.cli.common import clock, console, fail, settings
 from tsela.cli.synth import DEMO_SEED, populate, progress_factory
 from tsela.config import Settings
 
@@ -85,19 +85,19 @@ def prepare_node(
                         *found,
                         node=cfg.node,
                         keys=KeyStore(cfg.var_dir, cfg.node),
-                        today=date.today(),
+                        today=clock().today(),
                         seed=DEMO_SEED,
                         progress=progress_factory(stack),
                     )
                 console.print(f"Added {added.describe()}")
-        logins = ensure_demo_accounts(engine, cfg.node, date.today(), linked=linked)
-        planned = ensure_example_plan(engine, cfg.node, datetime.now(UTC))
+        logins = ensure_demo_accounts(engine, cfg.node, clock().today(), linked=linked)
+        planned = ensure_example_plan(engine, cfg.node, clock().now())
         if planned:
             console.print(
                 f"Loaded the example governance plan ({planned} activities, marked EXAMPLE)"
             )
         with session_factory(engine)() as s:
-            samples = border_samples(s, date.today()) if extras else []
+            samples = border_samples(s, clock().today()) if extras else []
     finally:
         engine.dispose()
     return NodeReady(logins, samples)
@@ -156,7 +156,6 @@ def set_up(
 ) -> tuple[dict[str, NodeReady], Walkthrough]:
     """Both nodes ready to serve: data, accounts, identities, mutual trust, walkthrough."""
     from tsela.store.db import make_engine
-    from tsela.store.models import utcnow
     from tsela.synth import demo_nodes as dn
 
     ls, za = nodes
@@ -169,7 +168,7 @@ def set_up(
         "LS": prepare_node(ls.settings(base), persons=persons, extras=True),
         "ZA": prepare_node(za.settings(base), persons=persons, extras=False, linked=False),
     }
-    now = utcnow()
+    now = clock().now()
     for node in nodes:
         made = dn.ensure_identity(node, now)
         console.print(
@@ -184,7 +183,7 @@ def set_up(
                 f"{me.name} trusts {other.name}: {done.changed} (anchor {done.anchor_file}, "
                 f"fingerprint {done.fingerprint})"
             )
-        walk = dn.seed(ls.var_dir.parent, engines["LS"], engines["ZA"], date.today())
+        walk = dn.seed(ls.var_dir.parent, engines["LS"], engines["ZA"], clock())
     finally:
         for engine in engines.values():
             engine.dispose()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from tsela.cli.common import console, fail, settings, user_errors
+from tsela.cli.common import clock, console, fail, settings, user_errors
 
 app = typer.Typer(
     help="Exchange records with the partner node (mutual TLS, signed batches).",
@@ -263,9 +263,10 @@ def status(
         ops.check_days(days)
     except ops.OpsInputError as exc:
         fail(f"--days: {exc}")
+    now = clock().now()  # the border days counted follow the command's clock (TSELA_CLOCK)
     with session_factory(_engine(cfg))() as s:
         found = ops.overview(
-            s, node=cfg.node, now=_now(), lag_alert_s=cfg.exchange_lag_alert_s, days=days
+            s, node=cfg.node, now=now, lag_alert_s=cfg.exchange_lag_alert_s, days=days
         )
     if as_json:
         console.print(json.dumps(found, indent=2), markup=False)

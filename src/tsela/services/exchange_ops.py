@@ -18,8 +18,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tsela.domain.matching import WINDOW, PortDay
+from tsela.kernel import clock
 from tsela.services import exchange as svc
-from tsela.services.matching import BORDER_TZ, matching_counts
+from tsela.services.matching import matching_counts
 from tsela.store.exchange import MessageLogEntry
 from tsela.store.models import AuditEvent
 
@@ -70,7 +71,7 @@ def unmatched(session: Session, now: datetime, days: int = UNMATCHED_DAYS) -> Un
     """Exits with no entry after the window and the reverse (and mismatches, pairs still
     within the window, crossings at a post with no counterpart) over the last ``days``
     border days up to ``now``."""
-    last = now.astimezone(BORDER_TZ).date()
+    last = clock.border_day(now)
     first = last - timedelta(days=check_days(days) - 1)
     lines = matching_counts(session, first_day=first, last_day=last, now=now)
     totals = {name: sum(getattr(line, name) for line in lines) for name in COUNTS}

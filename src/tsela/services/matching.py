@@ -177,9 +177,8 @@ def matching_counts(
     """The report's counts for every post and border day from ``first_day`` to ``last_day``
     (one read and one matching for the whole span, as ``matching_report`` reads one day:
     a window either side, so the first and last days' pairs are found)."""
-    now = now or utcnow()
-    start, _ = day_bounds(first_day)
-    _, end = day_bounds(last_day)
+    now = now or clock.now()
+    start, end = clock.day_start(first_day), clock.day_end(last_day)
     margin = window + m.TOLERANCE
     table = load_crossings(session, start - margin, end + margin)
     if table.num_rows == 0:

@@ -32,13 +32,14 @@ from sqlalchemy.orm import Session
 
 from tsela.config import Settings, load_settings
 from tsela.domain.values import Decision, Direction, DocumentStatus
+from tsela.kernel.clock import Clock
 from tsela.services import checks
 from tsela.services import exchange as svc
 from tsela.services.node_identity import NodeIdentity
 from tsela.services.screening_link import document_alerts, screener
 from tsela.store.db import session_factory, transaction
 from tsela.store.exchange import Partner
-from tsela.store.models import Crossing, Permit, Person, TravelDocument, User, utcnow
+from tsela.store.models import Crossing, Permit, Person, TravelDocument, User
 
 log = logging.getLogger("tsela.demo")
 
@@ -230,17 +231,18 @@ def _request(port: str, direction: Direction, at: datetime, t: Traveller) -> che
 
 
 def clears(
-    engine: Engine, node: str, officer: str, port: str, way: Direction, t: Traveller
+    engine: Engine, node: str, officer: str, port: str, way: Direction, t: Traveller, now: datetime
 ) -> bool:
-    """Whether the border check of ``node`` would clear ``t`` now (run, then rolled back:
-    nothing is kept, not even the check's audit entry)."""
+    """Whether the border check of ``node`` would clear ``t`` at ``now`` (run, then rolled
+    back: nothing is kept, not even the check's audit entry)."""
     with session_factory(engine)() as s:
         try:
             result = checks.run_check(
                 s,
                 node=node,
                 officer=_officer(s, officer),
-                request=_request(port, way, utcnow(), t),
+                request=_request(port, way, now, t),
+                now=now,
                 screener=screener,
                 document_alerts=document_alerts,
             )
@@ -264,10 +266,11 @@ def record(
     way: Direction,
     t: Traveller,
     *,
+    now: datetime,
     ago: timedelta,
     key: str,
 ) -> bool:
-    """Check ``t`` and record the crossing, ``ago`` before now, as the console does (one
+    """Check ``t`` and record the crossing, ``ago`` before ``now``, as the console does (one
     transaction; nothing if ``key`` was recorded before or the check does not clear)."""
     if _seeded(engine, key):
         return False
@@ -277,7 +280,8 @@ def record(
             s,
             node=node,
             officer=user,
-            request=_request(port, way, utcnow() - ago, t),
+            request=_request(port, way, now - ago, t),
+            now=now,
             screener=screener,
             document_alerts=document_alerts,
             source="demo",
@@ -293,6 +297,7 @@ def record(
             payload_hash=checks.request_hash(
                 {"check_id": str(result.check.id), "override_reason": None}
             ),
+            now=now,
             source="demo",
         )
     return True
@@ -338,16 +343,22 @@ def candidates(engine: Engine, today: date, limit: int = CANDIDATES) -> Iterator
 
 
 def _pick(
-    pool: Iterator[Traveller], used: set[str], ls: Engine, za: Engine, za_port: str = "MSU"
+    pool: Iterator[Traveller],
+    used: set[str],
+    ls: Engine,
+    za: Engine,
+    now: datetime,
+    za_port: str = "MSU",
 ) -> Traveller | None:
     """The next traveller the Lesotho check clears out at Maseru Bridge and the South African
     check clears in at ``za_port``."""
+    za_officer = "ficksburg" if za_port == "FKB" else "officer"
     for t in pool:
         if t.number in used:
             continue
         used.add(t.number)
-        if clears(ls, "LS", "officer", "MSU", Direction.EXIT, t) and clears(
-            za, "ZA", "ficksburg" if za_port == "FKB" else "officer", za_port, Direction.ENTRY, t
+        if clears(ls, "LS", "officer", "MSU", Direction.EXIT, t, now) and clears(
+            za, "ZA", za_officer, za_port, Direction.ENTRY, t, now
         ):
             return t
     return None
@@ -425,8 +436,9 @@ def _permit(ls: Engine, today: date) -> tuple[str, str] | None:
     return str(token), f"permit {number} ({kind}) of the demo worker"
 
 
-def seed(root: Path, ls: Engine, za: Engine, today: date) -> Walkthrough:
+def seed(root: Path, ls: Engine, za: Engine, clock: Clock) -> Walkthrough:
     """The walkthrough's data on both nodes (each part once), and what to show."""
+    today = clock.today()
     out = Walkthrough()
     used: set[str] = set()
     pool = candidates(ls, today)
@@ -443,18 +455,19 @@ def seed(root: Path, ls: Engine, za: Engine, today: date) -> Walkthrough:
     if not _seeded(ls, f"{SEED_KEY}-1-exit"):
         for n, leaves, arrives, exit_ago, entry_ago in plan:
             port = "MSU" if leaves else "FKB"
-            t = _pick(pool, used, ls, za, port)
+            now = clock.now()
+            t = _pick(pool, used, ls, za, now, port)
             if t is None:
                 log.warning("no traveller left for the walkthrough's crossing %s", n)
                 break
             try:
                 if leaves and exit_ago is not None:
-                    record(ls, "LS", "officer", "MSU", Direction.EXIT, t, ago=exit_ago,
-                           key=f"{SEED_KEY}-{n}-exit")  # fmt: skip
+                    record(ls, "LS", "officer", "MSU", Direction.EXIT, t, now=now,
+                           ago=exit_ago, key=f"{SEED_KEY}-{n}-exit")  # fmt: skip
                 if arrives and entry_ago is not None:
                     officer = "officer" if port == "MSU" else "ficksburg"
-                    record(za, "ZA", officer, port, Direction.ENTRY, t, ago=entry_ago,
-                           key=f"{SEED_KEY}-{n}-entry")  # fmt: skip
+                    record(za, "ZA", officer, port, Direction.ENTRY, t, now=now,
+                           ago=entry_ago, key=f"{SEED_KEY}-{n}-entry")  # fmt: skip
             except checks.CheckError as exc:
                 log.warning("walkthrough crossing %s not recorded: %s", n, exc.message)
                 continue
@@ -468,7 +481,7 @@ def seed(root: Path, ls: Engine, za: Engine, today: date) -> Walkthrough:
     # (b) a passport reported stolen at Maseru
     out.stolen = _stolen_on_list(ls)
     if out.stolen is None:
-        t = _pick(pool, used, ls, za, "FKB")
+        t = _pick(pool, used, ls, za, clock.now(), "FKB")
         if t is not None:
             _report_stolen(ls, t, today)
             out.stolen = t
@@ -477,7 +490,7 @@ def seed(root: Path, ls: Engine, za: Engine, today: date) -> Walkthrough:
 
     # (a), live: a traveller both checks clear now (chosen again on every run, since the
     # last one may have crossed already)
-    out.live = _pick(candidates(ls, today), used, ls, za)
+    out.live = _pick(candidates(ls, today), used, ls, za, clock.now())
 
     # (c) the demo worker's Lesotho permit, to paste at the South African verify page
     found = _permit(ls, today)

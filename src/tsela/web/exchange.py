@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from tsela.api.deps import get_session, get_settings
+from tsela.api.deps import clock_of, get_session, get_settings
 from tsela.config import Settings
 from tsela.services import exchange_ops as ops
 from tsela.store.models import Role, User
@@ -118,7 +118,7 @@ def exchange_page(
             days = int(raw_days)
         else:
             problem = N_("The number of days must be a whole number from 1 to 31.")
-    now = request.app.state.clock()
+    now = clock_of(request).now()
     found = ops.overview(
         session, node=settings.node, now=now, lag_alert_s=settings.exchange_lag_alert_s, days=days
     )
