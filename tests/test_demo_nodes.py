@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from _server import free_port
+from tsela.kernel import clock
 
 SETUP_TIMEOUT = 900.0  # the first set-up generates two populations and starts two servers
 WAIT = 180.0  # for a batch to cross: pulled every second, but a loaded machine is slow
@@ -158,8 +158,7 @@ def _an_exit_from_lesotho_is_matched_with_the_entry_into_south_africa(demo: Demo
         demo.ls, ls_officer, port="MSU", direction="exit", document_number=number,
         issuing_state=state,
     )  # fmt: skip
-    at = datetime.fromisoformat(left["checked_at"])
-    border_day = at.astimezone(ZoneInfo("Africa/Maseru")).date().isoformat()
+    border_day = clock.border_day(datetime.fromisoformat(left["checked_at"])).isoformat()
     # South Africa pulls Lesotho's feed: the exit is there, waiting for its entry.
     pending = _wait(
         "the exit on the South African node",
