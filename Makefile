@@ -1,5 +1,6 @@
 # Tsela: two commands on a fresh machine with Python 3.11+.
-#   make demo   set up, create a demo database with synthetic data, serve it
+#   make demo   set up, create both demo nodes (Lesotho :8000, South Africa :8001) with
+#               synthetic data, keys and mutual trust, serve them (Ctrl-C stops both)
 #   make test   set up, lint, make ready what the tests need beyond Python (Chromium,
 #               poppler-utils, PostgreSQL and its client: scripts/bootstrap-test.sh installs
 #               them with apt-get when root, else names what is missing), run every test

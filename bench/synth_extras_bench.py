@@ -2,11 +2,12 @@
 watchlists), issuing in weekly batches (``issue_many``) vs one permit at a time (``issue``),
 and how long the whole ``tsela demo`` setup takes.
 
-    .venv/bin/python bench/synth_extras_bench.py [--persons 2000] [--pg] [--no-demo]
+    .venv/bin/python bench/synth_extras_bench.py [--persons 2000] [--pg] [--no-demo|--demo-only]
 
 For each back end: the population load (persons, documents, crossings), then the extras
 twice on two copies of the same population, bulk and one at a time; then the wall time of
-``tsela demo --no-serve`` on a fresh SQLite database (the brief: under about 60 s).
+``tsela demo --single --no-serve`` (one node) and ``tsela demo --no-serve`` (both nodes, with
+their keys, trust and walkthrough data) on fresh SQLite databases (the brief: about 60 s).
 PostgreSQL (--pg): TSELA_BENCH_PG_URL (default the local test database), scratch schemas.
 """
 
@@ -88,8 +89,8 @@ def run(kind: str, cfg: SynthConfig, tmp: Path) -> list[tuple[str, str, int, flo
     return rows
 
 
-def demo_wall(persons: int, tmp: Path) -> float:
-    var = tmp / "demo"
+def demo_wall(persons: int, tmp: Path, *options: str) -> float:
+    var = tmp / ("demo" + "".join(options))
     env = {
         **os.environ,
         "TSELA_VAR_DIR": str(var),
@@ -98,7 +99,7 @@ def demo_wall(persons: int, tmp: Path) -> float:
     exe = Path(sys.executable).with_name("tsela")
     t0 = time.perf_counter()
     subprocess.run(
-        [str(exe), "demo", "--no-serve", "--persons", str(persons)],
+        [str(exe), "demo", *options, "--no-serve", "--persons", str(persons)],
         env=env,
         check=True,
         capture_output=True,
@@ -111,6 +112,7 @@ def main() -> None:
     ap.add_argument("--persons", type=int, default=2000)
     ap.add_argument("--pg", action="store_true", help="also PostgreSQL")
     ap.add_argument("--no-demo", action="store_true", help="skip the tsela demo wall time")
+    ap.add_argument("--demo-only", action="store_true", help="only the tsela demo wall times")
     args = ap.parse_args()
     end = date.today() - timedelta(days=1)
     cfg = SynthConfig(persons=args.persons, start=date(2025, 1, 1), end=end, seed=2026)
@@ -120,14 +122,16 @@ def main() -> None:
         tmp = Path(d)
         rows = []
         for kind in ("sqlite", "postgresql") if args.pg else ("sqlite",):
-            rows += run(kind, cfg, tmp)
+            rows += [] if args.demo_only else run(kind, cfg, tmp)
         print("| back end | step | rows | time |")
         print("|---|---|---:|---:|")
         for kind, step, n, t in rows:
             print(f"| {kind} | {step} | {n:,} | {t:.1f} s |")
         if not args.no_demo:
+            wall = demo_wall(args.persons, tmp, "--single")
+            print(f"| sqlite | `tsela demo --single --no-serve` (all of it) | | {wall:.1f} s |")
             wall = demo_wall(args.persons, tmp)
-            print(f"| sqlite | `tsela demo --no-serve` (all of it) | | {wall:.1f} s |")
+            print(f"| sqlite | `tsela demo --no-serve`, both nodes (all of it) | | {wall:.1f} s |")
     print(f"load at the end {os.getloadavg()[0]:.1f}")
 
 

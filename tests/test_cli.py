@@ -123,15 +123,15 @@ def test_init_synth_user_and_audit_verify(here: dict[str, str], tmp_path: Path) 
     assert "entry 1: content does not match its hash" in bad.stdout
 
 
-def test_demo_prepares_a_populated_instance_and_can_run_again(here: dict[str, str]) -> None:
-    first = tsela("demo", "--no-serve", "--persons", "60", env=here)
+def test_the_one_node_demo_is_populated_and_can_run_again(here: dict[str, str]) -> None:
+    first = tsela("demo", "--single", "--no-serve", "--persons", "60", env=here)
     assert first.returncode == 0, first.stderr
     assert "60 persons" in first.stdout
     assert "http://127.0.0.1:8000" in first.stdout
     assert "officer" in first.stdout and "tsela-demo-2026" in first.stdout
     # The secretariat does not start from an empty tracker.
     assert "Loaded the example governance plan (16 activities" in first.stdout
-    again = tsela("demo", "--no-serve", env=here)
+    again = tsela("demo", "--single", "--no-serve", env=here)
     assert again.returncode == 0, again.stderr
     assert "Generating" not in again.stdout  # the populated database is kept as it is
     assert "example governance plan" not in again.stdout  # loaded once

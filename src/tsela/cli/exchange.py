@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from tsela.cli.common import console, fail, settings, user_errors
+from tsela.cli.common import clock, console, fail, settings, user_errors
 
 app = typer.Typer(
     help="Exchange records with the partner node (mutual TLS, signed batches).",
@@ -83,17 +83,16 @@ def anchor_export(
 ) -> None:
     """This node's signed trust anchor, for the partner's operator; read its fingerprint to
     them by another channel."""
-    from tsela.exchange.anchor import fingerprint
+    from tsela.services import exchange as svc
 
     _cfg, identity = _identity()
-    doc = identity.anchor(_now(), days=days)
-    text = json.dumps(doc, indent=2) + "\n"
     if out is None:
-        console.print(text, markup=False)
+        doc = identity.anchor(_now(), days=days)
+        console.print(json.dumps(doc, indent=2) + "\n", markup=False)
         return
-    out.write_text(text, "utf-8")
+    anchor = svc.write_anchor_file(identity, out, _now(), days)
     console.print(f"anchor of node {identity.node} written to {out}")
-    console.print(f"fingerprint: {fingerprint(doc)}")
+    console.print(f"fingerprint: {anchor.fingerprint}")
 
 
 @trust_app.command("add")
@@ -248,35 +247,84 @@ def sequence() -> None:
 
 @app.command("status")
 @user_errors
-def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Partners, last batch, lag, errors."""
-    from tsela.services import exchange as svc
+def status(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    days: int = typer.Option(
+        7, help="Border days the unmatched counts cover, today included (1 to 31)."
+    ),
+) -> None:
+    """Partners, last batch, lag (with an alert past TSELA_EXCHANGE_LAG_ALERT_S), errors, and
+    the exits with no entry after the window and the reverse."""
+    from tsela.services import exchange_ops as ops
     from tsela.store.db import session_factory
 
     cfg, _ = _identity()
+    try:
+        ops.check_days(days)
+    except ops.OpsInputError as exc:
+        fail(f"--days: {exc}")
+    now = clock().now()  # the border days counted follow the command's clock (TSELA_CLOCK)
     with session_factory(_engine(cfg))() as s:
-        found = svc.status(s, _now(), cfg.exchange_lag_alert_s)
+        found = ops.overview(
+            s, node=cfg.node, now=now, lag_alert_s=cfg.exchange_lag_alert_s, days=days
+        )
     if as_json:
-        console.print(json.dumps({"node": cfg.node, **found}, indent=2), markup=False)
+        console.print(json.dumps(found, indent=2), markup=False)
         return
     feed = found["feed"]
     console.print(
         f"node {cfg.node}: feed at record {feed['head_seq']:,} "
         f"({feed['unsequenced']} not yet sequenced)"
     )
+    if not found["partners"]:
+        console.print("no partner trusted yet (tsela exchange trust add FILE)")
     for p in found["partners"]:
         behind = "unknown" if p["behind"] is None else f"{p['behind']:,}"
-        lag = "unknown" if p["lag_s"] is None else f"{p['lag_s']:.0f} s"
-        alert = "  [red]LAG ALERT[/]" if p["lag_alert"] else ""
+        lag = "unknown" if p["lag_s"] is None else f"{max(0.0, p['lag_s']):.0f} s"
         console.print(
             f"{p['partner']}: applied up to {p['last_seq']:,} ({behind} behind), lag {lag}, "
-            f"last batch {p['last_batch_at'] or 'never'}{alert}"
+            f"last batch {p['last_batch_at'] or 'never'}, {p['refusals']} refused"
         )
+        if p["lag_alert"]:
+            why = (
+                "nothing received yet"
+                if p["lag_s"] is None
+                else f"lag {p['lag_s']:.0f} s is past {found['lag_alert_s']} s"
+            )
+            console.print(f"  [red]LAG ALERT: {why}[/]")
         if p["last_error_code"]:
             console.print(
                 f"  [red]last error ({p['last_error_code']}) at {p['last_error_at']}: "
-                f"{p['last_error']}[/]"
+                f"{p['last_error']}[/]",
+                markup=True,
             )
+    _print_unmatched(found["unmatched"])
+
+
+def _print_unmatched(found: dict) -> None:  # type: ignore[type-arg]
+    t = found["totals"]
+    console.print(
+        f"matching {found['first_day']} to {found['last_day']} (window {found['window_minutes']}"
+        f" min): {t['unmatched_exits']:,} exits with no entry, {t['unmatched_entries']:,} "
+        f"entries with no exit, {t['mismatches']:,} mismatches; {t['pending']:,} within the "
+        f"window, {t['matched']:,} matched, {t['no_counterpart_port']:,} at a post with no "
+        "counterpart"
+    )
+    for line in found["lines"][:20]:
+        parts = [
+            f"{line[key]:,} {words}"
+            for key, words in (
+                ("unmatched_exits", "exits with no entry"),
+                ("unmatched_entries", "entries with no exit"),
+                ("mismatches", "mismatches"),
+                ("pending", "within the window"),
+                ("no_counterpart_port", "with no counterpart post"),
+            )
+            if line[key]
+        ]
+        console.print(f"  {line['day']} {line['port']}: {', '.join(parts)}")
+    if len(found["lines"]) > 20:
+        console.print(f"  ... and {len(found['lines']) - 20} more (--json lists all)")
 
 
 @app.command("evidence")

@@ -181,6 +181,15 @@ def read_anchor_file(path: Path) -> Anchor:
     return parse_anchor(doc)
 
 
+def write_anchor_file(identity: NodeIdentity, path: Path, now: datetime, days: int) -> Anchor:
+    """Export this node's signed trust anchor, valid ``days``, to ``path`` (for the partner's
+    operator, with its fingerprint read to them by another channel)."""
+    doc = identity.anchor(now, days=days)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=2) + "\n", "utf-8")
+    return parse_anchor(doc)
+
+
 def add_partner(
     session: Session, *, node: str, anchor: Anchor, actor: str, now: datetime
 ) -> tuple[Partner, bool]:
@@ -910,6 +919,7 @@ class PartnerStatus:
     head_seq: int | None
     behind: int | None
     applied: int
+    last_batch_id: str | None
     last_batch_at: str | None
     last_success_at: str | None
     lag_s: float | None
@@ -946,6 +956,7 @@ def status(session: Session, now: datetime, lag_alert_s: int) -> dict[str, Any]:
             head_seq=p.head_seq,
             behind=behind,
             applied=p.applied,
+            last_batch_id=p.last_batch_id,
             last_batch_at=_iso(p.last_batch_at),
             last_success_at=_iso(p.last_success_at),
             lag_s=round(lag, 1) if lag is not None else None,

@@ -166,6 +166,27 @@ def matching_report(
     )
 
 
+def matching_counts(
+    session: Session,
+    *,
+    first_day: date,
+    last_day: date,
+    now: datetime | None = None,
+    window: timedelta = m.WINDOW,
+) -> list[m.PortDay]:
+    """The report's counts for every post and border day from ``first_day`` to ``last_day``
+    (one read and one matching for the whole span, as ``matching_report`` reads one day:
+    a window either side, so the first and last days' pairs are found)."""
+    now = now or clock.now()
+    start, end = clock.day_start(first_day), clock.day_end(last_day)
+    margin = window + m.TOLERANCE
+    table = load_crossings(session, start - margin, end + margin)
+    if table.num_rows == 0:
+        return []
+    result = m.match(table, as_of=now, window=window)
+    return [line for line in result.report() if first_day <= line.day <= last_day]
+
+
 def _record(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": row["id"],

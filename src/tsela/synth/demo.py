@@ -49,10 +49,13 @@ def _person_name(person: Person) -> str:
     return f"{given} {person.primary_name.capitalize()}".strip()
 
 
-def ensure_demo_accounts(engine: Engine, node: str, today: date) -> list[DemoLogin]:
+def ensure_demo_accounts(
+    engine: Engine, node: str, today: date, *, linked: bool = True
+) -> list[DemoLogin]:
     """Create the demo accounts that are missing (and link a worker or employer account
     whose person or employer was deleted, e.g. by ``tsela synth --replace``); one
-    transaction. Returns every demo login, with who it is."""
+    transaction. Returns every demo login, with who it is. ``linked=False``: the staff
+    accounts only (a node with no permits or employers of its own)."""
     out: list[DemoLogin] = []
     with transaction(session_factory(engine)) as s:
         users = {u.username: u for u in s.scalars(select(User))}
@@ -71,11 +74,11 @@ def ensure_demo_accounts(engine: Engine, node: str, today: date) -> list[DemoLog
             out.append(DemoLogin(username, role, port_code, full_name))
         unlinked = [
             name
-            for name, _, _ in LINKED_USERS
+            for name, _, _ in (LINKED_USERS if linked else [])
             if name not in users or not (users[name].person_id or users[name].employer_id)
         ]
         links = demo_links(s, today) if unlinked else None
-        for username, role, purpose in LINKED_USERS:
+        for username, role, purpose in LINKED_USERS if linked else []:
             user = users.get(username)
             if username in unlinked:
                 assert links is not None

@@ -18,6 +18,7 @@ def install(app: FastAPI) -> None:
         console,
         desk,
         employer,
+        exchange,
         governance,
         observatory,
         review,
@@ -37,6 +38,7 @@ def install(app: FastAPI) -> None:
         review,
         observatory,
         governance,
+        exchange,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("tsela.web", "static")]), name="static")

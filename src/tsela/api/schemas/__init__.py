@@ -31,6 +31,7 @@ from tsela.api.schemas.exchange import (
     MatchingOut,
     PartnerStatusOut,
     PortDayOut,
+    UnmatchedOut,
 )
 from tsela.api.schemas.governance import (
     ActivityEvidenceOut,
@@ -171,6 +172,7 @@ __all__ = [
     "StayOutcomeOut",
     "StaySummaryOut",
     "TokenOut",
+    "UnmatchedOut",
     "UserOut",
     "VerificationOut",
     "WatchlistHitOut",

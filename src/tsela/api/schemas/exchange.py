@@ -21,6 +21,7 @@ __all__ = [
     "MatchingOut",
     "PartnerStatusOut",
     "PortDayOut",
+    "UnmatchedOut",
 ]
 
 
@@ -32,6 +33,9 @@ class PartnerStatusOut(Out):
     head_seq: int | None
     behind: int | None
     applied: int
+    last_batch_id: str | None = Field(
+        description="The last batch received (an empty one too: the partner had nothing new)"
+    )
     last_batch_at: str | None
     last_success_at: str | None
     lag_s: float | None
@@ -47,12 +51,6 @@ class FeedStatusOut(Out):
     unsequenced: int
 
 
-class ExchangeStatusOut(Out):
-    node: str
-    partners: list[PartnerStatusOut]
-    feed: FeedStatusOut
-
-
 class PortDayOut(Out):
     port: str
     day: date
@@ -62,6 +60,29 @@ class PortDayOut(Out):
     unmatched_entries: int
     pending: int
     no_counterpart_port: int
+
+
+class UnmatchedOut(Out):
+    """The matching counts of the last border days: totals, and each port and day with
+    anything but matched pairs (newest day first)."""
+
+    first_day: date
+    last_day: date
+    window_minutes: int
+    totals: dict[str, int] = Field(
+        description="matched, mismatches, unmatched_exits, unmatched_entries, pending, "
+        "no_counterpart_port"
+    )
+    lines: list[PortDayOut]
+
+
+class ExchangeStatusOut(Out):
+    node: str
+    as_of: str
+    lag_alert_s: int = Field(description="The lag past which lag_alert is raised (seconds)")
+    partners: list[PartnerStatusOut]
+    feed: FeedStatusOut
+    unmatched: UnmatchedOut
 
 
 class CrossingOut(Out):
