@@ -157,7 +157,7 @@ def test_a_full_queue_file_records_nothing_and_says_so(world) -> None:  # type: 
     client.sync()
     server.stop()
     reason = "Held; police called; recorded offline. " * 40  # ~1.6 kB: pages fill quickly
-    start = datetime.now(UTC) - timedelta(minutes=5)
+    start = NOW - timedelta(minutes=5)
     client.check(direction="entry", mrz=mrz(40), at=start, override_reason=reason)
     pages = client.queue.execute("PRAGMA page_count").fetchone()[0]
     client.queue.execute(f"PRAGMA max_page_count = {pages}")

@@ -36,7 +36,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from tsela.domain import mrz as mrz_format
-from tsela.domain.credentials import SAST, CredentialError, Verification
+from tsela.domain.credentials import CredentialError, Verification
 from tsela.domain.values import Direction, Role
 from tsela.kernel.clock import SYSTEM, Clock, now
 from tsela.port import words
@@ -378,7 +378,7 @@ class PortClient:
                 "no permit keys yet: run `tsela port sync` while the server is reachable"
             ) from None
         trust = permit_trust.check_bundle(bundle)
-        day = today or datetime.now(SAST).date()
+        day = today or self.clock.today()
         return permit_trust.verify_offline(trust, token, day, self.node)
 
     def _drop_list(self, name: str) -> None:

@@ -820,7 +820,6 @@ def pull(
 def publish_credentials(session: Session, var_dir: Path, node: str, now: datetime) -> int:
     """Put this node's permit-signing key set (JWKS) and signed revocation list in the
     outbox when they differ from the last ones published; how many records were added."""
-    from tsela.domain.credentials import SAST
     from tsela.services import exchange_outbox
     from tsela.services.keys import KeyStore
     from tsela.services.permits import revocation_list
@@ -833,7 +832,7 @@ def publish_credentials(session: Session, var_dir: Path, node: str, now: datetim
     rl = revocation_list(session, node, now)
     # The list is signed again when it changes, and once a day even if it does not: a
     # verifier calls a list older than a week stale (domain.credentials.Verifier).
-    day = now.astimezone(SAST).date().isoformat()
+    day = clock.border_day(now).isoformat()
     state = {"revoked": sorted(rl.revoked), "suspended": sorted(rl.suspended), "day": day}
     for kind, fingerprint in ((kinds.PERMIT_KEYS, jwks), (kinds.REVOCATION_LIST, state)):
         last = session.scalar(

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tsela.domain import credentials as cred
+from tsela.kernel import clock
 from tsela.services.keys import (
     KeyStore,
     KeyStoreError,
@@ -122,7 +123,7 @@ def verify(
     from tsela.services.permits import verify_online
     from tsela.store.partner_permits import status_of
 
-    KeyStore(var_dir, node).ensure(datetime.now(cred.SAST))  # the first permit key, if none
+    KeyStore(var_dir, node).ensure(clock.now())  # the first permit key, if none
     trust = load_trust(var_dir)
     lists = [rl for rl in trust.revocations if rl.node != node]  # ours: the register says
     result = verify_online(session, token, trust.keys, node, today, lists)
@@ -136,7 +137,7 @@ def verify(
     listed = trust.list_of(issuer)
     if changed is None or (listed is not None and changed.changed_at <= listed.issued_at):
         return _with(result, note)  # the signed list is as new as what we were told
-    when = changed.changed_at.astimezone(cred.SAST).date().isoformat()
+    when = clock.border_day(changed.changed_at).isoformat()
     told = f"status change received from node {issuer} through the exchange"
     if changed.status in WITHDRAWN_STATES:
         return _with(

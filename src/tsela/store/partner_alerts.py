@@ -24,7 +24,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from tsela.domain.decisions import PartnerAlert as Reported
 from tsela.domain.icao_codes import iso_country
 from tsela.domain.screening.scoring import normalise_document
-from tsela.store.models import Base, str_enum, utcnow
+from tsela.kernel import clock
+from tsela.store.models import Base, str_enum
 from tsela.store.watchlists import AlertStatus
 
 
@@ -43,7 +44,7 @@ class PartnerDocumentAlert(Base):
     reported_on: Mapped[date | None] = mapped_column(Date)
     list_name: Mapped[str | None] = mapped_column(String(80))  # the partner's list
     list_version: Mapped[int | None] = mapped_column(Integer)
-    received_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(nullable=False, default=clock.now)
 
     __table_args__ = (
         Index("ix_partner_document_alert_number", "issuing_state", "number"),
@@ -156,7 +157,7 @@ def apply_partner_alerts(session: Session, node: str, payloads: Sequence[Mapping
             values.setdefault(clean["id"], clean)
     new = 0
     if values:
-        received_at = utcnow()
+        received_at = clock.now()
         params = [{**v, "received_at": received_at} for v in values.values()]
         dialect = session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -207,7 +208,7 @@ def replace_all(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
         except ValueError as exc:
             raise ValueError(f"partner alert {i}: {exc}") from None
         if clean is not None:
-            values.append({**clean, "received_at": utcnow()})
+            values.append({**clean, "received_at": clock.now()})
     if values:
         session.execute(_T.insert(), values)
     return len(values)

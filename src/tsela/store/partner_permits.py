@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import Date, String, Uuid, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from tsela.store.models import Base, utcnow
+from tsela.kernel import clock
+from tsela.store.models import Base
 
 
 class PartnerPermit(Base):
@@ -36,7 +37,7 @@ class PartnerPermit(Base):
     valid_to: Mapped[date | None] = mapped_column(Date)
     changed_at: Mapped[datetime] = mapped_column(nullable=False)  # at the partner
     change_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
-    received_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(nullable=False, default=clock.now)
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ def apply_partner_permits(
             )
         ):
             held[row.id] = (row.node, row.changed_at, row.change_id)
-    now = utcnow()
+    now = clock.now()
     fresh = [{**c, "received_at": now} for i, c in latest.items() if i not in held]
     if fresh:
         session.execute(insert(table), fresh)
