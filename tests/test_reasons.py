@@ -26,7 +26,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "tsela"
 
 def test_every_code_has_a_severity_and_words_in_both_languages() -> None:
     texts = reasons.catalogue().texts
-    assert len(texts) == 26  # 21 codes, 5 of them with cases of their own
+    # 21 codes (5 of them with cases of their own) and the 6 codes of a partner's reports
+    assert len(texts) == 32
     for (code, variant), text in texts.items():
         assert text.severity in Severity, code
         assert set(text.words) == {"en", "st"}, code
@@ -48,6 +49,10 @@ def test_every_code_the_code_gives_is_in_the_catalogue() -> None:
             expanded |= {"stay.partner_record.entry", "stay.partner_record.exit"}
         else:
             expanded.add(code)
+    # a partner's reports: built by decisions.partner_alert_code from status and node
+    from tsela.domain.decisions import PARTNER_ALERT_CODES
+
+    expanded |= set(PARTNER_ALERT_CODES)
     assert expanded == {code for code, _ in reasons.catalogue().texts}
 
 

@@ -38,3 +38,12 @@ class Role(StrEnum):
     EMPLOYER = "employer"
     WORKER = "worker"
     SECRETARIAT = "secretariat"
+
+
+class AlertStatus(StrEnum):
+    """A document reported in a list: this node's own or the partner's (store.watchlists and
+    store.partner_alerts both use it, so it lives here, apart from either)."""
+
+    LOST = "lost"
+    STOLEN = "stolen"
+    REVOKED = "revoked"

@@ -24,9 +24,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from tsela.domain.decisions import PartnerAlert as Reported
 from tsela.domain.icao_codes import iso_country
 from tsela.domain.screening.scoring import normalise_document
+from tsela.domain.values import AlertStatus
 from tsela.kernel import clock
 from tsela.store.models import Base, str_enum
-from tsela.store.watchlists import AlertStatus
 
 
 class PartnerDocumentAlert(Base):

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from tsela.domain.values import AlertStatus
 from tsela.kernel import clock
 from tsela.store.models import Base, Record, str_enum
 
@@ -36,12 +37,6 @@ class WatchlistCategory(StrEnum):
     SANCTIONS = "sanctions"
     MISSING_PERSON = "missing_person"
     OTHER = "other"
-
-
-class AlertStatus(StrEnum):
-    LOST = "lost"
-    STOLEN = "stolen"
-    REVOKED = "revoked"
 
 
 class Watchlist(Record, Base):

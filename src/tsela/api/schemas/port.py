@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from tsela.api.schemas.common import Id, Moment, Out
+from tsela.api.schemas.permits import JwksOut
 from tsela.domain.values import Decision
 
 __all__ = ["DiscardOut", "OfflineCrossingOut", "SnapshotListOut", "SnapshotOut"]
@@ -19,11 +20,41 @@ class SnapshotListOut(Out):
     data: str = Field(description="The list in Tsela's import format (CSV)")
 
 
+class PartnerAlertOut(Out):
+    """A document the partner node reported lost, stolen or revoked."""
+
+    id: Id
+    node: str
+    issuing_state: str
+    number: str
+    status: str = Field(examples=["lost", "stolen", "revoked"])
+    reported_on: str | None = Field(description="ISO date")
+    list_name: str | None
+    list_version: int | None
+
+
+class PermitBundleOut(Out):
+    """Every node's permit key set (JWKS) and signed revocation list (a JWS), by node."""
+
+    keysets: dict[str, JwksOut]
+    revocations: dict[str, str]
+
+
 class SnapshotOut(Out):
     node: str
     port: str
     generated_at: Moment
     lists: list[SnapshotListOut]
+    partner_alerts: list[PartnerAlertOut] = Field(
+        default_factory=list,
+        description="The partner node's document alerts (lost, stolen, revoked): refused "
+        "offline as online (docs/exchange.md)",
+    )
+    permits: PermitBundleOut | None = Field(
+        None,
+        description="Every node's permit key set and signed revocation list, for verifying "
+        "permits offline (docs/permits.md)",
+    )
 
 
 class OfflineCrossingOut(Out):
