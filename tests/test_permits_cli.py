@@ -225,7 +225,9 @@ def test_the_cli_and_the_api_give_the_same_verification(
         return offline, answer.json()
 
     offline, online = both()
-    assert set(offline) == set(online) == {"status", "valid", "reasons", "kid", "permit"}
+    assert (
+        set(offline) == set(online) == {"status", "valid", "reasons", "kid", "issued_by", "permit"}
+    )
     for field in ("status", "valid", "kid", "permit"):
         assert offline[field] == online[field], field
     assert offline["status"] == "valid" and offline["permit"]["number"] == number  # type: ignore[index]
