@@ -4,6 +4,7 @@ out and on JSON log lines, liveness and readiness probes."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import logging
 import os
@@ -203,7 +204,10 @@ def test_requests_shed_by_admission_control_are_counted() -> None:
         await first
 
     before = SHED._value.get()
-    asyncio.run(scenario())
+    # A loop of its own in a thread of its own: a browser test earlier in the same worker may
+    # leave Playwright's loop marked as running in this thread.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, scenario()).result()
     assert statuses == [503, 200]
     assert SHED._value.get() - before == 1
 
