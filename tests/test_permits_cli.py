@@ -11,16 +11,17 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
-import time_machine
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from tsela.api.app import create_app
 from tsela.cli.main import app
 from tsela.config import Settings
+from tsela.kernel.clock import FixedClock
 
 runner = CliRunner()
 TODAY = "2026-03-02"
@@ -203,7 +204,6 @@ def test_installed_command_verifies_offline_without_a_database(
     assert not Path("/nonexistent/dir").exists()
 
 
-@time_machine.travel("2026-04-01T10:00+02:00", tick=False)  # the server's day, as --today
 def test_the_cli_and_the_api_give_the_same_verification(
     env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -219,7 +219,9 @@ def test_the_cli_and_the_api_give_the_same_verification(
         code, out = run(env, "permit", "verify", token, "--today", "2026-04-01", "--json")
         offline = json.loads(out)
         assert code == (0 if offline["valid"] else 1)
-        with TestClient(create_app(settings)) as client:
+        # The server's clock stands on the day the offline check is given as --today.
+        server_clock = FixedClock(datetime.fromisoformat("2026-04-01T10:00:00+02:00"))
+        with TestClient(create_app(settings, clock=server_clock)) as client:
             answer = client.post("/v1/permits/verify", json={"token": token})
         assert answer.status_code == 200, answer.text
         return offline, answer.json()
@@ -241,5 +243,6 @@ def test_the_cli_and_the_api_give_the_same_verification(
     for field in ("status", "valid", "kid", "permit"):
         assert offline[field] == online[field], field
     assert (offline["status"], offline["valid"]) == ("revoked", False)
-    assert offline["reasons"] == [f"permit {number} is revoked (revocation list of 2026-04-01)"]
-    assert online["reasons"] == [f"permit {number} was revoked on 2026-04-01: absconded"]
+    # Revoked, and the list exported, by the commands on their day (TODAY), before the check.
+    assert offline["reasons"] == [f"permit {number} is revoked (revocation list of {TODAY})"]
+    assert online["reasons"] == [f"permit {number} was revoked on {TODAY}: absconded"]

@@ -222,7 +222,7 @@ def decide_cmd(
     if target is None:
         fail(f"unknown decision {decision!r}: one of {', '.join(DECISIONS)}")
     with _session() as s:
-        permit = svc.decide(s, _actor(), number, target, reason)
+        permit = svc.decide(s, _actor(), number, target, reason, _now())
         status = permit.status
     console.print(f"{number.upper()} is now {status}")
 
