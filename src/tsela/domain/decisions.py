@@ -88,15 +88,11 @@ def partner_document_reason(alert: PartnerAlert) -> Reason:
     """Treated as this node's own report of the same status is (``document_reasons``):
     a DENY recommendation, the officer holding the document and referring the traveller."""
     alpha3 = PARTNER_NODES.get(alert.node, "")
-    said = [f"{alert.node} node"]
-    if alert.list_name:
-        said.append(f"list {alert.list_name}")
-    if alert.reported_on:
-        said.append(f"reported on {alert.reported_on.isoformat()}")
     return reason(
         partner_alert_code(alert.status, alert.node),
         country=alpha3 or alert.node,
-        said=", ".join(said),
+        reported_on=alert.reported_on.isoformat() if alert.reported_on else None,
+        list=alert.list_name,
     )
 
 
