@@ -193,6 +193,38 @@ def _an_exit_from_lesotho_is_matched_with_the_entry_into_south_africa(demo: Demo
     assert entry_id  # recorded on the South African node
 
 
+def _a_passport_reported_stolen_in_maseru_is_refused_at_ficksburg(demo: Demo) -> None:
+    stolen = re.search(
+        r"as (\w+) \(Ficksburg Bridge\): Entry, document number (\w+), issuing state (\w+)",
+        demo.text(),
+    )
+    assert stolen is not None, demo.text()
+    user, number, state = stolen.groups()
+    body = {"port": "FKB", "direction": "entry", "document_number": number,
+            "issuing_state": state}  # fmt: skip
+    ficksburg = _token(demo.za, user)
+
+    def refused() -> dict | None:  # type: ignore[type-arg]
+        answer = httpx.post(demo.za + "/v1/checks", json=body, headers=ficksburg, timeout=60)
+        assert answer.status_code == 201, answer.text
+        found = answer.json()
+        return found if found["decision"] == "DENY" else None  # Lesotho's alert has arrived
+
+    found = _wait("Lesotho's stolen-passport report on the South African node", refused, demo)
+    codes = [r["code"] for r in found["reasons"]]
+    assert "document.stolen.reported_by_ls" in codes, found["reasons"]
+    # In Lesotho the same passport is refused by the list itself.
+    at_home = httpx.post(
+        demo.ls + "/v1/checks",
+        json={**body, "port": "MSU", "direction": "exit"},
+        headers=_token(demo.ls, "officer"),
+        timeout=60,
+    )
+    assert at_home.status_code == 201, at_home.text
+    assert at_home.json()["decision"] == "DENY"
+    assert "document.stolen" in [r["code"] for r in at_home.json()["reasons"]]
+
+
 def _the_lesotho_permit_verifies_on_the_south_african_node(demo: Demo) -> None:
     permit = re.search(r"paste the text of (\S+) \(permit (\S+) \((\w+)\)", demo.text())
     assert permit is not None, demo.text()
@@ -237,5 +269,6 @@ def test_both_nodes_in_the_demo(demo: Demo) -> None:
     """One test, in this order (each step needs the one before, and one set-up is enough)."""
     _set_up_made_both_nodes_and_their_trust(demo)
     _an_exit_from_lesotho_is_matched_with_the_entry_into_south_africa(demo)
+    _a_passport_reported_stolen_in_maseru_is_refused_at_ficksburg(demo)
     _the_lesotho_permit_verifies_on_the_south_african_node(demo)
     _ctrl_c_stops_both_nodes_and_a_second_set_up_keeps_everything(demo)
