@@ -224,10 +224,13 @@ class LiveState(Collector):
                 last = conn.execute(audit.LAST_SEALED).first()
                 backdated = 0
                 if last is not None and count:
-                    backdated = conn.scalar(
-                        select(func.count()).where(
-                            AuditEvent.seq.is_(None), AuditEvent.at < last[2] - audit.LATE
+                    backdated = (
+                        conn.scalar(
+                            select(func.count()).where(
+                                AuditEvent.seq.is_(None), AuditEvent.at < last[2] - audit.LATE
+                            )
                         )
+                        or 0
                     )
         except SQLAlchemyError:
             return  # readiness says the database is away; no made-up numbers here
@@ -373,7 +376,9 @@ def ready(request: Request, response: Response) -> dict[str, Any]:
             "ok" if not missing else f"not applied: {', '.join(sorted(missing))} (tsela init)"
         )
     except SQLAlchemyError as exc:
-        checks["database"] = f"unreachable or not initialised: {type(exc.orig or exc).__name__}"
+        checks["database"] = (
+            f"unreachable or not initialised: {type(getattr(exc, 'orig', None) or exc).__name__}"
+        )
         checks["migrations"] = "unknown"
     loaded, _, _ = screening_index_state(engine)
     checks["screening_index"] = "ok" if loaded else "not loaded yet"

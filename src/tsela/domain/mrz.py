@@ -254,7 +254,7 @@ class _Report:
 
     def document_code(self, fmt: str) -> str:
         raw = self.lines[0][0:2]
-        first, second = raw
+        first, second = tuple(raw)
         allowed = DOCUMENT_CODE_FIRST[fmt]
         if first not in allowed:
             letters = (

@@ -192,7 +192,10 @@ def certificate_node(cert: x509.Certificate) -> str | None:
         san = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
     except x509.ExtensionNotFound:
         return None
-    uris = san.value.get_values_for_type(x509.UniformResourceIdentifier)
+    names = san.value
+    if not isinstance(names, x509.SubjectAlternativeName):
+        return None
+    uris = names.get_values_for_type(x509.UniformResourceIdentifier)
     nodes = [u[len(NODE_URN) :] for u in uris if u.startswith(NODE_URN)]
     return nodes[0] if len(nodes) == 1 else None
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -63,7 +63,7 @@ def _value(v: Any) -> Any:
     return getattr(v, "value", v)
 
 
-def _stream(engine: Engine, stmt: Any, chunk: int) -> Iterable[list[Any]]:
+def _stream(engine: Engine, stmt: Any, chunk: int) -> Iterable[Sequence[Any]]:
     with engine.connect() as conn:
         result = conn.execution_options(yield_per=chunk).execute(stmt)
         yield from result.partitions()

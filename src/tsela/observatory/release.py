@@ -180,7 +180,9 @@ def datapackage(
 ) -> dict[str, Any]:
     resources = []
     for t in tables:
-        fields = [{"name": t.row_dim, "type": "string", "description": f"{t.row_dim}, or {TOTAL}"}]
+        fields: list[dict[str, Any]] = [
+            {"name": t.row_dim, "type": "string", "description": f"{t.row_dim}, or {TOTAL}"}
+        ]
         fields += [
             {
                 "name": c,

@@ -118,7 +118,7 @@ def _first(field_name: str) -> Any:
 
 def _try(obs: Observatory, indicator: str, period: Period, ports: Sequence[str]) -> Result | None:
     try:
-        return run(obs, indicator, period, ports)
+        return run(obs, indicator, period, list(ports))
     except NoDataError:
         return None
 
@@ -133,7 +133,9 @@ def build_monthly(
     labels = {"this": this.label(), "before": before.label(), "year": year_ago.label()}
     monthly = _try(obs, "crossings.monthly", window, ports)
     if monthly is None or this.label() not in set(monthly.table.column("month").to_pylist()):
-        raise NoDataError(no_data_message(obs, get_indicator("crossings.monthly"), this, ports))
+        raise NoDataError(
+            no_data_message(obs, get_indicator("crossings.monthly"), this, tuple(ports))
+        )
     chosen = monthly.ports
     figures: list[Figure] = []
 

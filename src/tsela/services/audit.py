@@ -279,7 +279,7 @@ def verify(
         if event.seq != expected_seq:
             problems.append(
                 f"entry {event.seq}: expected sequence number {expected_seq} "
-                f"(entries {expected_seq}..{event.seq - 1} are missing)"
+                f"(entries {expected_seq}..{(event.seq or 0) - 1} are missing)"
             )
         if event.prev_hash != prev_hash:
             problems.append(

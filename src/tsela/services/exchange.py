@@ -30,7 +30,18 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import (
+    CursorResult,
+    Engine,
+    Executable,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -61,6 +72,16 @@ log = logging.getLogger(__name__)
 
 SEQUENCE_BATCH = 10_000
 _OUT = OutboxEntry.__table__
+
+
+def _rows_changed(session: Session, statement: Executable) -> int:
+    """How many rows an UPDATE or DELETE changed (the compare-and-set and the clean-up
+    below depend on it)."""
+    result = session.execute(statement)
+    assert isinstance(result, CursorResult)  # what DML statements give
+    return result.rowcount
+
+
 _LAST = (
     select(_OUT.c.seq, _OUT.c.hash)
     .where(_OUT.c.seq.is_not(None))
@@ -431,7 +452,8 @@ def apply_batch(
 ) -> Applied | None:
     """Apply a verified batch: records, cursor, message log, audit entry: all in the caller's
     transaction. None when another puller applied it first (nothing done)."""
-    moved = session.execute(
+    moved = _rows_changed(
+        session,
         update(Partner.__table__)
         .where(
             Partner.__table__.c.partner == partner.partner,
@@ -454,8 +476,8 @@ def apply_batch(
                 if verified.records
                 else {}
             ),
-        )
-    ).rowcount
+        ),
+    )
     if moved != 1:
         return None
     if not verified.records:
@@ -979,9 +1001,10 @@ def purge_message_log(session: Session, now: datetime, retention_days: int) -> i
     if retention_days <= 0:
         return 0
     cutoff = now - timedelta(days=retention_days)
-    gone = session.execute(
-        delete(MessageLogEntry.__table__).where(MessageLogEntry.__table__.c.received_at < cutoff)
-    ).rowcount
+    gone = _rows_changed(
+        session,
+        delete(MessageLogEntry.__table__).where(MessageLogEntry.__table__.c.received_at < cutoff),
+    )
     return int(gone or 0)
 
 

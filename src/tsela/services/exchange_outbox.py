@@ -106,7 +106,7 @@ def crossing(session: Session, recorded: Crossing) -> None:
     services/port_sync.py, which records them with the same function)."""
     session.flush()
     row = session.execute(_CROSSING.where(_C.id == recorded.id)).mappings().one()
-    append(session, recorded.node, kinds.CROSSING, recorded.id, row)
+    append(session, recorded.node, kinds.CROSSING, recorded.id, dict(row))
 
 
 def published_document_alerts(session: Session, watchlist_id: uuid.UUID) -> int:

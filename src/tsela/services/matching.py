@@ -42,7 +42,7 @@ def _port_name(code: str, country: str) -> str:
 # --------------------------------------------------------------------------- loading
 
 
-def _local(start: datetime, end: datetime) -> Select[Any]:
+def _local(start: datetime, end: datetime) -> Select[*tuple[Any, ...]]:
     c, p, d, port = Crossing, Person, TravelDocument, PortOfEntry
     return (
         select(
@@ -65,7 +65,7 @@ def _local(start: datetime, end: datetime) -> Select[Any]:
     )
 
 
-def _partner(start: datetime, end: datetime) -> Select[Any]:
+def _partner(start: datetime, end: datetime) -> Select[*tuple[Any, ...]]:
     pc = PartnerCrossing
     return select(
         pc.id,
@@ -215,7 +215,7 @@ def _item(
     return {
         "outcome": outcome.value,
         **_record(row),
-        "differs": [f.name.lower() for f in m.Differs if f and f in differs],
+        "differs": [str(f.name).lower() for f in m.Differs if f and f in differs],
         "counterpart": _record(other) if other is not None else None,
     }
 
@@ -272,7 +272,7 @@ def describe(rec: PartnerCrossing, at: datetime, person: Any | None = None) -> d
             if theirs is None or mine is None:
                 continue
             if isinstance(mine, str):
-                mine, theirs = " ".join(mine.upper().split()), " ".join(theirs.upper().split())
+                mine, theirs = " ".join(mine.upper().split()), " ".join(str(theirs).upper().split())
             if mine != theirs:
                 differs.append(name)
     return {

@@ -49,7 +49,8 @@ def decode_image(source: Path | bytes) -> list[str]:
         raise QRError(f"{what}: not a readable image (a photo as PNG, JPEG, GIF or WebP)") from None
     except OSError as exc:
         raise QRError(f"{what}: not a readable image ({exc.strerror or 'damaged file'})") from None
-    found = zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode)
+    only_qr = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+    found = zxingcpp.read_barcodes(gray, formats=only_qr)
     texts = [b.text for b in found if b.valid]
     if not texts:
         raise QRError(f"{what}: no QR code found in the image")

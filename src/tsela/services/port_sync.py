@@ -136,7 +136,7 @@ def snapshot(
         }
     )
     now = clock.now()
-    out = {
+    out: dict[str, Any] = {
         "node": node,
         "port": port,
         "generated_at": now.isoformat(),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
     Uuid,
@@ -59,6 +60,10 @@ class Base(DeclarativeBase):
         datetime: UTCDateTime(),
         dict[str, Any]: JSON(),
     }
+    # Every model here maps one table (none maps a join or a select), so Core statements
+    # (insert/update/delete) take ``Model.__table__`` as the Table it is.
+    if TYPE_CHECKING:
+        __table__: ClassVar[Table]
 
 
 def str_enum(enum: type[StrEnum], name: str) -> SAEnum:

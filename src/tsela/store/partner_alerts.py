@@ -118,7 +118,7 @@ def validate(node: str, payload: Mapping[str, Any]) -> dict[str, Any] | None:
     if not number or len(number) > 30:
         raise ValueError(f"number: empty or longer than 30 characters: {payload['number']!r}")
     try:
-        status = AlertStatus(payload.get("status"))
+        status = AlertStatus(str(payload.get("status")))
     except ValueError:
         allowed = ", ".join(s.value for s in AlertStatus)
         raise ValueError(f"status: {payload.get('status')!r} is not one of {allowed}") from None

@@ -103,10 +103,10 @@ def apply_partner_permits(
             clean = validate(node, payload)
         except ValueError as exc:
             raise ValueError(f"permit status {i}: {exc}") from None
-        have = latest.get(clean["id"])
-        if have is None or (clean["changed_at"], clean["change_id"]) > (
-            have["changed_at"],
-            have["change_id"],
+        kept = latest.get(clean["id"])
+        if kept is None or (clean["changed_at"], clean["change_id"]) > (
+            kept["changed_at"],
+            kept["change_id"],
         ):
             latest[clean["id"]] = clean
     if not latest:

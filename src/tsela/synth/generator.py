@@ -186,8 +186,8 @@ def make_population(cfg: SynthConfig) -> Population:
         primary[za_sotho] = respell(primary[za_sotho])
         given[za_sotho] = respell(given[za_sotho])
     upper = np.frompyfunc(mrz_name, 1, 1)
-    primary = upper(primary)
-    given = upper(given)
+    primary = np.asarray(upper(primary), dtype=object)
+    given = np.asarray(upper(given), dtype=object)
 
     profile = np.full(n, Profile.VISITOR, dtype=np.int8)
     profile[lso] = rng.choice(

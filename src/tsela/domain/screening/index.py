@@ -124,8 +124,15 @@ class StringTable:
         return [self[i] for i in ids]
 
 
-_STRING_TABLES = ("_keys", "_names", "_payloads", "_vocab", "_vocab_folded", "_vocab_translit")
-_STRING_TABLES += ("_entry_docs",)
+_STRING_TABLES: tuple[str, ...] = (
+    "_keys",
+    "_names",
+    "_payloads",
+    "_vocab",
+    "_vocab_folded",
+    "_vocab_translit",
+    "_entry_docs",
+)
 _ARRAYS = (
     "_vocab_len",
     "_translit_len",
@@ -340,16 +347,16 @@ class ScreeningIndex:
         for tok, vid in vocab_ids.items():
             vocab[vid] = tok
         del vocab_ids
-        folded = [forms[v][0] for v in range(len(vocab))]
-        translit = [forms[v][1] for v in range(len(vocab))]
+        folded_forms = [forms[v][0] for v in range(len(vocab))]
+        translit_forms = [forms[v][1] for v in range(len(vocab))]
         del forms
         self._vocab_len = np.fromiter((len(t) for t in vocab), np.int16, len(vocab))
-        self._translit_len = np.fromiter((len(t) for t in translit), np.int16, len(vocab))
-        self._build_fuzzy_keys(vocab, folded, translit)
+        self._translit_len = np.fromiter((len(t) for t in translit_forms), np.int16, len(vocab))
+        self._build_fuzzy_keys(vocab, folded_forms, translit_forms)
         self._vocab = StringTable.of(vocab)
-        self._vocab_folded = StringTable.of(folded)
-        self._vocab_translit = StringTable.of(translit)
-        del vocab, folded, translit
+        self._vocab_folded = StringTable.of(folded_forms)
+        self._vocab_translit = StringTable.of(translit_forms)
+        del vocab, folded_forms, translit_forms
         self._keys, self._names = StringTable.of(keys), StringTable.of(names)
         self._payloads = StringTable.of(payloads)
         del keys, names, payloads

@@ -229,7 +229,9 @@ def _csv_rows(
 def read_people_csv(
     text: str, mapping: dict[str, str], category: WatchlistCategory, today: date
 ) -> tuple[list[PersonRow], list[RowProblem], list[RowProblem]]:
-    people, errors, warnings = [], [], []
+    people: list[PersonRow] = []
+    errors: list[RowProblem] = []
+    warnings: list[RowProblem] = []
     for line, values in _csv_rows(text, mapping, WatchlistKind.PERSON):
         if "__error__" in values:
             errors.append(RowProblem(line, values["__error__"]))
@@ -299,7 +301,9 @@ def read_people_ftm(
     text: str, category: WatchlistCategory, today: date
 ) -> tuple[list[PersonRow], list[RowProblem], list[RowProblem], int]:
     """FollowTheMoney entities, one JSON object per line (OpenSanctions' ``entities.ftm.json``)."""
-    people, errors, warnings = [], [], []
+    people: list[PersonRow] = []
+    errors: list[RowProblem] = []
+    warnings: list[RowProblem] = []
     ignored = 0
     for line, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():

@@ -232,7 +232,7 @@ def border_samples(session: Session, today: date, per_kind: int = 2) -> list[Bor
         ("permit revoked", Permit.status == S.REVOKED.value),
     )
     for what, status in permits:
-        rows = session.execute(
+        documents = session.execute(
             select(TravelDocument.issuing_state, TravelDocument.number)
             .join(Permit, Permit.document_id == TravelDocument.id)
             .where(
@@ -245,5 +245,5 @@ def border_samples(session: Session, today: date, per_kind: int = 2) -> list[Bor
             .order_by(TravelDocument.number)
             .limit(1)
         ).all()
-        out += [BorderSample(a, b, what) for a, b in rows]
+        out += [BorderSample(a, b, what) for a, b in documents]
     return out

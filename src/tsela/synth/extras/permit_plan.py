@@ -197,11 +197,11 @@ def plan_permits(
     for i in (int(w) for w in workers if int(w) in chosen):
         older = lep_days > 0 and ages_2016[i] >= 18 and ages_now[i] >= LEP_MIN_AGE
         if older and rng.random() >= SEASONAL_SHARE_OF_OLDER:
-            lsp_applied = day_plus(LSP_OPEN, rng.integers(0, (LSP_CLOSE - LSP_OPEN).days - 20))
+            lsp_applied = day_plus(LSP_OPEN, int(rng.integers(0, (LSP_CLOSE - LSP_OPEN).days - 20)))
             lsp_issued = _wednesday_on_or_after(
                 lsp_applied + timedelta(days=int(rng.integers(14, 60)))
             )
-            lep_issued = _wednesday_on_or_after(day_plus(LEP_FIRST, rng.integers(0, lep_days)))
+            lep_issued = _wednesday_on_or_after(day_plus(LEP_FIRST, int(rng.integers(0, lep_days))))
             lep_applied = lep_issued - timedelta(days=int(rng.integers(10, 28)))
             if not (_doc_ok(pop, i, "LSP", lsp_applied) and _doc_ok(pop, i, "LEP", lep_applied)):
                 continue
@@ -247,7 +247,7 @@ def plan_permits(
     for k, n in enumerate(live[:n_revoke]):
         g = grants[n]
         g.fate, g.reason = "revoke", _revoke_reason(g, k)
-        g.fate_day = day_plus(g.issued, rng.integers(30, (today - g.issued).days))
+        g.fate_day = day_plus(g.issued, int(rng.integers(30, (today - g.issued).days)))
     # Suspensions and ended jobs are reported by employers: permits naming one.
     employed = [n for n in live[n_revoke:] if grants[n].employer]
     n_suspend = max(1, round(SUSPENDED_SHARE * len(live))) if len(employed) >= 5 else 0

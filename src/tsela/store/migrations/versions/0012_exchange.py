@@ -7,6 +7,7 @@ Revises: 0007_audit_sequencer
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -23,7 +24,7 @@ SEQ = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 UNSEQUENCED = sa.text("seq IS NULL")
 
 
-def _record(name: str, *columns: sa.Column, **kw: object) -> None:
+def _record(name: str, *columns: sa.Column[Any] | sa.UniqueConstraint, **kw: object) -> None:
     op.create_table(
         name,
         sa.Column("id", sa.Uuid(), nullable=False),
