@@ -228,9 +228,7 @@ def test_the_administrator_manages_an_account(app, engine, make_user) -> None:  
     assert "You cannot disable your own account." in own.text
 
     with session_factory(engine)() as s:
-        actions = set(
-            s.scalars(select(AuditEvent.action).where(AuditEvent.actor == "root"))
-        )
+        actions = set(s.scalars(select(AuditEvent.action).where(AuditEvent.actor == "root")))
     assert {
         "user.create",
         "user.role",
@@ -329,3 +327,36 @@ def test_the_audit_log_filters_and_verifies(app, engine, make_user) -> None:  # 
     assert broken.status_code == 409
     assert "The audit log is broken" in broken.text
     assert f"entry {entry.seq}: content does not match its hash (edited)" in broken.text
+
+
+def test_every_control_is_labelled_and_every_form_carries_its_token(app, make_user) -> None:  # type: ignore[no-untyped-def]
+    from test_web_pages import _Controls, _forms
+
+    target = make_user(Role.ANALYST, username="target")
+    make_user(Role.ADMIN, username="root")
+    admin = signed_in(app, "root")
+    with transaction(session_factory(app.state.engine)) as s:
+        accounts.issue_api_token(s, s.merge(target), label="scripts")
+    checked = 0
+    for path in (
+        "/admin/users",
+        "/admin/users/new",
+        f"/admin/users/{target.id}",
+        f"/admin/users/{target.id}/disable",
+        f"/admin/users/{target.id}/revoke",
+        "/admin/watchlists",
+        "/admin/audit",
+    ):
+        for lang in ("en", "st"):
+            html = admin.get(f"{path}?lang={lang}").text
+            parser = _Controls()
+            parser.feed(html)
+            assert parser.h1 == 1, path
+            assert len(parser.ids) == len(set(parser.ids)), f"{path}: duplicate ids"
+            for control in parser.controls:
+                assert control.get("id") in parser.label_for, f"{path}: unlabelled {control}"
+                checked += 1
+            for form in _forms(html):
+                if form["method"] == "post":
+                    assert form["fields"].get("csrf_token"), path  # type: ignore[union-attr]
+    assert checked > 30
