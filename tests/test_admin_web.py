@@ -360,3 +360,22 @@ def test_every_control_is_labelled_and_every_form_carries_its_token(app, make_us
                 if form["method"] == "post":
                     assert form["fields"].get("csrf_token"), path  # type: ignore[union-attr]
     assert checked > 30
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_the_user_list_is_paged_and_keeps_its_search(app, make_user) -> None:  # type: ignore[no-untyped-def]
+    make_user(Role.ADMIN, username="root")
+    for n in range(30):
+        make_user(Role.ANALYST, username=f"clerk{n:02d}")
+    admin = signed_in(app, "root")
+    first = admin.get("/admin/users?q=clerk")
+    assert "Users found: 30" in first.text
+    assert "Page 1 of 2" in first.text
+    assert ">clerk24<" in first.text and ">clerk25<" not in first.text
+    second = admin.get("/admin/users?q=clerk&page=2")
+    assert ">clerk25<" in second.text and ">clerk29<" in second.text
+    assert ">clerk00<" not in second.text
+    assert 'href="/admin/users?q=clerk&amp;page=1" rel="prev"' in second.text
+    # Past the end: the last page; and a role narrows the search.
+    assert ">clerk29<" in admin.get("/admin/users?q=clerk&page=99").text
+    assert "Users found: 0" in admin.get("/admin/users?q=clerk&role=supervisor").text
