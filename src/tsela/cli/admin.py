@@ -217,78 +217,54 @@ def verify_audit(
     (and, with --against-partner, those the partner node keeps); exit 1 and name each problem
     if the log was tampered with. When intact, write a new checkpoint."""
     from tsela.services import audit_checkpoints as checkpoints
-    from tsela.services.audit import late_entries, seal_pending, verify
-    from tsela.services.keys import KeyStore
-    from tsela.store.db import make_engine, session_factory
+    from tsela.store.db import make_engine
 
     cfg = settings()
     engine = make_engine(cfg.url)
-    late = []
-    if seal and seal_late:
-        with session_factory(engine)() as s:
-            late = late_entries(s, limit=1_000_000)
-    sealed = seal_pending(engine, include_late=seal_late) if seal else 0
-    path = checkpoints.checkpoint_path(cfg.var_dir)
-    keyset = KeyStore(cfg.var_dir, cfg.node).keyset()
-    anchored = checkpoints.check_file(path, keyset, cfg.node)
-    anchors, kept_by = dict(anchored.anchors), {}
-    problems = list(anchored.problems)
+    copies = None
     if against_partner:
         try:
             copies = checkpoints.partner_copies(engine, cfg, against_partner)
         except checkpoints.CheckpointError as exc:
             fail(str(exc))
-        held = checkpoints.check_records(copies.lines, keyset, cfg.node)
-        problems += held.problems
-        for seq, digest in sorted(held.anchors.items()):
-            if anchors.get(seq, digest) != digest:
-                problems.append(
-                    f"entry {seq}: the checkpoint {copies.label} and the one in {path.name} "
-                    "differ (the local checkpoint file was altered)"
-                )
-            anchors[seq] = digest  # the copy out of this node's reach decides
-            kept_by[seq] = copies.label
-        if held.anchors:
-            newest = max(held.anchors)
+    found = checkpoints.verify_log(
+        engine, cfg.var_dir, cfg.node, seal=seal, seal_late=seal_late, partner=copies
+    )
+    report = found.report
+    if copies is not None:
+        if found.partner_newest is not None:
             console.print(
-                f"{held.count:,} checkpoint(s) of this log {copies.label}; the newest names "
-                f"entry {newest:,}"
+                f"{found.partner_count:,} checkpoint(s) of this log {copies.label}; the newest "
+                f"names entry {found.partner_newest:,}"
             )
         else:
             console.print(
                 f"[yellow]no checkpoint of this log {copies.label} yet (is the exchange "
                 "running?): compared with the local checkpoints only[/]"
             )
-    with session_factory(engine)() as s:
-        report = verify(s, anchors, kept_by)
-    if sealed:
-        console.print(f"sealed {sealed:,} new entries")
-    for entry in late:
+    if found.sealed:
+        console.print(f"sealed {found.sealed:,} new entries")
+    for entry in found.late_sealed:
         console.print(
             f"[yellow]sealed back-dated entry {entry.id} ({entry.action} by {entry.actor}, "
             f"dated {entry.at.isoformat(timespec='seconds')}) as asked (--seal-late)[/]"
         )
     if report.unsealed:
         console.print(f"{report.unsealed:,} entries not yet sealed (not checked)")
-    problems += report.problems
-    if not problems:
+    if found.ok:
         console.print(
             f"audit log intact: {report.entries:,} entries, chain verified against "
             f"{report.checkpoints:,} signed checkpoint(s)"
         )
-        written = (
-            checkpoints.write_checkpoint(
-                engine, cfg.var_dir, cfg.node, head=(report.last_seq, report.last_hash)
-            )
-            if report.last_seq
-            else None
-        )
-        if written:
-            console.print(f"checkpoint written: entry {written.seq} ({path})")
+        if found.written:
+            path = checkpoints.checkpoint_path(cfg.var_dir)
+            console.print(f"checkpoint written: entry {found.written.seq} ({path})")
         return
-    for problem in problems:
+    for problem in found.problems:
         console.print(f"[red]{problem}[/]")
-    console.print(f"audit log BROKEN: {len(problems)} problem(s) in {report.entries:,} entries")
+    console.print(
+        f"audit log BROKEN: {len(found.problems)} problem(s) in {report.entries:,} entries"
+    )
     raise typer.Exit(1)
 
 

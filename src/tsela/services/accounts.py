@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, case, literal, null, or_, select, update
+from sqlalchemy import bindparam, case, func, literal, null, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -36,7 +36,13 @@ ENTITY_ID_LENGTH = AuditEvent.__table__.c.entity_id.type.length
 
 
 class AccountError(ValueError):
-    """A user-facing problem with an account operation."""
+    """A user-facing problem with an account operation: the English message, and a ``code``
+    (with the values it names in ``values``) for pages that say it in the reader's language."""
+
+    def __init__(self, message: str, code: str = "", **values: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.values = values
 
 
 class LoginRefused(Exception):
@@ -72,19 +78,29 @@ def create_user(
     role = Role(role)
     username = username.strip().lower()
     if not username or len(username) > 60:
-        raise AccountError("username must be 1 to 60 characters")
+        raise AccountError("username must be 1 to 60 characters", "username_length")
     if len(password) < MIN_PASSWORD:
-        raise AccountError(f"password must have at least {MIN_PASSWORD} characters")
+        raise AccountError(
+            f"password must have at least {MIN_PASSWORD} characters",
+            "password_short",
+            min=MIN_PASSWORD,
+        )
     if session.scalar(select(User.id).where(User.username == username)):
-        raise AccountError(f"user {username!r} already exists")
+        raise AccountError(f"user {username!r} already exists", "user_exists", username=username)
     port_id = None
     if role is Role.BORDER_OFFICER and not port_code:
-        raise AccountError("a border officer must be posted at a port (give a port code)")
+        raise AccountError(
+            "a border officer must be posted at a port (give a port code)", "port_required"
+        )
     if port_code:
         code = port_info(port_code).code  # raises UnknownPortError with the known codes
         port_id = session.scalar(select(PortOfEntry.id).where(PortOfEntry.code == code))
         if port_id is None:
-            raise AccountError(f"port {code} is not loaded in this database; run `tsela init`")
+            raise AccountError(
+                f"port {code} is not loaded in this database; run `tsela init`",
+                "port_not_loaded",
+                port=code,
+            )
     user = User(
         node=node,
         username=username,
@@ -369,12 +385,96 @@ def end_session(session: Session, secret: str) -> None:
 def find_user(session: Session, username: str) -> User:
     found = session.scalar(select(User).where(User.username == username.strip().lower()))
     if found is None:
-        raise AccountError(f"no user {username.strip().lower()!r}")
+        raise AccountError(
+            f"no user {username.strip().lower()!r}", "no_user", username=username.strip().lower()
+        )
     return found
 
 
 def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.username)))
+
+
+@dataclass(frozen=True)
+class UserRow:
+    user: User
+    port_code: str  # "" when not posted at a port
+
+
+@dataclass(frozen=True)
+class UserPage:
+    rows: list[UserRow]
+    total: int  # matching accounts, over all pages
+
+
+def search_users(
+    session: Session,
+    query: str = "",
+    *,
+    role: Role | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> UserPage:
+    """Accounts whose username or full name contains ``query`` (any case), by username, a
+    page at a time."""
+    where = []
+    term = query.strip().lower()
+    if term:
+        pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where.append(
+            or_(
+                User.username.like(pattern, escape="\\"),
+                func.lower(User.full_name).like(pattern, escape="\\"),
+            )
+        )
+    if role is not None:
+        where.append(User.role == role)
+    total = session.scalar(select(func.count()).select_from(User).where(*where)) or 0
+    found = session.execute(
+        select(User, PortOfEntry.code)
+        .outerjoin(PortOfEntry, PortOfEntry.id == User.port_id)
+        .where(*where)
+        .order_by(User.username)
+        .offset(max(offset, 0))
+        .limit(limit)
+    )
+    return UserPage([UserRow(user, code or "") for user, code in found], total)
+
+
+def user_by_id(session: Session, user_id: uuid.UUID) -> UserRow:
+    found = session.execute(
+        select(User, PortOfEntry.code)
+        .outerjoin(PortOfEntry, PortOfEntry.id == User.port_id)
+        .where(User.id == user_id)
+    ).first()
+    if found is None:
+        raise AccountError(f"no user with id {user_id}", "no_user", username=str(user_id))
+    return UserRow(found[0], found[1] or "")
+
+
+def tokens_of(session: Session, user: User) -> list[ApiToken]:
+    """A user's API tokens, newest first, revoked and expired ones included (never the
+    secrets: only their hashes are stored)."""
+    return list(
+        session.scalars(
+            select(ApiToken)
+            .where(ApiToken.user_id == user.id)
+            .order_by(ApiToken.created_at.desc(), ApiToken.id)
+        )
+    )
+
+
+def revoke_token_of(session: Session, username: str, token_id: uuid.UUID, *, actor: str) -> bool:
+    """An administrator revokes one API token of ``username``; False if it was not live."""
+    user = find_user(session, username)
+    token = session.scalar(
+        select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id)
+    )
+    if token is None or token.revoked_at is not None:
+        return False
+    token.revoked_at = clock.now()
+    _audit_user(session, user, "user.token_revoke", actor, token=str(token.id), label=token.label)
+    return True
 
 
 @dataclass(frozen=True)
@@ -430,7 +530,7 @@ def set_active(session: Session, username: str, active: bool, *, actor: str) -> 
     """Deactivate (every token and session ends with it) or reactivate an account."""
     user = find_user(session, username)
     if actor == user.username and not active:
-        raise AccountError("you cannot deactivate your own account")
+        raise AccountError("you cannot deactivate your own account", "self_disable")
     user.active = active
     revoked = revoke_credentials(session, user) if not active else Revoked(0, 0)
     _audit_user(
@@ -455,9 +555,13 @@ def revoke_user_credentials(session: Session, username: str, *, actor: str) -> R
 
 def _check_new_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise AccountError(f"password must have at least {MIN_PASSWORD} characters")
+        raise AccountError(
+            f"password must have at least {MIN_PASSWORD} characters",
+            "password_short",
+            min=MIN_PASSWORD,
+        )
     if len(password) > 200:
-        raise AccountError("password must have at most 200 characters")
+        raise AccountError("password must have at most 200 characters", "password_long", max=200)
 
 
 def reset_password(session: Session, username: str, password: str, *, actor: str) -> Revoked:
@@ -486,7 +590,7 @@ def change_own_password(
     one they are using goes on."""
     _check_new_password(new)
     if new == current:
-        raise AccountError("the new password is the same as the current one")
+        raise AccountError("the new password is the same as the current one", "password_same")
     row = authenticate(session, node=node, username=user.username, password=current, source=source)
     row.password_hash = hasher.hash(new)
     revoked = revoke_credentials(session, row, keep_token=keep_token, keep_session=keep_session)
@@ -507,12 +611,18 @@ def set_role(
     role = Role(role)
     port_id = None
     if role is Role.BORDER_OFFICER and not port_code:
-        raise AccountError("a border officer must be posted at a port (give a port code)")
+        raise AccountError(
+            "a border officer must be posted at a port (give a port code)", "port_required"
+        )
     if port_code:
         code = port_info(port_code).code
         port_id = session.scalar(select(PortOfEntry.id).where(PortOfEntry.code == code))
         if port_id is None:
-            raise AccountError(f"port {code} is not loaded in this database; run `tsela init`")
+            raise AccountError(
+                f"port {code} is not loaded in this database; run `tsela init`",
+                "port_not_loaded",
+                port=code,
+            )
     before = user.role
     user.role = role
     user.port_id = port_id

@@ -319,3 +319,52 @@ def verify(
         last_seq=expected_seq - 1,
         last_hash=prev_hash,
     )
+
+
+@dataclass(frozen=True)
+class EntryPage:
+    entries: list[AuditEvent]
+    total: int  # matching entries, over all pages
+
+
+def search(
+    session: Session,
+    *,
+    actor: str = "",
+    action: str = "",
+    since: datetime | None = None,
+    before: datetime | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> EntryPage:
+    """Entries of the log, newest first, a page at a time: by ``actor`` (any case), by
+    ``action`` (exact, or a family such as ``user.`` when it ends with a dot), written at or
+    after ``since`` and before ``before``. Unsealed entries are included (not yet chained)."""
+    where = []
+    if actor.strip():  # usernames are kept in lower case; "cli:Name" actors need not be
+        where.append(func.lower(AuditEvent.actor) == actor.strip().lower())
+    if action.strip():
+        name = action.strip()
+        if name.endswith("."):
+            escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            where.append(AuditEvent.action.like(escaped + "%", escape="\\"))
+        else:
+            where.append(AuditEvent.action == name)
+    if since is not None:
+        where.append(AuditEvent.at >= since)
+    if before is not None:
+        where.append(AuditEvent.at < before)
+    total = session.scalar(select(func.count()).select_from(AuditEvent).where(*where)) or 0
+    rows = session.scalars(
+        select(AuditEvent)
+        .where(*where)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .offset(max(offset, 0))
+        .limit(limit)
+    )
+    return EntryPage(list(rows), total)
+
+
+def actions(session: Session) -> list[str]:
+    """The kinds of entry the log holds (for a filter's choices)."""
+    return list(session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))

@@ -342,3 +342,66 @@ def partner_copies(
     return PartnerCopies(
         f"kept by node {code}", [(f"node {code}'s copy {n}", ln) for n, ln in enumerate(got, 1)]
     )
+
+
+@dataclass(frozen=True)
+class LogCheck:
+    """What ``verify_log`` found: the chain's report and every problem, from the chain, the
+    checkpoint file and (when asked) the partner's copies."""
+
+    report: audit.ChainReport
+    problems: list[str]
+    sealed: int  # entries chained first
+    late_sealed: list[audit.LateEntry]  # back-dated entries chained as asked (seal_late)
+    partner_count: int | None  # checkpoints of this log the partner keeps (None: not asked)
+    partner_newest: int | None  # the entry the newest of them names
+    written: Checkpoint | None  # the checkpoint written when the log was intact
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_log(
+    engine: Engine,
+    var_dir: Path,
+    node: str,
+    *,
+    seal: bool = True,
+    seal_late: bool = False,
+    partner: PartnerCopies | None = None,
+) -> LogCheck:
+    """Check the whole hash chain against the signed checkpoints kept outside the database
+    (and the partner's copies, if given): first chain the entries written since the last seal
+    (``seal``); when intact, write a new checkpoint of the head."""
+    late = []
+    if seal and seal_late:
+        with session_factory(engine)() as s:
+            late = audit.late_entries(s, limit=1_000_000)
+    sealed = audit.seal_pending(engine, include_late=seal_late) if seal else 0
+    path = checkpoint_path(var_dir)
+    keyset = KeyStore(var_dir, node).keyset()
+    anchored = check_file(path, keyset, node)
+    anchors, kept_by = dict(anchored.anchors), {}
+    problems = list(anchored.problems)
+    partner_count = partner_newest = None
+    if partner is not None:
+        held = check_records(partner.lines, keyset, node)
+        problems += held.problems
+        for seq, digest in sorted(held.anchors.items()):
+            if anchors.get(seq, digest) != digest:
+                problems.append(
+                    f"entry {seq}: the checkpoint {partner.label} and the one in {path.name} "
+                    "differ (the local checkpoint file was altered)"
+                )
+            anchors[seq] = digest  # the copy out of this node's reach decides
+            kept_by[seq] = partner.label
+        partner_count = held.count
+        partner_newest = max(held.anchors) if held.anchors else None
+    with session_factory(engine)() as s:
+        report = audit.verify(s, anchors, kept_by)
+    problems += report.problems
+    written = None
+    if not problems and report.last_seq:
+        written = write_checkpoint(engine, var_dir, node, head=(report.last_seq, report.last_hash))
+    return LogCheck(report, problems, sealed, late, partner_count, partner_newest, written)

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 def install(app: FastAPI) -> None:
     from tsela.web import (
+        admin,
         console,
         desk,
         employer,
@@ -39,6 +40,7 @@ def install(app: FastAPI) -> None:
         observatory,
         governance,
         exchange,
+        admin,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("tsela.web", "static")]), name="static")
