@@ -61,7 +61,7 @@ class ExchangeProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self.scope["extensions"] = {"tls": {"client_cert": self._client_cert}}  # type: ignore[typeddict-unknown-key]
+        self.scope["extensions"] = {"tls": {"client_cert": self._client_cert}}
 
 
 def client_certificate(request: Request) -> bytes | None:

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from tsela.cli.common import clock, console, fail, settings, user_errors
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from tsela.config import Settings
+    from tsela.services.node_identity import NodeIdentity
 
 app = typer.Typer(
     help="Exchange records with the partner node (mutual TLS, signed batches).",
@@ -22,30 +29,32 @@ app.add_typer(trust_app, name="trust")
 app.add_typer(keys_app, name="keys")
 
 
-def _identity():  # type: ignore[no-untyped-def]
+def _identity() -> tuple[Settings, NodeIdentity]:
     from tsela.services.node_identity import NodeIdentity
 
     cfg = settings()
     return cfg, NodeIdentity(cfg.var_dir, cfg.node)
 
 
-def _engine(cfg):  # type: ignore[no-untyped-def]
+def _engine(cfg: Settings) -> Engine:
     from tsela.store.db import make_engine
 
     return make_engine(cfg.url)
 
 
-def _now():  # type: ignore[no-untyped-def]
+def _now() -> datetime:
     from tsela.kernel import clock
 
     return clock.now()
 
 
-def default_endpoint(cfg) -> str:  # type: ignore[no-untyped-def]
+def default_endpoint(cfg: Settings) -> str:
     return f"https://{cfg.exchange_host}:{cfg.exchange_port or 8443}"
 
 
-def ensure_identity(cfg, endpoint: str | None = None, hosts: list[str] | None = None) -> bool:  # type: ignore[no-untyped-def]
+def ensure_identity(
+    cfg: Settings, endpoint: str | None = None, hosts: list[str] | None = None
+) -> bool:
     from tsela.services.node_identity import NodeIdentity
 
     identity = NodeIdentity(cfg.var_dir, cfg.node)
@@ -160,7 +169,7 @@ def keys_list() -> None:
         console.print(f"{key.kid}  from {key.valid_from:%Y-%m-%d %H:%M}{until}  {state}")
 
 
-def _announce(cfg, identity) -> None:  # type: ignore[no-untyped-def]
+def _announce(cfg: Settings, identity: NodeIdentity) -> None:
     from tsela.services import exchange as svc
     from tsela.store.db import session_factory, transaction
 
@@ -301,7 +310,7 @@ def status(
     _print_unmatched(found["unmatched"])
 
 
-def _print_unmatched(found: dict) -> None:  # type: ignore[type-arg]
+def _print_unmatched(found: dict[str, Any]) -> None:
     t = found["totals"]
     console.print(
         f"matching {found['first_day']} to {found['last_day']} (window {found['window_minutes']}"

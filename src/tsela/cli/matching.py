@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from typing import Any
 
 import typer
 
@@ -37,7 +38,7 @@ def _as_of(text: str | None) -> datetime | None:
     return at
 
 
-def _who(item: dict) -> str:  # type: ignore[type-arg]
+def _who(item: dict[str, Any]) -> str:
     name = " ".join(p for p in (item.get("given_names"), item.get("surname")) if p)
     doc = f"{item.get('document_country') or '?'} {item.get('document_number') or '?'}"
     return f"{doc} {name}".strip()

@@ -11,11 +11,15 @@ import csv
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from tsela.cli.common import console, fail, settings, user_errors
+
+if TYPE_CHECKING:
+    from tsela.observatory.engine import Observatory
 
 export_app = typer.Typer(help="Export data for analysis.", no_args_is_help=True)
 indicators_app = typer.Typer(
@@ -30,7 +34,7 @@ def _parquet_dir(given: Path | None) -> Path:
     return given if given is not None else settings().var_dir / "parquet"
 
 
-def _open(given: Path | None):  # type: ignore[no-untyped-def]
+def _open(given: Path | None) -> Observatory:
     from tsela.observatory.engine import Observatory
 
     return Observatory(_parquet_dir(given))

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from tsela.cli.common import clock, console, err_console, fail
+
+if TYPE_CHECKING:
+    from tsela.port.client import PortClient
 
 port_app = typer.Typer(
     help="Port client: check travellers online, or offline against a local copy, and upload "
@@ -38,7 +41,7 @@ def _language(lang: str) -> str:
         fail(str(exc))
 
 
-def _client(home: Path, server: str, token: str, port: str):  # type: ignore[no-untyped-def]
+def _client(home: Path, server: str, token: str, port: str) -> PortClient:
     from tsela.port.client import PortClient
     from tsela.reference import UnknownPortError
     from tsela.reference import port as port_info

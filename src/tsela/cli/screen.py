@@ -7,12 +7,18 @@ import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from tsela.cli.common import clock, console, err_console, fail, settings, user_errors
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from tsela.services.screening import ImportReport
 
 watchlist_app = typer.Typer(help="Watchlists: import (CSV or FollowTheMoney) and list.")
 
@@ -21,7 +27,7 @@ watchlist_app = typer.Typer(help="Watchlists: import (CSV or FollowTheMoney) and
 MAX_IMPORT_BYTES = 2 * 1024**3
 
 
-def _engine():  # type: ignore[no-untyped-def]
+def _engine() -> Engine:
     from tsela.store.db import is_initialised, make_engine
 
     cfg = settings()
@@ -160,7 +166,7 @@ def import_command(
     cfg = settings()
     engine = _engine()
 
-    def load(confirmed: bool):  # type: ignore[no-untyped-def]
+    def load(confirmed: bool) -> ImportReport:
         return import_watchlist(
             engine,
             list_name=list_name,

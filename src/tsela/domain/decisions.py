@@ -256,7 +256,7 @@ def stays_from_history(
     # Same-day exit and re-entry share a day; keep stays from overlapping.
     merged: list[tuple[date, date | None]] = []
     for entry, leave in stays:
-        if merged and merged[-1][1] is not None and entry <= merged[-1][1]:  # type: ignore[operator]
+        if merged and merged[-1][1] is not None and entry <= merged[-1][1]:
             prev_entry, _ = merged[-1]
             merged[-1] = (prev_entry, leave)
             continue

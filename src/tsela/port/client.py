@@ -402,7 +402,7 @@ class PortClient:
             )
         if r.status_code >= 400:
             raise PortError(f"server refused {path}: {r.status_code} {_detail(r)}")
-        return r.json()  # type: ignore[no-any-return]
+        return r.json()
 
     # ----------------------------------------------------------------- checking
 
@@ -682,7 +682,7 @@ class PortClient:
         ).fetchone()
         if row is None:
             raise PortError(f"no crossing {ref} in this port's queue")
-        return row  # type: ignore[no-any-return]
+        return row
 
     def _audit(self, action: str, entity_id: str, detail: dict[str, Any]) -> None:
         """The local audit log (chained, as offline checks are)."""

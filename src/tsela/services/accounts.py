@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, case, func, literal, null, or_, select, update
+from sqlalchemy import String, bindparam, case, func, literal, null, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -32,7 +32,9 @@ SESSION_MAX = timedelta(hours=12)
 MIN_PASSWORD = 10
 # A sign-in names a username of up to 60 characters; an audit entry's entity_id holds fewer
 # (PostgreSQL refused the longer ones, and the sign-in answered 500).
-ENTITY_ID_LENGTH = AuditEvent.__table__.c.entity_id.type.length
+_ENTITY_ID = AuditEvent.__table__.c.entity_id.type
+assert isinstance(_ENTITY_ID, String) and _ENTITY_ID.length is not None
+ENTITY_ID_LENGTH: int = _ENTITY_ID.length
 
 
 class AccountError(ValueError):
@@ -128,10 +130,13 @@ def create_user(
 def _upsert_ignore(session: Session, values: dict[str, object]) -> None:
     table = LoginThrottle.__table__
     if session.get_bind().dialect.name == "postgresql":
-        stmt = pg_insert(table).values(**values).on_conflict_do_nothing(index_elements=["key"])
+        session.execute(
+            pg_insert(table).values(**values).on_conflict_do_nothing(index_elements=["key"])
+        )
     else:
-        stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing(index_elements=["key"])
-    session.execute(stmt)
+        session.execute(
+            sqlite_insert(table).values(**values).on_conflict_do_nothing(index_elements=["key"])
+        )
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -184,7 +184,7 @@ def load_crossings(
     stored: StoredPopulation,
     progress: Progress | None = None,
 ) -> int:
-    def rows():  # type: ignore[no-untyped-def]
+    def rows() -> Iterator[tuple[object, ...]]:
         for chunk in crossing_chunks(pop, trips, cfg):
             yield from crossing_rows(chunk, stored, port_ids)
 

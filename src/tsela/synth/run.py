@@ -64,7 +64,7 @@ def clear_travellers(engine: Engine) -> None:
             TravelDocument,
             Person,
         ):
-            s.execute(model.__table__.delete())  # type: ignore[attr-defined]
+            s.execute(model.__table__.delete())
 
 
 def synthesise(

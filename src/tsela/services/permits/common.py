@@ -233,7 +233,7 @@ def move(
     return found
 
 
-def view_query() -> Select[tuple[Permit, Person, Employer]]:
+def view_query() -> Select[Permit, Person, Employer]:
     return (
         select(Permit, Person, Employer)
         .join(Person, Person.id == Permit.person_id)

@@ -124,7 +124,7 @@ def ages(pop: Population, on: date) -> np.ndarray:
 
 
 def _doc_expiry(pop: Population, i: int) -> date:
-    return pop.doc_expiry[i].astype("datetime64[D]").astype(date)  # type: ignore[no-any-return]
+    return pop.doc_expiry[i].astype("datetime64[D]").astype(date)
 
 
 def _doc_ok(pop: Population, i: int, type_code: str, applied: date) -> bool:

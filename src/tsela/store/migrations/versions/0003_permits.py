@@ -7,6 +7,7 @@ Revises: 0001_core
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -19,7 +20,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _base() -> list[sa.Column]:  # type: ignore[type-arg]
+def _base() -> list[sa.Column[Any]]:
     return [
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("node", sa.String(length=2), nullable=False),

@@ -7,6 +7,7 @@ Revises: 0001_core
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -35,7 +36,7 @@ def _enum(values: Sequence[str], name: str, length: int = 16) -> sa.Enum:
     return sa.Enum(*values, name=name, native_enum=False, create_constraint=True, length=length)
 
 
-def _record() -> list[sa.Column]:  # type: ignore[type-arg]
+def _record() -> list[sa.Column[Any]]:
     return [
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("node", sa.String(length=2), nullable=False),
