@@ -1,10 +1,16 @@
-"""The observatory's indicators, each defined once: id, title, plain description, formula, SQL.
+"""The observatory's indicator tables: each indicator's SQL, its words from the catalogue.
 
-Every indicator is a DuckDB query over the views the engine defines for a period and ports
-(``crossings``, ``crossing_counts``, ``travellers``, ``permits``, ``selected_ports``,
-``period_bounds``, ``season_windows``; see ``tsela.observatory.engine``) and the ``stays``
-defined here. The CLI, the API, the dashboard, the monthly report and the open-data release
-all read from here, so a figure means the same thing wherever it appears.
+What an indicator is (id, title, description, formula, unit, parameters) is written once in
+the catalogue ``tsela.domain.indicators`` (``reference/indicators.toml``), which the
+governance tracker (``tsela.services.indicators``) reads too; here is how the observatory
+computes it (``QUERIES``). Every indicator is a DuckDB query over the views the engine
+defines for a period and ports (``crossings``, ``crossing_counts``, ``travellers``,
+``permits``, ``selected_ports``, ``period_bounds``, ``season_windows``; see
+``tsela.observatory.engine``) and the ``stays`` defined here. The CLI, the API, the
+dashboard, the monthly report and the open-data release all read from here, so a figure
+means the same thing wherever it appears. Where a plan can follow an indicator too, the
+tracker's figure is a sum of this table's cells (``Target.question``), held to it by
+``tests/test_indicators_catalogue.py``.
 
 Counting conventions (they matter for reading the figures):
 
