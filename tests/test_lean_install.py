@@ -157,3 +157,46 @@ def test_a_lean_install_checks_travellers_and_names_the_extra_it_lacks(tmp_path:
         "error: pyarrow is not installed: this needs Tsela's 'observatory' extra "
         "(pip install 'tsela[observatory]')"
     ]
+
+
+# The governance tracker measures from the store; the catalogue of indicators it reads is
+# shared with the observatory, and neither may pull in the observatory's extra.
+TRACKER = """
+import sys
+from datetime import date
+
+from tsela.services import indicators
+from tsela.store.db import make_engine, session_factory
+
+with session_factory(make_engine(sys.argv[1]))() as s:
+    for indicator, params in (
+        ("crossings.monthly_count", {"port": "MSU"}),
+        ("permits.valid_count", {"type": "LEP"}),
+        ("permits.valid_share_lso_in_za", {}),
+    ):
+        m = indicators.measure(s, indicator, date(2026, 11, 15), params)
+        print(indicator, m.value, m.unit)
+print("extras loaded:", sorted({"duckdb", "pyarrow"} & set(sys.modules)))
+"""
+
+
+def test_the_governance_tracker_needs_no_extra(tmp_path: Path) -> None:
+    env = lean_env(tmp_path)
+    assert tsela(env, "init").returncode == 0
+    imported = tsela(env, "governance", "import", "--example")  # its indicators are checked
+    assert imported.returncode == 0, imported.stderr
+    assert "16 activities imported" in imported.stdout
+    run = subprocess.run(
+        [sys.executable, "-c", TRACKER, env["TSELA_DATABASE_URL"]],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == [
+        "crossings.monthly_count None crossings",  # an empty store: no data, not zero
+        "permits.valid_count None permits",
+        "permits.valid_share_lso_in_za None %",
+        "extras loaded: []",
+    ]

@@ -1,29 +1,50 @@
-"""Indicators measured from the store, by id, at a date.
+"""The governance tracker's indicators: the figure a plan's target follows, from the store.
 
 Plans name indicators (``IndicatorTarget.indicator_id``) so that progress shows what the
-data says, not what was claimed. Each indicator is a function registered here; the
-observatory registers richer ones into the same ``REGISTRY`` with ``@register``.
+data says, not what was claimed. What an indicator is (its words, unit, parameters, the
+period a figure covers) is in the one catalogue, ``tsela.domain.indicators``
+(``reference/indicators.toml``), which the observatory reads too; this module holds how the
+tracker measures each figure, in SQL on the store at a date, so it runs in a lean install
+(the observatory's tables need DuckDB). Where the observatory has the indicator's table too,
+the figure is a sum of that table's cells (``Target.question``) and a test holds the two
+to the same answer. Old ids (``crossings.monthly_count``, ``permits.valid_count``) are
+aliases in the catalogue and keep measuring what they measured.
 
 A measurement without data has ``value=None``: never a made-up figure.
 """
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
+from tsela.domain.indicators import (
+    Definition,
+    IndicatorError,
+    Target,
+    canonical,
+    check_target_params,
+    definition,
+)
 from tsela.kernel import clock
-from tsela.reference import UnknownPortError, port
+from tsela.reference import port
 from tsela.store.models import Crossing, Direction, Permit, Person, PortOfEntry
 
-
-class IndicatorError(ValueError):
-    """An unknown indicator, or parameters it does not accept."""
+__all__ = [
+    "REGISTRY",
+    "Indicator",
+    "IndicatorError",
+    "Measurement",
+    "format_params",
+    "get",
+    "measure",
+    "parse_params",
+    "validate",
+]
 
 
 @dataclass(frozen=True)
@@ -39,48 +60,54 @@ Compute = Callable[[Session, date, Mapping[str, str]], Measurement]
 
 @dataclass(frozen=True)
 class Indicator:
-    id: str
-    label: str
-    unit: str
+    """A catalogue indicator the tracker can measure, and how."""
+
+    definition: Definition
+    target: Target
     compute: Compute
-    params: tuple[str, ...] = ()  # parameter names it accepts
-    required: tuple[str, ...] = ()  # of which these must be given
-    check: Callable[[Mapping[str, str]], None] | None = None  # validates parameter values
+
+    @property
+    def id(self) -> str:
+        return self.definition.id
+
+    @property
+    def label(self) -> str:
+        return self.target.title
+
+    @property
+    def unit(self) -> str:
+        return self.target.unit
 
     def describe(self, params: Mapping[str, str]) -> str:
-        shown = ", ".join(f"{k}={v}" for k, v in sorted(params.items()))
-        return f"{self.label} ({shown})" if shown else self.label
+        return self.target.describe(params)
 
 
+# Canonical id -> how the tracker measures it.
 REGISTRY: dict[str, Indicator] = {}
 
 
-def register(
-    indicator_id: str,
-    *,
-    label: str,
-    unit: str,
-    params: tuple[str, ...] = (),
-    required: tuple[str, ...] = (),
-    check: Callable[[Mapping[str, str]], None] | None = None,
-) -> Callable[[Compute], Compute]:
+def register(indicator_id: str) -> Callable[[Compute], Compute]:
+    """Measure the catalogue's indicator ``indicator_id`` (it must have a target)."""
+
     def add(func: Compute) -> Compute:
+        d = definition(indicator_id)
+        if d.id != indicator_id or d.target is None:
+            raise ValueError(f"{indicator_id!r} is not a catalogue indicator with a target")
         if indicator_id in REGISTRY:
             raise ValueError(f"indicator {indicator_id!r} is registered twice")
-        REGISTRY[indicator_id] = Indicator(indicator_id, label, unit, func, params, required, check)
+        REGISTRY[indicator_id] = Indicator(d, d.target, func)
         return func
 
     return add
 
 
 def get(indicator_id: str) -> Indicator:
+    """The indicator an id (or an old id) names, if the tracker measures it."""
     try:
-        return REGISTRY[indicator_id]
+        return REGISTRY[canonical(indicator_id)]
     except KeyError:
-        known = ", ".join(sorted(REGISTRY))
-        raise IndicatorError(
-            f"unknown indicator {indicator_id!r}: known indicators are {known}"
-        ) from None
+        check_target_params(indicator_id, {})  # says why a plan cannot follow it
+        raise IndicatorError(f"the tracker does not measure {indicator_id!r}") from None
 
 
 def parse_params(raw: str) -> dict[str, str]:
@@ -102,20 +129,8 @@ def format_params(params: Mapping[str, str]) -> str:
 
 def validate(indicator_id: str, params: Mapping[str, str]) -> Indicator:
     """The indicator, if these parameters suit it; else an error naming the problem."""
-    ind = get(indicator_id)
-    unknown = sorted(set(params) - set(ind.params))
-    if unknown:
-        accepted = ", ".join(ind.params) or "none"
-        raise IndicatorError(
-            f"indicator {indicator_id} does not take {', '.join(unknown)} "
-            f"(parameters it takes: {accepted})"
-        )
-    missing = [p for p in ind.required if p not in params]
-    if missing:
-        raise IndicatorError(f"indicator {indicator_id} needs {', '.join(missing)}=...")
-    if ind.check:
-        ind.check(params)
-    return ind
+    check_target_params(indicator_id, params)  # the catalogue's rules: words for every problem
+    return get(indicator_id)
 
 
 def measure(
@@ -128,29 +143,9 @@ def measure(
 # --- Built-in indicators ----------------------------------------------------------------
 
 
-def _check_port(params: Mapping[str, str]) -> None:
-    try:
-        port(params["port"])
-    except UnknownPortError as exc:
-        raise IndicatorError(str(exc)) from None
-    direction = params.get("direction")
-    if direction is not None and direction not in {d.value for d in Direction}:
-        raise IndicatorError(f"direction must be entry or exit, not {direction!r}")
-
-
-@register(
-    "crossings.monthly_count",
-    label="Crossings at a port in the last complete calendar month",
-    unit="crossings",
-    params=("port", "direction"),
-    required=("port",),
-    check=_check_port,
-)
-def _crossings_monthly_count(session: Session, on: date, params: Mapping[str, str]) -> Measurement:
-    # The last month that has fully happened by the end of ``on``.
-    last_day = calendar.monthrange(on.year, on.month)[1]
-    month_end = on if on.day == last_day else on.replace(day=1) - timedelta(days=1)
-    month_start = month_end.replace(day=1)
+@register("crossings.monthly")
+def _crossings_monthly(session: Session, on: date, params: Mapping[str, str]) -> Measurement:
+    month_start, month_end = get("crossings.monthly").target.period_on(on)
     code = port(params["port"]).code
     port_id = session.scalar(select(PortOfEntry.id).where(PortOfEntry.code == code))
     source = f"Tsela crossing records, port {code}, {month_start:%B %Y} (SAST)"
@@ -181,20 +176,16 @@ def _crossings_monthly_count(session: Session, on: date, params: Mapping[str, st
 
 # A permit counts as valid on a day when issued and the day is within its dates
 # (the rule of ``tsela.domain.permits.is_valid_on``, expressed in SQL).
-def _valid_permit_on(on: date) -> list[ColumnElement[bool]]:
+def _valid_permit_on(on: date, country: str = "ZAF") -> list[ColumnElement[bool]]:
     return [
         Permit.status == "issued",
-        Permit.country == "ZAF",
+        Permit.country == country,
         Permit.valid_from <= on,
         Permit.valid_to >= on,
     ]
 
 
-@register(
-    "permits.valid_share_lso_in_za",
-    label="Share of Basotho in South Africa (by crossing records) holding a valid permit",
-    unit="%",
-)
+@register("permits.valid_share_lso_in_za")
 def _valid_share_lso_in_za(session: Session, on: date, params: Mapping[str, str]) -> Measurement:
     del params
     source = "Tsela crossing and permit records: Lesotho nationals whose last crossing was an entry"
@@ -234,18 +225,15 @@ def _valid_share_lso_in_za(session: Session, on: date, params: Mapping[str, str]
     return Measurement(round(100.0 * holding / present, 1), "%", on, source)
 
 
-@register(
-    "permits.valid_count",
-    label="Permits valid in South Africa on the day",
-    unit="permits",
-    params=("type",),
-)
-def _valid_count(session: Session, on: date, params: Mapping[str, str]) -> Measurement:
-    conditions = _valid_permit_on(on)
+@register("permits.summary")
+def _permits_active(session: Session, on: date, params: Mapping[str, str]) -> Measurement:
+    country = params.get("country", "ZAF")
+    conditions = _valid_permit_on(on, country)
     if "type" in params:
         conditions.append(Permit.permit_type == params["type"])
     shown = f" of type {params['type']}" if "type" in params else ""
-    source = f"Tsela permit records{shown}"
+    where = "" if country == "ZAF" else f" valid in {country}"
+    source = f"Tsela permit records{shown}{where}"
     if not session.scalar(select(func.count()).select_from(Permit)):
         return Measurement(None, "permits", on, source)
     count = session.scalar(select(func.count()).select_from(Permit).where(*conditions))
