@@ -221,8 +221,8 @@ def test_the_worker_portal_counts_days_in_south_africa_from_south_africas_record
 ) -> None:
     """On the Lesotho node, days in South Africa come from the South African node's records
     (received), and a Lesotho record of her coming home ends the stay ZA never closed."""
+    from tsela.services.stay_left import stay_left
     from tsela.store.models import Person
-    from tsela.web.stay_view import stay_left
 
     person, doc = add_traveller(engine, node="LS")
     today = date(2026, 12, 20)

@@ -44,6 +44,9 @@ class Site:
     employer: uuid.UUID
 
 
+CLOCK = "2026-06-15T09:00:00+02:00"
+
+
 def site_env(var_dir: Path, node: str = "LS") -> dict[str, str]:
     return {
         **os.environ,
@@ -51,6 +54,9 @@ def site_env(var_dir: Path, node: str = "LS") -> dict[str, str]:
         "TSELA_VAR_DIR": str(var_dir),
         "TSELA_NODE": node,
         "TSELA_COOKIE_SECURE": "0",  # plain http on localhost
+        # The server's clock stands still on a fixed day, so that the passports and permits
+        # made here are valid whatever day the tests run.
+        "TSELA_CLOCK": CLOCK,
     }
 
 

@@ -27,6 +27,10 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # (method, path) -> why it is public. Anything not listed must declare roles.
 PUBLIC_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/health"): "liveness probe for load balancers; reveals no data",
+    ("POST", "/v1/stay/self-check"): (
+        "a traveller's own days of stay: needs the passport's number, birth date and expiry "
+        "together, answers the same to any mismatch, rate-limited per address, audited"
+    ),
     ("GET", "/health/live"): "liveness probe: the process answers; reveals no data",
     ("GET", "/health/ready"): (
         "readiness probe for load balancers: database, screening index, migrations ok or not"
@@ -48,6 +52,8 @@ PUBLIC_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/login"): "web sign-in page: how a browser user obtains a session",
     ("POST", "/login"): "web sign-in form (CSRF-checked with a double-submit cookie)",
     ("GET", "/verify"): "web page to check a permit shown to you; the token is the secret",
+    ("GET", "/stay-check"): "web form of a traveller's own days of stay (the form only)",
+    ("POST", "/stay-check"): "web form of POST /v1/stay/self-check: same rules, same limit",
     ("POST", "/verify"): "web verify form: answers only what the signed permit itself shows",
     ("GET", "/governance/public"): "web page of the governance items marked public",
     ("GET", "/openapi.json"): "API description",

@@ -24,6 +24,7 @@ def install(app: FastAPI) -> None:
         observatory,
         review,
         routes,
+        self_check,
         verify,
         worker,
     )
@@ -32,6 +33,7 @@ def install(app: FastAPI) -> None:
     for module in (
         routes,
         verify,
+        self_check,
         desk,
         worker,
         employer,

@@ -17,13 +17,13 @@ from tsela.domain import permits as dom
 from tsela.domain.permits import PermitRuleError, PermitStatus
 from tsela.services import permit_qr
 from tsela.services import permits as svc
+from tsela.services.stay_left import stay_left
 from tsela.store.models import Person, Role, User
 from tsela.web.applying import evidence_from, form_fields, open_types
 from tsela.web.i18n import N_
 from tsela.web.nav import add_nav
 from tsela.web.render import render
 from tsela.web.security import page_roles
-from tsela.web.stay_view import stay_left
 
 router = APIRouter(include_in_schema=False)
 S = PermitStatus

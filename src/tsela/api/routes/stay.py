@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
-from tsela.api.auth import STAFF, require_roles
-from tsela.api.deps import get_clock
-from tsela.api.schemas import StayEvaluateOut
+from tsela.api.auth import STAFF, client_source, require_roles
+from tsela.api.deps import get_clock, get_session, get_settings
+from tsela.api.errors import error_responses
+from tsela.api.schemas import SelfCheckOut, StayEvaluateOut
+from tsela.config import Settings
 from tsela.domain.stay import (
     PermitCover,
     Stay,
@@ -19,6 +22,7 @@ from tsela.domain.stay import (
     get_rule,
 )
 from tsela.kernel.clock import Clock
+from tsela.services import stay_self_check
 from tsela.store.models import User
 
 router = APIRouter(prefix="/v1/stay", tags=["stay"])
@@ -73,3 +77,58 @@ def evaluate_stays(
     except (StayInputError, UnknownRuleError) as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     return StayEvaluateOut.model_validate(result.as_dict())
+
+
+class SelfCheckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    document_number: str = Field(min_length=1, max_length=30, examples=["RA1234567"])
+    birth_date: date
+    expiry_date: date = Field(description="The passport's date of expiry, as printed in it.")
+
+
+@router.post("/self-check", response_model=SelfCheckOut, responses=error_responses(429))
+def self_check(
+    body: SelfCheckIn,
+    request: Request,
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+    clock: Clock = Depends(get_clock),
+) -> SelfCheckOut:
+    """Public, no sign-in: a traveller's own days of stay under the rule that applies to
+    them, from their passport's number, their birth date and the passport's expiry date.
+
+    All three must match one passport; any mismatch answers ``found: false`` and nothing
+    else. Rate-limited per address (429 with Retry-After); every attempt is audited, without
+    the passport number."""
+    try:
+        left = stay_self_check.self_check(
+            session,
+            node=settings.node,
+            source=client_source(request),
+            number=body.document_number,
+            birth_date=body.birth_date,
+            expiry=body.expiry_date,
+            today=clock.today(),
+            now=clock.now(),
+        )
+    except stay_self_check.SelfCheckThrottled as exc:
+        session.commit()  # the refused attempt is audited
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            str(exc),
+            headers={"Retry-After": str(exc.retry_after)},
+        ) from None
+    session.commit()
+    if left is None:
+        return SelfCheckOut(found=False)
+    return SelfCheckOut(
+        found=True,
+        country=left.country,
+        rule=left.rule,
+        inside=left.inside,
+        days_used=left.days_used,
+        days_remaining=left.days_remaining,
+        latest_exit=left.latest_exit,
+        permit_lifts_limit=left.permit_number is not None,
+    )

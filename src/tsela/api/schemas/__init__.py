@@ -88,7 +88,7 @@ from tsela.api.schemas.screening import (
     ScreenOut,
     WatchlistOut,
 )
-from tsela.api.schemas.stay import StayEvaluateOut, StayOutcomeOut
+from tsela.api.schemas.stay import SelfCheckOut, StayEvaluateOut, StayOutcomeOut
 
 __all__ = [
     "AccessOut",
@@ -164,6 +164,7 @@ __all__ = [
     "ReviewOut",
     "ReviewedOut",
     "ScreenOut",
+    "SelfCheckOut",
     "SessionNotesOut",
     "SignedOutOut",
     "SnapshotListOut",

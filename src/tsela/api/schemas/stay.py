@@ -6,7 +6,7 @@ from datetime import date
 
 from tsela.api.schemas.common import Out
 
-__all__ = ["StayEvaluateOut", "StayOutcomeOut"]
+__all__ = ["SelfCheckOut", "StayEvaluateOut", "StayOutcomeOut"]
 
 
 class StayOutcomeOut(Out):
@@ -27,3 +27,17 @@ class StayEvaluateOut(Out):
     rule_version: str
     as_of: date
     stays: list[StayOutcomeOut]
+
+
+class SelfCheckOut(Out):
+    """A traveller's own days of stay. ``found`` false: the details match no one passport
+    (the same answer whatever was wrong, so nothing is learnt about a passport)."""
+
+    found: bool
+    country: str | None = None  # the country whose days are counted (ISO alpha-3)
+    rule: str | None = None  # the stay rule that applies
+    inside: bool | None = None  # the last recorded crossing into that country has no exit
+    days_used: int | None = None
+    days_remaining: int | None = None  # None when a permit lifts the limit
+    latest_exit: date | None = None  # None when a permit lifts the limit
+    permit_lifts_limit: bool | None = None
