@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -12,16 +11,19 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import String, bindparam, case, func, literal, null, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from tsela.domain import throttle
-from tsela.ids import new_id
 from tsela.kernel import clock
 from tsela.reference import port as port_info
 from tsela.services import audit
-from tsela.store.auth import ApiToken, LoginThrottle, WebSession
+from tsela.store.auth import (
+    ApiToken,
+    LoginThrottle,
+    WebSession,
+    add_throttle_key,
+    seconds_until_allowed,
+)
 from tsela.store.models import AuditEvent, PortOfEntry, Role, User
 from tsela.store.types import UTCDateTime
 
@@ -127,18 +129,6 @@ def create_user(
     return user
 
 
-def _upsert_ignore(session: Session, values: dict[str, object]) -> None:
-    table = LoginThrottle.__table__
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            pg_insert(table).values(**values).on_conflict_do_nothing(index_elements=["key"])
-        )
-    else:
-        session.execute(
-            sqlite_insert(table).values(**values).on_conflict_do_nothing(index_elements=["key"])
-        )
-
-
 @dataclass(frozen=True)
 class _Held:
     policy: throttle.Policy
@@ -153,10 +143,7 @@ def _reserve(
     else the seconds to wait. Past the free failures the key is held while the password is
     checked, so of parallel guesses exactly one gets through."""
     t = LoginThrottle.__table__.c
-    _upsert_ignore(
-        session,
-        {"id": new_id(), "node": node, "created_at": now, "key": key, "failures": 0},
-    )
+    add_throttle_key(session, node, key, now)
     forgotten = or_(t.last_failure_at.is_(None), t.last_failure_at < now - throttle.FORGET_AFTER)
     counted = case((forgotten, 1), else_=t.failures + 1)
     hold = literal(now + throttle.CHECK_HOLD, UTCDateTime())
@@ -180,8 +167,7 @@ def _reserve(
     ).first()
     if row is not None:
         return _Held(policy, key, row[0])
-    until = session.scalar(select(LoginThrottle.next_allowed_at).where(LoginThrottle.key == key))
-    return max(1, math.ceil((until - now).total_seconds())) if until else 1
+    return seconds_until_allowed(session, key, now)
 
 
 def _release(session: Session, held: _Held, now: datetime) -> None:

@@ -17,20 +17,17 @@ never with the passport number.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import case, null, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from tsela.domain import throttle
 from tsela.domain.screening import normalise_document
-from tsela.ids import new_id
 from tsela.services import audit
 from tsela.services.stay_left import StayLeft, stay_left
-from tsela.store.auth import LoginThrottle
+from tsela.store.auth import LoginThrottle, add_throttle_key, seconds_until_allowed
 from tsela.store.models import Person, TravelDocument
 
 __all__ = ["POLICY", "SelfCheckThrottled", "StayLeft", "self_check"]
@@ -61,12 +58,7 @@ def _count_attempt(session: Session, node: str, source: str, now: datetime) -> _
     """Count one attempt for ``source`` in one atomic UPDATE, if the key lets it through."""
     key = f"selfcheck:{source}"[:200]
     table = LoginThrottle.__table__
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    session.execute(
-        insert(table)
-        .values(id=new_id(), node=node, created_at=now, key=key, failures=0)
-        .on_conflict_do_nothing(index_elements=["key"])
-    )
+    add_throttle_key(session, node, key, now)
     t = table.c
     forgotten = or_(t.last_failure_at.is_(None), t.last_failure_at < now - throttle.FORGET_AFTER)
     counted = case((forgotten, 1), else_=t.failures + 1)
@@ -80,9 +72,7 @@ def _count_attempt(session: Session, node: str, source: str, now: datetime) -> _
         .returning(t.failures)
     ).first()
     if row is None:
-        until = session.scalar(select(t.next_allowed_at).where(t.key == key))
-        wait = max(1, math.ceil((until - now).total_seconds())) if until else 1
-        return _Attempt(False, wait)
+        return _Attempt(False, seconds_until_allowed(session, key, now))
     wait_next = POLICY.wait_after(row[0])
     if wait_next:
         session.execute(update(table).where(t.key == key).values(next_allowed_at=now + wait_next))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, Index, Integer, String, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from tsela.ids import new_id
 from tsela.store.models import Base, Record
 
 
@@ -46,3 +49,20 @@ class LoginThrottle(Record, Base):
     next_allowed_at: Mapped[datetime | None] = mapped_column()
     last_failure_at: Mapped[datetime | None] = mapped_column()
     last_success_at: Mapped[datetime | None] = mapped_column()
+
+
+def add_throttle_key(session: Session, node: str, key: str, now: datetime) -> None:
+    """The row that counts attempts for ``key``, made if it is not there yet (parallel
+    first attempts all succeed: the database keeps one row)."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(
+        insert(LoginThrottle.__table__)
+        .values(id=new_id(), node=node, created_at=now, key=key, failures=0)
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+
+
+def seconds_until_allowed(session: Session, key: str, now: datetime) -> int:
+    """How long a refused attempt on ``key`` must wait (at least a second)."""
+    until = session.scalar(select(LoginThrottle.next_allowed_at).where(LoginThrottle.key == key))
+    return max(1, math.ceil((until - now).total_seconds())) if until else 1
