@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import gc
+import inspect
 import itertools
 import logging
 from collections.abc import AsyncIterator
@@ -215,10 +216,11 @@ def _tell_the_truth_about_errors(app: FastAPI) -> None:
         if exc.status_code == 405:
             path = request.scope["path"]
             methods = sorted(
-                {m for r in api_routes(app) if r.path_regex.match(path) for m in r.methods}
+                {m for r in api_routes(app) if r.path_regex.match(path) for m in r.methods or ()}
             )
             exc.headers = {**(exc.headers or {}), "Allow": ", ".join(methods)}
-        return await answer(request, exc)  # type: ignore[no-any-return]
+        answered = answer(request, exc)
+        return await answered if inspect.isawaitable(answered) else answered
 
 
 @asynccontextmanager

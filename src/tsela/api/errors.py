@@ -84,7 +84,7 @@ def declare_common_errors(
     for route in routes:
         if not route.include_in_schema:
             continue
-        for method in route.methods:
+        for method in route.methods or ():
             operation = doc["paths"].get(route.path_format, {}).get(method.lower())
             if operation is None:
                 continue

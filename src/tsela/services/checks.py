@@ -319,7 +319,7 @@ _NEW_DOCUMENT = {
     .returning(_D.id)
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
-MAX_DOCUMENT_NUMBER = TravelDocument.__table__.c.number.type.length
+MAX_DOCUMENT_NUMBER: int = TravelDocument.__table__.c.number.type.length  # type: ignore[attr-defined]  # a String column: its length is the limit
 
 
 def _find_document(

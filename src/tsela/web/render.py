@@ -55,9 +55,10 @@ def _fmt_date(value: date | datetime | str | None) -> str:
         return "—"
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+            parsed = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
         except ValueError:
             return value
+        value = parsed
     if isinstance(value, datetime):
         return border_time(value).strftime("%Y-%m-%d %H:%M")
     return value.isoformat()

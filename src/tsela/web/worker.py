@@ -115,7 +115,12 @@ def apply(
     types = open_types(clock_of(request).today(), person.nationality)
     chosen = next((t for t in types if t.type.code == fields.get("type_code")), None)
     if chosen is None:
-        ctx = {"types": types, "chosen": None, "error": N_("Choose a permit type."), "values": {}}
+        ctx: dict[str, object] = {
+            "types": types,
+            "chosen": None,
+            "error": N_("Choose a permit type."),
+            "values": {},
+        }
         return render(request, "worker_apply.html", ctx, 400)
     actor = svc.Actor.of(user, settings.node)
     employer = fields.get("employer", "").strip() or None
