@@ -40,6 +40,10 @@ PUBLIC_ROUTES: dict[tuple[str, str], str] = {
         "bearer of TSELA_METRICS_TOKEN (checked in the route, 403 otherwise)"
     ),
     ("GET", "/v1/ports"): "ports of entry are public reference data",
+    ("GET", "/v1/waits"): "wait times at the ports: counts and minutes, no personal data",
+    ("GET", "/v1/waits/{port_code}/history"): (
+        "median waits by hour over past weeks: counts and minutes, no personal data"
+    ),
     ("POST", "/v1/auth/login"): "how a caller obtains credentials",
     ("POST", "/v1/permits/verify"): (
         "police and employers check a permit shown to them; the answer repeats only "
