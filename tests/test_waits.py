@@ -215,3 +215,48 @@ def test_history_names_the_quietest_hours_and_the_desks_each_hour_needs(  # type
     plan = za.get("/v1/waits/MSU/staffing", headers=auth_headers("supervisor"))
     assert plan.status_code == 200, plan.text
     assert plan.json()["service_minutes"] is None and plan.json()["hours"] == []
+
+
+def test_the_public_page_shows_the_wait_in_english_and_sesotho(za, auth_headers) -> None:  # type: ignore[no-untyped-def]
+    desk = auth_headers("border_officer", port="MSU")
+    for minute in range(30, 36):
+        event(za, desk, kind="arrival", at=at(9, minute).isoformat())
+    event(za, desk, kind="turn", at=at(9, 36).isoformat())
+    za.app.state.clock.set(at(9, 40))  # type: ignore[attr-defined]
+    assert za.post("/v1/checks", json={"port": "MSU", "direction": "entry", "mrz": passport()},
+                   headers=desk).status_code == 201  # fmt: skip
+    za.app.state.clock.set(NOW)  # type: ignore[attr-defined]
+
+    page = za.get("/waits", headers={"Accept-Language": "en"})
+    assert page.status_code == 200
+    # 5 waiting, one served in the half hour (2 an hour): 150 minutes.
+    assert 'id="wait-MSU-entry-general"' in page.text
+    assert "150 min" in page.text and "5 waiting · 1 desks open" in page.text
+    assert "Entering South Africa" in page.text
+    assert "Updated at 10:00" in page.text
+    sesotho = za.get("/waits?lang=st")
+    assert "metsotso e 150" in sesotho.text and "Nako ea ho ema moeling" in sesotho.text
+    port = za.get("/waits/MSU?lang=en")
+    assert port.status_code == 200 and "150 min" in port.text
+    assert "Not enough travellers were counted here" in port.text
+    assert za.get("/waits/NOPE").status_code == 404
+
+
+def test_the_console_calls_the_next_traveller(za, make_user, engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from web_support import csrf_of, use_fast_password_hashing
+
+    use_fast_password_hashing(monkeypatch)
+    officer = make_user("border_officer", port="MSU", username="desk7")
+    page = za.get("/login")
+    za.post("/login", data={"username": "desk7", "password": "correct horse 1",
+                            "csrf_token": csrf_of(page.text)})  # fmt: skip
+    console = za.get("/console?direction=exit")
+    assert 'id="call-next"' in console.text
+    form = {"csrf_token": csrf_of(console.text), "direction": "exit"}
+    called = za.post("/console/next", data=form, follow_redirects=False)
+    assert called.status_code == 303
+    assert za.get(called.headers["location"]).text.count('id="called"') == 1
+    with session_factory(engine)() as s:
+        turns = s.execute(select(QueueEvent.kind, QueueEvent.direction, QueueEvent.officer_id,
+                                 QueueEvent.at)).all()  # fmt: skip
+    assert turns == [(QueueEventKind.TURN, Direction.EXIT, officer.id, NOW)]

@@ -60,6 +60,8 @@ PUBLIC_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/stay-check"): "web form of POST /v1/stay/self-check: same rules, same limit",
     ("POST", "/verify"): "web verify form: answers only what the signed permit itself shows",
     ("GET", "/governance/public"): "web page of the governance items marked public",
+    ("GET", "/waits"): "web page of GET /v1/waits: counts and minutes, no personal data",
+    ("GET", "/waits/{port_code}"): "web page of a port's wait now and by hour: no personal data",
     ("GET", "/openapi.json"): "API description",
     ("GET", "/docs"): "API documentation page",
     ("GET", "/docs/oauth2-redirect"): "API documentation helper",

@@ -23,6 +23,8 @@ from tsela.store.checks import BorderCheck
 from tsela.store.models import PortOfEntry
 from tsela.store.waits import QueueEvent, QueueEventKind
 
+__all__ = ["QueueEventKind", "WaitsError", "current", "history", "record"]
+
 LANES = ("general", "fast")
 GENERAL = "general"
 # A moment more than this ahead of the server's clock is a device with a wrong clock.

@@ -26,6 +26,7 @@ def install(app: FastAPI) -> None:
         routes,
         self_check,
         verify,
+        waits,
         worker,
     )
     from tsela.web.security import CsrfRejected, LoginRequired, PageForbidden
@@ -34,6 +35,7 @@ def install(app: FastAPI) -> None:
         routes,
         verify,
         self_check,
+        waits,
         desk,
         worker,
         employer,

@@ -65,6 +65,7 @@ def _console(
     direction: str = "entry",
     port_code: str = "",
     recorded: str | None = None,
+    called: bool = False,
     status_code: int = 200,
 ) -> Response:
     posted, ports = _ports(session, user)
@@ -78,6 +79,7 @@ def _console(
         "idempotency_key": secrets.token_urlsafe(18),
         "error": error,
         "recorded": recorded,
+        "called": called,
         "country_name": country_name,
     }
     return render(request, "console.html", ctx, status_code)
@@ -98,6 +100,7 @@ def console(
         user,
         recorded=kind,
         direction=request.query_params.get("direction", "entry"),
+        called=request.query_params.get("called") == "1",
     )
 
 
@@ -217,3 +220,25 @@ def record(
     kind = "override" if done.check.override_reason else "crossing"
     way = direction if direction in ("entry", "exit") else "entry"
     return RedirectResponse(f"/console?recorded={kind}&direction={way}", status_code=303)
+
+
+@router.post("/console/next")
+def call_next(
+    request: Request,
+    direction: str = Form("entry"),
+    user: User = Depends(page_roles(*OFFICERS)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> Response:
+    """The desk calls the next traveller: the turn's start, which the wait times count."""
+    from tsela.services import waits
+
+    way = Direction.EXIT if direction == "exit" else Direction.ENTRY
+    posted, _ = _ports(session, user)
+    if posted is None:
+        return _console(request, session, user, error=N_("Choose the port."), status_code=400)
+    now = clock_of(request).now()
+    waits.record(session, node=settings.node, port_code=posted.code, direction=way,
+                 kind=waits.QueueEventKind.TURN, now=now, officer_id=user.id)  # fmt: skip
+    session.commit()
+    return RedirectResponse(f"/console?direction={way.value}&called=1", status_code=303)
