@@ -24,6 +24,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tsela import __version__
+from tsela.api import errors as api_errors
 from tsela.api.auth import TokenUsers, declared_roles
 from tsela.api.errors import declare_common_errors, request_validation_error
 from tsela.api.schemas import HealthOut
@@ -80,6 +81,7 @@ def create_app(
             settings.clock_at.isoformat(),
         )
     app.add_exception_handler(RequestValidationError, request_validation_error)
+    api_errors.install(app)  # services' refusals: one status per kind
 
     from tsela.api.guards import database_unavailable, extra_missing
 

@@ -26,6 +26,7 @@ from tsela.reference import UnknownPortError, country_name
 from tsela.services import checks as svc
 from tsela.services.screening_link import document_alerts, screener
 from tsela.store.models import PortOfEntry, Role, User
+from tsela.web.errors import Refused, attempt
 from tsela.web.i18n import N_
 from tsela.web.nav import add_nav
 from tsela.web.render import render
@@ -146,8 +147,10 @@ def check(
         document_number=document_number.strip()[:20] or None,
         issuing_state=issuing_state.strip()[:3] or None,
     )
-    try:
-        result = svc.run_check(
+    result = attempt(
+        request,
+        session,
+        lambda: svc.run_check(
             session,
             node=settings.node,
             officer=user,
@@ -156,26 +159,16 @@ def check(
             document_alerts=document_alerts,
             source=client_source(request),
             now=now,
+        ),
+        also=(UnknownPortError,),
+        actor=user.username,
+        node=settings.node,
+    )
+    if isinstance(result, Refused):
+        return _console(
+            request, session, user, error=result.message, **keep, status_code=result.status
         )
-    except svc.CheckError as exc:
-        _fail(session, exc, settings, user, request)
-        return _console(request, session, user, error=exc.message, **keep, status_code=exc.status)
-    except UnknownPortError as exc:
-        session.rollback()
-        return _console(request, session, user, error=str(exc), **keep, status_code=400)
-    session.commit()
     return _console(request, session, user, result=result, **keep)
-
-
-def _fail(
-    session: Session, exc: svc.CheckError, settings: Settings, user: User, request: Request
-) -> None:
-    session.rollback()
-    if exc.audit:
-        svc.log_refusal(
-            session, exc, node=settings.node, actor=user.username, source=client_source(request)
-        )
-        session.commit()
 
 
 @router.post("/console/record")
@@ -198,25 +191,29 @@ def record(
     # The same body as POST /v1/crossings, so a retry from either is recognised.
     payload = svc.request_hash({"check_id": str(check_uuid), "override_reason": reason})
     try:
-        done = svc.record_crossing(
+        done = attempt(
+            request,
             session,
+            lambda: svc.record_crossing(
+                session,
+                node=settings.node,
+                officer=user,
+                check_id=check_uuid,
+                idempotency_key=idempotency_key,
+                payload_hash=payload,
+                override_reason=reason,
+                source=client_source(request),
+                now=clock_of(request).now(),
+            ),
+            actor=user.username,
             node=settings.node,
-            officer=user,
-            check_id=check_uuid,
-            idempotency_key=idempotency_key,
-            payload_hash=payload,
-            override_reason=reason,
-            source=client_source(request),
-            now=clock_of(request).now(),
         )
-        session.commit()
-    except svc.CheckError as exc:
-        _fail(session, exc, settings, user, request)
-        return _console(request, session, user, error=exc.message, status_code=exc.status)
     except IntegrityError:
         # The same form sent twice at once: the other request recorded it.
         session.rollback()
         return RedirectResponse("/console?recorded=crossing", status_code=303)
+    if isinstance(done, Refused):
+        return _console(request, session, user, error=done.message, status_code=done.status)
     kind = "override" if done.check.override_reason else "crossing"
     way = direction if direction in ("entry", "exit") else "entry"
     return RedirectResponse(f"/console?recorded={kind}&direction={way}", status_code=303)
