@@ -19,11 +19,12 @@ from sqlalchemy.orm import Session
 from tsela.domain import waits as dom
 from tsela.domain.values import Direction
 from tsela.kernel.clock import border_day, border_time, day_start
+from tsela.kernel.errors import Invalid, NotFound
 from tsela.store.checks import BorderCheck
 from tsela.store.models import PortOfEntry
 from tsela.store.waits import QueueEvent, QueueEventKind
 
-__all__ = ["QueueEventKind", "WaitsError", "current", "history", "record"]
+__all__ = ["QueueEventKind", "current", "history", "record"]
 
 LANES = ("general", "fast")
 GENERAL = "general"
@@ -34,10 +35,6 @@ CLOCK_SLACK = timedelta(minutes=5)
 OLDEST = timedelta(days=2)
 # The mean wait a port aims for when the staffing advice counts desks.
 TARGET_MINUTES = 30.0
-
-
-class WaitsError(ValueError):
-    """A queue event that cannot be recorded (the message says why)."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +49,7 @@ class PortWait:
 def _port(session: Session, code: str) -> PortOfEntry:
     port = session.scalar(select(PortOfEntry).where(PortOfEntry.code == code.strip().upper()))
     if port is None or not port.active:
-        raise WaitsError(f"unknown port {code!r}")
+        raise NotFound("waits.unknown_port", "unknown port %(port)r", port=code)
     return port
 
 
@@ -69,17 +66,24 @@ def record(
     ticket: str | None = None,
     officer_id: uuid.UUID | None = None,
 ) -> QueueEvent:
-    """Record one arrival or one turn (the caller commits)."""
+    """Record one arrival or one turn (the caller commits). An unknown port is ``Invalid``
+    here: the caller named it in what it sent."""
     if lane not in LANES:
-        raise WaitsError(f"unknown lane {lane!r}: lanes are {', '.join(LANES)}")
+        raise Invalid("waits.unknown_lane", "unknown lane %(lane)r: lanes are %(lanes)s",
+                      lane=lane, lanes=", ".join(LANES))  # fmt: skip
     moment = at or now
     if moment > now + CLOCK_SLACK:
-        raise WaitsError(f"{moment.isoformat()} is in the future: check the device's clock")
+        raise Invalid("waits.future", "%(at)s is in the future: check the device's clock",
+                      at=moment.isoformat())  # fmt: skip
     if moment < now - OLDEST:
-        raise WaitsError(f"{moment.isoformat()} is more than two days old")
+        raise Invalid("waits.too_old", "%(at)s is more than two days old", at=moment.isoformat())
+    try:
+        port = _port(session, port_code)
+    except NotFound as exc:
+        raise Invalid(exc.code, exc.template, **exc.values) from None
     event = QueueEvent(
         node=node,
-        port_id=_port(session, port_code).id,
+        port_id=port.id,
         direction=direction,
         lane=lane,
         kind=kind,

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from tsela.api.deps import clock_of, get_session, get_settings
 from tsela.config import Settings
 from tsela.domain.values import Direction
+from tsela.kernel.errors import NotFound
 from tsela.services import waits as svc
 from tsela.store.models import User
 from tsela.web.i18n import N_
@@ -73,7 +74,7 @@ def port_waits_page(
     now = clock_of(request).now()
     try:
         history = svc.history(session, port_code, way, now)
-    except svc.WaitsError:
+    except NotFound:
         return render(request, "error.html", {"error": "missing"}, 404)
     now_rows = [w for w in svc.current(session, now)
                 if w.port_code == history.port_code and w.direction == way]  # fmt: skip

@@ -7,7 +7,7 @@ import math
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -75,10 +75,7 @@ def wait_history(
     """Public: the median wait by hour on today's weekday over past weeks, and the quietest
     hours to cross. Hours with fewer than five travellers are left out."""
     weeks = max(1, min(weeks, 52))
-    try:
-        h = svc.history(session, port_code, Direction(direction), clock.now(), weeks)
-    except svc.WaitsError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    h = svc.history(session, port_code, Direction(direction), clock.now(), weeks)
     return PortHistoryOut(
         port_code=h.port_code,
         port_name=h.port_name,
@@ -106,10 +103,7 @@ def staffing(
     """Supervisors and analysts: desks per hour of today's weekday that keep the mean wait
     under the target, from the arrivals and service times of past weeks (Erlang C)."""
     weeks = max(1, min(weeks, 52))
-    try:
-        h = svc.history(session, port_code, Direction(direction), clock.now(), weeks)
-    except svc.WaitsError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    h = svc.history(session, port_code, Direction(direction), clock.now(), weeks)
     return StaffingPlanOut(
         port_code=h.port_code,
         direction=h.direction.value,
@@ -162,22 +156,18 @@ def record_queue_event(
     joined the queue, or a desk called the next one. A turn is the caller's desk."""
     if body.at is not None and body.at.tzinfo is None:
         raise HTTPException(422, "'at' needs a time zone (e.g. 2026-12-18T06:05:00+02:00)")
-    try:
-        event = svc.record(
-            session,
-            node=settings.node,
-            port_code=port_code,
-            direction=Direction(body.direction),
-            kind=QueueEventKind(body.kind),
-            now=clock.now(),
-            at=body.at,
-            lane=body.lane,
-            ticket=body.ticket,
-            officer_id=user.id if body.kind == "turn" else None,
-        )
-    except svc.WaitsError as exc:
-        session.rollback()
-        raise HTTPException(422, str(exc)) from None
+    event = svc.record(
+        session,
+        node=settings.node,
+        port_code=port_code,
+        direction=Direction(body.direction),
+        kind=QueueEventKind(body.kind),
+        now=clock.now(),
+        at=body.at,
+        lane=body.lane,
+        ticket=body.ticket,
+        officer_id=user.id if body.kind == "turn" else None,
+    )
     session.commit()
     return QueueEventOut(
         id=event.id,
