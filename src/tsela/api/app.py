@@ -123,6 +123,9 @@ def create_app(
     from tsela.api.routes import matching as matching_routes
 
     app.include_router(matching_routes.router)
+    from tsela.api.routes import refusals as refusal_routes
+
+    app.include_router(refusal_routes.router)
     from tsela.web import install as install_web
 
     install_web(app)  # the browser pages and /static
