@@ -22,6 +22,7 @@ FILES = {
     ("get", "/v1/permits/revocations", "200"): {"application/jwt"},
     ("get", "/v1/permits/{ref}/qr.{kind}", "200"): {"image/png", "image/svg+xml"},
     ("get", "/v1/governance/report", "200"): {"text/html", "application/pdf"},
+    ("get", "/v1/refusals/{refusal_id}/notice", "200"): {"text/html", "application/pdf"},
 }
 
 

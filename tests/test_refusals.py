@@ -6,7 +6,7 @@ And the decisions fixed by item 6."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -114,9 +114,12 @@ def test_refuse_from_a_check_and_give_the_notice_in_both_languages(za, officer, 
 def test_refusals_list_a_page_at_a_time(za, officer) -> None:  # type: ignore[no-untyped-def]
     for i in range(3):
         c = check(za, officer, mrz=passport(number=f"RA200000{i}"))
-        assert za.post(
-            "/v1/refusals", json={"check_id": c["check_id"], "grounds": ["A"]}, headers=officer
-        ).status_code == 201
+        assert (
+            za.post(
+                "/v1/refusals", json={"check_id": c["check_id"], "grounds": ["A"]}, headers=officer
+            ).status_code
+            == 201
+        )
     page = za.get("/v1/refusals?offset=1&limit=2", headers=officer).json()
     assert page["total"] == 3 and len(page["items"]) == 2 and page["offset"] == 1
 
@@ -138,7 +141,9 @@ def test_refusals_list_a_page_at_a_time(za, officer) -> None:  # type: ignore[no
         ),
     ],
 )
-def test_bad_refusals_are_refused_with_nothing_recorded(za, officer, engine, body, status, words) -> None:  # type: ignore[no-untyped-def]
+def test_bad_refusals_are_refused_with_nothing_recorded(
+    za, officer, engine, body, status, words
+) -> None:  # type: ignore[no-untyped-def]
     r = za.post("/v1/refusals", json=body, headers=officer)
     assert r.status_code == status, r.text
     assert words in str(r.json()["detail"])
@@ -155,7 +160,9 @@ def test_a_citizen_is_not_refused_entry_and_the_refusal_is_audited(za, officer, 
     assert "citizen" in entry["refusal"]
 
 
-def test_a_ban_denies_entry_until_its_end_and_a_supervisor_lifts_it(za, officer, supervisor, engine) -> None:  # type: ignore[no-untyped-def]
+def test_a_ban_denies_entry_until_its_end_and_a_supervisor_lifts_it(
+    za, officer, supervisor, engine
+) -> None:  # type: ignore[no-untyped-def]
     c = check(za, officer, mrz=passport(number="RA3000001"))
     refusal = za.post(
         "/v1/refusals", json={"check_id": c["check_id"], "grounds": ["F"]}, headers=officer
@@ -207,7 +214,9 @@ def test_a_ban_denies_entry_until_its_end_and_a_supervisor_lifts_it(za, officer,
     assert count(engine, EntryBanChange) == 2
 
 
-def test_a_ban_typed_in_reaches_the_traveller_by_name_and_birth_date(za, officer, supervisor) -> None:  # type: ignore[no-untyped-def]
+def test_a_ban_typed_in_reaches_the_traveller_by_name_and_birth_date(
+    za, officer, supervisor
+) -> None:  # type: ignore[no-untyped-def]
     body = {
         "starts_on": "2026-05-01",
         "ends_on": "2031-04-30",
@@ -228,7 +237,10 @@ def test_a_ban_typed_in_reaches_the_traveller_by_name_and_birth_date(za, officer
 @pytest.mark.parametrize(
     ("change", "words"),
     [
-        ({"starts_on": "2026-05-12", "ends_on": "2026-05-11"}, "ends (2026-05-11) before it starts"),
+        (
+            {"starts_on": "2026-05-12", "ends_on": "2026-05-11"},
+            "ends (2026-05-11) before it starts",
+        ),
         ({"ground": "Q"}, "unknown ground code Q"),
         ({"ground": "C"}, "does not lead to a ban"),
         ({"traveller": {"surname": "NKOSI", "nationality": "ZAF"}}, "cannot be banned from"),
@@ -257,7 +269,9 @@ def test_a_citizen_coming_home_on_an_expired_passport_is_referred_not_denied(za,
     c = check(
         za,
         officer,
-        mrz=passport(number="A02000001", nationality="ZAF", surname="NKOSI", expiry=date(2025, 1, 31)),
+        mrz=passport(
+            number="A02000001", nationality="ZAF", surname="NKOSI", expiry=date(2025, 1, 31)
+        ),
     )
     assert c["decision"] == "REFER"
     [r] = [x for x in c["reasons"] if x["code"] == "document.expired"]

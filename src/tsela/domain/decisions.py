@@ -119,9 +119,7 @@ def document_reasons(
     if expiry is not None and expiry < today:
         # Leaving on an expired passport is allowed (one goes home); entering is not.
         if direction == "entry" and citizen_of:
-            out.append(
-                reason("document.expired", "citizen", expiry=expiry, country=citizen_of)
-            )
+            out.append(reason("document.expired", "citizen", expiry=expiry, country=citizen_of))
         else:
             out.append(
                 reason("document.expired", "" if direction == "entry" else "exit", expiry=expiry)

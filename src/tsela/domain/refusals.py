@@ -68,9 +68,7 @@ def parse(text: str) -> GroundsCatalogue:
     version = str(section.pop("version", ""))
     grounds: dict[str, Ground] = {}
     for code, entry in section.items():
-        missing = [
-            k for k in ("en", "st", "za_basis", "ls_basis", "source") if not entry.get(k)
-        ]
+        missing = [k for k in ("en", "st", "za_basis", "ls_basis", "source") if not entry.get(k)]
         if missing:
             raise ValueError(f"ground {code}: missing {', '.join(missing)}")
         grounds[code] = Ground(
@@ -158,7 +156,9 @@ class BanFact:
         return not self.lifted and self.start <= day <= self.end
 
 
-def ban_reasons(bans: Sequence[BanFact], *, country: str, direction: str, day: date) -> list[Reason]:
+def ban_reasons(
+    bans: Sequence[BanFact], *, country: str, direction: str, day: date
+) -> list[Reason]:
     """The check's reasons for the bans in force on ``day``: entering the country that banned
     the traveller is refused (DENY); the partner's ban is shown on entry and on exit for the
     officer to weigh (REFER): the traveller will be refused on the other side."""

@@ -70,7 +70,9 @@ def _text(label: str, value: str | None, action: str, limit: int = 2000) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise RefusalError(422, f"{label} contains a lone surrogate, which is not text", action)
+        raise RefusalError(
+            422, f"{label} contains a lone surrogate, which is not text", action
+        ) from None
     if len(text) > limit:
         raise RefusalError(422, f"{label} is longer than {limit} characters", action)
     return text
@@ -166,7 +168,8 @@ def refuse(
             raise RefusalError(404, f"no check {check_id}", action)
         if check.direction is not Direction.ENTRY:
             raise RefusalError(
-                422, "this check is of an exit: a refusal of entry is made from an entry check",
+                422,
+                "this check is of an exit: a refusal of entry is made from an entry check",
                 action,
             )
         if check.crossing_id is not None:
@@ -185,7 +188,8 @@ def refuse(
     else:
         if traveller is None or not port:
             raise RefusalError(
-                422, "give the check the refusal is made from, or the port and the traveller",
+                422,
+                "give the check the refusal is made from, or the port and the traveller",
                 action,
             )
         port_row = session.scalar(
@@ -364,7 +368,8 @@ def create_ban(
             raise RefusalError(404, f"no refusal {refusal_id}", action)
         if refusal.node != node:
             raise RefusalError(
-                409, f"refusal {refusal_id} was made by the {refusal.node} node: it bans there",
+                409,
+                f"refusal {refusal_id} was made by the {refusal.node} node: it bans there",
                 action,
             )
         if chosen and chosen[0].code not in refusal.grounds:
@@ -403,7 +408,8 @@ def create_ban(
         raise RefusalError(422, "give the refusal the ban follows, or the traveller", action)
     if chosen and not chosen[0].bannable:
         raise RefusalError(
-            422, f"ground {chosen[0].code} ({chosen[0].words['en']}) does not lead to a ban",
+            422,
+            f"ground {chosen[0].code} ({chosen[0].words['en']}) does not lead to a ban",
             action,
         )
     if not basis:
@@ -473,9 +479,7 @@ def ban_out(session: Session, ban: EntryBan) -> dict[str, Any]:
     return out
 
 
-def list_bans(
-    session: Session, *, offset: int = 0, limit: int = 50
-) -> tuple[list[EntryBan], int]:
+def list_bans(session: Session, *, offset: int = 0, limit: int = 50) -> tuple[list[EntryBan], int]:
     total = session.scalar(select(func.count()).select_from(EntryBan)) or 0
     rows = session.scalars(
         select(EntryBan)
@@ -604,13 +608,16 @@ def ban_reasons(
     ]
     if birth_date is not None:
         match.append(
-            and_(
-                _B.surname == surname, _B.birth_date == birth_date, _B.nationality == nationality
-            )
+            and_(_B.surname == surname, _B.birth_date == birth_date, _B.nationality == nationality)
         )
     rows = session.execute(
         select(
-            _B.id, _B.node, _B.issuing_country, _B.legal_basis, _B.starts_on, _B.ends_on,
+            _B.id,
+            _B.node,
+            _B.issuing_country,
+            _B.legal_basis,
+            _B.starts_on,
+            _B.ends_on,
             _B.lifted_on,
         ).where(or_(*match), _B.lifted_on.is_(None), _B.ends_on >= day)
     ).all()
@@ -704,7 +711,9 @@ def apply_partner_refusals(
     return new
 
 
-def apply_partner_bans(session: Session, partner: str, payloads: Sequence[Mapping[str, Any]]) -> int:
+def apply_partner_bans(
+    session: Session, partner: str, payloads: Sequence[Mapping[str, Any]]
+) -> int:
     """Keep the partner's entry bans, and their later changes (lifted, shortened): a record
     with a later ``updated_at`` replaces the one kept. How many bans were new."""
     expected = rules.NODE_COUNTRY.get(partner)

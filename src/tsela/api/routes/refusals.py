@@ -156,9 +156,7 @@ def list_refusals(
     return {"items": items, "total": total, "offset": offset, "limit": limit}
 
 
-@router.get(
-    "/refusals/{refusal_id}", response_model=RefusalOut, responses=error_responses(404)
-)
+@router.get("/refusals/{refusal_id}", response_model=RefusalOut, responses=error_responses(404))
 def get_refusal(
     refusal_id: uuid.UUID,
     request: Request,
