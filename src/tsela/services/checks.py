@@ -35,6 +35,7 @@ from tsela.reference import country_name, port_display_name
 from tsela.reference import port as port_info
 from tsela.services import audit, exchange_outbox
 from tsela.services import matching as exchange_matching
+from tsela.services import refusals as refusal_service
 from tsela.store import partner_alerts
 from tsela.store.checks import BorderCheck
 from tsela.store.db import column_values, session_engine
@@ -687,6 +688,19 @@ def run_check(
         direction=request.direction.value,
         alert_source=alert_source,
         partner_alerts=partner_alerts.for_document(session, issuing_state, number),
+        citizen_of=country if person.nationality == country else None,
+    )
+    reasons += refusal_service.ban_reasons(  # entry bans, this node's and the partner's
+        session,
+        person_id=person.id,
+        surname=person.primary_name,
+        birth_date=person.birth_date,
+        nationality=person.nationality,
+        issuing_state=issuing_state,
+        number=number,
+        country=country,
+        direction=request.direction.value,
+        day=day,
     )
 
     valid_permits, permit_findings = _permits(session, person.id, day)
