@@ -41,7 +41,7 @@ def test_every_code_the_code_gives_is_in_the_catalogue() -> None:
     given: set[str] = set()
     for path in SRC.rglob("*.py"):
         text = path.read_text("utf-8")
-        given |= set(re.findall(r'(?:reason\(\s*f?|code = )"([a-z_]+\.[a-z_.{}]+)"', text))
+        given |= set(re.findall(r'(?:reason\(\s*f?|\bcode = )"([a-z_]+\.[a-z_.{}]+)"', text))
     expanded = set()
     for code in given:
         if code == "document.{status}":
