@@ -65,30 +65,29 @@ def test_desks_needed_is_the_fewest_that_meet_the_target() -> None:
 
 def test_the_estimate_is_the_queue_over_the_desks_throughput() -> None:
     arrivals = [at(9, m) for m in range(0, 20)]  # 20 tickets from 09:00
-    turns = [at(9, 5 + m) for m in range(0, 8)]  # 8 called
-    # Two desks decided 12 times in the half hour before 09:40: 24 an hour.
-    decisions = sorted([(at(9, 12 + 2 * i), "a") for i in range(6)]
-                       + [(at(9, 13 + 2 * i), "b") for i in range(6)])  # fmt: skip
-    estimate = estimate_wait(Queue(arrivals, turns, decisions), at(9, 40))
-    assert (estimate.basis, estimate.queue, estimate.desks) == (Basis.RATE, 12, 2)
+    # Two desks called 12 travellers in the half hour before 09:40: 24 an hour; 8 left.
+    turns = sorted([(at(9, 12 + 2 * i), "a") for i in range(6)]
+                   + [(at(9, 13 + 2 * i), "b") for i in range(6)])  # fmt: skip
+    queue = Queue(arrivals, turns, [])
+    estimate = estimate_wait(queue, at(9, 40))
+    assert (estimate.basis, estimate.queue, estimate.desks) == (Basis.RATE, 8, 2)
     assert estimate.served_per_hour == pytest.approx(24)
-    assert estimate.minutes == pytest.approx(12 / 24 * 60)
-    # The naive board: 12 waiting times one desk's 2 minutes, as if one desk were open.
-    assert naive_wait(Queue(arrivals, turns, decisions), at(9, 40)) == pytest.approx(24)
+    assert estimate.minutes == pytest.approx(8 / 24 * 60)
+    # The naive board: 8 waiting times one desk's 2 minutes, as if one desk were open.
+    assert naive_wait(queue, at(9, 40)) == pytest.approx(16)
 
 
-def test_the_estimate_says_when_it_cannot_know() -> None:
-    nobody = estimate_wait(Queue([at(9, 0)], [at(9, 1)], [(at(9, 3), "a")]), at(9, 10))
-    assert (nobody.basis, nobody.minutes) == (Basis.EMPTY, 0.0)
-    closed = estimate_wait(Queue([at(9, 0), at(9, 1)], [], [(at(8, 0), "a")]), at(9, 10))
-    assert (closed.basis, closed.minutes, closed.queue) == (Basis.NO_SERVICE, None, 2)
-    uncounted = estimate_wait(Queue([], [], [(at(9, 5), "a")]), at(9, 10))
-    assert (uncounted.basis, uncounted.minutes) == (Basis.NO_ARRIVALS, None)
+def test_where_desks_call_no_turns_the_checks_take_travellers_from_the_queue() -> None:
+    arrivals = [at(9, m) for m in range(0, 10)]
+    decisions = [(at(9, 20 + 2 * i), "a") for i in range(4)]  # 4 checked by 09:30
+    estimate = estimate_wait(Queue(arrivals, [], decisions), at(9, 30))
+    assert (estimate.queue, estimate.desks, estimate.served_per_hour) == (6, 1, 8)
+    assert estimate.minutes == pytest.approx(6 / 8 * 60)
 
 
 def test_waits_travellers_had_and_the_quietest_hours() -> None:
     arrivals = [at(7, m) for m in range(6)] + [at(13, m) for m in range(6)]
-    turns = [at(7, 40 + m) for m in range(6)] + [at(13, 2 + m) for m in range(6)]
+    turns = [(at(7, 40 + m), "a") for m in range(6)] + [(at(13, 2 + m), "a") for m in range(6)]
     waits = observed_waits(Queue(arrivals, turns, []))
     assert [m for _, m in waits] == [40.0] * 6 + [2.0] * 6
     hours = hourly_waits(waits)
@@ -210,11 +209,16 @@ def test_history_names_the_quietest_hours_and_the_desks_each_hour_needs(  # type
     ]
     assert [h["hour"] for h in body["best_hours"]] == [13, 7]
     assert za.get("/v1/waits/NOPE/history").status_code == 404
-    # Staffing advice is for supervisors and analysts; without decisions there is none.
+    # Staffing advice is for supervisors and analysts: one desk took a traveller a minute
+    # (the gaps between its turns); 6 arrivals an hour need one desk for a 30-minute target.
     assert za.get("/v1/waits/MSU/staffing").status_code == 401
-    plan = za.get("/v1/waits/MSU/staffing", headers=auth_headers("supervisor"))
+    plan = za.get("/v1/waits/MSU/staffing?weeks=2", headers=auth_headers("supervisor"))
     assert plan.status_code == 200, plan.text
-    assert plan.json()["service_minutes"] is None and plan.json()["hours"] == []
+    assert plan.json()["service_minutes"] == 1.0
+    assert [(h["hour"], h["arrivals_per_hour"], h["desks"]) for h in plan.json()["hours"]] == [
+        (7, 6.0, 1),
+        (13, 6.0, 1),
+    ]
 
 
 def test_the_public_page_shows_the_wait_in_english_and_sesotho(za, auth_headers) -> None:  # type: ignore[no-untyped-def]

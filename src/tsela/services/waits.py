@@ -116,12 +116,15 @@ def _queues(
         .order_by(BorderCheck.checked_at)
     ).all()  # fmt: skip
     arrivals: dict[tuple[uuid.UUID, Direction, str], list[datetime]] = defaultdict(list)
-    turns: dict[tuple[uuid.UUID, Direction, str], list[datetime]] = defaultdict(list)
+    turns: dict[tuple[uuid.UUID, Direction, str], list[tuple[datetime, str]]]
+    turns = defaultdict(list)
     lane_of: dict[uuid.UUID, str] = {}
     for port_id, direction, lane, kind, at, officer in events:
-        target = arrivals if kind == QueueEventKind.ARRIVAL else turns
-        target[(port_id, direction, lane)].append(at)
-        if kind == QueueEventKind.TURN and officer is not None:
+        if kind == QueueEventKind.ARRIVAL:
+            arrivals[(port_id, direction, lane)].append(at)
+            continue
+        turns[(port_id, direction, lane)].append((at, str(officer or "")))
+        if officer is not None:
             lane_of[officer] = lane
     decisions: dict[tuple[uuid.UUID, Direction, str], list[tuple[datetime, str]]]
     decisions = defaultdict(list)
@@ -184,7 +187,7 @@ def history(
         waits += dom.observed_waits(queue)
         for at in queue.arrivals:
             per_hour[border_time(at).hour] += 1
-        service += dom.service_times(queue.decisions)
+        service += dom.service_times(queue.departures)
     hours = [h for h in dom.hourly_waits(waits) if h.weekday == today.weekday()]
     seen = sum(1 for day in days if any(border_day(at) == day for at, _ in waits))
     mean_service = sum(service) / len(service) if service else None

@@ -35,7 +35,7 @@ ORDINARY_DESKS = (
 @dataclass(frozen=True)
 class SimulatedDay:
     arrivals: list[datetime]
-    turns: list[datetime]  # sorted
+    turns: list[tuple[datetime, str]]  # (moment, desk), sorted
     decisions: list[tuple[datetime, str]]  # sorted by time
     waits: list[tuple[datetime, float]]  # (arrival, true minutes waited), arrival order
 
@@ -76,7 +76,7 @@ def simulate_day(
     sigma = math.sqrt(math.log(1 + 0.8**2))
     mu = math.log(service_minutes) - sigma**2 / 2
     free = [start] * max(desks, default=0)
-    turns: list[datetime] = []
+    turns: list[tuple[datetime, str]] = []
     decisions: list[tuple[datetime, str]] = []
     waits: list[tuple[datetime, float]] = []
     for arrived in arrivals:
@@ -85,7 +85,7 @@ def simulate_day(
         turn = ready[desk]
         done = turn + timedelta(minutes=rng.lognormvariate(mu, sigma))
         free[desk] = done
-        turns.append(turn)
+        turns.append((turn, f"desk-{desk}"))
         decisions.append((done, f"desk-{desk}"))
         waits.append((arrived, (turn - arrived) / timedelta(minutes=1)))
     turns.sort()

@@ -1,7 +1,7 @@
 """The current wait at one port, direction and lane.
 
 The estimate is the time the queue now standing needs to be served at the rate the desks
-served travellers over the last half hour: ``queue ÷ throughput``. It counts every desk
+took travellers from it over the last half hour: ``queue ÷ throughput``. It counts every desk
 that is working, so it needs no assumption about how many are open or how long one
 traveller takes. The naive estimate — queue length times the mean service time of one desk
 — is kept beside it because it is what a port would write on a board by hand; the benchmark
@@ -40,14 +40,21 @@ class Basis(StrEnum):
 class Queue:
     """What the store knows of one queue for one border day, each list sorted by time.
 
-    ``arrivals``: when each traveller joined (ticket or sensor); ``turns``: when each turn at
-    a desk started; ``decisions``: (moment, desk) of each decision, the desk being the
-    officer who made it.
+    ``arrivals``: when each traveller joined (ticket or sensor); ``turns``: (moment, desk)
+    each time a desk called the next traveller; ``decisions``: (moment, desk) of each border
+    check, the desk being the officer who made it.
     """
 
     arrivals: Sequence[datetime]
-    turns: Sequence[datetime]
+    turns: Sequence[tuple[datetime, str]]
     decisions: Sequence[tuple[datetime, str]]
+
+    @property
+    def departures(self) -> Sequence[tuple[datetime, str]]:
+        """Travellers leaving the queue: the turns where the desks call them (the moment a
+        traveller stops waiting), otherwise the decisions (a port that counts arrivals but
+        whose desks do not call turns)."""
+        return self.turns if self.turns else self.decisions
 
 
 @dataclass(frozen=True)
@@ -55,7 +62,7 @@ class WaitEstimate:
     minutes: float | None
     basis: Basis
     queue: int  # travellers waiting now
-    desks: int  # desks that decided at least once in the window
+    desks: int  # desks that served at least once in the window
     served_per_hour: float  # throughput over the window, all desks together
 
 
@@ -64,13 +71,17 @@ def _count_until(moments: Sequence[datetime], now: datetime) -> int:
 
 
 def queue_length(queue: Queue, now: datetime) -> int:
-    """Travellers who arrived and whose turn has not started, at ``now``."""
-    return max(0, _count_until(queue.arrivals, now) - _count_until(queue.turns, now))
+    """Travellers who arrived and had not left the queue at ``now``."""
+    left = bisect_right(queue.departures, now, key=lambda d: d[0])
+    return max(0, _count_until(queue.arrivals, now) - left)
 
 
 def _recent(queue: Queue, now: datetime) -> list[tuple[datetime, str]]:
     since = now - RATE_WINDOW
-    return [(at, desk) for at, desk in queue.decisions if since < at <= now]
+    departures = queue.departures
+    start = bisect_right(departures, since, key=lambda d: d[0])
+    end = bisect_right(departures, now, key=lambda d: d[0])
+    return list(departures[start:end])
 
 
 def estimate_wait(queue: Queue, now: datetime) -> WaitEstimate:
@@ -88,11 +99,11 @@ def estimate_wait(queue: Queue, now: datetime) -> WaitEstimate:
     return WaitEstimate(waiting / per_hour * 60, Basis.RATE, waiting, desks, per_hour)
 
 
-def service_times(decisions: Sequence[tuple[datetime, str]]) -> list[float]:
+def service_times(served: Sequence[tuple[datetime, str]]) -> list[float]:
     """Minutes each desk spent per traveller: the gaps between a desk's successive
-    decisions, breaks (gaps over ``LONGEST_SERVICE``) left out."""
+    travellers (turns or decisions), breaks (gaps over ``LONGEST_SERVICE``) left out."""
     by_desk: dict[str, list[datetime]] = {}
-    for at, desk in decisions:
+    for at, desk in served:
         by_desk.setdefault(desk, []).append(at)
     return [
         (later - earlier) / timedelta(minutes=1)
@@ -122,6 +133,6 @@ def observed_waits(queue: Queue) -> list[tuple[datetime, float]]:
     to arrivals first come, first served (one queue, one ticket roll)."""
     return [
         (arrived, (turn - arrived) / timedelta(minutes=1))
-        for arrived, turn in zip(queue.arrivals, queue.turns, strict=False)
+        for arrived, (turn, _desk) in zip(queue.arrivals, queue.turns, strict=False)
         if turn >= arrived
     ]
