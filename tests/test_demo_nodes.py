@@ -265,10 +265,20 @@ def _ctrl_c_stops_both_nodes_and_a_second_set_up_keeps_everything(demo: Demo) ->
     assert "node key and TLS certificate kept" in again.stdout
 
 
+def _the_wait_pages_have_queue_history(demo: Demo) -> None:
+    for base in (demo.ls, demo.za):
+        history = httpx.get(base + "/v1/waits/MSU/history", timeout=60)
+        assert history.status_code == 200, history.text
+        assert history.json()["hours"], history.text  # four past weeks of the same weekday
+        page = httpx.get(base + "/waits", timeout=60)
+        assert page.status_code == 200 and "Maseru Bridge" in page.text
+
+
 def test_both_nodes_in_the_demo(demo: Demo) -> None:
     """One test, in this order (each step needs the one before, and one set-up is enough)."""
     _set_up_made_both_nodes_and_their_trust(demo)
     _an_exit_from_lesotho_is_matched_with_the_entry_into_south_africa(demo)
     _a_passport_reported_stolen_in_maseru_is_refused_at_ficksburg(demo)
     _the_lesotho_permit_verifies_on_the_south_african_node(demo)
+    _the_wait_pages_have_queue_history(demo)
     _ctrl_c_stops_both_nodes_and_a_second_set_up_keeps_everything(demo)

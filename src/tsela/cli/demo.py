@@ -184,6 +184,11 @@ def set_up(
                 f"fingerprint {done.fingerprint})"
             )
         walk = dn.seed(ls.var_dir.parent, engines["LS"], engines["ZA"], clock())
+        from tsela.synth import queue_demo
+
+        with console.status("Queue history for the wait-time pages…"):
+            for node in nodes:
+                queue_demo.write(engines[node.node], node.node, clock().now())
     finally:
         for engine in engines.values():
             engine.dispose()
@@ -266,6 +271,8 @@ def walkthrough_text(
         out.append(NOBODY)
     out += [
         "",
+        f"Wait times (public, live while the demo runs): {ls.url}/waits and {za.url}/waits; "
+        f"a traveller's own days left: {za.url}/stay-check",
         "The exchange from the command line: "
         f"TSELA_VAR_DIR={za.var_dir} TSELA_NODE=ZA tsela exchange status",
         f"Server logs: {ls.var_dir / 'server.log'}, {za.var_dir / 'server.log'}",
@@ -275,6 +282,36 @@ def walkthrough_text(
 
 class _Stop(Exception):
     pass
+
+
+class _LiveQueues:
+    """The demo's ports keep queuing while it serves: every half minute the simulated day's
+    new tickets and turns are written, so /waits shows live figures. A failure is printed
+    once and the demo goes on (the wait pages are not what the demo is for)."""
+
+    EVERY = 30.0
+
+    def __init__(self, nodes: tuple[DemoNode, DemoNode]) -> None:
+        self.nodes = nodes
+        self.next = time.monotonic() + self.EVERY
+        self.failed = False
+
+    def tick(self) -> None:
+        if self.failed or time.monotonic() < self.next:
+            return
+        self.next = time.monotonic() + self.EVERY
+        from tsela.store.db import make_engine
+        from tsela.synth import queue_demo
+
+        for node in self.nodes:
+            engine = make_engine(node.database_url)
+            try:
+                queue_demo.write(engine, node.node, clock().now())
+            except Exception as exc:  # reported once; the servers go on
+                console.print(f"[yellow]live queue for {node.name} stopped: {exc}[/]")
+                self.failed = True
+            finally:
+                engine.dispose()
 
 
 def _serve_both(nodes: tuple[DemoNode, DemoNode]) -> int:
@@ -324,7 +361,9 @@ def _serve_both(nodes: tuple[DemoNode, DemoNode]) -> int:
                 time.sleep(0.2)
             console.print(f"{node.name} ({node.node}) serving at {node.url}")
         console.print("[bold]Both nodes are running. Ctrl-C stops both.[/]")
+        queues = _LiveQueues(nodes)
         while True:
+            queues.tick()
             for node, proc, log in procs:
                 if proc.poll() is not None:
                     console.print(

@@ -64,6 +64,7 @@ def record(
     at: datetime | None = None,
     lane: str = GENERAL,
     ticket: str | None = None,
+    desk: str | None = None,
     officer_id: uuid.UUID | None = None,
 ) -> QueueEvent:
     """Record one arrival or one turn (the caller commits). An unknown port is ``Invalid``
@@ -89,6 +90,7 @@ def record(
         kind=kind,
         at=moment,
         ticket=(ticket or "").strip()[:16] or None,
+        desk=(desk or "").strip()[:16] or None,
         officer_id=officer_id,
     )
     session.add(event)
@@ -104,7 +106,7 @@ def _queues(
     ids = [p.id for p in ports]
     events = session.execute(
         select(QueueEvent.port_id, QueueEvent.direction, QueueEvent.lane, QueueEvent.kind,
-               QueueEvent.at, QueueEvent.officer_id)
+               QueueEvent.at, QueueEvent.officer_id, QueueEvent.desk)
         .where(QueueEvent.port_id.in_(ids), QueueEvent.at >= since, QueueEvent.at <= until)
         .order_by(QueueEvent.at)
     ).all()  # fmt: skip
@@ -119,11 +121,11 @@ def _queues(
     turns: dict[tuple[uuid.UUID, Direction, str], list[tuple[datetime, str]]]
     turns = defaultdict(list)
     lane_of: dict[uuid.UUID, str] = {}
-    for port_id, direction, lane, kind, at, officer in events:
+    for port_id, direction, lane, kind, at, officer, desk in events:
         if kind == QueueEventKind.ARRIVAL:
             arrivals[(port_id, direction, lane)].append(at)
             continue
-        turns[(port_id, direction, lane)].append((at, str(officer or "")))
+        turns[(port_id, direction, lane)].append((at, desk or str(officer or "")))
         if officer is not None:
             lane_of[officer] = lane
     decisions: dict[tuple[uuid.UUID, Direction, str], list[tuple[datetime, str]]]

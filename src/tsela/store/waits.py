@@ -31,6 +31,9 @@ class QueueEvent(Record, Base):
     )
     at: Mapped[datetime] = mapped_column(nullable=False)
     ticket: Mapped[str | None] = mapped_column(String(16))
+    # The booth that called the turn, as a ticket system knows it; the console gives the
+    # officer instead (a desk is whichever of the two is known).
+    desk: Mapped[str | None] = mapped_column(String(16))
     officer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
 
     __table_args__ = (Index("ix_queue_event_port_time", "port_id", "direction", "at"),)

@@ -10,6 +10,7 @@ traveller it is serving when its shift ends.
 
 from __future__ import annotations
 
+import heapq
 import math
 import random
 from collections.abc import Sequence
@@ -22,8 +23,8 @@ from tsela.kernel.clock import day_start
 # sees about 15,000 crossings a day in both directions together): a morning and an evening
 # commuter peak.
 ORDINARY = (
-    0, 0, 0, 0, 0, 60, 420, 760, 820, 560, 430, 400,
-    420, 430, 470, 560, 780, 840, 620, 380, 220, 120, 0, 0,
+    12, 8, 6, 6, 20, 60, 420, 760, 820, 560, 430, 400,
+    420, 430, 470, 560, 780, 840, 620, 380, 220, 120, 60, 30,
 )  # fmt: skip
 # Desks open per hour, as a port rosters them for an ordinary day.
 ORDINARY_DESKS = (
@@ -75,16 +76,22 @@ def simulate_day(
     # Lognormal with the given mean and a coefficient of variation of about 0.8.
     sigma = math.sqrt(math.log(1 + 0.8**2))
     mu = math.log(service_minutes) - sigma**2 / 2
-    free = [start] * max(desks, default=0)
+    # Desks by the moment they are next free (or next on shift): the first that can take the
+    # traveller is found lazily, a desk off shift going back with its next shift's start.
+    free = [(start, d) for d in range(max(desks, default=0))]
     turns: list[tuple[datetime, str]] = []
     decisions: list[tuple[datetime, str]] = []
     waits: list[tuple[datetime, float]] = []
     for arrived in arrivals:
-        ready = [_open_at(d, max(free[d], arrived), desks, start) for d in range(len(free))]
-        desk = min(range(len(free)), key=ready.__getitem__)
-        turn = ready[desk]
+        while True:
+            at, desk = heapq.heappop(free)
+            wanted = max(at, arrived)
+            turn = _open_at(desk, wanted, desks, start)
+            if turn == wanted:
+                break
+            heapq.heappush(free, (turn, desk))
         done = turn + timedelta(minutes=rng.lognormvariate(mu, sigma))
-        free[desk] = done
+        heapq.heappush(free, (done, desk))
         turns.append((turn, f"desk-{desk}"))
         decisions.append((done, f"desk-{desk}"))
         waits.append((arrived, (turn - arrived) / timedelta(minutes=1)))

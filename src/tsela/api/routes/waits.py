@@ -136,6 +136,9 @@ class QueueEventIn(BaseModel):
         None, description="When it happened (default: now); at most two days old."
     )
     ticket: str | None = Field(None, max_length=16)
+    desk: str | None = Field(
+        None, max_length=16, description="The booth that called a turn (default: the caller)."
+    )
 
 
 @router.post(
@@ -166,6 +169,7 @@ def record_queue_event(
         at=body.at,
         lane=body.lane,
         ticket=body.ticket,
+        desk=body.desk,
         officer_id=user.id if body.kind == "turn" else None,
     )
     session.commit()

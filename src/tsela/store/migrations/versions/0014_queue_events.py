@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("kind", _enum("queue_event_kind", "arrival", "turn"), nullable=False),
         sa.Column("at", UTC_TIME, nullable=False),
         sa.Column("ticket", sa.String(length=16), nullable=True),
+        sa.Column("desk", sa.String(length=16), nullable=True),
         sa.Column("officer_id", sa.Uuid(), nullable=True),
         sa.ForeignKeyConstraint(
             ["port_id"],
