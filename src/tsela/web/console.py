@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from typing import TypedDict
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -54,6 +55,13 @@ def _ports(session: Session, user: User) -> tuple[PortOfEntry | None, list[PortO
         )
     )
     return None, ports
+
+
+class _Keep(TypedDict):
+    """What the console shows again after a check: the direction and the port chosen."""
+
+    direction: str
+    port_code: str
 
 
 def _console(
@@ -124,7 +132,7 @@ def check(
         way = Direction.ENTRY
     posted, _ports_list = _ports(session, user)
     port_code = posted.code if posted else port.strip().upper()
-    keep = {"direction": way.value, "port_code": port_code}
+    keep = _Keep(direction=way.value, port_code=port_code)
     if not port_code:
         return _console(
             request, session, user, error=N_("Choose the port."), **keep, status_code=400
