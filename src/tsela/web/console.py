@@ -22,19 +22,20 @@ from tsela.api.auth import client_source
 from tsela.api.deps import clock_of, get_session, get_settings
 from tsela.config import Settings
 from tsela.domain.values import Direction
+from tsela.kernel.access import Permission
+from tsela.kernel.actor import Actor
 from tsela.reference import UnknownPortError, country_name
 from tsela.services import checks as svc
 from tsela.services.screening_link import document_alerts, screener
-from tsela.store.models import PortOfEntry, Role, User
+from tsela.store.models import PortOfEntry, User
 from tsela.web.i18n import N_
 from tsela.web.nav import add_nav
 from tsela.web.render import render
-from tsela.web.security import page_roles
+from tsela.web.security import page_for
 
 router = APIRouter(include_in_schema=False)
-OFFICERS = (Role.BORDER_OFFICER, Role.SUPERVISOR)
 
-add_nav("/console", N_("Border console"), OFFICERS)
+add_nav("/console", N_("Border console"), Permission.CHECK_RECORD)
 
 DECISIONS = {
     "CLEAR": (N_("CLEAR"), "ok", N_("Let the traveller through.")),
@@ -86,7 +87,7 @@ def _console(
 @router.get("/console")
 def console(
     request: Request,
-    user: User = Depends(page_roles(*OFFICERS)),
+    user: User = Depends(page_for(Permission.CHECK_RECORD)),
     session: Session = Depends(get_session),
 ) -> Response:
     """Border officers and supervisors: the scan box, ready for the next traveller."""
@@ -104,7 +105,7 @@ def console(
 @router.post("/console/check")
 def check(
     request: Request,
-    user: User = Depends(page_roles(*OFFICERS)),
+    user: User = Depends(page_for(Permission.CHECK_RECORD)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
     mrz: str = Form(""),
@@ -147,7 +148,7 @@ def check(
         result = svc.run_check(
             session,
             node=settings.node,
-            officer=user,
+            officer=Actor.of(user, settings.node),
             request=req,
             screener=screener,
             document_alerts=document_alerts,
@@ -178,7 +179,7 @@ def _fail(
 @router.post("/console/record")
 def record(
     request: Request,
-    user: User = Depends(page_roles(*OFFICERS)),
+    user: User = Depends(page_for(Permission.CHECK_RECORD)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
     check_id: str = Form(""),
@@ -198,7 +199,7 @@ def record(
         done = svc.record_crossing(
             session,
             node=settings.node,
-            officer=user,
+            officer=Actor.of(user, settings.node),
             check_id=check_uuid,
             idempotency_key=idempotency_key,
             payload_hash=payload,
