@@ -172,8 +172,8 @@ def test_watchlist_entry_in_other_orthography_is_found(za, officer, engine) -> N
         ),
     ).json()
     # The same person in the other orthography, born the same day, same nationality: a strong
-    # match on a list of wanted persons, which the rules answer with DENY (domain.decisions:
-    # a strong hit in a DENY category), and nothing else about this traveller is amiss.
+    # match on a list of wanted persons. Not a refusal (the person would be sent away): the
+    # officer refers them to the police, who detain as the law provides (issue 18, item 6).
     [hit] = c["watchlist_hits"]
     assert (hit["list"], hit["category"], hit["name"]) == (
         "SAPS wanted",
@@ -182,10 +182,13 @@ def test_watchlist_entry_in_other_orthography_is_found(za, officer, engine) -> N
     )
     assert hit["score"] >= STRONG_MATCH
     assert "Sesotho orthography" in hit["why"]
-    assert c["decision"] == "DENY"
+    assert c["decision"] == "REFER"
     listed = [r for r in c["reasons"] if r["code"].startswith("watchlist.")]
-    assert [(r["code"], r["severity"]) for r in listed] == [("watchlist.match", "deny")]
-    assert [r["code"] for r in c["reasons"] if r["severity"] == "deny"] == ["watchlist.match"]
+    assert [(r["code"], r["variant"], r["severity"]) for r in listed] == [
+        ("watchlist.match", "wanted", "refer")
+    ]
+    assert "refer to the police; detain as the law provides" in listed[0]["message"]
+    assert [r for r in c["reasons"] if r["severity"] == "deny"] == []
     # Someone else entirely is not flagged.
     other = check(za, officer, mrz=passport(surname="NKOSI", given="SIPHO", number="RA9000002"))
     assert other.json()["watchlist_hits"] == []

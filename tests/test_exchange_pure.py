@@ -211,7 +211,10 @@ def test_the_agreement_keeps_only_the_agreed_fields() -> None:
     crossing = {"id": "x", "surname": "MOKOENA", "officer_id": "o", "reasons": ["watchlist"]}
     assert agreement.project("crossing", crossing) == {"id": "x", "surname": "MOKOENA"}
     assert agreement.outside("crossing", crossing) == ["officer_id", "reasons"]
-    assert agreement.project("refusal", {"id": "x"}) == {}  # not agreed: nothing leaves
+    assert agreement.project("case_file", {"id": "x"}) == {}  # not agreed: nothing leaves
+    # a refusal leaves without the officer, the check and the remarks
+    refusal = {"id": "x", "grounds": ["A"], "officer_id": "o", "remarks": "r", "check_id": "c"}
+    assert agreement.project("refusal", refusal) == {"id": "x", "grounds": ["A"]}
     assert set(agreement.kinds) >= {"crossing", "document_alert", "permit_status"}
     contract = {
         "id",

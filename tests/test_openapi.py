@@ -22,6 +22,7 @@ FILES = {
     ("get", "/v1/permits/revocations", "200"): {"application/jwt"},
     ("get", "/v1/permits/{ref}/qr.{kind}", "200"): {"image/png", "image/svg+xml"},
     ("get", "/v1/governance/report", "200"): {"text/html", "application/pdf"},
+    ("get", "/v1/refusals/{refusal_id}/notice", "200"): {"text/html", "application/pdf"},
 }
 
 
@@ -105,11 +106,11 @@ def test_every_success_answer_has_a_schema_field_by_field(tmp_path: Path) -> Non
         declared = {media for m, p, s, media, _ in answers if (m, p, s) == key}
         assert declared == expected, key
     # Every operation answers success with a body (no 204 here), and as JSON but for the
-    # three that answer only with a file (revocation list, QR code, report); three answer
-    # a retry with 200 beside their 201.
-    assert operations == 63
-    assert len({(m, p) for m, p, _ in json_answers}) == 63 - 3
-    assert len(json_answers) == 63 - 3 + 3
+    # four that answer only with a file (revocation list, QR code, report, refusal notice);
+    # three answer a retry with 200 beside their 201.
+    assert operations == 76
+    assert len({(m, p) for m, p, _ in json_answers}) == 76 - 4
+    assert len(json_answers) == 76 - 4 + 3
     # Retries that answer 200 with the first answer are declared beside their 201.
     assert {p for m, p, s in json_answers if s == "200" and (m, p, "201") in json_answers} == {
         "/v1/crossings",

@@ -313,11 +313,13 @@ def test_select_rule_by_nationality_destination_and_date() -> None:
     assert select_rule(rules, "LSO", "ZAF", on=on, permit_type="LEP").id == "LSO-ZAF-VISITOR"
     assert select_rule(rules, "USA", "FRA", on=on).id == "SCHENGEN-90-180"
     assert select_rule(rules, "LSO", "DEU", on=on).id == "SCHENGEN-90-180"
+    # both directions across the common border (issue 18, item 6)
+    assert select_rule(rules, "ZAF", "LSO", on=on).id == "ZAF-LSO-VISITOR"
     with pytest.raises(
         UnknownRuleError,
-        match="no stay rule in force on 2026-05-01 for nationality ZAF travelling to LSO",
+        match="no stay rule in force on 2026-05-01 for nationality ZWE travelling to LSO",
     ):
-        select_rule(rules, "ZAF", "LSO", on=on)
+        select_rule(rules, "ZWE", "LSO", on=on)
     with pytest.raises(UnknownRuleError, match="no stay rule in force on 2010-01-01"):
         select_rule(rules, "USA", "FRA", on=D("2010-01-01"))
 
@@ -360,7 +362,8 @@ def test_unknown_rule_names_the_known_ones() -> None:
     with pytest.raises(UnknownRuleError) as err:
         get_rule("MARS-90")
     assert str(err.value) == (
-        "unknown stay rule 'MARS-90': known rules are LSO-ZAF-VISITOR, SCHENGEN-90-180"
+        "unknown stay rule 'MARS-90': known rules are LSO-ZAF-VISITOR, SCHENGEN-90-180, "
+        "ZAF-LSO-VISITOR"
     )
     assert get_rule("schengen-90-180").id == "SCHENGEN-90-180"
 

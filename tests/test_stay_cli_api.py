@@ -118,7 +118,8 @@ def test_cli_permit_lets_a_lesotho_worker_stay_until_it_ends() -> None:
     [
         (
             ["--rule", "MARS-1", "--as-of", "2026-04-01"],
-            "unknown stay rule 'MARS-1': known rules are LSO-ZAF-VISITOR, SCHENGEN-90-180",
+            "unknown stay rule 'MARS-1': known rules are LSO-ZAF-VISITOR, SCHENGEN-90-180, "
+            "ZAF-LSO-VISITOR",
         ),
         (
             [
@@ -258,7 +259,8 @@ def test_api_refuses_strangers_and_non_staff(client, auth_headers) -> None:  # t
     [
         (
             {"rule": "MARS-1"},
-            "unknown stay rule 'MARS-1': known rules are LSO-ZAF-VISITOR, SCHENGEN-90-180",
+            "unknown stay rule 'MARS-1': known rules are LSO-ZAF-VISITOR, SCHENGEN-90-180, "
+            "ZAF-LSO-VISITOR",
         ),
         (
             {

@@ -488,3 +488,36 @@ def test_the_reasons_are_shown_in_the_readers_language(app, officer, engine, mak
     listed = boss.get("/review?port=MSU&day=all&lang=st")
     assert '<li lang="st">Tokomane e felile ka 2024-01-31.</li>' in listed.text
     assert '<li lang="en">Old words.</li>' in listed.text
+
+
+def test_refuse_entry_from_the_console_and_print_the_notice(app, make_user) -> None:  # type: ignore[no-untyped-def]
+    """Issue 18: an entry check offers "Refuse entry"; the officer ticks the grounds, and the
+    notice for the traveller follows, in Sesotho as chosen, with a PDF to print."""
+    make_user("border_officer", username="palesa", port="MSU", password=PASSWORD)
+    officer = browser(app, "palesa")
+    mrz = passport_lines("RA8100001", nationality="ZAF", issuing_state="ZAF", surname="NKOSI")
+    citizen_elsewhere = post_form(
+        officer, "/console", "/console/check", {"mrz": "\n".join(mrz), "direction": "entry"}
+    )
+    check_id = re.search(r"/console/checks/([0-9a-f-]+)/refuse", citizen_elsewhere.text)
+    assert check_id is not None  # the button is there on an entry check
+    form_url = f"/console/checks/{check_id.group(1)}/refuse"
+    form = officer.get(form_url)
+    assert form.status_code == 200 and 'id="ground-C"' in form.text
+    # no ground ticked: the form comes back with the reason, nothing recorded
+    empty = post_form(officer, form_url, form_url, {"remarks": "x"})
+    assert empty.status_code == 422 and "name at least one ground" in empty.text
+    page = officer.get(form_url)
+    done = officer.post(
+        form_url,
+        data={"csrf_token": csrf_of(page.text), "grounds": ["C", "E"], "remarks": "No visa."},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    notice_url = done.headers["location"]
+    st = officer.get(notice_url.replace("lang=en", "lang=st"))
+    assert st.status_code == 200 and "Ho haneloa ho kena" in st.text
+    assert "Mokhoa oa ho ipiletsa" in st.text  # how to appeal
+    pdf = officer.get(notice_url + "&format=pdf")
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    assert officer.get(notice_url.replace("lang=en", "lang=fr")).status_code == 400

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import gc
+import inspect
 import itertools
 import logging
 from collections.abc import AsyncIterator
@@ -23,6 +24,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tsela import __version__
+from tsela.api import errors as api_errors
 from tsela.api.auth import TokenUsers, declared_roles
 from tsela.api.errors import declare_common_errors, request_validation_error
 from tsela.api.schemas import HealthOut
@@ -79,6 +81,7 @@ def create_app(
             settings.clock_at.isoformat(),
         )
     app.add_exception_handler(RequestValidationError, request_validation_error)
+    api_errors.install(app)  # services' refusals: one status per kind
 
     from tsela.api.guards import database_unavailable, extra_missing
 
@@ -123,6 +126,12 @@ def create_app(
     from tsela.api.routes import matching as matching_routes
 
     app.include_router(matching_routes.router)
+    from tsela.api.routes import waits as waits_routes
+
+    app.include_router(waits_routes.router)
+    from tsela.api.routes import refusals as refusal_routes
+
+    app.include_router(refusal_routes.router)
     from tsela.web import install as install_web
 
     install_web(app)  # the browser pages and /static
@@ -215,10 +224,11 @@ def _tell_the_truth_about_errors(app: FastAPI) -> None:
         if exc.status_code == 405:
             path = request.scope["path"]
             methods = sorted(
-                {m for r in api_routes(app) if r.path_regex.match(path) for m in r.methods}
+                {m for r in api_routes(app) if r.path_regex.match(path) for m in r.methods or ()}
             )
             exc.headers = {**(exc.headers or {}), "Allow": ", ".join(methods)}
-        return await answer(request, exc)  # type: ignore[no-any-return]
+        answered = answer(request, exc)
+        return await answered if inspect.isawaitable(answered) else answered
 
 
 @asynccontextmanager

@@ -47,6 +47,10 @@ PUBLIC_ROUTES: dict[tuple[str, str], str] = {
         "bearer of TSELA_METRICS_TOKEN (checked in the route, 403 otherwise)"
     ),
     ("GET", "/v1/ports"): "ports of entry are public reference data",
+    ("GET", "/v1/waits"): "wait times at the ports: counts and minutes, no personal data",
+    ("GET", "/v1/waits/{port_code}/history"): (
+        "median waits by hour over past weeks: counts and minutes, no personal data"
+    ),
     ("POST", "/v1/auth/login"): "how a caller obtains credentials",
     ("POST", "/v1/permits/verify"): (
         "police and employers check a permit shown to them; the answer repeats only "
@@ -63,6 +67,8 @@ PUBLIC_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/stay-check"): "web form of POST /v1/stay/self-check: same rules, same limit",
     ("POST", "/verify"): "web verify form: answers only what the signed permit itself shows",
     ("GET", "/governance/public"): "web page of the governance items marked public",
+    ("GET", "/waits"): "web page of GET /v1/waits: counts and minutes, no personal data",
+    ("GET", "/waits/{port_code}"): "web page of a port's wait now and by hour: no personal data",
     ("GET", "/openapi.json"): "API description",
     ("GET", "/docs"): "API documentation page",
     ("GET", "/docs/oauth2-redirect"): "API documentation helper",

@@ -1,6 +1,7 @@
 """Error answers: one model for every refusal the API gives, declared on every route so that
-/openapi.json tells the truth; and one use case per route (commit what succeeded, answer a
-service's refusal with its status)."""
+/openapi.json tells the truth; the one translation of a service's refusal (``tsela.kernel.errors``)
+to its HTTP status; and one use case per route (commit what succeeded, answer a service's
+refusal with its status)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,24 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from fastapi import HTTPException, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from tsela.kernel.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    TselaError,
+    Unavailable,
+    kind_of,
+)
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -63,6 +75,52 @@ WHY: dict[int, str] = {
 }
 
 
+STATUS: dict[type[TselaError], int] = {
+    Invalid: 422,
+    NotFound: 404,
+    Forbidden: 403,
+    Conflict: 409,
+    Unavailable: 503,
+}
+"""The HTTP status of each kind of refusal, the one place services' errors meet HTTP."""
+
+
+def status_of(exc: TselaError) -> int:
+    return STATUS[kind_of(exc)]
+
+
+def _record_refusal(request: Request, exc: TselaError) -> None:
+    """The audit entry the refusal asks for, in a session of its own: the request's session
+    was closed (and its work rolled back) before exception handlers run."""
+    from tsela.api.auth import client_source
+    from tsela.services import audit
+
+    user = getattr(request.state, "user", None)
+    with request.app.state.sessions() as session:
+        audit.record_refusal(
+            session,
+            exc,
+            actor=user.username if user is not None else "",
+            node=request.app.state.settings.node,
+            source=client_source(request),
+        )
+        session.commit()
+
+
+async def refused(request: Request, exc: Exception) -> JSONResponse:
+    """A service's refusal as an API answer: its status, ``{"detail": <its English words>}``;
+    the refusal audited when it asks to be (nothing of the refused work is kept)."""
+    assert isinstance(exc, TselaError)
+    if exc.audit is not None:
+        await run_in_threadpool(_record_refusal, request, exc)
+    return JSONResponse(status_code=status_of(exc), content={"detail": _encodable(exc.message)})
+
+
+def install(app: FastAPI) -> None:
+    """Answer every service refusal (``TselaError`` and its kinds) the one way."""
+    app.add_exception_handler(TselaError, refused)
+
+
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for these error statuses, each answered with ``ErrorOut``."""
     return {s: {"model": ErrorOut, "description": WHY[s]} for s in statuses}
@@ -84,7 +142,7 @@ def declare_common_errors(
     for route in routes:
         if not route.include_in_schema:
             continue
-        for method in route.methods:
+        for method in route.methods or ():
             operation = doc["paths"].get(route.path_format, {}).get(method.lower())
             if operation is None:
                 continue

@@ -63,7 +63,7 @@ def _now() -> datetime:
     return clock().now()
 
 
-def _actor():  # type: ignore[no-untyped-def]
+def _actor():
     from tsela.kernel.actor import Actor
     from tsela.store.models import Role
 
@@ -82,14 +82,14 @@ def _session() -> Iterator[Session]:
         engine.dispose()
 
 
-def _keystore():  # type: ignore[no-untyped-def]
+def _keystore():
     from tsela.services.keys import KeyStore
 
     cfg = settings()
     return KeyStore(cfg.var_dir, cfg.node)
 
 
-def _signing_keystore():  # type: ignore[no-untyped-def]
+def _signing_keystore():
     """The key store, for a command that signs: refused when issued permits' keys are
     missing (a new key would leave them unverifiable)."""
     from tsela.services.keys import require_signing_keys
@@ -104,7 +104,7 @@ def _signing_keystore():  # type: ignore[no-untyped-def]
     return store
 
 
-def _evidence(items: list[str]):  # type: ignore[no-untyped-def]
+def _evidence(items: list[str]):
     from tsela.services.permits import EvidenceItem
 
     out = []
@@ -426,7 +426,7 @@ def verify_cmd(
         raise typer.Exit(1)
 
 
-def show_verification(result, notes: list[str]) -> None:  # type: ignore[no-untyped-def]
+def show_verification(result, notes: list[str]) -> None:
     """A verification in words, with the country that issued the permit (English and
     Sesotho): ``tsela permit verify`` and ``tsela port verify``."""
     from tsela.web.labels import issued_by
@@ -449,7 +449,7 @@ def show_verification(result, notes: list[str]) -> None:  # type: ignore[no-unty
             console.print(f"  employer: {c.employer}")
 
 
-def verification_json(result) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def verification_json(result) -> dict[str, object]:
     """The answer ``POST /v1/permits/verify`` gives (one builder: services.permits)."""
     from tsela.services.permits import verification_answer
     from tsela.web.labels import issued_by

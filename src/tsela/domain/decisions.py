@@ -21,6 +21,7 @@ from tsela.kernel.clock import border_day
 
 __all__ = [
     "DENY_CATEGORIES",
+    "POLICE_CATEGORIES",
     "PROTECT_CATEGORIES",
     "STRONG_MATCH",
     "PartnerRecord",
@@ -105,19 +106,24 @@ def document_reasons(
     direction: str,
     alert_source: str | None = None,
     partner_alerts: Sequence[PartnerAlert] = (),
+    citizen_of: str | None = None,
 ) -> list[Reason]:
     """The document's own reasons: the MRZ, its status here (``status``, with
     ``alert_source`` when one of this node's lists reported it), the partner's reports
-    (``partner_alerts``), its expiry."""
+    (``partner_alerts``), its expiry. ``citizen_of``: the country being entered, when the
+    holder is its citizen (a citizen is not refused entry on an expired passport)."""
     out = [reason("mrz.invalid", error=error) for error in mrz_errors]
     if status in ("lost", "stolen", "revoked"):
         out.append(reason(f"document.{status}", source=alert_source))
     out.extend(partner_document_reason(alert) for alert in partner_alerts)
     if expiry is not None and expiry < today:
         # Leaving on an expired passport is allowed (one goes home); entering is not.
-        out.append(
-            reason("document.expired", "" if direction == "entry" else "exit", expiry=expiry)
-        )
+        if direction == "entry" and citizen_of:
+            out.append(reason("document.expired", "citizen", expiry=expiry, country=citizen_of))
+        else:
+            out.append(
+                reason("document.expired", "" if direction == "entry" else "exit", expiry=expiry)
+            )
     return out
 
 
@@ -303,6 +309,9 @@ def stay_reasons(
 # (Category names are those of the watchlists: tsela.store.watchlists.WatchlistCategory.)
 DENY_CATEGORIES = frozenset({"wanted", "deportation", "banned_entry", "sanctions"})
 PROTECT_CATEGORIES = frozenset({"trafficking", "missing_person"})
+# Of the DENY categories, those where a strong match is referred to the police (detained as
+# the law provides) rather than recommended for refusal.
+POLICE_CATEGORIES = frozenset({"wanted"})
 # A hit at or above this score is "strong": with a DENY category it recommends refusal;
 # below it (but above the screening threshold) the traveller is referred.
 STRONG_MATCH = 0.9
@@ -321,15 +330,19 @@ class WatchlistFinding:
 def watchlist_reasons(hits: Sequence[WatchlistFinding]) -> list[Reason]:
     out: list[Reason] = []
     for h in hits:
+        variant = ""
         if h.category in PROTECT_CATEGORIES:
             code = "watchlist.protect"
         elif h.strong and h.category in DENY_CATEGORIES:
             code = "watchlist.match"
+            # a wanted person is a matter for the police, not a refusal of entry
+            variant = "wanted" if h.category in POLICE_CATEGORIES else ""
         else:
             code = "watchlist.possible"
         out.append(
             reason(
                 code,
+                variant,
                 category=h.category,
                 list=h.list_name,
                 entry=h.entry_name,

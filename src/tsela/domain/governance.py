@@ -17,12 +17,19 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from tsela.kernel import errors
 
-class GovernanceError(ValueError):
+
+class GovernanceError(errors.Invalid, ValueError):
     """Bad input to the tracker; the message says what is wrong and where."""
+
+    default_code = "governance.invalid"
+
+    def __init__(self, message: str, code: str | None = None, **values: Any) -> None:
+        super().__init__(code or self.default_code, message, **values)
 
 
 class DateOrderError(GovernanceError):

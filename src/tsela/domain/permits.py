@@ -16,6 +16,7 @@ from importlib import resources
 from typing import Any
 
 from tsela.domain.values import Role
+from tsela.kernel import errors
 from tsela.kernel.access import Permission, allows, roles_for
 
 RIGHTS = ("work", "study", "business", "reside", "fast_lane")
@@ -36,8 +37,13 @@ class PermitStatus(StrEnum):
     EXPIRED = "expired"
 
 
-class PermitRuleError(ValueError):
+class PermitRuleError(errors.Invalid, ValueError):
     """An application or permit breaks a rule of its type; the message says which."""
+
+    default_code = "permit.rule"
+
+    def __init__(self, message: str, code: str | None = None, **values: Any) -> None:
+        super().__init__(code or self.default_code, message, **values)
 
 
 class UnknownPermitType(PermitRuleError):
@@ -48,16 +54,25 @@ class PermitTypeFileError(ValueError):
     """The permit type table is malformed (names the type and the field)."""
 
 
-class IllegalTransition(ValueError):
+class IllegalTransition(errors.Conflict, ValueError):
     """The permit cannot move from its state to the one asked for."""
 
+    default_code = "permit.illegal_transition"
 
-class RoleNotAllowed(IllegalTransition):
+    def __init__(self, message: str, code: str | None = None, **values: Any) -> None:
+        super().__init__(code or self.default_code, message, **values)
+
+
+class RoleNotAllowed(errors.Forbidden, IllegalTransition):
     """The move exists, but the acting role may not make it."""
 
+    default_code = "permit.role_not_allowed"
 
-class ReasonRequired(IllegalTransition):
+
+class ReasonRequired(errors.Invalid, IllegalTransition):
     """The move needs a reason and none was given."""
+
+    default_code = "permit.reason_required"
 
 
 class UnknownStatus(PermitRuleError):

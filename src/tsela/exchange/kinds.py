@@ -1,9 +1,8 @@
 """The kinds of record the feed carries, and what a receiving node does with each.
 
 A kind is registered with the function that applies a partner's records of it (inside the
-transaction that advances the cursor). New kinds (refusals and entry bans, once they exist)
-register here and get a line in ``reference/exchange_agreement.toml``; until both are done
-they never leave a node.
+transaction that advances the cursor). New kinds register here and get a line in
+``reference/exchange_agreement.toml``; until both are done they never leave a node.
 """
 
 from __future__ import annotations
@@ -18,7 +17,8 @@ PERMIT_KEYS = "permit_keys"
 REVOCATION_LIST = "revocation_list"
 NODE_ANCHOR = "node_anchor"
 AUDIT_CHECKPOINT = "audit_checkpoint"  # kept as received: the partner's outside anchor
-# Extension points: "refusal" and "entry_ban" are registered by their features.
+REFUSAL = "refusal"  # kept, and applied by services.refusals.apply_partner_refusals
+ENTRY_BAN = "entry_ban"  # kept, and applied by services.refusals.apply_partner_bans
 
 # applier(session, partner_node, records) -> records newly applied
 Applier = Callable[[Any, str, Sequence[Mapping[str, Any]]], int]

@@ -24,6 +24,11 @@ class Permission(StrEnum):
     CHECK_RECORD = "check_record"  # check travellers, record crossings, the port client
     CHECK_OVERRIDES_READ = "check_overrides_read"  # the officers' overrides to review
     CHECK_REVIEW = "check_review"  # review an override (agree or not)
+    QUEUE_RECORD = "queue_record"  # a desk calls the next traveller (the wait times count it)
+    REFUSAL_RECORD = "refusal_record"  # refuse entry; the refusals and entry bans on record
+    REFUSAL_GROUNDS_READ = "refusal_grounds_read"  # the grounds a refusal may give
+    ENTRY_BAN_DECIDE = "entry_ban_decide"  # impose, lift or shorten an entry ban
+    WAITS_STAFFING_READ = "waits_staffing_read"  # desks open against the queue, by hour
     DOCUMENT_READ = "document_read"  # read a passport's machine-readable zone
     STAY_EVALUATE = "stay_evaluate"  # days of stay of any traveller
     WATCHLIST_SCREEN = "watchlist_screen"  # screen names and documents against the lists
@@ -52,6 +57,13 @@ TABLE: dict[Permission, frozenset[Role]] = {
     Permission.CHECK_RECORD: frozenset({R.BORDER_OFFICER, R.SUPERVISOR}),
     Permission.CHECK_OVERRIDES_READ: frozenset({R.SUPERVISOR, R.ADMIN}),
     Permission.CHECK_REVIEW: frozenset({R.SUPERVISOR}),
+    Permission.QUEUE_RECORD: frozenset({R.BORDER_OFFICER, R.SUPERVISOR}),
+    Permission.REFUSAL_RECORD: frozenset({R.BORDER_OFFICER, R.SUPERVISOR}),
+    Permission.REFUSAL_GROUNDS_READ: frozenset(
+        {R.BORDER_OFFICER, R.SUPERVISOR, R.ANALYST, R.ADMIN}
+    ),
+    Permission.ENTRY_BAN_DECIDE: frozenset({R.SUPERVISOR}),
+    Permission.WAITS_STAFFING_READ: frozenset({R.SUPERVISOR, R.ANALYST}),
     Permission.DOCUMENT_READ: frozenset(
         {R.BORDER_OFFICER, R.SUPERVISOR, R.PERMIT_OFFICER, R.ADMIN}
     ),

@@ -40,6 +40,7 @@ from tsela.domain.credentials import CredentialError, Verification
 from tsela.domain.values import Direction, Role
 from tsela.kernel.actor import Actor
 from tsela.kernel.clock import SYSTEM, Clock, now
+from tsela.kernel.errors import TselaError
 from tsela.port import words
 from tsela.services import audit, permit_trust
 from tsela.services import checks as svc
@@ -598,7 +599,7 @@ class PortClient:
                     override_reason=reason,
                     now=self.clock.now(),
                 )
-        except svc.CheckError as exc:
+        except TselaError as exc:
             raise PortError(exc.message) from None
         audit.seal(s)  # one process, no server: the local log is chained as it grows
         out = result.as_dict()

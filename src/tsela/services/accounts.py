@@ -7,6 +7,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -14,7 +15,7 @@ from sqlalchemy import String, bindparam, case, func, literal, null, or_, select
 from sqlalchemy.orm import Session
 
 from tsela.domain import throttle
-from tsela.kernel import clock
+from tsela.kernel import clock, errors
 from tsela.reference import port as port_info
 from tsela.services import audit
 from tsela.store.auth import (
@@ -39,14 +40,14 @@ assert isinstance(_ENTITY_ID, String) and _ENTITY_ID.length is not None
 ENTITY_ID_LENGTH: int = _ENTITY_ID.length
 
 
-class AccountError(ValueError):
+class AccountError(errors.Invalid, ValueError):
     """A user-facing problem with an account operation: the English message, and a ``code``
-    (with the values it names in ``values``) for pages that say it in the reader's language."""
+    (with the values it names in ``values``) for pages that say it in the reader's language
+    (``tsela.web.errors.MESSAGES``)."""
 
-    def __init__(self, message: str, code: str = "", **values: object) -> None:
-        super().__init__(message)
-        self.code = code
-        self.values = values
+    def __init__(self, message: str, code: str = "", **values: Any) -> None:
+        super().__init__(code or "account.refused", message.replace("%", "%%"), **values)
+        self.message = message
 
 
 class LoginRefused(Exception):

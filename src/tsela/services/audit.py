@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 
 from tsela.ids import new_id
 from tsela.kernel import clock
+from tsela.kernel.errors import TselaError
 from tsela.store.db import column_values, session_factory
 from tsela.store.models import AuditEvent
 
@@ -134,6 +135,26 @@ def record(
     # cost several times the statement, on every audited request.
     session.execute(_APPEND, column_values(event))
     return event
+
+
+def record_refusal(
+    session: Session, exc: TselaError, *, actor: str, node: str, source: str = ""
+) -> None:
+    """Write the entry a refusal asks for (``exc.audit``; nothing if none), its words in the
+    detail. The caller rolled back the refused unit of work first, and commits after."""
+    note = exc.audit
+    if note is None:
+        return
+    record(
+        session,
+        actor=actor,
+        action=note.action,
+        node=node,
+        entity=note.entity,
+        entity_id=note.entity_id,
+        detail={**note.detail, "refusal": exc.message},
+        source=source,
+    )
 
 
 def seal(

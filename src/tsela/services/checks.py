@@ -31,10 +31,12 @@ from tsela.domain.values import Decision, Direction, DocumentStatus, Role, Sex
 from tsela.ids import new_id
 from tsela.kernel import clock
 from tsela.kernel.actor import Actor
+from tsela.kernel.errors import AuditNote, Conflict, Forbidden, Invalid, NotFound
 from tsela.reference import country_name, port_display_name
 from tsela.reference import port as port_info
 from tsela.services import audit, exchange_outbox
 from tsela.services import matching as exchange_matching
+from tsela.services import refusals as refusal_service
 from tsela.store import partner_alerts
 from tsela.store.checks import BorderCheck
 from tsela.store.db import column_values, session_engine
@@ -52,39 +54,6 @@ HISTORY_LIMIT = 1000  # crossings looked at for stay rules (covers any 180-day w
 RECENT = 5
 MIN_OVERRIDE_REASON = 10
 # Days of stay are border calendar days (tsela.kernel.clock).
-
-
-class CheckError(Exception):
-    """A request Tsela refuses, with the HTTP status that says why.
-
-    ``audit`` (action, entity, entity_id, detail) is set when the refusal itself must be
-    logged; the caller rolls back whatever was half done, then writes that entry.
-    """
-
-    def __init__(
-        self, status: int, message: str, audit: tuple[str, str, str, dict[str, Any]] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.audit = audit
-
-
-def log_refusal(session: Session, exc: CheckError, *, node: str, actor: str, source: str) -> None:
-    """Write the audit entry of a refused request (after the caller rolled back)."""
-    if exc.audit is None:
-        return
-    action, entity, entity_id, detail = exc.audit
-    audit.record(
-        session,
-        actor=actor,
-        action=action,
-        node=node,
-        entity=entity,
-        entity_id=entity_id,
-        detail={**detail, "refusal": exc.message},
-        source=source,
-    )
 
 
 @dataclass(frozen=True)
@@ -272,7 +241,11 @@ def find_port(session: Session, code: str) -> PortRef:
     if found is None:  # loaded since the table was cached?
         found = _port_table(session, reload=True).by_code.get(info.code)
     if found is None:
-        raise CheckError(422, f"port {info.code} is not loaded in this database; run `tsela init`")
+        raise Invalid(
+            "check.port_not_loaded",
+            "port %(port)s is not loaded in this database; run `tsela init`",
+            port=info.code,
+        )
     return found
 
 
@@ -288,10 +261,15 @@ def ensure_posted(
     if officer.role is Role.BORDER_OFFICER and officer.port_id != port.id:
         posted = _port_by_id(session, officer.port_id) if officer.port_id else None
         where = posted.code if posted else "no port"
-        raise CheckError(
-            403,
-            f"you are posted at {where}; you may not {action} at {port.code}",
-            audit=("access.refused", "port", port.code, {"posted": where, "wanted": action}),
+        raise Forbidden(
+            "check.not_posted_here",
+            "you are posted at %(posted)s; you may not %(action)s at %(port)s",
+            audit=AuditNote(
+                "access.refused", "port", port.code, {"posted": where, "wanted": action}
+            ),
+            posted=where,
+            action=action,
+            port=port.code,
         )
 
 
@@ -320,7 +298,7 @@ _NEW_DOCUMENT = {
     .returning(_D.id)
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
-MAX_DOCUMENT_NUMBER = TravelDocument.__table__.c.number.type.length
+MAX_DOCUMENT_NUMBER: int = TravelDocument.__table__.c.number.type.length  # type: ignore[attr-defined]  # a String column: its length is the limit
 
 
 def _find_document(
@@ -378,8 +356,11 @@ def _register(
     session.execute(delete(Person).where(Person.id == person.id))
     found = _find_document(session, issuing_state, number)
     if found is None:  # registered and removed again in between: vanishingly rare
-        raise CheckError(
-            409, f"document {number} of {issuing_state} changed meanwhile; check again"
+        raise Conflict(
+            "check.document_changed",
+            "document %(number)s of %(state)s changed meanwhile; check again",
+            number=number,
+            state=issuing_state,
         )
     return found, False
 
@@ -493,13 +474,19 @@ def _plain_text(label: str, value: str | None) -> None:
     if not value:
         return
     if "\x00" in value:
-        raise CheckError(422, f"{label} contains a NUL character (\\u0000), which is not text")
+        raise Invalid(
+            "check.nul_character",
+            "%(field)s contains a NUL character (\\u0000), which is not text",
+            field=label,
+        )
     if not value.isascii():
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            raise CheckError(
-                422, f"{label} contains a lone surrogate (\\ud800-\\udfff), which is not text"
+            raise Invalid(
+                "check.lone_surrogate",
+                "%(field)s contains a lone surrogate (\\ud800-\\udfff), which is not text",
+                field=label,
             ) from None
 
 
@@ -523,49 +510,63 @@ def _check_time(at: datetime, now: datetime, *, offline: bool, port: str) -> Non
     """The crossing time lies within the stated bounds of the server's clock (see
     CLOCK_SKEW, ONLINE_CHECK_AGE, OFFLINE_RETENTION)."""
     if at.tzinfo is None:
-        raise CheckError(
-            422, "the crossing time must include a time zone (e.g. 2026-11-25T08:30+02:00)"
+        raise Invalid(
+            "check.time_without_zone",
+            "the crossing time must include a time zone (e.g. 2026-11-25T08:30+02:00)",
         )
     server = now.isoformat(timespec="seconds")
-    refused = ("check.rejected", "port", port, {"at": at.isoformat()})
+    refused = AuditNote("check.rejected", "port", port, {"at": at.isoformat()})
     if at > now + CLOCK_SKEW:
-        raise CheckError(
-            422,
-            f"the crossing time {at.isoformat()} is in the future: more than "
-            f"{_minutes(CLOCK_SKEW)} after the server's time {server}; check the port's clock",
+        raise Invalid(
+            "check.time_in_future",
+            "the crossing time %(at)s is in the future: more than %(skew)s after the server's "
+            "time %(server)s; check the port's clock",
             audit=refused,
+            at=at.isoformat(),
+            skew=_minutes(CLOCK_SKEW),
+            server=server,
         )
     age = OFFLINE_RETENTION if offline else ONLINE_CHECK_AGE
     if at < now - age:
         why = (
-            f"crossings recorded offline are taken for {_minutes(age)}"
+            "crossings recorded offline are taken for %(age)s"
             if offline
             else "an online check is of a traveller at the desk now (a crossing recorded "
             "offline is uploaded to /v1/port/crossings)"
         )
-        raise CheckError(
-            422,
-            f"the crossing time {at.isoformat()} is more than {_minutes(age)} before the "
-            f"server's time {server}: {why}",
+        raise Invalid(
+            "check.time_too_old_offline" if offline else "check.time_too_old_online",
+            "the crossing time %(at)s is more than %(age)s before the server's time %(server)s: "
+            + why,
             audit=refused,
+            at=at.isoformat(),
+            age=_minutes(age),
+            server=server,
         )
 
 
 def _check_details(details: TravellerDetails, day: date) -> None:
     """What the officer typed about a new traveller, before it is stored and screened."""
     if not icao.is_known(details.nationality.strip().upper()):
-        raise CheckError(
-            422,
-            f"nationality {details.nationality.strip()!r} is not an ICAO or ISO 3166-1 code",
+        raise Invalid(
+            "check.unknown_nationality",
+            "nationality %(nationality)r is not an ICAO or ISO 3166-1 code",
+            nationality=details.nationality.strip(),
         )
     born = details.birth_date
     if born is not None and born > day:
-        raise CheckError(
-            422, f"birth date {born.isoformat()} is after the day of the check ({day.isoformat()})"
+        raise Invalid(
+            "check.born_after_check",
+            "birth date %(born)s is after the day of the check (%(day)s)",
+            born=born.isoformat(),
+            day=day.isoformat(),
         )
     if born is not None and born.year < EARLIEST_BIRTH_YEAR:
-        raise CheckError(
-            422, f"birth date {born.isoformat()} is before {EARLIEST_BIRTH_YEAR}: check the year"
+        raise Invalid(
+            "check.born_too_early",
+            "birth date %(born)s is before %(earliest)s: check the year",
+            born=born.isoformat(),
+            earliest=EARLIEST_BIRTH_YEAR,
         )
 
 
@@ -596,7 +597,7 @@ def run_check(
         try:
             parsed = mrzlib.parse(request.mrz, today=day)
         except mrzlib.MrzUnusable as exc:
-            raise CheckError(422, f"unreadable MRZ: {exc}") from None
+            raise Invalid("check.unreadable_mrz", "unreadable MRZ: %(why)s", why=str(exc)) from None
         mrz_errors = list(parsed.errors)
         warnings.extend(parsed.hints)
         warnings.extend(parsed.warnings)
@@ -605,10 +606,10 @@ def run_check(
         issuing_state = icao.canonical(parsed.issuing_state)
         number = parsed.document_number
         if not number or not issuing_state:
-            raise CheckError(
-                422,
-                "the MRZ gives no usable document number or issuing state: "
-                + "; ".join(parsed.errors),
+            raise Invalid(
+                "check.mrz_without_document",
+                "the MRZ gives no usable document number or issuing state: %(errors)s",
+                errors="; ".join(parsed.errors),
             )
         details = TravellerDetails(
             surname=parsed.surname,
@@ -621,30 +622,37 @@ def run_check(
         )
     else:
         if not request.document_number or not request.issuing_state:
-            raise CheckError(
-                422, "give the MRZ, or the document number and issuing state typed by hand"
+            raise Invalid(
+                "check.no_document",
+                "give the MRZ, or the document number and issuing state typed by hand",
             )
         issuing_state = icao.canonical(request.issuing_state.strip().upper())
         number = request.document_number.strip().upper().replace(" ", "")
         if not icao.is_known(issuing_state):
-            raise CheckError(
-                422, f"issuing state {issuing_state!r} is not an ICAO or ISO 3166-1 code"
+            raise Invalid(
+                "check.unknown_issuing_state",
+                "issuing state %(state)r is not an ICAO or ISO 3166-1 code",
+                state=issuing_state,
             )
         details = request.traveller  # type: ignore[assignment]
     if len(number) > MAX_DOCUMENT_NUMBER:
-        raise CheckError(
-            422,
-            f"document number {number} has {len(number)} characters; at most "
-            f"{MAX_DOCUMENT_NUMBER} are kept",
+        raise Invalid(
+            "check.document_number_long",
+            "document number %(number)s has %(length)s characters; at most %(max)s are kept",
+            number=number,
+            length=len(number),
+            max=MAX_DOCUMENT_NUMBER,
         )
 
     found = _find_document(session, issuing_state, number)
     if found is None:
         if details is None:
-            raise CheckError(
-                422,
-                f"document {number} of {issuing_state} is not known here: give the traveller's "
+            raise Invalid(
+                "check.unknown_document",
+                "document %(number)s of %(state)s is not known here: give the traveller's "
                 "surname, given names, nationality, birth date and sex to register them",
+                number=number,
+                state=issuing_state,
             )
         if not request.mrz:
             _check_details(details, day)
@@ -681,6 +689,19 @@ def run_check(
         direction=request.direction.value,
         alert_source=alert_source,
         partner_alerts=partner_alerts.for_document(session, issuing_state, number),
+        citizen_of=country if person.nationality == country else None,
+    )
+    reasons += refusal_service.ban_reasons(  # entry bans, this node's and the partner's
+        session,
+        person_id=person.id,
+        surname=person.primary_name,
+        birth_date=person.birth_date,
+        nationality=person.nationality,
+        issuing_state=issuing_state,
+        number=number,
+        country=country,
+        direction=request.direction.value,
+        day=day,
     )
 
     valid_permits, permit_findings = _permits(session, person.id, day)
@@ -793,16 +814,17 @@ def replayed_crossing(session: Session, idempotency_key: str, payload_hash: str)
     same key is refused (and the refusal audited by the caller)."""
     existing = session.scalar(select(Crossing).where(Crossing.idempotency_key == idempotency_key))
     if existing is not None and existing.request_hash != payload_hash:
-        raise CheckError(
-            422,
-            f"Idempotency-Key {idempotency_key!r} was already used for a different request; "
+        raise Invalid(
+            "crossing.key_reused",
+            "Idempotency-Key %(key)r was already used for a different request; "
             "use a new key for a new crossing",
-            audit=(
+            audit=AuditNote(
                 "crossing.replay_refused",
                 "crossing",
                 str(existing.id),
                 {"idempotency_key": idempotency_key},
             ),
+            key=idempotency_key,
         )
     return existing
 
@@ -821,7 +843,9 @@ def record_crossing(
 ) -> Recorded:
     now = now or clock.now()
     if not idempotency_key or len(idempotency_key) > 80:
-        raise CheckError(422, "an Idempotency-Key header of 1 to 80 characters is required")
+        raise Invalid(
+            "crossing.key_required", "an Idempotency-Key header of 1 to 80 characters is required"
+        )
     _plain_text("override_reason", override_reason)
     existing = replayed_crossing(session, idempotency_key, payload_hash)
     if existing is not None:
@@ -830,7 +854,7 @@ def record_crossing(
         return Recorded(existing, check, created=False)
     check = session.get(BorderCheck, check_id)
     if check is None:
-        raise CheckError(404, f"no check {check_id}")
+        raise NotFound("check.not_found", "no check %(check)s", check=str(check_id))
     port = _port_by_id(session, check.port_id)
     assert port is not None
     ensure_posted(session, officer, port, "record crossings")
@@ -838,20 +862,24 @@ def record_crossing(
     # find nothing here, and the unique index on crossing.check_id lets one of them in (the
     # route asks the other again, which then answers here).
     if check.crossing_id is not None:
-        raise CheckError(
-            409,
-            f"check {check_id} is already recorded as crossing {check.crossing_id}; "
+        raise Conflict(
+            "crossing.already_recorded",
+            "check %(check)s is already recorded as crossing %(crossing)s; "
             "a new crossing needs a new check",
+            check=str(check_id),
+            crossing=str(check.crossing_id),
         )
     if check.person_id is None:
-        raise CheckError(422, "this check found no traveller; nothing to record")
+        raise Invalid("crossing.no_traveller", "this check found no traveller; nothing to record")
     reason = (override_reason or "").strip()
     if check.decision is not Decision.CLEAR:
         if len(reason) < MIN_OVERRIDE_REASON:
-            raise CheckError(
-                422,
-                f"the check says {check.decision.value}: to record the crossing anyway, write why "
-                f"(an override reason of at least {MIN_OVERRIDE_REASON} characters)",
+            raise Invalid(
+                "crossing.override_reason_short",
+                "the check says %(decision)s: to record the crossing anyway, write why "
+                "(an override reason of at least %(min)s characters)",
+                decision=check.decision.value,
+                min=MIN_OVERRIDE_REASON,
             )
         check.override_reason = reason
         check.overridden_by = officer.user_id
@@ -948,12 +976,14 @@ def review(
 ) -> BorderCheck:
     check = session.get(BorderCheck, check_id)
     if check is None:
-        raise CheckError(404, f"no check {check_id}")
+        raise NotFound("check.not_found", "no check %(check)s", check=str(check_id))
     _plain_text("note", note)
     if not note.strip():
-        raise CheckError(422, "a review needs a note")
+        raise Invalid("review.note_required", "a review needs a note")
     if check.reviewed_at is not None:
-        raise CheckError(409, f"check {check_id} was already reviewed")
+        raise Conflict(
+            "review.already_reviewed", "check %(check)s was already reviewed", check=str(check_id)
+        )
     check.reviewed_by = supervisor.user_id
     check.reviewed_at = now or clock.now()
     check.review_note = note.strip()

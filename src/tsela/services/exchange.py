@@ -428,9 +428,26 @@ def _partner_permits() -> Any:
     return apply_partner_permits
 
 
+def _partner_refusals() -> Any:
+    from tsela.services.refusals import apply_partner_refusals
+
+    return apply_partner_refusals
+
+
+def _partner_bans() -> Any:
+    from tsela.services.refusals import apply_partner_bans
+
+    return apply_partner_bans
+
+
 # Kinds this node acts on besides keeping them as received: the partner's document alerts
-# reach the border check, its permit status changes the permit verifiers.
-_ACTED_ON = {kinds.DOCUMENT_ALERT: _partner_alerts, kinds.PERMIT_STATUS: _partner_permits}
+# and entry bans reach the border check, its permit status changes the permit verifiers.
+_ACTED_ON = {
+    kinds.DOCUMENT_ALERT: _partner_alerts,
+    kinds.PERMIT_STATUS: _partner_permits,
+    kinds.REFUSAL: _partner_refusals,
+    kinds.ENTRY_BAN: _partner_bans,
+}
 
 
 @dataclass

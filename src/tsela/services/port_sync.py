@@ -173,7 +173,7 @@ def accept_offline_crossing(
     Returns (result, created); an identical retry returns the first result.
 
     Its time must lie between ``svc.OFFLINE_RETENTION`` before the server's time ``now``
-    and ``svc.CLOCK_SKEW`` after it; else CheckError (422) and nothing is recorded.
+    and ``svc.CLOCK_SKEW`` after it; else ``Invalid`` and nothing is recorded.
     """
     now = now or clock.now()
 

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 from tsela.domain.decisions import STRONG_MATCH, WatchlistFinding
 from tsela.domain.icao_codes import iso_country
 from tsela.domain.screening import ScreeningInputError
+from tsela.kernel.errors import Invalid
 from tsela.services import screening
-from tsela.services.checks import CheckError, ScreenInput
+from tsela.services.checks import ScreenInput
 from tsela.store.db import session_engine
 
 
@@ -30,7 +31,9 @@ def screener(session: Session, who: ScreenInput, day: date) -> Sequence[Watchlis
             session=session,  # one connection per check
         )
     except ScreeningInputError as exc:
-        raise CheckError(422, f"the traveller cannot be screened: {exc}") from None
+        raise Invalid(
+            "check.cannot_screen", "the traveller cannot be screened: %(why)s", why=str(exc)
+        ) from None
     return [
         WatchlistFinding(
             list_name=h.list_name,
@@ -54,7 +57,11 @@ def document_alerts(session: Session, issuing_state: str, number: str) -> tuple[
     try:
         hits = screening.check_document(session_engine(session), state, number, session=session)
     except ScreeningInputError as exc:
-        raise CheckError(422, f"the document cannot be looked up: {exc}") from None
+        raise Invalid(
+            "check.cannot_look_up_document",
+            "the document cannot be looked up: %(why)s",
+            why=str(exc),
+        ) from None
     if not hits:
         return None
     first = hits[0]

@@ -274,3 +274,5 @@ from tsela.store import permits  # noqa: E402,F401
 from tsela.store import watchlists  # noqa: E402,F401
 from tsela.store import partner_alerts  # noqa: E402,F401
 from tsela.store import partner_permits  # noqa: E402,F401
+from tsela.store import waits  # noqa: E402,F401
+from tsela.store import refusals  # noqa: E402,F401

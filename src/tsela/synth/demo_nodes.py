@@ -34,6 +34,7 @@ from tsela.config import Settings, load_settings
 from tsela.domain.values import Decision, Direction, DocumentStatus
 from tsela.kernel.actor import Actor
 from tsela.kernel.clock import Clock
+from tsela.kernel.errors import Conflict, TselaError
 from tsela.services import checks
 from tsela.services import exchange as svc
 from tsela.services.node_identity import NodeIdentity
@@ -248,7 +249,7 @@ def clears(
                 document_alerts=document_alerts,
             )
             return result.check.decision is Decision.CLEAR
-        except checks.CheckError:
+        except TselaError:
             return False
         finally:
             s.rollback()
@@ -288,7 +289,12 @@ def record(
             source="demo",
         )
         if result.check.decision is not Decision.CLEAR:
-            raise checks.CheckError(409, f"{t.document}: {result.check.decision.value}")
+            raise Conflict(
+                "demo.not_cleared",
+                "%(document)s: %(decision)s",
+                document=t.document,
+                decision=result.check.decision.value,
+            )
         checks.record_crossing(
             s,
             node=node,
@@ -469,7 +475,7 @@ def seed(root: Path, ls: Engine, za: Engine, clock: Clock) -> Walkthrough:
                     officer = "officer" if port == "MSU" else "ficksburg"
                     record(za, "ZA", officer, port, Direction.ENTRY, t, now=now,
                            ago=entry_ago, key=f"{SEED_KEY}-{n}-entry")  # fmt: skip
-            except checks.CheckError as exc:
+            except TselaError as exc:
                 log.warning("walkthrough crossing %s not recorded: %s", n, exc.message)
                 continue
             what = {

@@ -29,6 +29,7 @@ from tsela.reference import UnknownPortError, ports
 from tsela.services import accounts, audit
 from tsela.services import audit_checkpoints as checkpoints
 from tsela.store.models import PortOfEntry, Role, User
+from tsela.web.errors import Refused, attempt
 from tsela.web.exchange import Paged
 from tsela.web.i18n import N_
 from tsela.web.nav import add_nav
@@ -48,17 +49,6 @@ add_nav("/admin/watchlists", N_("Watchlists"), Permission.WATCHLIST_MANAGE)
 add_nav("/admin/audit", N_("Audit log"), Permission.AUDIT_READ)
 
 # The refusals of ``services.accounts`` (AccountError.code), in words with their values.
-ACCOUNT_ERRORS: dict[str, str] = {
-    "username_length": N_("The username must have 1 to 60 characters."),
-    "password_short": N_("The password must have at least %(min)s characters."),
-    "password_long": N_("The password must have at most %(max)s characters."),
-    "user_exists": N_("There is already a user %(username)s."),
-    "port_required": N_("A border officer must be posted at a port: choose one."),
-    "port_not_loaded": N_("Port %(port)s is not loaded in this database."),
-    "no_user": N_("There is no such user."),
-    "self_disable": N_("You cannot disable your own account."),
-    "password_same": N_("The new password is the same as the current one."),
-}
 PASSWORDS_DIFFER = N_("The two passwords differ: type the same password twice.")
 UNKNOWN_ROLE = N_("Choose a role from the list.")
 UNKNOWN_PORT = N_("Choose a port from the list.")
@@ -87,9 +77,11 @@ WATCHLIST_CATEGORIES = {  # WatchlistCategory values
 }
 
 
-def _problem(exc: accounts.AccountError) -> dict[str, Any]:
+def _problem(refused: Refused) -> dict[str, Any]:
     """A refusal for the page: message id and its values (translated when rendered)."""
-    return {"message": ACCOUNT_ERRORS.get(exc.code, N_("The change was refused.")), **exc.values}
+    if isinstance(refused.error, UnknownPortError):
+        return {"message": UNKNOWN_PORT}
+    return {"message": refused.msgid, **refused.values}
 
 
 def _page_number(request: Request) -> int:
@@ -201,8 +193,10 @@ def create_user(
         return _user_form(request, session, values, {"message": UNKNOWN_ROLE})
     if password != password_again:
         return _user_form(request, session, values, {"message": PASSWORDS_DIFFER})
-    try:
-        user = accounts.create_user(
+    user = attempt(
+        request,
+        session,
+        lambda: accounts.create_user(
             session,
             node=settings.node,
             username=username[:200],
@@ -211,14 +205,11 @@ def create_user(
             port_code=port.strip() or None,
             full_name=full_name.strip()[:160],
             actor=admin.username,
-        )
-    except accounts.AccountError as exc:
-        session.rollback()
-        return _user_form(request, session, values, _problem(exc))
-    except UnknownPortError:
-        session.rollback()
-        return _user_form(request, session, values, {"message": UNKNOWN_PORT})
-    session.commit()
+        ),
+        also=(UnknownPortError,),
+    )
+    if isinstance(user, Refused):
+        return _user_form(request, session, values, _problem(user))
     return RedirectResponse(f"/admin/users/{user.id}?done=created", status_code=303)
 
 
@@ -289,21 +280,20 @@ def change_role(
     role_value = _role_param(role)
     if role_value is None:
         return _user_page(request, session, row, {"message": UNKNOWN_ROLE}, 400)
-    try:
-        accounts.set_role(
+    done = attempt(
+        request,
+        session,
+        lambda: accounts.set_role(
             session,
             row.user.username,
             role_value,
             actor=admin.username,
             port_code=port.strip() or None,
-        )
-    except (accounts.AccountError, UnknownPortError) as exc:
-        session.rollback()
-        problem = (
-            _problem(exc) if isinstance(exc, accounts.AccountError) else {"message": UNKNOWN_PORT}
-        )
-        return _user_page(request, session, _row(session, user_id) or row, problem, 400)
-    session.commit()
+        ),
+        also=(UnknownPortError,),
+    )
+    if isinstance(done, Refused):
+        return _user_page(request, session, _row(session, user_id) or row, _problem(done), 400)
     return _done(row.user.id, "role")
 
 
@@ -413,12 +403,13 @@ def _set_active(
     row = _row(session, user_id)
     if row is None:
         return _missing(request)
-    try:
-        accounts.set_active(session, row.user.username, active, actor=admin.username)
-    except accounts.AccountError as exc:
-        session.rollback()
-        return _user_page(request, session, _row(session, user_id) or row, _problem(exc), 409)
-    session.commit()
+    done = attempt(
+        request,
+        session,
+        lambda: accounts.set_active(session, row.user.username, active, actor=admin.username),
+    )
+    if isinstance(done, Refused):
+        return _user_page(request, session, _row(session, user_id) or row, _problem(done), 409)
     _forget(request, row.user)
     return _done(row.user.id, "enabled" if active else "disabled")
 
@@ -478,12 +469,13 @@ def reset_password(
         return _missing(request)
     if password != password_again:
         return _user_page(request, session, row, {"message": PASSWORDS_DIFFER}, 400)
-    try:
-        accounts.reset_password(session, row.user.username, password, actor=admin.username)
-    except accounts.AccountError as exc:
-        session.rollback()
-        return _user_page(request, session, _row(session, user_id) or row, _problem(exc), 400)
-    session.commit()
+    done = attempt(
+        request,
+        session,
+        lambda: accounts.reset_password(session, row.user.username, password, actor=admin.username),
+    )
+    if isinstance(done, Refused):
+        return _user_page(request, session, _row(session, user_id) or row, _problem(done), 400)
     _forget(request, row.user)
     return _done(row.user.id, "password")
 

@@ -28,6 +28,7 @@ from tsela.reference import UnknownPortError, country_name
 from tsela.services import checks as svc
 from tsela.services.screening_link import document_alerts, screener
 from tsela.store.models import PortOfEntry, User
+from tsela.web.errors import Refused, attempt
 from tsela.web.i18n import N_
 from tsela.web.nav import add_nav
 from tsela.web.render import render
@@ -66,6 +67,7 @@ def _console(
     direction: str = "entry",
     port_code: str = "",
     recorded: str | None = None,
+    called: bool = False,
     status_code: int = 200,
 ) -> Response:
     posted, ports = _ports(session, user)
@@ -79,6 +81,7 @@ def _console(
         "idempotency_key": secrets.token_urlsafe(18),
         "error": error,
         "recorded": recorded,
+        "called": called,
         "country_name": country_name,
     }
     return render(request, "console.html", ctx, status_code)
@@ -99,6 +102,7 @@ def console(
         user,
         recorded=kind,
         direction=request.query_params.get("direction", "entry"),
+        called=request.query_params.get("called") == "1",
     )
 
 
@@ -144,8 +148,10 @@ def check(
         document_number=document_number.strip()[:20] or None,
         issuing_state=issuing_state.strip()[:3] or None,
     )
-    try:
-        result = svc.run_check(
+    result = attempt(
+        request,
+        session,
+        lambda: svc.run_check(
             session,
             node=settings.node,
             officer=Actor.of(user, settings.node),
@@ -154,26 +160,16 @@ def check(
             document_alerts=document_alerts,
             source=client_source(request),
             now=now,
+        ),
+        also=(UnknownPortError,),
+        actor=user.username,
+        node=settings.node,
+    )
+    if isinstance(result, Refused):
+        return _console(
+            request, session, user, error=result.message, **keep, status_code=result.status
         )
-    except svc.CheckError as exc:
-        _fail(session, exc, settings, user, request)
-        return _console(request, session, user, error=exc.message, **keep, status_code=exc.status)
-    except UnknownPortError as exc:
-        session.rollback()
-        return _console(request, session, user, error=str(exc), **keep, status_code=400)
-    session.commit()
     return _console(request, session, user, result=result, **keep)
-
-
-def _fail(
-    session: Session, exc: svc.CheckError, settings: Settings, user: User, request: Request
-) -> None:
-    session.rollback()
-    if exc.audit:
-        svc.log_refusal(
-            session, exc, node=settings.node, actor=user.username, source=client_source(request)
-        )
-        session.commit()
 
 
 @router.post("/console/record")
@@ -196,25 +192,51 @@ def record(
     # The same body as POST /v1/crossings, so a retry from either is recognised.
     payload = svc.request_hash({"check_id": str(check_uuid), "override_reason": reason})
     try:
-        done = svc.record_crossing(
+        done = attempt(
+            request,
             session,
+            lambda: svc.record_crossing(
+                session,
+                node=settings.node,
+                officer=Actor.of(user, settings.node),
+                check_id=check_uuid,
+                idempotency_key=idempotency_key,
+                payload_hash=payload,
+                override_reason=reason,
+                source=client_source(request),
+                now=clock_of(request).now(),
+            ),
+            actor=user.username,
             node=settings.node,
-            officer=Actor.of(user, settings.node),
-            check_id=check_uuid,
-            idempotency_key=idempotency_key,
-            payload_hash=payload,
-            override_reason=reason,
-            source=client_source(request),
-            now=clock_of(request).now(),
         )
-        session.commit()
-    except svc.CheckError as exc:
-        _fail(session, exc, settings, user, request)
-        return _console(request, session, user, error=exc.message, status_code=exc.status)
     except IntegrityError:
         # The same form sent twice at once: the other request recorded it.
         session.rollback()
         return RedirectResponse("/console?recorded=crossing", status_code=303)
+    if isinstance(done, Refused):
+        return _console(request, session, user, error=done.message, status_code=done.status)
     kind = "override" if done.check.override_reason else "crossing"
     way = direction if direction in ("entry", "exit") else "entry"
     return RedirectResponse(f"/console?recorded={kind}&direction={way}", status_code=303)
+
+
+@router.post("/console/next")
+def call_next(
+    request: Request,
+    direction: str = Form("entry"),
+    user: User = Depends(page_for(Permission.QUEUE_RECORD)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> Response:
+    """The desk calls the next traveller: the turn's start, which the wait times count."""
+    from tsela.services import waits
+
+    way = Direction.EXIT if direction == "exit" else Direction.ENTRY
+    posted, _ = _ports(session, user)
+    if posted is None:
+        return _console(request, session, user, error=N_("Choose the port."), status_code=400)
+    now = clock_of(request).now()
+    waits.record(session, node=settings.node, port_code=posted.code, direction=way,
+                 kind=waits.QueueEventKind.TURN, now=now, officer_id=user.id)  # fmt: skip
+    session.commit()
+    return RedirectResponse(f"/console?direction={way.value}&called=1", status_code=303)

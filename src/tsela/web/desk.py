@@ -13,13 +13,14 @@ from sqlalchemy.orm import Session
 from tsela.api.deps import clock_of, get_session, get_settings
 from tsela.config import Settings
 from tsela.domain import permits as dom
-from tsela.domain.permits import PermitRuleError, PermitStatus
+from tsela.domain.permits import PermitStatus
 from tsela.kernel.access import Permission
 from tsela.kernel.actor import Actor
 from tsela.services import permits as svc
 from tsela.services.keys import KeyStore, KeyStoreError
 from tsela.store.models import User
 from tsela.store.permits import PermitEvidence
+from tsela.web.errors import Refused, attempt
 from tsela.web.i18n import N_
 from tsela.web.nav import add_nav
 from tsela.web.render import render
@@ -130,16 +131,29 @@ def decide(
 ) -> Response:
     """Permit officers: request evidence, approve, reject, suspend, reinstate or revoke."""
     actor = Actor.of(user, settings.node)
-    try:
-        svc.decide(session, actor, permit_id, target, reason.strip() or None)
-    except svc.NotFound:
-        session.rollback()
-        return render(request, "error.html", {"error": "missing"}, 404)
-    except (svc.PermitError, PermitRuleError, dom.IllegalTransition) as exc:
-        session.rollback()
-        return _detail(request, session, user, settings, permit_id, str(exc), 400)
-    session.commit()
+    done = attempt(
+        request,
+        session,
+        lambda: svc.decide(session, actor, permit_id, target, reason.strip() or None),
+    )
+    if isinstance(done, Refused):
+        return _refused(request, session, user, settings, permit_id, done)
     return _after(permit_id, "decided")
+
+
+def _refused(
+    request: Request,
+    session: Session,
+    user: User,
+    settings: Settings,
+    permit_id: str,
+    refused: Refused,
+) -> Response:
+    """A permit that is not there is a missing page; any other refusal the permit's page with
+    the reason (400)."""
+    if refused.not_found:
+        return render(request, "error.html", {"error": "missing"}, 404)
+    return _detail(request, session, user, settings, permit_id, refused.message, 400)
 
 
 @router.post("/desk/permits/{permit_id}/issue")
@@ -153,16 +167,14 @@ def issue(
     """Permit officers: issue an approved permit, signed with this node's active key."""
     actor = Actor.of(user, settings.node)
     now: datetime = clock_of(request).now()
-    try:
+
+    def issue() -> None:
         signer = KeyStore(settings.var_dir, settings.node).signer(now)
         svc.issue(session, actor, permit_id, signer, clock_of(request).today(), now)
-    except svc.NotFound:
-        session.rollback()
-        return render(request, "error.html", {"error": "missing"}, 404)
-    except (svc.PermitError, PermitRuleError, dom.IllegalTransition, KeyStoreError) as exc:
-        session.rollback()
-        return _detail(request, session, user, settings, permit_id, str(exc), 400)
-    session.commit()
+
+    done = attempt(request, session, issue, also=(KeyStoreError,))
+    if isinstance(done, Refused):
+        return _refused(request, session, user, settings, permit_id, done)
     return _after(permit_id, "issued")
 
 
@@ -179,15 +191,13 @@ def add_evidence(
 ) -> Response:
     """Permit officers: record evidence received at the counter."""
     actor = Actor.of(user, settings.node)
-    try:
-        svc.add_evidence(
+    done = attempt(
+        request,
+        session,
+        lambda: svc.add_evidence(
             session, actor, permit_id, [svc.EvidenceItem(kind.strip(), reference, note)]
-        )
-    except svc.NotFound:
-        session.rollback()
-        return render(request, "error.html", {"error": "missing"}, 404)
-    except (svc.PermitError, PermitRuleError) as exc:
-        session.rollback()
-        return _detail(request, session, user, settings, permit_id, str(exc), 400)
-    session.commit()
+        ),
+    )
+    if isinstance(done, Refused):
+        return _refused(request, session, user, settings, permit_id, done)
     return _after(permit_id, "evidence")

@@ -12,8 +12,6 @@ from starlette.concurrency import run_in_threadpool
 
 from tsela.api.deps import clock_of, get_session, get_settings
 from tsela.config import Settings
-from tsela.domain import permits as dom
-from tsela.domain.permits import PermitRuleError
 from tsela.kernel.access import Permission
 from tsela.kernel.actor import Actor
 from tsela.services import audit
@@ -21,6 +19,7 @@ from tsela.services import employers as employer_service
 from tsela.services import permits as svc
 from tsela.store.models import Employer, User
 from tsela.web.applying import evidence_from, form_fields, open_types
+from tsela.web.errors import Refused, attempt
 from tsela.web.i18n import N_
 from tsela.web.nav import add_nav
 from tsela.web.render import render
@@ -127,7 +126,8 @@ def register(
     if chosen is None:
         return _register_page(request, employer, fields, N_("Choose a permit type."), 400)
     actor = Actor.of(user, settings.node)
-    try:
+
+    def register() -> bool:
         applicant = svc.Applicant(
             surname=fields.get("surname", ""),
             given_names=fields.get("given_names", ""),
@@ -149,10 +149,11 @@ def register(
         complete = not chosen.type.evidence.missing(svc.evidence_kinds(session, permit))
         if complete:
             svc.submit(session, actor, permit.id, clock_of(request).today())
-    except (svc.PermitError, PermitRuleError, dom.IllegalTransition) as exc:
-        session.rollback()
-        return _register_page(request, employer, fields, str(exc), 400)
-    session.commit()
+        return complete
+
+    complete = attempt(request, session, register)
+    if isinstance(complete, Refused):
+        return _register_page(request, employer, fields, complete.message, 400)
     return RedirectResponse(
         f"/employer?done={'registered' if complete else 'draft'}", status_code=303
     )

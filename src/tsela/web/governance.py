@@ -19,13 +19,14 @@ from sqlalchemy.orm import Session
 
 from tsela.api.deps import clock_of, get_session, get_settings
 from tsela.config import Settings
-from tsela.domain.governance import GovernanceError, Status, effective_status, parse_status
+from tsela.domain.governance import Status, effective_status, parse_status
 from tsela.kernel.access import Permission
 from tsela.kernel.actor import Actor
 from tsela.services import governance as g
 from tsela.services import governance_report as gr
 from tsela.store.governance import Body, Instrument
 from tsela.store.models import User
+from tsela.web.errors import Refused, attempt
 from tsela.web.i18n import N_
 from tsela.web.nav import add_nav
 from tsela.web.render import render
@@ -213,7 +214,8 @@ def report_progress(
 ) -> Response:
     """The owner's members or the secretariat: a new status, a note, evidence."""
     actor = _actor(session, user)
-    try:
+
+    def report() -> None:
         update = g.ProgressUpdate(
             code=code,
             status=parse_status(status) if status else None,
@@ -221,16 +223,14 @@ def report_progress(
             evidence=(g.EvidenceInput(evidence.strip()),) if evidence.strip() else (),
         )
         g.report_progress(session, actor, settings.node, update, clock_of(request).now())
-    except g.AccessDenied as exc:
-        session.rollback()
-        return _refused(request, str(exc))
-    except g.NotFound:
-        session.rollback()
-        return render(request, "error.html", {"error": "missing"}, 404)
-    except GovernanceError as exc:
-        session.rollback()
-        return _activity(request, code, user, session, str(exc), 400)
-    session.commit()
+
+    done = attempt(request, session, report)
+    if isinstance(done, Refused):
+        if isinstance(done.error, g.AccessDenied):
+            return _refused(request, done.message)
+        if done.not_found:
+            return render(request, "error.html", {"error": "missing"}, 404)
+        return _activity(request, code, user, session, done.message, 400)
     return RedirectResponse(f"/governance/activity/{code}?done=1", status_code=303)
 
 

@@ -55,12 +55,18 @@ def _fmt_date(value: date | datetime | str | None) -> str:
         return "—"
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+            parsed = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
         except ValueError:
             return value
+        value = parsed
     if isinstance(value, datetime):
         return border_time(value).strftime("%Y-%m-%d %H:%M")
     return value.isoformat()
+
+
+def _fmt_clock(value: datetime) -> str:
+    """A moment as the border's clock shows it (HH:MM, UTC+2)."""
+    return border_time(value).strftime("%H:%M")
 
 
 @cache
@@ -75,6 +81,7 @@ def environment(lang: str) -> Environment:
     )
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     env.filters["day"] = _fmt_date
+    env.filters["clock"] = _fmt_clock
     env.filters.update(FILTERS)
     # Border-check reasons in the page's language, from the domain's catalogue.
     env.filters["reason_words"] = functools.partial(reasons.words, lang=lang)

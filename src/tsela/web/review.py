@@ -21,6 +21,7 @@ from tsela.reference import UnknownPortError
 from tsela.services import audit
 from tsela.services import checks as svc
 from tsela.store.models import PortOfEntry, User
+from tsela.web.errors import Refused, attempt
 from tsela.web.i18n import N_
 from tsela.web.nav import add_nav
 from tsela.web.render import render
@@ -123,24 +124,27 @@ def sign_off(
 ) -> Response:
     """Supervisors: sign off a REFER/DENY decision or an override, with a note."""
     try:
-        svc.review(
+        check_uuid = uuid.UUID(check_id)
+    except ValueError:
+        return render(request, "error.html", {"error": "missing"}, 404)
+    done = attempt(
+        request,
+        session,
+        lambda: svc.review(
             session,
             node=settings.node,
             supervisor=Actor.of(user, settings.node),
-            check_id=uuid.UUID(check_id),
+            check_id=check_uuid,
             note=note,
             now=clock_of(request).now(),
-        )
-    except ValueError:
-        return render(request, "error.html", {"error": "missing"}, 404)
-    except svc.CheckError as exc:
-        session.rollback()
+        ),
+    )
+    if isinstance(done, Refused):
         return render(
             request,
             "review_error.html",
-            {"message": exc.message, "back": _back(port, day, reviewed)},
-            exc.status,
+            {"message": done.message, "back": _back(port, day, reviewed)},
+            done.status,
         )
-    session.commit()
     target = _back(port, day, reviewed)
     return RedirectResponse(target + ("&" if "?" in target else "?") + "done=1", status_code=303)

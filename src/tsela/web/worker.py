@@ -14,14 +14,16 @@ from sqlalchemy.orm import Session
 from tsela.api.deps import clock_of, get_session, get_settings
 from tsela.config import Settings
 from tsela.domain import permits as dom
-from tsela.domain.permits import PermitRuleError, PermitStatus
+from tsela.domain.permits import PermitStatus
 from tsela.kernel.access import Permission
 from tsela.kernel.actor import Actor
 from tsela.services import permit_qr
 from tsela.services import permits as svc
 from tsela.services.stay_left import stay_left
-from tsela.store.models import Person, User
+from tsela.store.models import Permit, Person, User
+from tsela.store.permits import PermitEvent
 from tsela.web.applying import evidence_from, form_fields, open_types
+from tsela.web.errors import Refused, attempt
 from tsela.web.i18n import N_
 from tsela.web.nav import add_nav
 from tsela.web.render import render
@@ -117,11 +119,17 @@ def apply(
     types = open_types(clock_of(request).today(), person.nationality)
     chosen = next((t for t in types if t.type.code == fields.get("type_code")), None)
     if chosen is None:
-        ctx = {"types": types, "chosen": None, "error": N_("Choose a permit type."), "values": {}}
+        ctx: dict[str, object] = {
+            "types": types,
+            "chosen": None,
+            "error": N_("Choose a permit type."),
+            "values": {},
+        }
         return render(request, "worker_apply.html", ctx, 400)
     actor = Actor.of(user, settings.node)
     employer = fields.get("employer", "").strip() or None
-    try:
+
+    def apply() -> tuple[Permit, bool]:
         permit = svc.apply(
             session,
             actor,
@@ -135,11 +143,13 @@ def apply(
         complete = not chosen.type.evidence.missing(svc.evidence_kinds(session, permit))
         if complete:
             svc.submit(session, actor, permit.id, clock_of(request).today())
-    except (svc.PermitError, PermitRuleError, dom.IllegalTransition) as exc:
-        session.rollback()
-        ctx = {"types": types, "chosen": chosen, "error": str(exc), "values": fields}
+        return permit, complete
+
+    applied = attempt(request, session, apply)
+    if isinstance(applied, Refused):
+        ctx = {"types": types, "chosen": chosen, "error": applied.message, "values": fields}
         return render(request, "worker_apply.html", ctx, 400)
-    session.commit()
+    permit, complete = applied
     done = "applied" if complete else "draft"
     return RedirectResponse(f"/me/permits/{permit.id}?done={done}", status_code=303)
 
@@ -166,16 +176,20 @@ def _permit_page(
     status_code: int = 200,
 ) -> Response:
     actor = Actor.of(user, settings.node)
-    try:
+
+    def read() -> tuple[svc.PermitView, list[PermitEvent], Permit, list[str]]:
         view = svc.view(session, actor, permit_id, clock_of(request).today())
         history = svc.history(session, actor, view.id)
         permit = svc.load_permit(session, view.id)
-    except (svc.NotFound, svc.Forbidden):
-        # Another person's permit looks the same as one that does not exist.
-        session.rollback()
-        return render(request, "error.html", {"error": "missing"}, 404)
-    kinds = svc.evidence_kinds(session, permit)
-    session.commit()  # the read is audited
+        return view, history, permit, svc.evidence_kinds(session, permit)
+
+    found = attempt(request, session, read)  # committed: the read is audited
+    if isinstance(found, Refused):
+        if isinstance(found.error, svc.NotFound | svc.Forbidden):
+            # Another person's permit looks the same as one that does not exist.
+            return render(request, "error.html", {"error": "missing"}, 404)
+        raise found.error
+    view, history, permit, kinds = found
     ptype = dom.permit_type(view.permit_type)
     qr = None
     if permit.token and view.status in (S.ISSUED, S.SUSPENDED):
@@ -212,7 +226,8 @@ def answer(
 ) -> Response:
     """Workers: add the evidence asked for and send the application (again)."""
     actor = Actor.of(user, settings.node)
-    try:
+
+    def send() -> Permit:
         permit = svc.load_permit(session, permit_id)
         items = evidence_from(fields, dom.permit_type(permit.permit_type))
         if items:
@@ -220,11 +235,12 @@ def answer(
         else:
             svc.view(session, actor, permit.id, clock_of(request).today())  # checks it is theirs
         svc.submit(session, actor, permit.id, clock_of(request).today())
-    except (svc.NotFound, svc.Forbidden):
-        session.rollback()
-        return render(request, "error.html", {"error": "missing"}, 404)
-    except (svc.PermitError, PermitRuleError, dom.IllegalTransition) as exc:
-        session.rollback()
-        return _permit_page(request, session, user, settings, permit_id, str(exc), 400)
-    session.commit()
+        return permit
+
+    sent = attempt(request, session, send)
+    if isinstance(sent, Refused):
+        if isinstance(sent.error, svc.NotFound | svc.Forbidden):
+            return render(request, "error.html", {"error": "missing"}, 404)
+        return _permit_page(request, session, user, settings, permit_id, sent.message, 400)
+    permit = sent
     return RedirectResponse(f"/me/permits/{permit.id}?done=answered", status_code=303)

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Request, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -59,18 +59,6 @@ class ReviewIn(BaseModel):
     note: str = Field(min_length=1, max_length=2000)
 
 
-def check_error_to_http(
-    session: Session, exc: svc.CheckError, settings: Settings, user: Actor, request: Request
-) -> HTTPException:
-    session.rollback()
-    if exc.audit:
-        svc.log_refusal(
-            session, exc, node=settings.node, actor=user.username, source=client_source(request)
-        )
-        session.commit()
-    return HTTPException(exc.status, exc.message)
-
-
 @router.post("/checks", status_code=status.HTTP_201_CREATED, response_model=CheckOut)
 async def check_traveller(
     body: CheckIn,
@@ -106,19 +94,17 @@ def _check(
         issuing_state=body.issuing_state,
         traveller=traveller,
     )
-    try:
-        result = svc.run_check(
-            session,
-            node=settings.node,
-            officer=user,
-            request=req,
-            screener=screener,
-            document_alerts=document_alerts,
-            source=client_source(request),
-            now=now,
-        )
-    except svc.CheckError as exc:
-        raise check_error_to_http(session, exc, settings, user, request) from None
+    # A refusal (tsela.kernel.errors) keeps nothing and is answered by tsela.api.errors.
+    result = svc.run_check(
+        session,
+        node=settings.node,
+        officer=user,
+        request=req,
+        screener=screener,
+        document_alerts=document_alerts,
+        source=client_source(request),
+        now=now,
+    )
     session.commit()
     count_check(result.check.decision.value, body.port.upper())
     return result.as_dict()
@@ -163,8 +149,6 @@ def record_crossing(
             )
             session.commit()
             break
-        except svc.CheckError as exc:
-            raise check_error_to_http(session, exc, settings, user, request) from None
         except IntegrityError:
             # A concurrent request recorded this check first (the database allows one
             # crossing per check and per key): asked again, the service answers as it would
@@ -230,16 +214,13 @@ def review_override(
     settings: Settings = Depends(get_settings),
 ) -> dict[str, str]:
     """A supervisor signs off a REFER/DENY decision or an override, with a note."""
-    try:
-        check = svc.review(
-            session,
-            node=settings.node,
-            supervisor=user,
-            check_id=check_id,
-            note=body.note,
-            now=clock_of(request).now(),
-        )
-    except svc.CheckError as exc:
-        raise check_error_to_http(session, exc, settings, user, request) from None
+    check = svc.review(
+        session,
+        node=settings.node,
+        supervisor=user,
+        check_id=check_id,
+        note=body.note,
+        now=clock_of(request).now(),
+    )
     session.commit()
     return {"check_id": str(check.id), "reviewed_at": check.reviewed_at.isoformat()}  # type: ignore[union-attr]

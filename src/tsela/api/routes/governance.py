@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from tsela.api.auth import acting
 from tsela.api.deps import get_clock, get_session, get_settings
-from tsela.api.errors import error_responses, service_errors
+from tsela.api.errors import error_responses, service_errors, status_of
 from tsela.api.schemas import (
     ActivityOut,
     ActivitySummaryOut,
@@ -40,6 +40,7 @@ from tsela.domain.governance import GovernanceError, Status, effective_status, p
 from tsela.kernel.access import Permission
 from tsela.kernel.actor import Actor
 from tsela.kernel.clock import Clock
+from tsela.kernel.errors import TselaError
 from tsela.services import governance as g
 from tsela.services import governance_import as gi
 from tsela.services import governance_report as gr
@@ -54,11 +55,8 @@ KNOWN = (g.NotFound, g.AccessDenied, GovernanceError, IndicatorError)
 
 
 def _http(exc: Exception) -> HTTPException:
-    """Tracker errors as HTTP answers: 404 unknown, 403 not allowed, 422 bad input."""
-    if isinstance(exc, g.NotFound):
-        return HTTPException(status.HTTP_404_NOT_FOUND, str(exc))
-    if isinstance(exc, g.AccessDenied):
-        return HTTPException(status.HTTP_403_FORBIDDEN, str(exc))
+    """Tracker errors as HTTP answers: 404 unknown, 403 not allowed, 422 bad input (a file's
+    bad lines listed)."""
     if isinstance(exc, g.LineErrors):
         return HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
@@ -67,6 +65,8 @@ def _http(exc: Exception) -> HTTPException:
                 "errors": [{"line": e.line, "message": e.message} for e in exc.errors],
             },
         )
+    if isinstance(exc, TselaError):
+        return HTTPException(status_of(exc), str(exc))
     return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc))
 
 

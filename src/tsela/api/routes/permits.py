@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from tsela.api.auth import acting, require
 from tsela.api.deps import get_clock, get_session, get_settings
-from tsela.api.errors import error_responses, service_errors
+from tsela.api.errors import error_responses, service_errors, status_of
 from tsela.api.schemas import (
     EmployerOut,
     EmploymentEndedOut,
@@ -36,6 +36,7 @@ from tsela.domain import permits as dom
 from tsela.kernel.access import Permission
 from tsela.kernel.actor import Actor
 from tsela.kernel.clock import Clock
+from tsela.kernel.errors import TselaError
 from tsela.services import employers as emp
 from tsela.services import permit_trust
 from tsela.services import permits as svc
@@ -55,15 +56,9 @@ def _keys(settings: Settings) -> KeyStore:
 
 
 def _http(exc: Exception) -> HTTPException:
-    """The status that fits each kind of refusal; the message is the service's own."""
-    if isinstance(exc, svc.NotFound):
-        return HTTPException(404, str(exc))
-    if isinstance(exc, svc.Forbidden | dom.RoleNotAllowed):
-        return HTTPException(403, str(exc))
-    if isinstance(exc, dom.ReasonRequired):
-        return HTTPException(422, str(exc))
-    if isinstance(exc, dom.IllegalTransition):
-        return HTTPException(409, str(exc))
+    """The status of each kind of refusal (tsela.api.errors); the message is the service's."""
+    if isinstance(exc, TselaError):
+        return HTTPException(status_of(exc), str(exc))
     if isinstance(exc, KeyStoreError):
         return HTTPException(503, f"signing keys unavailable: {exc}")
     return HTTPException(422, str(exc))

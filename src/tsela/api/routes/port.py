@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from tsela.api.auth import acting, client_source
 from tsela.api.deps import clock_of, get_session, get_settings
-from tsela.api.routes.checks import CheckIn, check_error_to_http
+from tsela.api.routes.checks import CheckIn
 from tsela.api.schemas import DiscardOut, OfflineCrossingOut, SnapshotOut
 from tsela.config import Settings
 from tsela.kernel.access import Permission
@@ -52,10 +52,7 @@ def port_snapshot(
     copy (the officer's own port), and every node's permit keys and signed revocation list
     for verifying permits offline."""
     found = svc.find_port(session, port)
-    try:
-        svc.ensure_posted(session, user, found, "download the snapshot")
-    except svc.CheckError as exc:
-        raise check_error_to_http(session, exc, settings, user, request) from None
+    svc.ensure_posted(session, user, found, "download the snapshot")
     from tsela.services import audit
 
     audit.record(
@@ -122,8 +119,6 @@ def upload_offline_crossing(
             )
             session.commit()
             break
-        except svc.CheckError as exc:
-            raise check_error_to_http(session, exc, settings, user, request) from None
         except IntegrityError:
             session.rollback()  # a concurrent retry recorded it first: answer as a replay
             if attempt:
@@ -153,10 +148,7 @@ def report_discard(
     if not idempotency_key:
         raise HTTPException(422, "an Idempotency-Key header is required")
     found = svc.find_port(session, body.port)
-    try:
-        svc.ensure_posted(session, user, found, "discard a crossing")
-    except svc.CheckError as exc:
-        raise check_error_to_http(session, exc, settings, user, request) from None
+    svc.ensure_posted(session, user, found, "discard a crossing")
     created = port_sync.record_discard(
         session,
         node=settings.node,

@@ -89,6 +89,15 @@ from tsela.api.schemas.screening import (
     WatchlistOut,
 )
 from tsela.api.schemas.stay import SelfCheckOut, StayEvaluateOut, StayOutcomeOut
+from tsela.api.schemas.waits import (
+    HourWaitOut,
+    PortHistoryOut,
+    PortWaitOut,
+    QueueEventOut,
+    StaffingOut,
+    StaffingPlanOut,
+    WaitsOut,
+)
 
 __all__ = [
     "AccessOut",
@@ -116,6 +125,7 @@ __all__ = [
     "HealthOut",
     "HitFeaturesOut",
     "HitOut",
+    "HourWaitOut",
     "Id",
     "ImportOut",
     "IndicatorOut",
@@ -148,13 +158,16 @@ __all__ = [
     "PlanImportOut",
     "PlanLineProblemOut",
     "PortDayOut",
+    "PortHistoryOut",
     "PortOut",
+    "PortWaitOut",
     "ProblemOut",
     "PublicInstrumentOut",
     "PublicMeasurementOut",
     "PublicObjectiveOut",
     "PublicViewOut",
     "PublishedOut",
+    "QueueEventOut",
     "ReadinessChecksOut",
     "ReadyOut",
     "ReasonOut",
@@ -169,6 +182,8 @@ __all__ = [
     "SignedOutOut",
     "SnapshotListOut",
     "SnapshotOut",
+    "StaffingOut",
+    "StaffingPlanOut",
     "StayEvaluateOut",
     "StayOutcomeOut",
     "StaySummaryOut",
@@ -176,6 +191,7 @@ __all__ = [
     "UnmatchedOut",
     "UserOut",
     "VerificationOut",
+    "WaitsOut",
     "WatchlistHitOut",
     "WatchlistOut",
 ]

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsela.domain.governance import GovernanceError
+from tsela.kernel import errors
 from tsela.kernel.access import Permission
 from tsela.kernel.actor import Actor
 from tsela.services import audit
@@ -20,12 +21,17 @@ from tsela.store.governance import Activity, Body, BodyMember
 from tsela.store.models import Role
 
 
-class NotFound(GovernanceError):
+class NotFound(errors.NotFound, GovernanceError):
     """A code that names nothing (the message lists what exists where that helps)."""
 
+    default_code = "governance.not_found"
 
-class AccessDenied(PermissionError):
-    pass
+
+class AccessDenied(errors.Forbidden, PermissionError):
+    """The actor may not do this in the tracker (not a member of the owning body)."""
+
+    def __init__(self, message: str, code: str = "governance.forbidden", **values: Any) -> None:
+        super().__init__(code, message, **values)
 
 
 def operator(username: str, node: str) -> Actor:

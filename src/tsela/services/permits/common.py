@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from tsela.domain import permits as dom
 from tsela.domain.permits import PermitStatus
-from tsela.kernel import clock
+from tsela.kernel import clock, errors
 from tsela.kernel.access import Permission
 from tsela.kernel.actor import Actor
 from tsela.services import audit, exchange_outbox
@@ -29,16 +29,24 @@ S = PermitStatus
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
-class PermitError(ValueError):
-    """A user-facing problem with a permit operation; the message says what and where."""
+class PermitError(errors.Invalid, ValueError):
+    """A user-facing problem with a permit operation; the message says what and where (a
+    refusal of ``tsela.kernel.errors``: invalid unless a subclass says otherwise)."""
+
+    default_code = "permit.refused"
+
+    def __init__(self, message: str, code: str | None = None, **values: Any) -> None:
+        super().__init__(code or self.default_code, message, **values)
 
 
-class NotFound(PermitError):
-    pass
+class NotFound(errors.NotFound, PermitError):
+    default_code = "permit.not_found"
 
 
-class Forbidden(PermitError):
+class Forbidden(errors.Forbidden, PermitError):
     """The actor may not see or act on this permit (not theirs, not their employer's)."""
+
+    default_code = "permit.forbidden"
 
 
 @dataclass(frozen=True)

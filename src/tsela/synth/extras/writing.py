@@ -195,8 +195,10 @@ def write_permits(w: Writer, plan: PermitPlan, today: date) -> tuple[Counter[str
             actor = w.applicant(p.person)
             permit = svc.renew(s, actor, permit_of[p.renews], p.applied, _at(p.applied, 12))
         else:
-            actor = w.employer_actor(p.employer) if p.by == "employer" and p.employer else None
-            actor = actor or w.applicant(p.person)
+            by_employer = (
+                w.employer_actor(p.employer) if p.by == "employer" and p.employer else None
+            )
+            actor = by_employer or w.applicant(p.person)
             info = w.info.get(p.employer) if p.employer else None
             permit = svc.apply(
                 s,

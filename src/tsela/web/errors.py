@@ -1,0 +1,107 @@
+"""Refusals on pages, handled once: ``attempt`` runs a page's unit of work and commits it; a
+service's refusal (``tsela.kernel.errors``) rolls it back, writes the audit entry it asks for,
+and comes back as ``Refused`` (the words in the reader's language where this catalogue has
+its code, else the service's English words) for the page to show again with what was typed.
+
+Usage in a form handler::
+
+    done = attempt(request, session, lambda: svc.decide(session, actor, permit_id, target))
+    if isinstance(done, Refused):
+        return _detail(request, ..., done.message, 400)
+    return RedirectResponse(...)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from fastapi import Request
+from sqlalchemy.orm import Session
+
+from tsela.api.errors import status_of
+from tsela.kernel.errors import NotFound, TselaError, kind_of
+from tsela.services import audit
+from tsela.web.i18n import N_, choose_language, translations
+
+T = TypeVar("T")
+
+# Codes said in the reader's language (gettext messages, translated in web/locale); any other
+# refusal is shown in the service's English words (marked lang="en").
+MESSAGES: dict[str, str] = {
+    # tsela.services.accounts
+    "account.refused": N_("The change was refused."),
+    "username_length": N_("The username must have 1 to 60 characters."),
+    "password_short": N_("The password must have at least %(min)s characters."),
+    "password_long": N_("The password must have at most %(max)s characters."),
+    "user_exists": N_("There is already a user %(username)s."),
+    "port_required": N_("A border officer must be posted at a port: choose one."),
+    "port_not_loaded": N_("Port %(port)s is not loaded in this database."),
+    "no_user": N_("There is no such user."),
+    "self_disable": N_("You cannot disable your own account."),
+    "password_same": N_("The new password is the same as the current one."),
+}
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A refusal as a page says it: ``message`` in ``lang``; ``msgid`` and ``values`` for
+    templates that translate themselves (``_(msgid, **values)``); ``status`` the kind's."""
+
+    error: Exception
+    status: int
+    message: str
+    lang: str
+    msgid: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def not_found(self) -> bool:
+        return isinstance(self.error, TselaError) and kind_of(self.error) is NotFound
+
+
+def refused(request: Request, exc: Exception, status: int = 400) -> Refused:
+    """``exc`` in the reader's language (``status`` for an error that is not a kernel one)."""
+    lang, _chosen = choose_language(request)
+    if not isinstance(exc, TselaError):
+        text = str(exc)
+        return Refused(exc, status, text, "en", text.replace("%", "%%"))
+    msgid = MESSAGES.get(exc.code)
+    if msgid is None:
+        return Refused(exc, status_of(exc), exc.message, "en", exc.message.replace("%", "%%"))
+    translated = translations(lang).gettext(msgid)
+    said_in = lang if translated != msgid or lang == "en" else "en"
+    return Refused(exc, status_of(exc), translated % exc.values, said_in, msgid, dict(exc.values))
+
+
+def attempt(
+    request: Request,
+    session: Session,
+    work: Callable[[], T],
+    *,
+    also: tuple[type[Exception], ...] = (),
+    actor: str = "",
+    node: str = "",
+) -> T | Refused:
+    """Run ``work`` and commit. A refusal (a kernel error, or one of ``also``: errors of
+    modules that have no kernel kind, answered 400) keeps nothing: rolled back, its audit
+    entry written (as ``actor`` on ``node``) and committed, then returned as ``Refused``.
+    Anything else propagates (a bug, not a refusal)."""
+    try:
+        result = work()
+        session.commit()
+        return result
+    except TselaError as exc:
+        session.rollback()
+        if exc.audit is not None:
+            audit.record_refusal(session, exc, actor=actor, node=node, source=_source(request))
+            session.commit()
+        return refused(request, exc)
+    except also as exc:
+        session.rollback()
+        return refused(request, exc)
+
+
+def _source(request: Request) -> str:
+    return request.client.host if request.client else ""
