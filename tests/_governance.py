@@ -12,7 +12,7 @@ from tsela.services import governance as g
 from tsela.services import governance_import as gi
 from tsela.store.db import session_factory, transaction
 
-SECRETARIAT = g.operator("cli:test")
+SECRETARIAT = g.operator("cli:test", "LS")
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
 

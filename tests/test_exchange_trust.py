@@ -26,6 +26,7 @@ from tsela.api.app import create_app
 from tsela.config import Settings
 from tsela.domain.credentials import VerifyStatus
 from tsela.ids import new_id
+from tsela.kernel.actor import Actor
 from tsela.services import exchange as svc
 from tsela.services import permit_trust, port_sync
 from tsela.services import permits as permits_svc
@@ -39,7 +40,7 @@ from tsela.store.partner_alerts import PartnerDocumentAlert
 from tsela.store.watchlists import WatchlistKind
 
 TODAY = date(2026, 12, 2)
-LS_OFFICER = permits_svc.Actor("officer.mokhele", Role.PERMIT_OFFICER, "LS")
+LS_OFFICER = Actor("officer.mokhele", Role.PERMIT_OFFICER, "LS")
 STOLEN_LIST = "LMPS lost and stolen passports"
 
 

@@ -13,6 +13,7 @@ from _matching import crossing, partner
 from factories import add_traveller, passport
 from tsela.domain.values import Direction
 from tsela.ids import new_id
+from tsela.kernel.actor import Actor
 from tsela.services import checks as svc
 from tsela.services.matching import matching_report
 from tsela.store.db import session_factory, transaction
@@ -27,7 +28,7 @@ def _check(engine: Engine, make_user, direction: str, at: datetime) -> dict[str,
         result = svc.run_check(
             s,
             node="ZA",
-            officer=s.merge(officer),
+            officer=Actor.of(s.merge(officer), "ZA"),
             request=svc.CheckRequest(
                 port="MSU", direction=Direction(direction), at=at, mrz=passport()
             ),

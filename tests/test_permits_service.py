@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from tsela.domain.credentials import Verifier, VerifyStatus
 from tsela.domain.permits import IllegalTransition, PermitRuleError, ReasonRequired, RoleNotAllowed
+from tsela.kernel.actor import Actor
 from tsela.services import audit
 from tsela.services import employers as emp
 from tsela.services import permits as svc
@@ -25,8 +26,8 @@ from tsela.store.permits import Employment, PermitEvent
 
 TODAY = date(2026, 3, 2)
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
-OFFICER = svc.Actor("officer.mokhele", Role.PERMIT_OFFICER, "LS")
-ADMIN = svc.Actor("admin", Role.ADMIN, "LS")
+OFFICER = Actor("officer.mokhele", Role.PERMIT_OFFICER, "LS")
+ADMIN = Actor("admin", Role.ADMIN, "LS")
 
 
 def lineo(**kw: object) -> svc.Applicant:
@@ -54,7 +55,7 @@ def db(engine: Engine) -> Session:
         yield s  # type: ignore[misc]
 
 
-def study_application(db: Session, actor: svc.Actor = OFFICER, **kw: object) -> Permit:
+def study_application(db: Session, actor: Actor = OFFICER, **kw: object) -> Permit:
     return svc.apply(
         db,
         actor,
@@ -154,11 +155,11 @@ def test_evidence_request_and_resubmission(db: Session) -> None:
 
 def test_worker_cannot_approve_and_sees_only_own(db: Session, keys: KeyStore) -> None:
     permit = study_application(db)
-    worker = svc.Actor("lineo", Role.WORKER, "LS", person_id=permit.person_id)
+    worker = Actor("lineo", Role.WORKER, "LS", person_id=permit.person_id)
     svc.submit(db, worker, permit.number, TODAY)
     with pytest.raises(RoleNotAllowed, match="a worker may not approve"):
         svc.decide(db, worker, permit.number, "approved")
-    stranger = svc.Actor("thabo", Role.WORKER, "LS", person_id=None)
+    stranger = Actor("thabo", Role.WORKER, "LS", person_id=None)
     with pytest.raises(svc.Forbidden):
         svc.view(db, stranger, permit.number, TODAY)
     assert svc.view(db, worker, permit.number, TODAY).number == permit.number
@@ -285,8 +286,8 @@ def test_employer_sees_and_ends_employment_of_its_workers(db: Session, keys: Key
     with pytest.raises(PermitRuleError, match="must name a registered employer"):
         svc.apply(db, OFFICER, type_code="SEASONAL", today=TODAY, applicant=lineo())
     permit = _seasonal(db, farm.id, keys)
-    farm_account = svc.Actor("farm.hr", Role.EMPLOYER, "LS", employer_id=farm.id)
-    other_account = svc.Actor("other.hr", Role.EMPLOYER, "LS", employer_id=other.id)
+    farm_account = Actor("farm.hr", Role.EMPLOYER, "LS", employer_id=farm.id)
+    other_account = Actor("other.hr", Role.EMPLOYER, "LS", employer_id=other.id)
     seen = emp.workers_permits(db, farm_account, farm.registration_number, TODAY)
     assert [v.number for v in seen] == [permit.number]
     assert seen[0].employer == "Ficksburg Cherry Farms"
@@ -317,7 +318,7 @@ def test_bad_employer_registration_is_refused(db: Session) -> None:
         emp.register_employer(
             db, OFFICER, registration_number="2019/1/07", name="X", sector="retail", country="ZZZ"
         )
-    worker = svc.Actor("w", Role.WORKER, "LS")
+    worker = Actor("w", Role.WORKER, "LS")
     with pytest.raises(svc.Forbidden):
         emp.register_employer(db, worker, registration_number="2019/1/07", name="X", sector="r")
 
@@ -482,7 +483,7 @@ def test_known_document_with_other_details_is_refused_not_overwritten(db: Sessio
 def test_employer_applies_for_its_own_workers_only(db: Session) -> None:
     farm = _employer(db)
     other = _employer(db, "2001/000001/07")
-    farm_account = svc.Actor("farm.hr", Role.EMPLOYER, "LS", employer_id=farm.id)
+    farm_account = Actor("farm.hr", Role.EMPLOYER, "LS", employer_id=farm.id)
     evidence = [svc.EvidenceItem("passport"), svc.EvidenceItem("employment_contract")]
     permit = svc.apply(
         db, farm_account, type_code="SEASONAL", today=TODAY, applicant=lineo(), evidence=evidence
@@ -502,7 +503,7 @@ def test_employer_applies_for_its_own_workers_only(db: Session) -> None:
 
 def test_worker_applies_only_for_themselves(db: Session) -> None:
     first = study_application(db)
-    worker = svc.Actor("lineo", Role.WORKER, "LS", person_id=first.person_id)
+    worker = Actor("lineo", Role.WORKER, "LS", person_id=first.person_id)
     card = svc.apply(
         db,
         worker,

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from tsela.domain import decisions as dec
 from tsela.domain import reasons
 from tsela.domain.reasons import CatalogueError, Severity, reason, words
+from tsela.kernel.actor import Actor
 from tsela.services import employers as emp
 from tsela.services import permits as svc
 from tsela.services.keys import KeyStore
@@ -122,7 +123,7 @@ def test_the_permit_findings_severity_does_not_depend_on_their_words(
 ) -> None:
     """An ended employment whose reason says "was revoked" stays information: the severity
     is the case's (the check once looked for " was revoked" in the English words)."""
-    officer = svc.Actor("officer", Role.PERMIT_OFFICER, "LS")
+    officer = Actor("officer", Role.PERMIT_OFFICER, "LS")
     today = date(2026, 3, 2)
     keys = KeyStore(tmp_path / "var", "LS")
     with session_factory(engine)() as s:
@@ -149,7 +150,7 @@ def test_the_permit_findings_severity_does_not_depend_on_their_words(
         s.rollback()
 
 
-def _issued_seasonal(s: Session, officer: svc.Actor, employer: object, keys: KeyStore, today: date):  # type: ignore[no-untyped-def]
+def _issued_seasonal(s: Session, officer: Actor, employer: object, keys: KeyStore, today: date):  # type: ignore[no-untyped-def]
     permit = svc.apply(
         s,
         officer,

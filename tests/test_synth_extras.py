@@ -29,6 +29,7 @@ from tsela.api.app import create_app
 from tsela.config import Settings
 from tsela.domain import permits as dom
 from tsela.domain.credentials import Verifier, VerifyStatus
+from tsela.kernel.actor import Actor
 from tsela.kernel.clock import FixedClock
 from tsela.observatory.parquet import traveller_key
 from tsela.services import accounts
@@ -47,7 +48,7 @@ from tsela.synth.run import SynthSummary, synthesise
 CFG = SynthConfig(persons=300, start=date(2026, 1, 1), end=date(2026, 6, 30), seed=11)
 TODAY = CFG.end + timedelta(days=1)  # the extras are "as of" the day after the last crossing
 AT = datetime(2026, 7, 1, 10, 0, tzinfo=timezone(timedelta(hours=2)))
-OFFICER = svc.Actor("reader", Role.PERMIT_OFFICER, "LS")
+OFFICER = Actor("reader", Role.PERMIT_OFFICER, "LS")
 PG_URL = os.environ.get("TSELA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 CIPC = re.compile(r"(19|20)\d\d/\d{6}/0[67]")

@@ -9,8 +9,8 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import Engine
 
+from tsela.kernel.actor import Actor
 from tsela.services import accounts, employers
-from tsela.services.permits import Actor
 from tsela.store.db import session_factory, transaction
 from tsela.store.models import Role
 

@@ -73,8 +73,8 @@ def prepare(var_dir: Path, *, persons: int = 0, node: str = "LS") -> tuple[uuid.
             env=env, check=True, capture_output=True,
         )  # fmt: skip
     from tsela.config import load_settings
+    from tsela.kernel.actor import Actor
     from tsela.services import accounts, employers
-    from tsela.services.permits import Actor
     from tsela.services.setup import initialise
     from tsela.store.db import make_engine, session_factory, transaction
     from tsela.store.models import Person, Role, Sex, TravelDocument

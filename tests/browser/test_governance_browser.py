@@ -22,7 +22,7 @@ pytestmark = pytest.mark.browser
 def plans(live_site: Site) -> Site:
     """The example plan in the site's database; the analyst speaks for Home Affairs (LS)."""
     engine = make_engine(live_site.database_url)
-    actor = g.operator("browser-test")
+    actor = g.operator("browser-test", "LS")
     with transaction(session_factory(engine)) as s:
         g.load_bodies(s, actor, "LS")
         rows = gi.read_csv_text(gi.example_plan_text(), gi.PLAN_COLUMNS, "example")

@@ -1,22 +1,29 @@
-"""Who is calling, and may they? Every route declares its roles through ``require_roles``.
+"""Who is calling, and may they? Every route declares its permission through ``require``
+(or ``acting``, which also gives the route the caller as a ``tsela.kernel.Actor``); which
+roles hold each permission is the table in ``tsela.kernel.access``.
 
 A caller proves identity with ``Authorization: Bearer <token>`` (API clients, port
 clients) or the ``tsela_session`` cookie (browsers; unsafe methods then also need the
 session's CSRF token in ``X-CSRF-Token``). Routes open to anyone are listed in
-``PUBLIC_ROUTES`` with the reason, and a test proves every other route refuses strangers.
+``PUBLIC_ROUTES`` with the reason, and tests prove every other route refuses strangers
+(``tests/test_auth.py``) and each role gets what the table says (``tests/test_access.py``).
 """
 
 from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from tsela.api.deps import get_settings
+from tsela.config import Settings
+from tsela.kernel.access import Permission, allows, roles_for
+from tsela.kernel.actor import Actor
 from tsela.services import accounts
 from tsela.store.models import Role, User
 
@@ -24,7 +31,7 @@ SESSION_COOKIE = "tsela_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
-# (method, path) -> why it is public. Anything not listed must declare roles.
+# (method, path) -> why it is public. Anything not listed must declare a permission.
 PUBLIC_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/health"): "liveness probe for load balancers; reveals no data",
     ("POST", "/v1/stay/self-check"): (
@@ -68,8 +75,6 @@ PUBLIC_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/redoc"): "API documentation page",
     ("GET", "/favicon.ico"): "the site's icon, asked for by every browser",
 }
-
-STAFF = (Role.BORDER_OFFICER, Role.SUPERVISOR, Role.PERMIT_OFFICER, Role.ANALYST, Role.ADMIN)
 
 
 def _unauthorised(
@@ -181,36 +186,57 @@ async def current_user(request: Request) -> User | None:
     return user
 
 
-def require_roles(*roles: Role) -> Callable[..., User]:
-    """A dependency admitting only the given roles; 401 for strangers, 403 for others."""
-    allowed = frozenset(roles)
+def require(permission: Permission) -> Callable[..., Coroutine[Any, Any, User]]:
+    """A dependency admitting the roles holding ``permission``; 401 for strangers, 403 for
+    other roles. It carries ``tsela_permission`` so a route's permission can be listed."""
 
     # async: it does no I/O, and a sync dependency would cost a hop to a worker thread.
     async def dependency(user: User | None = Depends(current_user)) -> User:
         if user is None:
             raise _unauthorised()
-        if user.role not in allowed:
-            names = ", ".join(sorted(r.value for r in allowed))
+        if not allows(user.role, permission):
+            names = ", ".join(sorted(r.value for r in roles_for(permission)))
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,
                 f"your role ({user.role.value}) may not do this; allowed: {names}",
             )
         return user
 
-    dependency.tsela_roles = allowed  # type: ignore[attr-defined]
+    dependency.tsela_permission = permission  # type: ignore[attr-defined]
     return dependency
 
 
-def declared_roles(route: Any) -> frozenset[Role] | None:
-    """The roles a route admits, found in its dependency tree (None when it declares none)."""
+def acting(permission: Permission) -> Callable[..., Coroutine[Any, Any, Actor]]:
+    """Like ``require``, but the route receives the caller as an ``Actor`` of this node, with
+    the request's source address for the audit log."""
+    gate = require(permission)
+
+    async def dependency(
+        request: Request,
+        user: User = Depends(gate),
+        settings: Settings = Depends(get_settings),
+    ) -> Actor:
+        return Actor.of(user, settings.node, client_source(request))
+
+    return dependency
+
+
+def declared_permission(route: Any) -> Permission | None:
+    """The permission a route declares, found in its dependency tree (None when public)."""
     stack = [route.dependant]
     while stack:
         dep = stack.pop()
-        roles = getattr(dep.call, "tsela_roles", None)
-        if roles is not None:
-            return frozenset(roles)
+        permission = getattr(dep.call, "tsela_permission", None)
+        if permission is not None:
+            return Permission(permission)
         stack.extend(dep.dependencies)
     return None
+
+
+def declared_roles(route: Any) -> frozenset[Role] | None:
+    """The roles a route admits (those holding its permission; None when it declares none)."""
+    permission = declared_permission(route)
+    return None if permission is None else roles_for(permission)
 
 
 def bearer_secret(request: Request) -> str | None:

@@ -35,7 +35,7 @@ def _actor() -> Any:
         user = getpass.getuser()
     except (KeyError, OSError):  # no login name in some containers
         user = ""
-    return operator(f"cli:{user}" if user else "cli")
+    return operator(f"cli:{user}" if user else "cli", settings().node)
 
 
 def _session(write: bool) -> Any:

@@ -64,7 +64,7 @@ def _now() -> datetime:
 
 
 def _actor():
-    from tsela.services.permits import Actor
+    from tsela.kernel.actor import Actor
     from tsela.store.models import Role
 
     return Actor(f"cli:{getpass.getuser()}"[:60], Role.PERMIT_OFFICER, settings().node)

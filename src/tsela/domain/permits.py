@@ -15,8 +15,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from tsela.domain.values import Role
 from tsela.kernel import errors
-from tsela.store.models import Role
+from tsela.kernel.access import Permission, allows, roles_for
 
 RIGHTS = ("work", "study", "business", "reside", "fast_lane")
 # Rights that let a person stay beyond a visitor's limit (a fast lane alone does not).
@@ -305,46 +306,34 @@ def permit_type(code: str) -> PermitType:
 # --- the state machine ------------------------------------------------------------------
 
 S = PermitStatus
-OFFICERS = frozenset({Role.PERMIT_OFFICER, Role.ADMIN})
 
 
 @dataclass(frozen=True)
 class Transition:
     source: PermitStatus
     target: PermitStatus
-    roles: frozenset[Role]
+    permission: Permission  # the roles holding it may make the move (tsela.kernel.access)
     reason_required: bool
     action: str  # the verb users see: "submit", "approve", ...
 
 
+APPLY, DECIDE = Permission.PERMIT_APPLY, Permission.PERMIT_DECIDE
 TRANSITIONS: tuple[Transition, ...] = (
     # Applicants submit their own; employers for their workers; officers at the counter.
-    Transition(
-        S.DRAFT,
-        S.SUBMITTED,
-        frozenset({Role.WORKER, Role.EMPLOYER, *OFFICERS}),
-        False,
-        "submit",
-    ),
-    Transition(S.SUBMITTED, S.EVIDENCE_REQUESTED, OFFICERS, True, "request evidence"),
-    Transition(
-        S.EVIDENCE_REQUESTED,
-        S.SUBMITTED,
-        frozenset({Role.WORKER, Role.EMPLOYER, *OFFICERS}),
-        False,
-        "resubmit",
-    ),
-    Transition(S.SUBMITTED, S.APPROVED, OFFICERS, False, "approve"),
-    Transition(S.SUBMITTED, S.REJECTED, OFFICERS, True, "reject"),
-    Transition(S.EVIDENCE_REQUESTED, S.REJECTED, OFFICERS, True, "reject"),
-    Transition(S.APPROVED, S.ISSUED, OFFICERS, False, "issue"),
-    Transition(S.ISSUED, S.SUSPENDED, OFFICERS, True, "suspend"),
-    Transition(S.SUSPENDED, S.ISSUED, OFFICERS, True, "reinstate"),
-    Transition(S.ISSUED, S.REVOKED, OFFICERS, True, "revoke"),
-    Transition(S.SUSPENDED, S.REVOKED, OFFICERS, True, "revoke"),
+    Transition(S.DRAFT, S.SUBMITTED, APPLY, False, "submit"),
+    Transition(S.SUBMITTED, S.EVIDENCE_REQUESTED, DECIDE, True, "request evidence"),
+    Transition(S.EVIDENCE_REQUESTED, S.SUBMITTED, APPLY, False, "resubmit"),
+    Transition(S.SUBMITTED, S.APPROVED, DECIDE, False, "approve"),
+    Transition(S.SUBMITTED, S.REJECTED, DECIDE, True, "reject"),
+    Transition(S.EVIDENCE_REQUESTED, S.REJECTED, DECIDE, True, "reject"),
+    Transition(S.APPROVED, S.ISSUED, DECIDE, False, "issue"),
+    Transition(S.ISSUED, S.SUSPENDED, DECIDE, True, "suspend"),
+    Transition(S.SUSPENDED, S.ISSUED, DECIDE, True, "reinstate"),
+    Transition(S.ISSUED, S.REVOKED, DECIDE, True, "revoke"),
+    Transition(S.SUSPENDED, S.REVOKED, DECIDE, True, "revoke"),
     # Expiry follows from the dates; recording it is bookkeeping, no reason needed.
-    Transition(S.ISSUED, S.EXPIRED, OFFICERS, False, "expire"),
-    Transition(S.SUSPENDED, S.EXPIRED, OFFICERS, False, "expire"),
+    Transition(S.ISSUED, S.EXPIRED, DECIDE, False, "expire"),
+    Transition(S.SUSPENDED, S.EXPIRED, DECIDE, False, "expire"),
 )
 _BY_PAIR = {(t.source, t.target): t for t in TRANSITIONS}
 FINAL = frozenset({S.REJECTED, S.REVOKED, S.EXPIRED})
@@ -389,8 +378,8 @@ def transition(
         who = Role(role)
     except ValueError:
         raise RoleNotAllowed(f"unknown role {role!r}") from None
-    if who not in found.roles:
-        allowed = ", ".join(sorted(r.value for r in found.roles))
+    if not allows(who, found.permission):
+        allowed = ", ".join(sorted(r.value for r in roles_for(found.permission)))
         raise RoleNotAllowed(
             f"a {who.value} may not {found.action} a permit "
             f"('{found.source}' -> '{found.target}'); allowed: {allowed}"
@@ -405,7 +394,7 @@ def transition(
 
 def allowed_targets(current: str | PermitStatus, role: Role | str) -> list[PermitStatus]:
     cur = parse_status(current)
-    return [t.target for t in TRANSITIONS if t.source is cur and Role(role) in t.roles]
+    return [t.target for t in TRANSITIONS if t.source is cur and allows(Role(role), t.permission)]
 
 
 # --- validity, expiry, renewal ----------------------------------------------------------

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from tsela.domain import mrz as mrz_format
 from tsela.domain.credentials import CredentialError, Verification
 from tsela.domain.values import Direction, Role
+from tsela.kernel.actor import Actor
 from tsela.kernel.clock import SYSTEM, Clock, now
 from tsela.kernel.errors import TselaError
 from tsela.port import words
@@ -567,8 +568,9 @@ class PortClient:
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """The check (and crossing) in the local copy, in the caller's transaction; and what
         the queue would send."""
-        officer = s.scalar(select(User).where(User.username == self._meta("officer")))
-        assert officer is not None
+        user = s.scalar(select(User).where(User.username == self._meta("officer")))
+        assert user is not None
+        officer = Actor.of(user, node)
         try:
             result = svc.run_check(
                 s,

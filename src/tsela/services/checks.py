@@ -30,6 +30,7 @@ from tsela.domain.screening.scoring import EARLIEST_BIRTH_YEAR
 from tsela.domain.values import Decision, Direction, DocumentStatus, Role, Sex
 from tsela.ids import new_id
 from tsela.kernel import clock
+from tsela.kernel.actor import Actor
 from tsela.kernel.errors import AuditNote, Conflict, Forbidden, Invalid, NotFound
 from tsela.reference import country_name, port_display_name
 from tsela.reference import port as port_info
@@ -254,7 +255,7 @@ def _port_by_id(session: Session, port_id: uuid.UUID) -> PortRef | None:
 
 
 def ensure_posted(
-    session: Session, officer: User, port: PortRef | PortOfEntry, action: str
+    session: Session, officer: Actor, port: PortRef | PortOfEntry, action: str
 ) -> None:
     """A border officer works only at the port they are posted to."""
     if officer.role is Role.BORDER_OFFICER and officer.port_id != port.id:
@@ -573,7 +574,7 @@ def run_check(
     session: Session,
     *,
     node: str,
-    officer: User,
+    officer: Actor,
     request: CheckRequest,
     now: datetime | None = None,
     screener: Screener | None = None,
@@ -750,7 +751,7 @@ def run_check(
         node=node,
         created_at=now,
         port_id=port.id,
-        officer_id=officer.id,
+        officer_id=officer.user_id,
         person_id=person.id,
         document_id=document.id,
         direction=request.direction,
@@ -832,7 +833,7 @@ def record_crossing(
     session: Session,
     *,
     node: str,
-    officer: User,
+    officer: Actor,
     check_id: uuid.UUID,
     idempotency_key: str,
     payload_hash: str,
@@ -881,7 +882,7 @@ def record_crossing(
                 min=MIN_OVERRIDE_REASON,
             )
         check.override_reason = reason
-        check.overridden_by = officer.id
+        check.overridden_by = officer.user_id
         check.overridden_at = now
     crossing = Crossing(
         node=node,
@@ -891,7 +892,7 @@ def record_crossing(
         direction=check.direction,
         country=check.country,
         crossed_at=check.checked_at,
-        officer_id=officer.id,
+        officer_id=officer.user_id,
         idempotency_key=idempotency_key,
         decision=check.decision,
         check_id=check.id,
@@ -968,7 +969,7 @@ def review(
     session: Session,
     *,
     node: str,
-    supervisor: User,
+    supervisor: Actor,
     check_id: uuid.UUID,
     note: str,
     now: datetime | None = None,
@@ -983,7 +984,7 @@ def review(
         raise Conflict(
             "review.already_reviewed", "check %(check)s was already reviewed", check=str(check_id)
         )
-    check.reviewed_by = supervisor.id
+    check.reviewed_by = supervisor.user_id
     check.reviewed_at = now or clock.now()
     check.review_note = note.strip()
     audit.record(

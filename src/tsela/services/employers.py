@@ -9,9 +9,11 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tsela.kernel.access import Permission
+from tsela.kernel.actor import Actor
 from tsela.reference import is_country
 from tsela.services import audit
-from tsela.services.permits import Actor, Forbidden, NotFound, PermitError, PermitView
+from tsela.services.permits import Forbidden, NotFound, PermitError, PermitView
 from tsela.services.permits import list_permits as _list_permits
 from tsela.store.models import Employer, Role
 
@@ -35,7 +37,7 @@ def register_employer(
     country: str = "ZAF",
 ) -> Employer:
     """Add an employer to the registry (permit officers and administrators)."""
-    if actor.role not in (Role.PERMIT_OFFICER, Role.ADMIN):
+    if not actor.may(Permission.PERMIT_DECIDE):
         raise Forbidden(f"a {actor.role.value} may not register employers")
     reg = " ".join(registration_number.split()).upper()
     if not _REG_NUMBER.fullmatch(reg):
@@ -68,7 +70,7 @@ def register_employer(
     session.flush()
     audit.record(
         session,
-        actor=actor.name,
+        actor=actor.username,
         action="employer.register",
         node=actor.node,
         entity="employer",
@@ -108,5 +110,5 @@ def workers_permits(
     """The permits naming an employer: the employer's own account, or an officer."""
     employer = get_employer(session, employer_ref)
     if actor.role is Role.EMPLOYER and actor.employer_id != employer.id:
-        raise Forbidden(f"{actor.name} may see only their own employer's workers")
+        raise Forbidden(f"{actor.username} may see only their own employer's workers")
     return _list_permits(session, actor, today, employer_id=employer.id)

@@ -37,9 +37,9 @@ from tsela.domain.governance import (
     parse_status,
 )
 from tsela.ids import new_id
+from tsela.kernel.actor import Actor
 from tsela.services import indicators
 from tsela.services.governance import (
-    Actor,
     LineError,
     dependency_graph,
     load_bodies,

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from tsela import reporting
 from tsela.domain.governance import ReviewItem, Status, local_today
+from tsela.kernel.actor import Actor
 from tsela.services.governance import (
-    Actor,
     BodyReview,
     IndicatorProgress,
     indicator_progress,

@@ -20,12 +20,13 @@ from sqlalchemy.orm import Session
 from tsela.domain.icao_codes import iso_country
 from tsela.domain.values import DocumentStatus
 from tsela.kernel import clock
+from tsela.kernel.actor import Actor
 from tsela.services import checks as svc
 from tsela.services import permit_trust
 from tsela.services.keys import KeyStoreError
 from tsela.services.screening_link import document_alerts, screener
 from tsela.store import partner_alerts
-from tsela.store.models import TravelDocument, User
+from tsela.store.models import TravelDocument
 from tsela.store.watchlists import (
     PUBLISHED,
     DocumentAlert,
@@ -156,7 +157,7 @@ def accept_offline_crossing(
     session: Session,
     *,
     node: str,
-    officer: User,
+    officer: Actor,
     request: svc.CheckRequest,
     idempotency_key: str,
     payload_hash: str,
@@ -222,7 +223,7 @@ def record_discard(
     session: Session,
     *,
     node: str,
-    officer: User,
+    officer: Actor,
     port: str,
     idempotency_key: str,
     detail: dict[str, Any],

@@ -24,6 +24,7 @@ from tsela.domain.values import Direction, Role
 from tsela.exchange import kinds
 from tsela.ids import new_id
 from tsela.kernel import clock
+from tsela.kernel.access import Permission, allows
 from tsela.reference import country_name
 from tsela.services import audit, exchange_outbox
 from tsela.store.checks import BorderCheck
@@ -509,7 +510,7 @@ def change_ban(
     ban = session.get(EntryBan, ban_id)
     if ban is None:
         raise RefusalError(404, f"no entry ban {ban_id}", refused)
-    if supervisor.role is not Role.SUPERVISOR:
+    if not allows(supervisor.role, Permission.ENTRY_BAN_DECIDE):
         raise RefusalError(403, "a supervisor approves lifting or shortening a ban", refused)
     if ban.node != node:
         raise RefusalError(

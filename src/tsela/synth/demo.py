@@ -137,5 +137,5 @@ def ensure_example_plan(engine: Engine, node: str, now: datetime) -> int:
     with transaction(session_factory(engine)) as s:
         if s.scalar(select(Instrument.id).limit(1)) is not None:
             return 0
-        report = gi.import_example(s, operator("demo"), node, now)
+        report = gi.import_example(s, operator("demo", node), node, now)
     return len(report.created)

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from tsela.config import Settings, load_settings
 from tsela.domain.values import Decision, Direction, DocumentStatus
+from tsela.kernel.actor import Actor
 from tsela.kernel.clock import Clock
 from tsela.kernel.errors import Conflict, TselaError
 from tsela.services import checks
@@ -214,11 +215,11 @@ class Walkthrough:
     permit: str = ""  # (c): which permit, in words
 
 
-def _officer(session: Session, username: str) -> User:
+def _officer(session: Session, username: str, node: str) -> Actor:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         raise ValueError(f"the demo account {username!r} is missing: run the demo set-up")
-    return user
+    return Actor.of(user, node)
 
 
 def _request(port: str, direction: Direction, at: datetime, t: Traveller) -> checks.CheckRequest:
@@ -241,7 +242,7 @@ def clears(
             result = checks.run_check(
                 s,
                 node=node,
-                officer=_officer(s, officer),
+                officer=_officer(s, officer, node),
                 request=_request(port, way, now, t),
                 now=now,
                 screener=screener,
@@ -276,7 +277,7 @@ def record(
     if _seeded(engine, key):
         return False
     with transaction(session_factory(engine)) as s:
-        user = _officer(s, officer)
+        user = _officer(s, officer, node)
         result = checks.run_check(
             s,
             node=node,

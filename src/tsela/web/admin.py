@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from tsela.api.deps import clock_of, get_engine, get_session, get_settings
 from tsela.config import Settings
+from tsela.kernel.access import Permission
 from tsela.kernel.clock import day_start
 from tsela.reference import UnknownPortError, ports
 from tsela.services import accounts, audit
@@ -33,17 +34,19 @@ from tsela.web.exchange import Paged
 from tsela.web.i18n import N_
 from tsela.web.nav import add_nav
 from tsela.web.render import ROLE_LABELS, render
-from tsela.web.security import page_roles
+from tsela.web.security import page_for
 
 router = APIRouter(include_in_schema=False)
-ADMIN = page_roles(Role.ADMIN)
+MANAGE_USERS = page_for(Permission.USERS_MANAGE)
+MANAGE_WATCHLISTS = page_for(Permission.WATCHLIST_MANAGE)
+READ_AUDIT = page_for(Permission.AUDIT_READ)
 PER_PAGE = 25
 MAX_IMPORT_BYTES = 20 * 1024**2  # larger lists are imported with the command line
 ROW_ERRORS_SHOWN = 200
 
-add_nav("/admin/users", N_("Users"), (Role.ADMIN,))
-add_nav("/admin/watchlists", N_("Watchlists"), (Role.ADMIN,))
-add_nav("/admin/audit", N_("Audit log"), (Role.ADMIN,))
+add_nav("/admin/users", N_("Users"), Permission.USERS_MANAGE)
+add_nav("/admin/watchlists", N_("Watchlists"), Permission.WATCHLIST_MANAGE)
+add_nav("/admin/audit", N_("Audit log"), Permission.AUDIT_READ)
 
 # The refusals of ``services.accounts`` (AccountError.code), in words with their values.
 PASSWORDS_DIFFER = N_("The two passwords differ: type the same password twice.")
@@ -117,7 +120,7 @@ def _role_param(raw: str) -> Role | None:
 @router.get("/admin/users")
 def users(
     request: Request,
-    _admin: User = Depends(ADMIN),
+    _admin: User = Depends(MANAGE_USERS),
     session: Session = Depends(get_session),
 ) -> Response:
     """Administrators: every account, searched by username or name and by role, paged."""
@@ -164,7 +167,7 @@ def _user_form(
 
 @router.get("/admin/users/new")
 def new_user_form(
-    request: Request, _admin: User = Depends(ADMIN), session: Session = Depends(get_session)
+    request: Request, _admin: User = Depends(MANAGE_USERS), session: Session = Depends(get_session)
 ) -> Response:
     """Administrators: the form for a new account."""
     return _user_form(request, session, {}, None)
@@ -173,7 +176,7 @@ def new_user_form(
 @router.post("/admin/users/new")
 def create_user(
     request: Request,
-    admin: User = Depends(ADMIN),
+    admin: User = Depends(MANAGE_USERS),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
     username: str = Form(""),
@@ -249,7 +252,7 @@ def _missing(request: Request) -> Response:
 def user_page(
     request: Request,
     user_id: str,
-    _admin: User = Depends(ADMIN),
+    _admin: User = Depends(MANAGE_USERS),
     session: Session = Depends(get_session),
 ) -> Response:
     """Administrators: one account, its API tokens, and the changes that can be made."""
@@ -265,7 +268,7 @@ def _done(user_id: object, what: str) -> Response:
 def change_role(
     request: Request,
     user_id: str,
-    admin: User = Depends(ADMIN),
+    admin: User = Depends(MANAGE_USERS),
     session: Session = Depends(get_session),
     role: str = Form(""),
     port: str = Form(""),
@@ -321,7 +324,7 @@ def confirm_token_revoke(
     request: Request,
     user_id: str,
     token_id: str,
-    _admin: User = Depends(ADMIN),
+    _admin: User = Depends(MANAGE_USERS),
     session: Session = Depends(get_session),
 ) -> Response:
     """Administrators: are you sure? (before revoking one API token)."""
@@ -351,7 +354,7 @@ def confirm_change(
     request: Request,
     user_id: str,
     change: str,
-    _admin: User = Depends(ADMIN),
+    _admin: User = Depends(MANAGE_USERS),
     session: Session = Depends(get_session),
 ) -> Response:
     """Administrators: are you sure? (before disabling an account or revoking its tokens)."""
@@ -376,7 +379,7 @@ def confirm_change(
 def disable(
     request: Request,
     user_id: str,
-    admin: User = Depends(ADMIN),
+    admin: User = Depends(MANAGE_USERS),
     session: Session = Depends(get_session),
 ) -> Response:
     """Administrators: disable an account (confirmed); its tokens and sessions end."""
@@ -387,7 +390,7 @@ def disable(
 def enable(
     request: Request,
     user_id: str,
-    admin: User = Depends(ADMIN),
+    admin: User = Depends(MANAGE_USERS),
     session: Session = Depends(get_session),
 ) -> Response:
     """Administrators: enable a disabled account again."""
@@ -415,7 +418,7 @@ def _set_active(
 def revoke(
     request: Request,
     user_id: str,
-    admin: User = Depends(ADMIN),
+    admin: User = Depends(MANAGE_USERS),
     session: Session = Depends(get_session),
 ) -> Response:
     """Administrators: end every API token and browser session of an account (confirmed)."""
@@ -433,7 +436,7 @@ def revoke_one_token(
     request: Request,
     user_id: str,
     token_id: str,
-    admin: User = Depends(ADMIN),
+    admin: User = Depends(MANAGE_USERS),
     session: Session = Depends(get_session),
 ) -> Response:
     """Administrators: revoke one API token of an account."""
@@ -454,7 +457,7 @@ def revoke_one_token(
 def reset_password(
     request: Request,
     user_id: str,
-    admin: User = Depends(ADMIN),
+    admin: User = Depends(MANAGE_USERS),
     session: Session = Depends(get_session),
     password: str = Form(""),
     password_again: str = Form(""),
@@ -512,7 +515,9 @@ def _watchlists_page(
 
 @router.get("/admin/watchlists")
 def watchlists(
-    request: Request, _admin: User = Depends(ADMIN), engine: Engine = Depends(get_engine)
+    request: Request,
+    _admin: User = Depends(MANAGE_WATCHLISTS),
+    engine: Engine = Depends(get_engine),
 ) -> Response:
     """Administrators: the lists loaded, and a form to import one."""
     return _watchlists_page(request, engine, {})
@@ -521,7 +526,7 @@ def watchlists(
 @router.post("/admin/watchlists")
 def import_watchlist(
     request: Request,
-    admin: User = Depends(ADMIN),
+    admin: User = Depends(MANAGE_WATCHLISTS),
     engine: Engine = Depends(get_engine),
     settings: Settings = Depends(get_settings),
     list_name: str = Form(""),
@@ -618,7 +623,7 @@ def _day(raw: str) -> date | str | None:
 @router.get("/admin/audit")
 def audit_log(
     request: Request,
-    admin: User = Depends(ADMIN),
+    admin: User = Depends(READ_AUDIT),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> Response:
@@ -684,7 +689,7 @@ def audit_log(
 @router.post("/admin/audit/verify")
 def verify_audit(
     request: Request,
-    _admin: User = Depends(ADMIN),
+    _admin: User = Depends(READ_AUDIT),
     engine: Engine = Depends(get_engine),
     settings: Settings = Depends(get_settings),
 ) -> Response:

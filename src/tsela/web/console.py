@@ -23,20 +23,21 @@ from tsela.api.auth import client_source
 from tsela.api.deps import clock_of, get_session, get_settings
 from tsela.config import Settings
 from tsela.domain.values import Direction
+from tsela.kernel.access import Permission
+from tsela.kernel.actor import Actor
 from tsela.reference import UnknownPortError, country_name
 from tsela.services import checks as svc
 from tsela.services.screening_link import document_alerts, screener
-from tsela.store.models import PortOfEntry, Role, User
+from tsela.store.models import PortOfEntry, User
 from tsela.web.errors import Refused, attempt
 from tsela.web.i18n import N_
 from tsela.web.nav import add_nav
 from tsela.web.render import render
-from tsela.web.security import page_roles
+from tsela.web.security import page_for
 
 router = APIRouter(include_in_schema=False)
-OFFICERS = (Role.BORDER_OFFICER, Role.SUPERVISOR)
 
-add_nav("/console", N_("Border console"), OFFICERS)
+add_nav("/console", N_("Border console"), Permission.CHECK_RECORD)
 
 DECISIONS = {
     "CLEAR": (N_("CLEAR"), "ok", N_("Let the traveller through.")),
@@ -97,7 +98,7 @@ def _console(
 @router.get("/console")
 def console(
     request: Request,
-    user: User = Depends(page_roles(*OFFICERS)),
+    user: User = Depends(page_for(Permission.CHECK_RECORD)),
     session: Session = Depends(get_session),
 ) -> Response:
     """Border officers and supervisors: the scan box, ready for the next traveller."""
@@ -116,7 +117,7 @@ def console(
 @router.post("/console/check")
 def check(
     request: Request,
-    user: User = Depends(page_roles(*OFFICERS)),
+    user: User = Depends(page_for(Permission.CHECK_RECORD)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
     mrz: str = Form(""),
@@ -161,7 +162,7 @@ def check(
         lambda: svc.run_check(
             session,
             node=settings.node,
-            officer=user,
+            officer=Actor.of(user, settings.node),
             request=req,
             screener=screener,
             document_alerts=document_alerts,
@@ -182,7 +183,7 @@ def check(
 @router.post("/console/record")
 def record(
     request: Request,
-    user: User = Depends(page_roles(*OFFICERS)),
+    user: User = Depends(page_for(Permission.CHECK_RECORD)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
     check_id: str = Form(""),
@@ -205,7 +206,7 @@ def record(
             lambda: svc.record_crossing(
                 session,
                 node=settings.node,
-                officer=user,
+                officer=Actor.of(user, settings.node),
                 check_id=check_uuid,
                 idempotency_key=idempotency_key,
                 payload_hash=payload,
@@ -231,7 +232,7 @@ def record(
 def call_next(
     request: Request,
     direction: str = Form("entry"),
-    user: User = Depends(page_roles(*OFFICERS)),
+    user: User = Depends(page_for(Permission.QUEUE_RECORD)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> Response:

@@ -11,8 +11,8 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tsela.kernel.actor import Actor
 from tsela.services import accounts, employers
-from tsela.services.permits import Actor
 from tsela.store.models import Employer, Person, Role, TravelDocument, User
 
 DEMO_EMPLOYER_REG = "2019/123456/07"

@@ -14,21 +14,22 @@ from tsela.api.deps import clock_of, get_session, get_settings
 from tsela.config import Settings
 from tsela.domain import permits as dom
 from tsela.domain.permits import PermitStatus
+from tsela.kernel.access import Permission
+from tsela.kernel.actor import Actor
 from tsela.services import permits as svc
 from tsela.services.keys import KeyStore, KeyStoreError
-from tsela.store.models import Role, User
+from tsela.store.models import User
 from tsela.store.permits import PermitEvidence
 from tsela.web.errors import Refused, attempt
 from tsela.web.i18n import N_
 from tsela.web.nav import add_nav
 from tsela.web.render import render
-from tsela.web.security import page_roles
+from tsela.web.security import page_for
 
 router = APIRouter(include_in_schema=False)
-OFFICERS = (Role.PERMIT_OFFICER, Role.ADMIN)
 S = PermitStatus
 
-add_nav("/desk", N_("Permit desk"), OFFICERS)
+add_nav("/desk", N_("Permit desk"), Permission.PERMIT_DECIDE)
 
 QUEUE = (S.SUBMITTED, S.EVIDENCE_REQUESTED, S.APPROVED)
 DONE = {
@@ -41,12 +42,12 @@ DONE = {
 @router.get("/desk")
 def queue(
     request: Request,
-    user: User = Depends(page_roles(*OFFICERS)),
+    user: User = Depends(page_for(Permission.PERMIT_DECIDE)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> Response:
     """Permit officers: applications waiting for a decision, then approved ones to issue."""
-    actor = svc.Actor.of(user, settings.node)
+    actor = Actor.of(user, settings.node)
     groups = [
         (status, svc.list_permits(session, actor, clock_of(request).today(), status=status))
         for status in QUEUE
@@ -64,7 +65,7 @@ def _detail(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    actor = svc.Actor.of(user, settings.node)
+    actor = Actor.of(user, settings.node)
     try:
         view = svc.view(session, actor, permit_id, clock_of(request).today())
     except svc.NotFound:
@@ -106,7 +107,7 @@ def _detail(
 def permit_page(
     request: Request,
     permit_id: str,
-    user: User = Depends(page_roles(*OFFICERS)),
+    user: User = Depends(page_for(Permission.PERMIT_DECIDE)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> Response:
@@ -122,14 +123,14 @@ def _after(permit_id: str, done: str) -> RedirectResponse:
 def decide(
     request: Request,
     permit_id: str,
-    user: User = Depends(page_roles(*OFFICERS)),
+    user: User = Depends(page_for(Permission.PERMIT_DECIDE)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
     target: str = Form(""),
     reason: str = Form(""),
 ) -> Response:
     """Permit officers: request evidence, approve, reject, suspend, reinstate or revoke."""
-    actor = svc.Actor.of(user, settings.node)
+    actor = Actor.of(user, settings.node)
     done = attempt(
         request,
         session,
@@ -159,12 +160,12 @@ def _refused(
 def issue(
     request: Request,
     permit_id: str,
-    user: User = Depends(page_roles(*OFFICERS)),
+    user: User = Depends(page_for(Permission.PERMIT_DECIDE)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> Response:
     """Permit officers: issue an approved permit, signed with this node's active key."""
-    actor = svc.Actor.of(user, settings.node)
+    actor = Actor.of(user, settings.node)
     now: datetime = clock_of(request).now()
 
     def issue() -> None:
@@ -181,7 +182,7 @@ def issue(
 def add_evidence(
     request: Request,
     permit_id: str,
-    user: User = Depends(page_roles(*OFFICERS)),
+    user: User = Depends(page_for(Permission.PERMIT_DECIDE)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
     kind: str = Form(""),
@@ -189,7 +190,7 @@ def add_evidence(
     note: str = Form(""),
 ) -> Response:
     """Permit officers: record evidence received at the counter."""
-    actor = svc.Actor.of(user, settings.node)
+    actor = Actor.of(user, settings.node)
     done = attempt(
         request,
         session,

@@ -12,22 +12,24 @@ from starlette.concurrency import run_in_threadpool
 
 from tsela.api.deps import clock_of, get_session, get_settings
 from tsela.config import Settings
+from tsela.kernel.access import Permission
+from tsela.kernel.actor import Actor
 from tsela.services import audit
 from tsela.services import employers as employer_service
 from tsela.services import permits as svc
-from tsela.store.models import Employer, Role, User
+from tsela.store.models import Employer, User
 from tsela.web.applying import evidence_from, form_fields, open_types
 from tsela.web.errors import Refused, attempt
 from tsela.web.i18n import N_
 from tsela.web.nav import add_nav
 from tsela.web.render import render
-from tsela.web.security import page_roles
+from tsela.web.security import page_for
 from tsela.web.verify import Checked, check_token, token_from_form
 
 router = APIRouter(include_in_schema=False)
 
-add_nav("/employer", N_("My workers"), (Role.EMPLOYER,))
-add_nav("/employer/verify", N_("Verify a permit"), (Role.EMPLOYER,))
+add_nav("/employer", N_("My workers"), Permission.EMPLOYER_PORTAL)
+add_nav("/employer/verify", N_("Verify a permit"), Permission.EMPLOYER_PORTAL)
 
 DONE = {
     "registered": N_("The worker is registered and the application is sent."),
@@ -42,7 +44,7 @@ def _employer(session: Session, user: User) -> Employer | None:
 @router.get("/employer")
 def workers(
     request: Request,
-    user: User = Depends(page_roles(Role.EMPLOYER)),
+    user: User = Depends(page_for(Permission.EMPLOYER_PORTAL)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> Response:
@@ -50,7 +52,7 @@ def workers(
     employer = _employer(session, user)
     if employer is None:
         return render(request, "employer_unlinked.html", {}, 409)
-    actor = svc.Actor.of(user, settings.node)
+    actor = Actor.of(user, settings.node)
     permits = employer_service.workers_permits(
         session, actor, employer.id, clock_of(request).today()
     )
@@ -88,7 +90,7 @@ def _register_page(
 @router.get("/employer/workers/new")
 def register_form(
     request: Request,
-    user: User = Depends(page_roles(Role.EMPLOYER)),
+    user: User = Depends(page_for(Permission.EMPLOYER_PORTAL)),
     session: Session = Depends(get_session),
 ) -> Response:
     """Employers: register a worker by applying for a work permit on their behalf."""
@@ -110,7 +112,7 @@ def _day(text: str, field: str) -> date | None:
 @router.post("/employer/workers/new")
 def register(
     request: Request,
-    user: User = Depends(page_roles(Role.EMPLOYER)),
+    user: User = Depends(page_for(Permission.EMPLOYER_PORTAL)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
     fields: dict[str, str] = Depends(form_fields),
@@ -123,7 +125,7 @@ def register(
     chosen = next((t for t in types if t.type.code == fields.get("type_code")), None)
     if chosen is None:
         return _register_page(request, employer, fields, N_("Choose a permit type."), 400)
-    actor = svc.Actor.of(user, settings.node)
+    actor = Actor.of(user, settings.node)
 
     def register() -> bool:
         applicant = svc.Applicant(
@@ -177,7 +179,9 @@ def _check_audited(
 
 
 @router.get("/employer/verify")
-def verify_form(request: Request, _user: User = Depends(page_roles(Role.EMPLOYER))) -> Response:
+def verify_form(
+    request: Request, _user: User = Depends(page_for(Permission.EMPLOYER_PORTAL))
+) -> Response:
     """Employers: check a permit a job seeker shows them."""
     return render(request, "employer_verify.html", {"checked": None})
 
@@ -185,7 +189,7 @@ def verify_form(request: Request, _user: User = Depends(page_roles(Role.EMPLOYER
 @router.post("/employer/verify")
 async def verify_submit(
     request: Request,
-    user: User = Depends(page_roles(Role.EMPLOYER)),
+    user: User = Depends(page_for(Permission.EMPLOYER_PORTAL)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
     token: str = Form(""),

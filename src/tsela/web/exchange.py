@@ -18,18 +18,18 @@ from sqlalchemy.orm import Session
 
 from tsela.api.deps import clock_of, get_session, get_settings
 from tsela.config import Settings
+from tsela.kernel.access import Permission
 from tsela.services import exchange_ops as ops
-from tsela.store.models import Role, User
+from tsela.store.models import User
 from tsela.web.i18n import N_
 from tsela.web.nav import add_nav
 from tsela.web.render import render
-from tsela.web.security import page_roles
+from tsela.web.security import page_for
 
 router = APIRouter(include_in_schema=False)
-READERS = (Role.SUPERVISOR, Role.ADMIN)
 PER_PAGE = 20
 
-add_nav("/exchange", N_("Exchange"), READERS)
+add_nav("/exchange", N_("Exchange"), Permission.EXCHANGE_READ)
 
 # What went wrong, by the code the exchange records (docs/exchange.md, "Pulling").
 ERRORS: dict[str, str] = {
@@ -105,7 +105,7 @@ def _link(request: Request, param: str, page: int) -> str:
 @router.get("/exchange")
 def exchange_page(
     request: Request,
-    _user: User = Depends(page_roles(*READERS)),
+    _user: User = Depends(page_for(Permission.EXCHANGE_READ)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> Response:

@@ -18,9 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsela.api.deps import clock_of, get_session, get_settings
-from tsela.api.routes.governance import READERS
 from tsela.config import Settings
 from tsela.domain.governance import Status, effective_status, parse_status
+from tsela.kernel.access import Permission
+from tsela.kernel.actor import Actor
 from tsela.services import governance as g
 from tsela.services import governance_report as gr
 from tsela.store.governance import Body, Instrument
@@ -29,17 +30,22 @@ from tsela.web.errors import Refused, attempt
 from tsela.web.i18n import N_
 from tsela.web.nav import add_nav
 from tsela.web.render import render
-from tsela.web.security import page_roles, public_page
+from tsela.web.security import page_for, public_page
 
 router = APIRouter(include_in_schema=False)
 
 
+def _actor(session: Session, user: User) -> Actor:
+    """The user with the bodies they speak for (the tracker's services use no node)."""
+    return g.actor_for(session, Actor.of(user, user.node))
+
+
 def _reads_governance(session: Session, user: User) -> bool:
     """The page answers 403 to staff bound to no body: no link for them."""
-    return g.actor_for(session, user).reads
+    return g.reads(_actor(session, user))
 
 
-add_nav("/governance", N_("Governance"), READERS, _reads_governance)
+add_nav("/governance", N_("Governance"), Permission.GOVERNANCE_READ, _reads_governance)
 
 STATUS_LABELS = {
     Status.NOT_STARTED: N_("not started"),
@@ -89,12 +95,12 @@ def _refused(request: Request, message: str) -> Response:
 @router.get("/governance")
 def review_page(
     request: Request,
-    user: User = Depends(page_roles(*READERS)),
+    user: User = Depends(page_for(Permission.GOVERNANCE_READ)),
     session: Session = Depends(get_session),
 ) -> Response:
     """Members and the secretariat: every commitment since a body's last session."""
-    actor = g.actor_for(session, user)
-    if not actor.reads:
+    actor = _actor(session, user)
+    if not g.reads(actor):
         return _refused(request, N_("You do not speak for any governance body."))
     choices = _bodies_with_plans(session)
     code = request.query_params.get("body", "").strip().upper() or (
@@ -144,17 +150,17 @@ def review_page(
     )
 
 
-def _updatable(report: gr.RoadmapReport | None, actor: g.Actor) -> set[str]:
+def _updatable(report: gr.RoadmapReport | None, actor: Actor) -> set[str]:
     if report is None:
         return set()
-    return {a.code for a in report.body_review.activities if actor.may_update(a)}
+    return {a.code for a in report.body_review.activities if g.may_update(actor, a)}
 
 
 @router.get("/governance/activity/{code}")
 def activity_page(
     request: Request,
     code: str,
-    user: User = Depends(page_roles(*READERS)),
+    user: User = Depends(page_for(Permission.GOVERNANCE_READ)),
     session: Session = Depends(get_session),
 ) -> Response:
     """Members and the secretariat: one activity, its notes and evidence; its owner's
@@ -170,8 +176,8 @@ def _activity(
     problem: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    actor = g.actor_for(session, user)
-    if not actor.reads:
+    actor = _actor(session, user)
+    if not g.reads(actor):
         return _refused(request, N_("You do not speak for any governance body."))
     try:
         activity = g.activity_by_code(session, code)
@@ -186,7 +192,7 @@ def _activity(
             "a": activity,
             "effective": effective_status(activity, now, activity.owner.timezone),
             "depends_on": g.depends_on_codes(activity),
-            "can_update": actor.may_update(activity),
+            "can_update": g.may_update(actor, activity),
             "statuses": list(Status),
             "problem": problem,
             "done": request.query_params.get("done") == "1",
@@ -199,7 +205,7 @@ def _activity(
 def report_progress(
     request: Request,
     code: str,
-    user: User = Depends(page_roles(*READERS)),
+    user: User = Depends(page_for(Permission.GOVERNANCE_READ)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
     status: str = Form(""),
@@ -207,7 +213,7 @@ def report_progress(
     evidence: str = Form("", max_length=2000),
 ) -> Response:
     """The owner's members or the secretariat: a new status, a note, evidence."""
-    actor = g.actor_for(session, user)
+    actor = _actor(session, user)
 
     def report() -> None:
         update = g.ProgressUpdate(

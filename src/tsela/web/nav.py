@@ -1,6 +1,7 @@
 """The main navigation: which links a signed-in person sees.
 
-A link is shown to the roles that may open it and, where a role is not enough (governance
+A link is shown to the roles holding the permission of the page it leads to (the table in
+``tsela.kernel.access``) and, where a role is not enough (governance
 pages are open to the members of a body, whatever their role), only when its ``shown``
 check passes: nobody is offered a link that answers 403.
 """
@@ -12,7 +13,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from tsela.store.models import Role, User
+from tsela.kernel.access import Permission, allows
+from tsela.store.models import User
 from tsela.web.i18n import N_
 
 NavCheck = Callable[[Session, User], bool]
@@ -22,23 +24,24 @@ NavCheck = Callable[[Session, User], bool]
 class NavItem:
     path: str
     label: str  # an N_() message, translated when rendered
-    roles: frozenset[Role]
+    permission: Permission
     shown: NavCheck | None = None
 
 
-NAV: list[NavItem] = [NavItem("/", N_("Home"), frozenset(Role))]  # first for every role
+NAV: list[NavItem] = [NavItem("/", N_("Home"), Permission.SIGNED_IN)]  # first for everyone
 
 
 def add_nav(
     path: str,
     label: str,
-    roles: tuple[Role, ...] | frozenset[Role],
+    permission: Permission,
     shown: NavCheck | None = None,
 ) -> None:
-    """Show a link to ``path`` to the given roles (label marked with N_ for translation)."""
+    """Show a link to ``path`` to the roles holding ``permission``, the page's own (label
+    marked with N_ for translation)."""
     if any(item.path == path for item in NAV):
         return
-    NAV.append(NavItem(path, label, frozenset(roles), shown))
+    NAV.append(NavItem(path, label, permission, shown))
 
 
 def nav_for(user: User | None, session: Session | None = None) -> list[NavItem]:
@@ -48,7 +51,7 @@ def nav_for(user: User | None, session: Session | None = None) -> list[NavItem]:
     return [
         item
         for item in NAV
-        if user.role in item.roles
+        if allows(user.role, item.permission)
         and (item.shown is None or (session is not None and item.shown(session, user)))
     ]
 

@@ -16,8 +16,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from tsela.api.deps import clock_of, get_settings
-from tsela.api.routes.observatory import READERS, parquet_dir
+from tsela.api.routes.observatory import parquet_dir
 from tsela.config import Settings
+from tsela.kernel.access import Permission
 from tsela.observatory.engine import (
     MissingCopyError,
     NoDataError,
@@ -32,11 +33,11 @@ from tsela.store.models import User
 from tsela.web.i18n import N_
 from tsela.web.nav import add_nav
 from tsela.web.render import render
-from tsela.web.security import page_roles
+from tsela.web.security import page_for
 
 router = APIRouter(include_in_schema=False)
 
-add_nav("/observatory", N_("Observatory"), READERS)
+add_nav("/observatory", N_("Observatory"), Permission.OBSERVATORY_READ)
 
 DAILY_CHART_MAX_DAYS = 93  # beyond about a quarter a daily line is unreadable
 
@@ -107,7 +108,7 @@ def _headlines(monthly: Result, over: Result | None, referrals: Result | None) -
 @router.get("/observatory")
 def dashboard(
     request: Request,
-    user: User = Depends(page_roles(*READERS)),
+    user: User = Depends(page_for(Permission.OBSERVATORY_READ)),
     settings: Settings = Depends(get_settings),
 ) -> Response:
     """Analysts: flows, travellers, stays and busy hours for a period and a port."""
@@ -243,7 +244,7 @@ def _figures(
 @router.get("/observatory/report")
 def monthly_report(
     request: Request,
-    user: User = Depends(page_roles(*READERS)),
+    user: User = Depends(page_for(Permission.OBSERVATORY_READ)),
     settings: Settings = Depends(get_settings),
 ) -> Response:
     """The monthly report for the NCC as HTML, CSV or PDF (a download)."""

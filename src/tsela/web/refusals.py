@@ -13,14 +13,14 @@ from tsela.api.auth import client_source
 from tsela.api.deps import clock_of, get_session, get_settings
 from tsela.config import Settings
 from tsela.domain import refusals as rules
+from tsela.kernel.access import Permission
 from tsela.services import refusals as svc
 from tsela.store.checks import BorderCheck
-from tsela.store.models import Role, User
+from tsela.store.models import User
 from tsela.web.render import SECURITY_HEADERS, render
-from tsela.web.security import page_roles
+from tsela.web.security import page_for
 
 router = APIRouter(include_in_schema=False)
-OFFICERS = (Role.BORDER_OFFICER, Role.SUPERVISOR)
 
 
 def _form(
@@ -55,7 +55,7 @@ def _form(
 def refuse_form(
     check_id: uuid.UUID,
     request: Request,
-    _user: User = Depends(page_roles(*OFFICERS)),
+    _user: User = Depends(page_for(Permission.REFUSAL_RECORD)),
     session: Session = Depends(get_session),
 ) -> Response:
     """Border officers and supervisors: choose the grounds to refuse the checked traveller."""
@@ -66,7 +66,7 @@ def refuse_form(
 def refuse(
     check_id: uuid.UUID,
     request: Request,
-    user: User = Depends(page_roles(*OFFICERS)),
+    user: User = Depends(page_for(Permission.REFUSAL_RECORD)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
     grounds: list[str] = Form(default_factory=list),
@@ -109,7 +109,7 @@ def refuse(
 def notice(
     refusal_id: uuid.UUID,
     request: Request,
-    user: User = Depends(page_roles(*OFFICERS)),
+    user: User = Depends(page_for(Permission.REFUSAL_RECORD)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> Response:

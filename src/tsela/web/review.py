@@ -14,21 +14,22 @@ from sqlalchemy.orm import Session
 
 from tsela.api.deps import clock_of, get_session, get_settings
 from tsela.config import Settings
+from tsela.kernel.access import Permission, allows
+from tsela.kernel.actor import Actor
 from tsela.kernel.clock import border_day
 from tsela.reference import UnknownPortError
 from tsela.services import audit
 from tsela.services import checks as svc
-from tsela.store.models import PortOfEntry, Role, User
+from tsela.store.models import PortOfEntry, User
 from tsela.web.errors import Refused, attempt
 from tsela.web.i18n import N_
 from tsela.web.nav import add_nav
 from tsela.web.render import render
-from tsela.web.security import page_roles
+from tsela.web.security import page_for
 
 router = APIRouter(include_in_schema=False)
-READERS = (Role.SUPERVISOR, Role.ADMIN)
 
-add_nav("/review", N_("Review"), READERS)
+add_nav("/review", N_("Review"), Permission.CHECK_OVERRIDES_READ)
 
 
 def _filters(request: Request) -> tuple[str, date | None, bool, str | None]:
@@ -65,7 +66,7 @@ def _back(port: str, day: str, reviewed: str) -> str:
 @router.get("/review")
 def review_list(
     request: Request,
-    user: User = Depends(page_roles(*READERS)),
+    user: User = Depends(page_for(Permission.CHECK_OVERRIDES_READ)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> Response:
@@ -102,7 +103,7 @@ def review_list(
             "day": day.isoformat() if day else "all",
             "include_reviewed": include_reviewed,
             "problem": problem,
-            "can_review": user.role is Role.SUPERVISOR,
+            "can_review": allows(user.role, Permission.CHECK_REVIEW),
             "done": request.query_params.get("done") == "1",
         },
         400 if problem else 200,
@@ -113,7 +114,7 @@ def review_list(
 def sign_off(
     request: Request,
     check_id: str,
-    user: User = Depends(page_roles(Role.SUPERVISOR)),
+    user: User = Depends(page_for(Permission.CHECK_REVIEW)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
     note: str = Form(""),
@@ -132,7 +133,7 @@ def sign_off(
         lambda: svc.review(
             session,
             node=settings.node,
-            supervisor=user,
+            supervisor=Actor.of(user, settings.node),
             check_id=check_uuid,
             note=note,
             now=clock_of(request).now(),

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from tsela.api.auth import SESSION_COOKIE, client_source
 from tsela.api.deps import get_session, get_settings
 from tsela.config import Settings
+from tsela.kernel.access import Permission
 from tsela.services import accounts
 from tsela.store.models import Role, User
 from tsela.web.render import render
@@ -22,7 +23,7 @@ from tsela.web.security import (
     PageForbidden,
     cookies_secure,
     login_url,
-    page_roles,
+    page_for,
     public_page,
     safe_next,
 )
@@ -44,7 +45,7 @@ def home_of(user: User) -> str:
 
 
 @router.get("/")
-def home(request: Request, user: User = Depends(page_roles(*Role))) -> Response:
+def home(request: Request, user: User = Depends(page_for(Permission.SIGNED_IN))) -> Response:
     """Any signed-in user: their own start page, or a list of the pages open to them."""
     target = home_of(user)
     if target != "/":
@@ -118,7 +119,7 @@ def login(
 @router.post("/logout")
 def logout(
     request: Request,
-    _user: User = Depends(page_roles(*Role)),
+    _user: User = Depends(page_for(Permission.SIGNED_IN)),
     session: Session = Depends(get_session),
 ) -> Response:
     """Any signed-in user: end the session here and in the database."""

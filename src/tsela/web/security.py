@@ -2,8 +2,8 @@
 
 Pages use the same credentials as the API (the ``tsela_session`` cookie, or a Bearer
 token for scripts), but answer like a web site: a stranger is sent to the sign-in page
-(303) and comes back afterwards; an expired session says so; a signed-in user without
-the role gets a 403 page.
+(303) and comes back afterwards; an expired session says so; a signed-in user whose role
+lacks the page's permission (``tsela.kernel.access``) gets a 403 page.
 
 CSRF: every form carries a hidden ``csrf_token``. Signed-in users' forms carry their
 session's token (kept server-side); forms shown to strangers (sign-in, public verify)
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from tsela.api.auth import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE
 from tsela.api.deps import get_session
+from tsela.kernel.access import Permission, allows, roles_for
 from tsela.services import accounts
 from tsela.store.models import Role, User
 from tsela.web.nav import NavItem, nav_for
@@ -128,23 +129,23 @@ async def check_csrf(request: Request, caller: Caller) -> None:
 PageDependency = Callable[..., Coroutine[Any, Any, User]]
 
 
-def page_roles(*roles: Role) -> PageDependency:
-    """A page for these roles: strangers go to sign in, other roles get 403, forms are checked.
+def page_for(permission: Permission) -> PageDependency:
+    """A page for the roles holding ``permission``: strangers go to sign in, other roles get
+    403, forms are checked.
 
-    Like ``tsela.api.auth.require_roles`` it carries ``tsela_roles`` so the route's roles
-    can be listed and tested; ``tsela_page`` tells the tests it answers as a page.
+    Like ``tsela.api.auth.require`` it carries ``tsela_permission`` so the route's roles can
+    be listed and tested; ``tsela_page`` tells the tests it answers as a page.
     """
-    allowed = frozenset(roles)
 
     async def dependency(request: Request, caller: Caller = Depends(web_caller)) -> User:
         if caller.user is None:
             raise LoginRequired(caller.expired)
-        if caller.user.role not in allowed:
-            raise PageForbidden(caller.user, allowed)
+        if not allows(caller.user.role, permission):
+            raise PageForbidden(caller.user, roles_for(permission))
         await check_csrf(request, caller)
         return caller.user
 
-    dependency.tsela_roles = allowed  # type: ignore[attr-defined]
+    dependency.tsela_permission = permission  # type: ignore[attr-defined]
     dependency.tsela_page = True  # type: ignore[attr-defined]
     return dependency
 

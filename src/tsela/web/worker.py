@@ -15,22 +15,24 @@ from tsela.api.deps import clock_of, get_session, get_settings
 from tsela.config import Settings
 from tsela.domain import permits as dom
 from tsela.domain.permits import PermitStatus
+from tsela.kernel.access import Permission
+from tsela.kernel.actor import Actor
 from tsela.services import permit_qr
 from tsela.services import permits as svc
 from tsela.services.stay_left import stay_left
-from tsela.store.models import Permit, Person, Role, User
+from tsela.store.models import Permit, Person, User
 from tsela.store.permits import PermitEvent
 from tsela.web.applying import evidence_from, form_fields, open_types
 from tsela.web.errors import Refused, attempt
 from tsela.web.i18n import N_
 from tsela.web.nav import add_nav
 from tsela.web.render import render
-from tsela.web.security import page_roles
+from tsela.web.security import page_for
 
 router = APIRouter(include_in_schema=False)
 S = PermitStatus
 
-add_nav("/me", N_("My permits"), (Role.WORKER,))
+add_nav("/me", N_("My permits"), Permission.WORKER_PORTAL)
 
 DONE = {
     "applied": N_("Your application has been sent. You will see the decision here."),
@@ -59,7 +61,7 @@ def _unlinked(request: Request) -> Response:
 @router.get("/me")
 def my_permits(
     request: Request,
-    user: User = Depends(page_roles(Role.WORKER)),
+    user: User = Depends(page_for(Permission.WORKER_PORTAL)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> Response:
@@ -67,7 +69,7 @@ def my_permits(
     person = _person(session, user)
     if person is None:
         return _unlinked(request)
-    actor = svc.Actor.of(user, settings.node)
+    actor = Actor.of(user, settings.node)
     permits = svc.list_permits(session, actor, clock_of(request).today())
     session.commit()  # the listing is audited
     current = [p for p in permits if p.effective_status in (S.ISSUED, S.SUSPENDED)]
@@ -86,7 +88,7 @@ def my_permits(
 @router.get("/me/apply")
 def apply_form(
     request: Request,
-    user: User = Depends(page_roles(Role.WORKER)),
+    user: User = Depends(page_for(Permission.WORKER_PORTAL)),
     session: Session = Depends(get_session),
 ) -> Response:
     """Workers: choose a permit type, then fill in the application for it."""
@@ -105,7 +107,7 @@ def apply_form(
 @router.post("/me/apply")
 def apply(
     request: Request,
-    user: User = Depends(page_roles(Role.WORKER)),
+    user: User = Depends(page_for(Permission.WORKER_PORTAL)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
     fields: dict[str, str] = Depends(form_fields),
@@ -124,7 +126,7 @@ def apply(
             "values": {},
         }
         return render(request, "worker_apply.html", ctx, 400)
-    actor = svc.Actor.of(user, settings.node)
+    actor = Actor.of(user, settings.node)
     employer = fields.get("employer", "").strip() or None
 
     def apply() -> tuple[Permit, bool]:
@@ -156,7 +158,7 @@ def apply(
 def my_permit(
     request: Request,
     permit_id: str,
-    user: User = Depends(page_roles(Role.WORKER)),
+    user: User = Depends(page_for(Permission.WORKER_PORTAL)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> Response:
@@ -173,7 +175,7 @@ def _permit_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    actor = svc.Actor.of(user, settings.node)
+    actor = Actor.of(user, settings.node)
 
     def read() -> tuple[svc.PermitView, list[PermitEvent], Permit, list[str]]:
         view = svc.view(session, actor, permit_id, clock_of(request).today())
@@ -217,13 +219,13 @@ def _permit_page(
 def answer(
     request: Request,
     permit_id: str,
-    user: User = Depends(page_roles(Role.WORKER)),
+    user: User = Depends(page_for(Permission.WORKER_PORTAL)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
     fields: dict[str, str] = Depends(form_fields),
 ) -> Response:
     """Workers: add the evidence asked for and send the application (again)."""
-    actor = svc.Actor.of(user, settings.node)
+    actor = Actor.of(user, settings.node)
 
     def send() -> Permit:
         permit = svc.load_permit(session, permit_id)

@@ -8,13 +8,14 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from tsela.api.auth import SESSION_COOKIE, bearer_secret, client_source, require_roles
+from tsela.api.auth import SESSION_COOKIE, bearer_secret, client_source, require
 from tsela.api.deps import get_session, get_settings
 from tsela.api.errors import error_responses
 from tsela.api.schemas import MeOut, SignedOutOut, TokenOut
 from tsela.config import Settings
+from tsela.kernel.access import Permission
 from tsela.services import accounts
-from tsela.store.models import Role, User
+from tsela.store.models import User
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
@@ -57,7 +58,7 @@ def login(
 
 
 @router.get("/me", response_model=MeOut)
-def me(user: User = Depends(require_roles(*Role))) -> MeOut:
+def me(user: User = Depends(require(Permission.SIGNED_IN))) -> MeOut:
     """Any signed-in user: who am I?"""
     return MeOut(username=user.username, full_name=user.full_name, role=user.role, node=user.node)
 
@@ -70,7 +71,7 @@ class PasswordIn(BaseModel):
 @router.post("/logout", response_model=SignedOutOut)
 def logout(
     request: Request,
-    user: User = Depends(require_roles(*Role)),
+    user: User = Depends(require(Permission.SIGNED_IN)),
     session: Session = Depends(get_session),
 ) -> SignedOutOut:
     """Any signed-in user: revoke the token this request carries (or end its browser
@@ -89,7 +90,7 @@ def logout(
 def change_password(
     body: PasswordIn,
     request: Request,
-    user: User = Depends(require_roles(*Role)),
+    user: User = Depends(require(Permission.SIGNED_IN)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> SignedOutOut:

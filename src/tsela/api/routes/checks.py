@@ -14,21 +14,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from tsela.api.auth import client_source, require_roles
+from tsela.api.auth import acting, client_source
 from tsela.api.deps import clock_of, get_session, get_settings
 from tsela.api.errors import error_responses
 from tsela.api.observability import count_check
 from tsela.api.schemas import CheckOut, CrossingRecordedOut, OverrideOut, ReviewedOut
 from tsela.config import Settings
-from tsela.domain.values import Direction, Role
+from tsela.domain.values import Direction
+from tsela.kernel.access import Permission
+from tsela.kernel.actor import Actor
 from tsela.services import audit
 from tsela.services import checks as svc
 from tsela.services.screening_link import document_alerts, screener
-from tsela.store.models import User
 
 router = APIRouter(prefix="/v1", tags=["border control"])
-
-OFFICERS = (Role.BORDER_OFFICER, Role.SUPERVISOR)
 
 
 class TravellerIn(BaseModel):
@@ -64,7 +63,7 @@ class ReviewIn(BaseModel):
 async def check_traveller(
     body: CheckIn,
     request: Request,
-    user: User = Depends(require_roles(*OFFICERS)),
+    user: Actor = Depends(acting(Permission.CHECK_RECORD)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> dict[str, Any]:
@@ -82,7 +81,7 @@ async def check_traveller(
 
 
 def _check(
-    body: CheckIn, request: Request, user: User, session: Session, settings: Settings
+    body: CheckIn, request: Request, user: Actor, session: Session, settings: Settings
 ) -> dict[str, Any]:
     traveller = svc.TravellerDetails(**body.traveller.model_dump()) if body.traveller else None
     now = clock_of(request).now()
@@ -125,7 +124,7 @@ def record_crossing(
     request: Request,
     response: Response,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-    user: User = Depends(require_roles(*OFFICERS)),
+    user: Actor = Depends(acting(Permission.CHECK_RECORD)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> dict[str, Any]:
@@ -180,7 +179,7 @@ def list_overrides(
     include_reviewed: bool = False,
     *,
     request: Request,
-    user: User = Depends(require_roles(Role.SUPERVISOR, Role.ADMIN)),
+    user: Actor = Depends(acting(Permission.CHECK_OVERRIDES_READ)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> list[dict[str, Any]]:
@@ -210,7 +209,7 @@ def review_override(
     check_id: uuid.UUID,
     body: ReviewIn,
     request: Request,
-    user: User = Depends(require_roles(Role.SUPERVISOR)),
+    user: Actor = Depends(acting(Permission.CHECK_REVIEW)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> dict[str, str]:

@@ -5,16 +5,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
-from tsela.api.auth import require_roles
+from tsela.api.auth import require
 from tsela.api.deps import get_clock
 from tsela.api.schemas import MrzOut
 from tsela.domain.mrz import MrzUnusable, parse
+from tsela.kernel.access import Permission
 from tsela.kernel.clock import Clock
-from tsela.store.models import Role, User
+from tsela.store.models import User
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
-
-MRZ_READERS = (Role.BORDER_OFFICER, Role.SUPERVISOR, Role.PERMIT_OFFICER, Role.ADMIN)
 
 
 class MrzIn(BaseModel):
@@ -27,7 +26,7 @@ class MrzIn(BaseModel):
 @router.post("/mrz", response_model=MrzOut)
 def read_mrz(
     body: MrzIn,
-    user: User = Depends(require_roles(*MRZ_READERS)),
+    user: User = Depends(require(Permission.DOCUMENT_READ)),
     clock: Clock = Depends(get_clock),
 ) -> MrzOut:
     """Check a machine readable zone (ICAO Doc 9303: TD1, TD2, TD3, MRV-A, MRV-B).

@@ -6,11 +6,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Query
 from sqlalchemy.orm import Session
 
-from tsela.api.auth import require_roles
+from tsela.api.auth import require
 from tsela.api.deps import get_clock, get_session, get_settings
 from tsela.api.schemas import ExchangeStatusOut
 from tsela.config import Settings
-from tsela.domain.values import Role
+from tsela.kernel.access import Permission
 from tsela.kernel.clock import Clock
 from tsela.services import exchange_ops as ops
 from tsela.store.models import User
@@ -26,7 +26,7 @@ def exchange_status(
         le=ops.MAX_DAYS,
         description="Border days the unmatched counts cover, today included.",
     ),
-    _user: User = Depends(require_roles(Role.SUPERVISOR, Role.ADMIN)),
+    _user: User = Depends(require(Permission.EXCHANGE_READ)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
     clock: Clock = Depends(get_clock),

@@ -14,12 +14,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile, status
+from fastapi import APIRouter, Depends, File, HTTPException, Query, UploadFile, status
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from tsela.api.auth import client_source, require_roles
+from tsela.api.auth import acting
 from tsela.api.deps import get_clock, get_session, get_settings
 from tsela.api.errors import error_responses, service_errors, status_of
 from tsela.api.schemas import (
@@ -37,25 +37,17 @@ from tsela.api.schemas import (
 )
 from tsela.config import Settings
 from tsela.domain.governance import GovernanceError, Status, effective_status, parse_status
+from tsela.kernel.access import Permission
+from tsela.kernel.actor import Actor
 from tsela.kernel.clock import Clock
 from tsela.kernel.errors import TselaError
 from tsela.services import governance as g
 from tsela.services import governance_import as gi
 from tsela.services import governance_report as gr
 from tsela.services.indicators import IndicatorError
-from tsela.store.models import Role, User
 
 router = APIRouter(prefix="/v1/governance", tags=["governance"], responses=error_responses(404))
 
-# Anyone on the staff may be bound to a body; the binding, not the role, grants access.
-READERS = (
-    Role.SECRETARIAT,
-    Role.ANALYST,
-    Role.SUPERVISOR,
-    Role.PERMIT_OFFICER,
-    Role.BORDER_OFFICER,
-    Role.ADMIN,
-)
 MAX_UPLOAD = 5 * 1024 * 1024
 
 
@@ -83,15 +75,14 @@ def _answers(session: Session | None = None) -> AbstractContextManager[None]:
     return service_errors(session, KNOWN, _http)
 
 
-def _actor(*roles: Role) -> Callable[..., g.Actor]:
-    """A dependency: the signed-in user, admitting ``roles``, with the bodies they speak for."""
+def _actor(permission: Permission) -> Callable[..., Actor]:
+    """A dependency: the signed-in user holding ``permission``, with the bodies they speak
+    for."""
 
     def dependency(
-        request: Request,
-        session: Session = Depends(get_session),
-        user: User = Depends(require_roles(*roles)),
-    ) -> g.Actor:
-        return g.actor_for(session, user, client_source(request))
+        session: Session = Depends(get_session), actor: Actor = Depends(acting(permission))
+    ) -> Actor:
+        return g.actor_for(session, actor)
 
     return dependency
 
@@ -118,7 +109,7 @@ class BodyIn(BaseModel):
 @router.get("/bodies", response_model=list[BodyOut])
 def list_bodies(
     session: Session = Depends(get_session),
-    actor: g.Actor = Depends(_actor(*READERS)),
+    actor: Actor = Depends(_actor(Permission.GOVERNANCE_READ)),
 ) -> list[dict[str, Any]]:
     with _answers():
         g.require_reader(actor)
@@ -140,7 +131,7 @@ def add_body(
     body: BodyIn,
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
-    actor: g.Actor = Depends(_actor(Role.SECRETARIAT)),
+    actor: Actor = Depends(_actor(Permission.GOVERNANCE_EDIT)),
 ) -> dict[str, str]:
     with _answers(session):
         made = g.add_body(session, actor, settings.node, g.BodyInput(**body.model_dump()))
@@ -159,7 +150,7 @@ def add_meeting(
     meeting: MeetingIn,
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
-    actor: g.Actor = Depends(_actor(Role.SECRETARIAT)),
+    actor: Actor = Depends(_actor(Permission.GOVERNANCE_EDIT)),
 ) -> dict[str, str]:
     with _answers(session):
         m = g.add_meeting(
@@ -184,7 +175,7 @@ def bind_member(
     member: MemberIn,
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
-    actor: g.Actor = Depends(_actor(Role.SECRETARIAT)),
+    actor: Actor = Depends(_actor(Permission.GOVERNANCE_EDIT)),
 ) -> dict[str, str | None]:
     with _answers(session):
         g.bind_member(session, actor, settings.node, username, member.body)
@@ -197,7 +188,7 @@ def list_activities(
     owner: str | None = Query(None, description="Only activities this body owns"),
     status_: str | None = Query(None, alias="status", description="Only this status"),
     session: Session = Depends(get_session),
-    actor: g.Actor = Depends(_actor(*READERS)),
+    actor: Actor = Depends(_actor(Permission.GOVERNANCE_READ)),
     clock: Clock = Depends(get_clock),
 ) -> list[dict[str, Any]]:
     now = clock.now()
@@ -220,7 +211,7 @@ def list_activities(
 def get_activity(
     code: str,
     session: Session = Depends(get_session),
-    actor: g.Actor = Depends(_actor(*READERS)),
+    actor: Actor = Depends(_actor(Permission.GOVERNANCE_READ)),
     clock: Clock = Depends(get_clock),
 ) -> dict[str, Any]:
     with _answers():
@@ -233,7 +224,7 @@ def add_activity(
     row: dict[str, str],
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
-    actor: g.Actor = Depends(_actor(Role.SECRETARIAT)),
+    actor: Actor = Depends(_actor(Permission.GOVERNANCE_EDIT)),
     clock: Clock = Depends(get_clock),
 ) -> dict[str, Any]:
     """Add one activity, given as the columns of a plan row (see docs/governance.md)."""
@@ -263,7 +254,7 @@ def edit_activity(
     changes: ChangesIn,
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
-    actor: g.Actor = Depends(_actor(Role.SECRETARIAT)),
+    actor: Actor = Depends(_actor(Permission.GOVERNANCE_EDIT)),
     clock: Clock = Depends(get_clock),
 ) -> dict[str, Any]:
     """Re-plan an activity (secretariat)."""
@@ -299,7 +290,7 @@ def report_progress(
     progress: ProgressIn,
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
-    actor: g.Actor = Depends(_actor(*READERS)),
+    actor: Actor = Depends(_actor(Permission.GOVERNANCE_READ)),
     clock: Clock = Depends(get_clock),
 ) -> dict[str, Any]:
     """Report progress: the owner body's members or the secretariat."""
@@ -341,7 +332,7 @@ def session_notes(
     notes: SessionNotesIn,
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
-    actor: g.Actor = Depends(_actor(Role.SECRETARIAT)),
+    actor: Actor = Depends(_actor(Permission.GOVERNANCE_EDIT)),
     clock: Clock = Depends(get_clock),
 ) -> dict[str, Any]:
     """Notes taken at a session, applied in one go: all, or none (errors name each line,
@@ -370,7 +361,7 @@ async def import_plan(
     file: UploadFile = File(..., description="A plan as .csv or .xlsx"),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
-    actor: g.Actor = Depends(_actor(Role.SECRETARIAT)),
+    actor: Actor = Depends(_actor(Permission.GOVERNANCE_EDIT)),
     clock: Clock = Depends(get_clock),
 ) -> dict[str, Any]:
     """Load a plan: good rows are saved, bad rows come back with their line numbers."""
@@ -396,7 +387,7 @@ def review(
     body: str = Query(..., description="The body whose session is coming, e.g. BNC"),
     since: date | None = Query(None, description="Date of the last session (default: recorded)"),
     session: Session = Depends(get_session),
-    actor: g.Actor = Depends(_actor(*READERS)),
+    actor: Actor = Depends(_actor(Permission.GOVERNANCE_READ)),
     clock: Clock = Depends(get_clock),
 ) -> dict[str, Any]:
     """Every commitment since the body's last session, grouped: late, at risk, done, ..."""
@@ -449,7 +440,7 @@ def report(
     format: Literal["html", "pdf"] = Query("html"),
     since: date | None = Query(None),
     session: Session = Depends(get_session),
-    actor: g.Actor = Depends(_actor(*READERS)),
+    actor: Actor = Depends(_actor(Permission.GOVERNANCE_READ)),
     clock: Clock = Depends(get_clock),
 ) -> Response:
     """The road-map report: timeline chart and what was agreed, done, late and new."""
@@ -476,7 +467,7 @@ def publish(
     item: PublishIn,
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
-    actor: g.Actor = Depends(_actor(Role.SECRETARIAT)),
+    actor: Actor = Depends(_actor(Permission.GOVERNANCE_EDIT)),
 ) -> dict[str, Any]:
     """Show an instrument, objective or activity on the public page, or stop showing it."""
     with _answers(session):

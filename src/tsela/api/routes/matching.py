@@ -8,11 +8,11 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
-from tsela.api.auth import client_source, require_roles
+from tsela.api.auth import client_source, require
 from tsela.api.deps import clock_of, get_session, get_settings
 from tsela.api.schemas import MatchingOut
 from tsela.config import Settings
-from tsela.domain.values import Role
+from tsela.kernel.access import Permission
 from tsela.reference import port as port_info
 from tsela.services import audit
 from tsela.services.matching import matching_report
@@ -20,15 +20,13 @@ from tsela.store.models import User
 
 router = APIRouter(prefix="/v1/exchange", tags=["exchange"])
 
-READERS = (Role.SUPERVISOR, Role.ANALYST)
-
 
 @router.get("/matching", response_model=MatchingOut)
 def matching(
     request: Request,
     port: str | None = Query(None, min_length=2, max_length=8, examples=["MSU"]),
     day: date | None = Query(None, description="Border day (UTC+2); default today"),
-    user: User = Depends(require_roles(*READERS)),
+    user: User = Depends(require(Permission.MATCHING_READ)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> dict[str, Any]:

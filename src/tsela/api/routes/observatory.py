@@ -12,11 +12,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 
-from tsela.api.auth import require_roles
+from tsela.api.auth import require
 from tsela.api.deps import get_settings
 from tsela.api.errors import error_responses
 from tsela.api.schemas import IndicatorOut, IndicatorValuesOut
 from tsela.config import Settings
+from tsela.kernel.access import Permission
 from tsela.observatory.engine import (
     MissingCopyError,
     NoDataError,
@@ -25,11 +26,10 @@ from tsela.observatory.engine import (
     Period,
 )
 from tsela.observatory.indicators import INDICATORS, REGISTRY, run
-from tsela.store.models import Role, User
+from tsela.store.models import User
 
 router = APIRouter(prefix="/v1/indicators", tags=["observatory"])
 
-READERS = (Role.ANALYST, Role.SUPERVISOR, Role.ADMIN, Role.SECRETARIAT)
 RESERVED = {"from", "to", "port"}
 
 
@@ -46,7 +46,7 @@ def open_copy(settings: Settings) -> Observatory:
 
 @router.get("", response_model=list[IndicatorOut], response_model_exclude_unset=True)
 def list_indicators(
-    _user: User = Depends(require_roles(*READERS)),
+    _user: User = Depends(require(Permission.OBSERVATORY_READ)),
 ) -> list[dict[str, Any]]:
     """Every indicator's definition: id, title, description, formula, unit, parameters."""
     return [ind.describe() for ind in INDICATORS]
@@ -64,7 +64,7 @@ def indicator_values(
     start: str | None = Query(None, alias="from", description="First day, month or year."),
     end: str | None = Query(None, alias="to", description="Last day, month or year."),
     port: list[str] = Query([], description="Port codes (repeat for several); all if none."),
-    _user: User = Depends(require_roles(*READERS)),
+    _user: User = Depends(require(Permission.OBSERVATORY_READ)),
     settings: Settings = Depends(get_settings),
 ) -> dict[str, Any]:
     """An indicator's values for a period and ports; other query parameters are the

@@ -1,14 +1,14 @@
 """Permits and employers over HTTP: the workflow, signed permits, and their verification.
 
 Roles: applicants (worker) and employers apply and follow their own permits; permit
-officers and administrators decide and issue. Verification, the public key set and the
+officers and administrators decide and issue (the permissions PERMIT_APPLY, PERMIT_SPONSOR
+and PERMIT_DECIDE of ``tsela.kernel.access``). Verification, the public key set and the
 signed revocation list are public (see each route's docstring for why).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from datetime import date
 from typing import Any, Literal
@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from tsela.api.auth import require_roles
+from tsela.api.auth import acting, require
 from tsela.api.deps import get_clock, get_session, get_settings
 from tsela.api.errors import error_responses, service_errors, status_of
 from tsela.api.schemas import (
@@ -33,6 +33,8 @@ from tsela.api.schemas import (
 )
 from tsela.config import Settings
 from tsela.domain import permits as dom
+from tsela.kernel.access import Permission
+from tsela.kernel.actor import Actor
 from tsela.kernel.clock import Clock
 from tsela.kernel.errors import TselaError
 from tsela.services import employers as emp
@@ -40,27 +42,13 @@ from tsela.services import permit_trust
 from tsela.services import permits as svc
 from tsela.services.keys import KeyStore, KeyStoreError
 from tsela.services.permit_qr import render_png, render_svg
-from tsela.store.models import Role, User
+from tsela.store.models import User
 from tsela.web.labels import issued_by
 
 # Any permit or employer route may find nothing, or a transition the permit cannot make.
 router = APIRouter(tags=["permits"], responses=error_responses(404, 409))
 
-OFFICERS = (Role.PERMIT_OFFICER, Role.ADMIN)
-APPLICANTS = (Role.WORKER, Role.EMPLOYER, *OFFICERS)
 JWT_MEDIA = "application/jwt"
-
-
-def _actor(*roles: Role) -> Callable[..., Awaitable[svc.Actor]]:
-    """A dependency: the signed-in user as the permit services' actor, admitting ``roles``."""
-
-    # async: no I/O here, and a sync dependency would cost a hop to a worker thread.
-    async def dependency(
-        user: User = Depends(require_roles(*roles)), settings: Settings = Depends(get_settings)
-    ) -> svc.Actor:
-        return svc.Actor.of(user, settings.node)
-
-    return dependency
 
 
 def _keys(settings: Settings) -> KeyStore:
@@ -153,7 +141,7 @@ DECISION_TARGET = {
 }
 
 
-def _permit_out(session: Session, actor: svc.Actor, ref: str, today: date) -> dict[str, Any]:
+def _permit_out(session: Session, actor: Actor, ref: str, today: date) -> dict[str, Any]:
     view = svc.view(session, actor, ref, today).as_dict()
     view["history"] = [
         {
@@ -276,7 +264,7 @@ def verify_permit(
 @router.post("/v1/permits", status_code=201, response_model=PermitOut)
 def apply_for_permit(
     body: ApplicationIn,
-    actor: svc.Actor = Depends(_actor(*APPLICANTS)),
+    actor: Actor = Depends(acting(Permission.PERMIT_APPLY)),
     session: Session = Depends(get_session),
     clock: Clock = Depends(get_clock),
 ) -> dict[str, Any]:
@@ -315,7 +303,7 @@ def list_permits(
     status: str | None = None,
     expiring_within: int | None = Query(None, ge=0, le=3650),
     format: Literal["json", "csv"] = "json",
-    actor: svc.Actor = Depends(_actor(*APPLICANTS)),
+    actor: Actor = Depends(acting(Permission.PERMIT_APPLY)),
     session: Session = Depends(get_session),
     clock: Clock = Depends(get_clock),
 ) -> Any:
@@ -345,7 +333,7 @@ def list_permits(
 def expiring_summary(
     by: Literal["employer", "type"] = "employer",
     within: int = Query(90, ge=0, le=365),
-    actor: svc.Actor = Depends(_actor(Role.EMPLOYER, *OFFICERS)),
+    actor: Actor = Depends(acting(Permission.PERMIT_SPONSOR)),
     session: Session = Depends(get_session),
     clock: Clock = Depends(get_clock),
 ) -> dict[str, dict[int, int]]:
@@ -358,7 +346,7 @@ def expiring_summary(
 @router.get("/v1/permits/{ref}", response_model=PermitOut)
 def get_permit(
     ref: str,
-    actor: svc.Actor = Depends(_actor(*APPLICANTS)),
+    actor: Actor = Depends(acting(Permission.PERMIT_APPLY)),
     session: Session = Depends(get_session),
     clock: Clock = Depends(get_clock),
 ) -> dict[str, Any]:
@@ -371,7 +359,7 @@ def get_permit(
 def add_evidence(
     ref: str,
     items: list[EvidenceIn],
-    actor: svc.Actor = Depends(_actor(*APPLICANTS)),
+    actor: Actor = Depends(acting(Permission.PERMIT_APPLY)),
     session: Session = Depends(get_session),
     clock: Clock = Depends(get_clock),
 ) -> dict[str, Any]:
@@ -385,7 +373,7 @@ def add_evidence(
 @router.post("/v1/permits/{ref}/submit", response_model=PermitOut)
 def submit_application(
     ref: str,
-    actor: svc.Actor = Depends(_actor(*APPLICANTS)),
+    actor: Actor = Depends(acting(Permission.PERMIT_APPLY)),
     session: Session = Depends(get_session),
     clock: Clock = Depends(get_clock),
 ) -> dict[str, Any]:
@@ -399,7 +387,7 @@ def submit_application(
 def decide(
     ref: str,
     body: DecisionIn,
-    actor: svc.Actor = Depends(_actor(*OFFICERS)),
+    actor: Actor = Depends(acting(Permission.PERMIT_DECIDE)),
     session: Session = Depends(get_session),
     clock: Clock = Depends(get_clock),
 ) -> dict[str, Any]:
@@ -413,7 +401,7 @@ def decide(
 @router.post("/v1/permits/{ref}/issue", response_model=IssuedPermitOut)
 def issue_permit(
     ref: str,
-    actor: svc.Actor = Depends(_actor(*OFFICERS)),
+    actor: Actor = Depends(acting(Permission.PERMIT_DECIDE)),
     settings: Settings = Depends(get_settings),
     session: Session = Depends(get_session),
     clock: Clock = Depends(get_clock),
@@ -431,7 +419,7 @@ def issue_permit(
 @router.post("/v1/permits/{ref}/renew", status_code=201, response_model=PermitOut)
 def renew_permit(
     ref: str,
-    actor: svc.Actor = Depends(_actor(*APPLICANTS)),
+    actor: Actor = Depends(acting(Permission.PERMIT_APPLY)),
     session: Session = Depends(get_session),
     clock: Clock = Depends(get_clock),
 ) -> dict[str, Any]:
@@ -445,7 +433,7 @@ def renew_permit(
 def end_employment(
     ref: str,
     body: EndEmploymentIn,
-    actor: svc.Actor = Depends(_actor(Role.EMPLOYER, *OFFICERS)),
+    actor: Actor = Depends(acting(Permission.PERMIT_SPONSOR)),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
     """An employer reports that a worker's employment under this permit has ended."""
@@ -475,7 +463,7 @@ def end_employment(
 def permit_qr(
     ref: str,
     kind: Literal["png", "svg"],
-    actor: svc.Actor = Depends(_actor(*APPLICANTS)),
+    actor: Actor = Depends(acting(Permission.PERMIT_APPLY)),
     session: Session = Depends(get_session),
     clock: Clock = Depends(get_clock),
 ) -> Response:
@@ -497,7 +485,7 @@ def permit_qr(
 @router.post("/v1/employers", status_code=201, response_model=EmployerOut)
 def register_employer(
     body: EmployerIn,
-    actor: svc.Actor = Depends(_actor(*OFFICERS)),
+    actor: Actor = Depends(acting(Permission.PERMIT_DECIDE)),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
     """Register an employer."""
@@ -520,7 +508,7 @@ def _employer_out(e: Any) -> dict[str, Any]:
 @router.get("/v1/employers", response_model=list[EmployerOut])
 def list_employers(
     sector: str | None = None,
-    user: User = Depends(require_roles(*OFFICERS)),
+    user: User = Depends(require(Permission.PERMIT_DECIDE)),
     session: Session = Depends(get_session),
 ) -> list[dict[str, Any]]:
     """The registry of employers."""
@@ -532,7 +520,7 @@ def list_employers(
 def employer_permits(
     ref: str,
     request: Request,
-    actor: svc.Actor = Depends(_actor(Role.EMPLOYER, *OFFICERS)),
+    actor: Actor = Depends(acting(Permission.PERMIT_SPONSOR)),
     session: Session = Depends(get_session),
     clock: Clock = Depends(get_clock),
 ) -> list[dict[str, Any]]:

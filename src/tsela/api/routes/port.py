@@ -10,14 +10,15 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tsela.api.auth import client_source, require_roles
+from tsela.api.auth import acting, client_source
 from tsela.api.deps import clock_of, get_session, get_settings
-from tsela.api.routes.checks import OFFICERS, CheckIn
+from tsela.api.routes.checks import CheckIn
 from tsela.api.schemas import DiscardOut, OfflineCrossingOut, SnapshotOut
 from tsela.config import Settings
+from tsela.kernel.access import Permission
+from tsela.kernel.actor import Actor
 from tsela.services import checks as svc
 from tsela.services import port_sync
-from tsela.store.models import User
 
 router = APIRouter(prefix="/v1/port", tags=["offline ports"])
 
@@ -43,7 +44,7 @@ class DiscardIn(BaseModel):
 def port_snapshot(
     port: str,
     request: Request,
-    user: User = Depends(require_roles(*OFFICERS)),
+    user: Actor = Depends(acting(Permission.CHECK_RECORD)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> dict[str, Any]:
@@ -81,7 +82,7 @@ def upload_offline_crossing(
     request: Request,
     response: Response,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-    user: User = Depends(require_roles(*OFFICERS)),
+    user: Actor = Depends(acting(Permission.CHECK_RECORD)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> dict[str, Any]:
@@ -138,7 +139,7 @@ def report_discard(
     request: Request,
     response: Response,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=80)] = None,
-    user: User = Depends(require_roles(*OFFICERS)),
+    user: Actor = Depends(acting(Permission.CHECK_RECORD)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> DiscardOut:

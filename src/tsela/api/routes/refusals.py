@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from tsela.api.auth import client_source, require_roles
+from tsela.api.auth import client_source, require
 from tsela.api.deps import clock_of, get_session, get_settings
 from tsela.api.errors import error_responses
 from tsela.api.schemas.refusals import (
@@ -25,15 +25,12 @@ from tsela.api.schemas.refusals import (
 )
 from tsela.config import Settings
 from tsela.domain import refusals as rules
-from tsela.domain.values import Role
+from tsela.kernel.access import Permission
 from tsela.services import audit
 from tsela.services import refusals as svc
 from tsela.store.models import User
 
 router = APIRouter(prefix="/v1", tags=["refusals and entry bans"])
-
-OFFICERS = (Role.BORDER_OFFICER, Role.SUPERVISOR)
-READERS = (Role.BORDER_OFFICER, Role.SUPERVISOR, Role.ANALYST, Role.ADMIN)
 
 
 class TravellerIn(BaseModel):
@@ -98,7 +95,9 @@ def _read(session: Session, settings: Settings, user: User, request: Request, **
 
 
 @router.get("/refusal-grounds", response_model=list[GroundOut])
-def grounds(_user: User = Depends(require_roles(*READERS))) -> list[dict[str, Any]]:
+def grounds(
+    _user: User = Depends(require(Permission.REFUSAL_GROUNDS_READ)),
+) -> list[dict[str, Any]]:
     """The grounds a refusal names (codes A to I), each with its provision in each country."""
     return [g.as_dict() for g in rules.catalogue().grounds.values()]
 
@@ -112,7 +111,7 @@ def grounds(_user: User = Depends(require_roles(*READERS))) -> list[dict[str, An
 def create_refusal(
     body: RefusalIn,
     request: Request,
-    user: User = Depends(require_roles(*OFFICERS)),
+    user: User = Depends(require(Permission.REFUSAL_RECORD)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> dict[str, Any]:
@@ -145,7 +144,7 @@ def list_refusals(
     request: Request,
     offset: int = Query(0, ge=0),
     limit: int = Query(50, ge=1, le=svc.MAX_PAGE),
-    user: User = Depends(require_roles(*OFFICERS)),
+    user: User = Depends(require(Permission.REFUSAL_RECORD)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> dict[str, Any]:
@@ -160,7 +159,7 @@ def list_refusals(
 def get_refusal(
     refusal_id: uuid.UUID,
     request: Request,
-    user: User = Depends(require_roles(*OFFICERS)),
+    user: User = Depends(require(Permission.REFUSAL_RECORD)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> dict[str, Any]:
@@ -191,7 +190,7 @@ def refusal_notice(
     request: Request,
     lang: str = Query("en", max_length=8, description="en or st"),
     format: Literal["html", "pdf"] = Query("html"),
-    user: User = Depends(require_roles(*OFFICERS)),
+    user: User = Depends(require(Permission.REFUSAL_RECORD)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> Response:
@@ -224,7 +223,7 @@ def refusal_notice(
 def create_ban(
     body: EntryBanIn,
     request: Request,
-    user: User = Depends(require_roles(Role.SUPERVISOR)),
+    user: User = Depends(require(Permission.ENTRY_BAN_DECIDE)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> dict[str, Any]:
@@ -256,7 +255,7 @@ def list_bans(
     request: Request,
     offset: int = Query(0, ge=0),
     limit: int = Query(50, ge=1, le=svc.MAX_PAGE),
-    user: User = Depends(require_roles(*OFFICERS)),
+    user: User = Depends(require(Permission.REFUSAL_RECORD)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> dict[str, Any]:
@@ -271,7 +270,7 @@ def list_bans(
 def get_ban(
     ban_id: uuid.UUID,
     request: Request,
-    user: User = Depends(require_roles(*OFFICERS)),
+    user: User = Depends(require(Permission.REFUSAL_RECORD)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> dict[str, Any]:
@@ -293,7 +292,7 @@ def change_ban(
     ban_id: uuid.UUID,
     body: BanChangeIn,
     request: Request,
-    user: User = Depends(require_roles(Role.SUPERVISOR)),
+    user: User = Depends(require(Permission.ENTRY_BAN_DECIDE)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> dict[str, Any]:

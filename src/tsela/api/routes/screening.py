@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from pydantic import BaseModel, Field, ValidationError
 
-from tsela.api.auth import require_roles
+from tsela.api.auth import require
 from tsela.api.deps import get_clock, get_engine, get_settings
 from tsela.api.errors import error_responses
 from tsela.api.schemas import (
@@ -21,13 +21,12 @@ from tsela.api.schemas import (
 )
 from tsela.config import Settings
 from tsela.domain.screening import MAX_NAME_LENGTH, THRESHOLD, ScreeningInputError
+from tsela.kernel.access import Permission
 from tsela.kernel.clock import Clock
-from tsela.store.models import Role, User
+from tsela.store.models import User
 
 router = APIRouter(prefix="/v1", tags=["screening"])
 
-SCREENERS = (Role.BORDER_OFFICER, Role.SUPERVISOR, Role.ADMIN)
-IMPORTERS = (Role.SUPERVISOR, Role.ADMIN)
 # A screening request is a few names and dates; anything bigger is refused unread.
 MAX_SCREEN_BODY = 16 * 1024
 MAX_IMPORT_BYTES = 512 * 1024**2
@@ -97,7 +96,7 @@ async def _screen_body(request: Request) -> ScreenIn:
 )
 def screen_person(
     # The caller is checked before the body is read: strangers get 401, not a 422.
-    user: User = Depends(require_roles(*SCREENERS)),
+    user: User = Depends(require(Permission.WATCHLIST_SCREEN)),
     body: ScreenIn = Depends(_screen_body),
     engine: Any = Depends(get_engine),
     settings: Settings = Depends(get_settings),
@@ -141,7 +140,7 @@ def import_list(
         description="Replace the list even when many rows are bad or it would shrink a lot "
         "(otherwise such an import is refused with 409)",
     ),
-    user: User = Depends(require_roles(*IMPORTERS)),
+    user: User = Depends(require(Permission.WATCHLIST_IMPORT)),
     engine: Any = Depends(get_engine),
     settings: Settings = Depends(get_settings),
     clock: Clock = Depends(get_clock),
@@ -222,7 +221,7 @@ def import_list(
 
 @router.get("/watchlists", response_model=list[WatchlistOut])
 def watchlists(
-    user: User = Depends(require_roles(*SCREENERS)),
+    user: User = Depends(require(Permission.WATCHLIST_SCREEN)),
     engine: Any = Depends(get_engine),
 ) -> list[WatchlistOut]:
     """The lists loaded, with their version and who imported them."""
@@ -239,7 +238,7 @@ def watchlists(
 def document_alerts(
     issuing_state: str,
     number: str,
-    user: User = Depends(require_roles(*SCREENERS)),
+    user: User = Depends(require(Permission.WATCHLIST_SCREEN)),
     engine: Any = Depends(get_engine),
 ) -> DocumentCheckOut:
     """Lost, stolen or revoked alerts on one travel document."""

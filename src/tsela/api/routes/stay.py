@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from tsela.api.auth import STAFF, client_source, require_roles
+from tsela.api.auth import client_source, require
 from tsela.api.deps import get_clock, get_session, get_settings
 from tsela.api.errors import error_responses
 from tsela.api.schemas import SelfCheckOut, StayEvaluateOut
@@ -21,6 +21,7 @@ from tsela.domain.stay import (
     evaluate,
     get_rule,
 )
+from tsela.kernel.access import Permission
 from tsela.kernel.clock import Clock
 from tsela.services import stay_self_check
 from tsela.store.models import User
@@ -55,7 +56,7 @@ class StayEvaluateIn(BaseModel):
 @router.post("/evaluate", response_model=StayEvaluateOut)
 def evaluate_stays(
     body: StayEvaluateIn,
-    user: User = Depends(require_roles(*STAFF)),
+    user: User = Depends(require(Permission.STAY_EVALUATE)),
     clock: Clock = Depends(get_clock),
 ) -> StayEvaluateOut:
     """Apply a stay rule to the stays given: days used, days remaining, latest lawful exit,

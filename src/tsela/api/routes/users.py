@@ -5,15 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from sqlalchemy.orm import Session
 
-from tsela.api.auth import require_roles
+from tsela.api.auth import require
 from tsela.api.deps import get_session
 from tsela.api.errors import error_responses
 from tsela.api.schemas import AccessOut, UserOut
+from tsela.kernel.access import Permission
 from tsela.services import accounts
-from tsela.store.models import Role, User
+from tsela.store.models import User
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
-ADMIN = require_roles(Role.ADMIN)
+MANAGE_USERS = require(Permission.USERS_MANAGE)
 
 
 def _out(user: User) -> UserOut:
@@ -29,7 +30,7 @@ def _out(user: User) -> UserOut:
 
 @router.get("", response_model=list[UserOut])
 def list_users(
-    _admin: User = Depends(ADMIN), session: Session = Depends(get_session)
+    _admin: User = Depends(MANAGE_USERS), session: Session = Depends(get_session)
 ) -> list[UserOut]:
     """Administrators: every account, active or not."""
     return [_out(u) for u in accounts.list_users(session)]
@@ -65,7 +66,7 @@ def _change(
 def disable(
     username: str,
     request: Request,
-    admin: User = Depends(ADMIN),
+    admin: User = Depends(MANAGE_USERS),
     session: Session = Depends(get_session),
 ) -> AccessOut:
     """Administrators: deactivate an account; its tokens and sessions stop working."""
@@ -76,7 +77,7 @@ def disable(
 def enable(
     username: str,
     request: Request,
-    admin: User = Depends(ADMIN),
+    admin: User = Depends(MANAGE_USERS),
     session: Session = Depends(get_session),
 ) -> AccessOut:
     """Administrators: reactivate an account (it signs in again; old tokens stay revoked)."""
@@ -89,7 +90,7 @@ def enable(
 def revoke_tokens(
     username: str,
     request: Request,
-    admin: User = Depends(ADMIN),
+    admin: User = Depends(MANAGE_USERS),
     session: Session = Depends(get_session),
 ) -> AccessOut:
     """Administrators: end every token and browser session of an account (e.g. a lost

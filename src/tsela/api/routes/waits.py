@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from tsela.api.auth import require_roles
+from tsela.api.auth import require
 from tsela.api.deps import get_clock, get_session, get_settings
 from tsela.api.errors import error_responses
 from tsela.api.schemas import (
@@ -24,7 +24,8 @@ from tsela.api.schemas import (
     WaitsOut,
 )
 from tsela.config import Settings
-from tsela.domain.values import Direction, Role
+from tsela.domain.values import Direction
+from tsela.kernel.access import Permission
 from tsela.kernel.clock import Clock
 from tsela.services import waits as svc
 from tsela.store.models import User
@@ -98,7 +99,7 @@ def staffing(
     weeks: int = 8,
     session: Session = Depends(get_session),
     clock: Clock = Depends(get_clock),
-    _user: User = Depends(require_roles(Role.SUPERVISOR, Role.ANALYST)),
+    _user: User = Depends(require(Permission.WAITS_STAFFING_READ)),
 ) -> StaffingPlanOut:
     """Supervisors and analysts: desks per hour of today's weekday that keep the mean wait
     under the target, from the arrivals and service times of past weeks (Erlang C)."""
@@ -153,7 +154,7 @@ def record_queue_event(
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
     clock: Clock = Depends(get_clock),
-    user: User = Depends(require_roles(Role.BORDER_OFFICER, Role.SUPERVISOR)),
+    user: User = Depends(require(Permission.QUEUE_RECORD)),
 ) -> QueueEventOut:
     """Border officers and supervisors (and ticket machines signed in as one): a traveller
     joined the queue, or a desk called the next one. A turn is the caller's desk."""

@@ -10,7 +10,7 @@ Who may do what (checked here, so the API and the command line agree):
 
 Every change writes an audit event in the same transaction as the change.
 
-- ``access``: the actor, access checks, the audit entry for a change;
+- ``access``: access checks on the kernel's actor, the audit entry for a change;
 - ``bodies``: bodies, members, meetings;
 - ``activities``: activities, dependencies, edits, what is public;
 - ``progress``: progress updates and session notes;
@@ -19,11 +19,13 @@ Every change writes an audit event in the same transaction as the change.
 
 from tsela.services.governance.access import (
     AccessDenied,
-    Actor,
     NotFound,
     actor_for,
     descendants,
+    is_secretariat,
+    may_update,
     operator,
+    reads,
     record_change,
     require_reader,
     require_secretariat,
@@ -82,7 +84,6 @@ __all__ = [
     "NOTE_COLUMNS",
     "AccessDenied",
     "ActivityChanges",
-    "Actor",
     "BodyInput",
     "BodyReview",
     "EvidenceInput",
@@ -109,15 +110,18 @@ __all__ = [
     "edit_activity",
     "indicator_progress",
     "introduced_on",
+    "is_secretariat",
     "last_note",
     "last_session",
     "load_bodies",
+    "may_update",
     "measurement_json",
     "meeting_on",
     "objective_status",
     "operator",
     "parse_note_rows",
     "public_view",
+    "reads",
     "record_change",
     "reference_bodies",
     "report_progress",

@@ -1,11 +1,12 @@
-"""Who acts and what they may do: the actor, the secretariat and body members, and the
-audit entry each change writes.
+"""Who acts and what they may do: the secretariat (the role holding GOVERNANCE_EDIT in
+``tsela.kernel.access``) and body members, and the audit entry each change writes. The actor
+is the kernel's, with the bodies it speaks for filled in by ``actor_for``.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
@@ -13,9 +14,11 @@ from sqlalchemy.orm import Session
 
 from tsela.domain.governance import GovernanceError
 from tsela.kernel import errors
+from tsela.kernel.access import Permission
+from tsela.kernel.actor import Actor
 from tsela.services import audit
 from tsela.store.governance import Activity, Body, BodyMember
-from tsela.store.models import Role, User
+from tsela.store.models import Role
 
 
 class NotFound(errors.NotFound, GovernanceError):
@@ -31,46 +34,41 @@ class AccessDenied(errors.Forbidden, PermissionError):
         super().__init__(code, message, **values)
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who is acting, as the tracker's rules see them."""
-
-    username: str
-    secretariat: bool
-    body_ids: frozenset[uuid.UUID] = frozenset()  # bodies they speak for, with those under
-    source: str = ""  # where the request came from, for the audit log
-
-    @property
-    def reads(self) -> bool:
-        return self.secretariat or bool(self.body_ids)
-
-    def may_update(self, activity: Activity) -> bool:
-        """Report progress on it: the secretariat, or a member of its owner (or above it)."""
-        return self.secretariat or activity.owner_id in self.body_ids
-
-
-def operator(username: str) -> Actor:
+def operator(username: str, node: str) -> Actor:
     """The command line runs on the server, by the secretariat."""
-    return Actor(username=username, secretariat=True)
+    return Actor(username, Role.SECRETARIAT, node)
 
 
-def actor_for(session: Session, user: User, source: str = "") -> Actor:
-    member = session.get(BodyMember, user.id)
+def actor_for(session: Session, actor: Actor) -> Actor:
+    """``actor`` with the bodies they speak for: the one they are bound to and those under it."""
+    member = session.get(BodyMember, actor.user_id) if actor.user_id else None
     ids: frozenset[uuid.UUID] = frozenset()
     if member is not None:
         ids = frozenset(descendants(session, member.body_id))
-    return Actor(
-        user.username, secretariat=user.role is Role.SECRETARIAT, body_ids=ids, source=source
-    )
+    return replace(actor, body_ids=ids)
+
+
+def is_secretariat(actor: Actor) -> bool:
+    return actor.may(Permission.GOVERNANCE_EDIT)
+
+
+def reads(actor: Actor) -> bool:
+    """Reads the tracker: the secretariat, or a member of a body."""
+    return is_secretariat(actor) or bool(actor.body_ids)
+
+
+def may_update(actor: Actor, activity: Activity) -> bool:
+    """Report progress on it: the secretariat, or a member of its owner (or above it)."""
+    return is_secretariat(actor) or activity.owner_id in actor.body_ids
 
 
 def require_secretariat(actor: Actor, doing: str) -> None:
-    if not actor.secretariat:
+    if not is_secretariat(actor):
         raise AccessDenied(f"only the secretariat may {doing}")
 
 
 def require_reader(actor: Actor) -> None:
-    if not actor.reads:
+    if not reads(actor):
         raise AccessDenied(
             "you are not a member of any governance body; ask the secretariat to add you "
             "(the public view is open to all)"
@@ -78,7 +76,7 @@ def require_reader(actor: Actor) -> None:
 
 
 def require_updater(actor: Actor, activity: Activity) -> None:
-    if actor.may_update(activity):
+    if may_update(actor, activity):
         return
     raise AccessDenied(
         f"activity {activity.code} belongs to {activity.owner.code}; "

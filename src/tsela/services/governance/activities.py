@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsela.domain.governance import GovernanceError, check_acyclic, check_dates
-from tsela.services.governance.access import Actor, NotFound, record_change, require_secretariat
+from tsela.kernel.actor import Actor
+from tsela.services.governance.access import NotFound, record_change, require_secretariat
 from tsela.services.governance.bodies import body_by_code
 from tsela.store.governance import Activity, ActivityDependency, Instrument, Objective, ProgressNote
 

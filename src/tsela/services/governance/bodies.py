@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsela.domain.governance import BodyKind, GovernanceError, local_today, parse_choice, zone
-from tsela.services.governance.access import Actor, NotFound, record_change, require_secretariat
+from tsela.kernel.actor import Actor
+from tsela.services.governance.access import NotFound, record_change, require_secretariat
 from tsela.store.governance import Body, BodyMember, Meeting
 from tsela.store.models import User
 

@@ -19,7 +19,8 @@ from tsela.domain.governance import (
     local_today,
     parse_status,
 )
-from tsela.services.governance.access import AccessDenied, Actor, record_change, require_updater
+from tsela.kernel.actor import Actor
+from tsela.services.governance.access import AccessDenied, record_change, require_updater
 from tsela.services.governance.activities import activity_by_code
 from tsela.store.governance import Activity, Evidence, Meeting, ProgressNote
 

@@ -19,8 +19,9 @@ from tsela.domain.governance import (
     progress_towards,
     rollup,
 )
+from tsela.kernel.actor import Actor
 from tsela.services import indicators
-from tsela.services.governance.access import Actor, descendants, require_reader
+from tsela.services.governance.access import descendants, require_reader
 from tsela.services.governance.activities import depends_on_codes
 from tsela.services.governance.bodies import body_by_code, last_session
 from tsela.store.governance import Activity, Body, IndicatorTarget, Instrument, Meeting, Objective

@@ -31,7 +31,6 @@ from tsela.services.permits.border import (
     valid_permits_for,
 )
 from tsela.services.permits.common import (
-    Actor,
     Forbidden,
     NotFound,
     PermitError,
@@ -62,7 +61,6 @@ __all__ = [
     "CSV_COLUMNS",
     "NO_MATCH",
     "OPEN_APPLICATION",
-    "Actor",
     "Applicant",
     "EvidenceItem",
     "Forbidden",

@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 from tsela.domain import permits as dom
 from tsela.domain.permits import PermitRuleError
 from tsela.kernel import clock
+from tsela.kernel.access import Permission
+from tsela.kernel.actor import Actor
 from tsela.reference import is_country
 from tsela.services import audit
 from tsela.services.permits.common import (
-    Actor,
     Forbidden,
     NotFound,
     PermitError,
@@ -200,7 +201,7 @@ def apply(
     renewal_of: Permit | None = None,
 ) -> Permit:
     """Open an application (a permit in 'draft'), checking the type's rules first."""
-    if actor.role not in (Role.WORKER, Role.EMPLOYER, Role.PERMIT_OFFICER, Role.ADMIN):
+    if not actor.may(Permission.PERMIT_APPLY):
         raise Forbidden(f"a {actor.role.value} may not apply for a permit")
     ptype = dom.permit_type(type_code)
     ptype.check_open(today)
@@ -214,9 +215,9 @@ def apply(
     else:
         raise PermitError("an application needs the applicant's details or a person id")
     if actor.role is Role.WORKER and actor.person_id != person.id:
-        raise Forbidden(f"{actor.name} may apply only for themselves")
+        raise Forbidden(f"{actor.username} may apply only for themselves")
     # Officers see the name on record; an employer or worker sees only what they typed.
-    staff = actor.role in (Role.PERMIT_OFFICER, Role.ADMIN)
+    staff = actor.may(Permission.PERMIT_DECIDE)
     who = f"applicant {holder_name(person)}" if staff else "the applicant"
     problems = dom.document_problems(
         status=str(doc.status),
@@ -264,9 +265,9 @@ def apply(
     employer_row: Employer | None = None
     if actor.role is Role.EMPLOYER:
         if actor.employer_id is None:
-            raise Forbidden(f"{actor.name} is not linked to an employer")
+            raise Forbidden(f"{actor.username} is not linked to an employer")
         if employer is not None and _resolve_employer(session, employer).id != actor.employer_id:
-            raise Forbidden(f"{actor.name} may apply only for their own employer's workers")
+            raise Forbidden(f"{actor.username} may apply only for their own employer's workers")
         employer = actor.employer_id
     if employer is not None:
         employer_row = _resolve_employer(session, employer)
@@ -308,7 +309,7 @@ def _add_evidence_row(session: Session, actor: Actor, permit: Permit, item: Evid
             kind=item.kind,
             reference=item.reference.strip()[:160],
             note=item.note.strip(),
-            received_by=actor.name,
+            received_by=actor.username,
         )
     )
 
@@ -331,7 +332,7 @@ def add_evidence(
     session.flush()
     audit.record(
         session,
-        actor=actor.name,
+        actor=actor.username,
         action="permit.evidence",
         node=actor.node,
         entity="permit",

@@ -1,4 +1,4 @@
-"""What every permit use case shares: errors, the actor, the permit as users see it,
+"""What every permit use case shares: errors, the permit as users see it,
 loading a permit, the scope check, and the history/audit entry written for each change.
 """
 
@@ -17,8 +17,10 @@ from sqlalchemy.orm import Session
 from tsela.domain import permits as dom
 from tsela.domain.permits import PermitStatus
 from tsela.kernel import clock, errors
+from tsela.kernel.access import Permission
+from tsela.kernel.actor import Actor
 from tsela.services import audit, exchange_outbox
-from tsela.store.models import Employer, Permit, Person, Role, User
+from tsela.store.models import Employer, Permit, Person, Role
 from tsela.store.permits import PermitEvent
 
 S = PermitStatus
@@ -45,21 +47,6 @@ class Forbidden(errors.Forbidden, PermitError):
     """The actor may not see or act on this permit (not theirs, not their employer's)."""
 
     default_code = "permit.forbidden"
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts, with which role, on which node (employers and workers see only theirs)."""
-
-    name: str
-    role: Role
-    node: str = "LS"
-    employer_id: uuid.UUID | None = None
-    person_id: uuid.UUID | None = None
-
-    @classmethod
-    def of(cls, user: User, node: str) -> Actor:
-        return cls(user.username, user.role, node, user.employer_id, user.person_id)
 
 
 @dataclass(frozen=True)
@@ -148,7 +135,7 @@ def load_permit(session: Session, ref: uuid.UUID | str) -> Permit:
 
 
 def check_scope(actor: Actor, permit: Permit) -> None:
-    if actor.role in (Role.PERMIT_OFFICER, Role.ADMIN):
+    if actor.may(Permission.PERMIT_DECIDE):
         return
     if (
         actor.role is Role.EMPLOYER
@@ -158,7 +145,7 @@ def check_scope(actor: Actor, permit: Permit) -> None:
         return
     if actor.role is Role.WORKER and actor.person_id and permit.person_id == actor.person_id:
         return
-    raise Forbidden(f"{actor.name} ({actor.role.value}) may not act on permit {permit.number}")
+    raise Forbidden(f"{actor.username} ({actor.role.value}) may not act on permit {permit.number}")
 
 
 def event(
@@ -180,7 +167,7 @@ def event(
             action=action,
             from_status=from_status,
             to_status=to_status,
-            actor=actor.name,
+            actor=actor.username,
             role=actor.role.value,
             reason=reason,
             at=at,
@@ -193,7 +180,7 @@ def event(
     # the time of the act, which a caller may give.
     audit.record(
         session,
-        actor=actor.name,
+        actor=actor.username,
         action=f"permit.{action.replace(' ', '_')}",
         node=actor.node,
         entity="permit",

@@ -16,9 +16,10 @@ from tsela.domain import permits as dom
 from tsela.domain.permits import PermitStatus
 from tsela.ids import new_id
 from tsela.kernel import clock
+from tsela.kernel.access import Permission
+from tsela.kernel.actor import Actor
 from tsela.services import audit, exchange_outbox
 from tsela.services.permits.common import (
-    Actor,
     Forbidden,
     NotFound,
     PermitError,
@@ -29,7 +30,7 @@ from tsela.services.permits.common import (
     load_permit,
     move,
 )
-from tsela.store.models import Employer, Permit, Person, Role, TravelDocument
+from tsela.store.models import Employer, Permit, Person, TravelDocument
 from tsela.store.permits import Employment, PermitEvent
 
 
@@ -174,7 +175,7 @@ def issue_many(
                 "action": "issue",
                 "from_status": S.APPROVED.value,
                 "to_status": S.ISSUED.value,
-                "actor": actor.name,
+                "actor": actor.username,
                 "role": actor.role.value,
                 "reason": "",
                 "at": now,
@@ -231,7 +232,7 @@ def issue_many(
         session.execute(insert(Employment.__table__), jobs)
     audit.record(
         session,
-        actor=actor.name,
+        actor=actor.username,
         action="permit.issue_many",
         node=actor.node,
         entity="permit",
@@ -255,7 +256,7 @@ def extend_programme(
     Old tokens stay genuine and show as expired after their old last day; holders get the
     new QR code.
     """
-    if actor.role not in (Role.PERMIT_OFFICER, Role.ADMIN):
+    if not actor.may(Permission.PERMIT_DECIDE):
         raise Forbidden(f"a {actor.role.value} may not extend permits")
     now = now or clock.now()
     ptype = dom.permit_type(type_code)

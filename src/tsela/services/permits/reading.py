@@ -14,9 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsela.domain import permits as dom
+from tsela.kernel.access import Permission
+from tsela.kernel.actor import Actor
 from tsela.services import audit
 from tsela.services.permits.common import (
-    Actor,
     Forbidden,
     PermitError,
     PermitView,
@@ -36,7 +37,7 @@ def view(session: Session, actor: Actor, ref: uuid.UUID | str, today: date) -> P
     row = session.execute(view_query().where(Permit.id == permit.id)).one()
     audit.record(
         session,
-        actor=actor.name,
+        actor=actor.username,
         action="permit.read",
         node=actor.node,
         entity="permit",
@@ -72,13 +73,13 @@ def list_permits(
     q = view_query()
     if actor.role is Role.EMPLOYER:
         if actor.employer_id is None or (employer_id and employer_id != actor.employer_id):
-            raise Forbidden(f"{actor.name} may list only their own employer's permits")
+            raise Forbidden(f"{actor.username} may list only their own employer's permits")
         employer_id = actor.employer_id
     elif actor.role is Role.WORKER:
         if actor.person_id is None:
-            raise Forbidden(f"{actor.name} is not linked to a person")
+            raise Forbidden(f"{actor.username} is not linked to a person")
         q = q.where(Permit.person_id == actor.person_id)
-    elif actor.role not in (Role.PERMIT_OFFICER, Role.ADMIN):
+    elif not actor.may(Permission.PERMIT_DECIDE):
         raise Forbidden(f"a {actor.role.value} may not list permits")
     if employer_id:
         q = q.where(Permit.employer_id == employer_id)
@@ -97,7 +98,7 @@ def list_permits(
     rows = session.execute(q.order_by(Permit.valid_to, Permit.number)).all()
     audit.record(
         session,
-        actor=actor.name,
+        actor=actor.username,
         action="permit.list",
         node=actor.node,
         entity="permit",

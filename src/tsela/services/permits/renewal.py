@@ -9,9 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsela.domain import permits as dom
+from tsela.kernel.access import Permission
+from tsela.kernel.actor import Actor
 from tsela.services.permits.applying import EvidenceItem, apply
 from tsela.services.permits.common import (
-    Actor,
     Forbidden,
     PermitError,
     S,
@@ -20,7 +21,7 @@ from tsela.services.permits.common import (
     load_permit,
     move,
 )
-from tsela.store.models import Permit, Role
+from tsela.store.models import Permit
 from tsela.store.permits import Employment, PermitEvidence
 
 
@@ -79,7 +80,7 @@ def end_employment(
 ) -> Employment:
     """An employer reports that a worker's employment under a permit has ended."""
     permit = load_permit(session, ref)
-    if actor.role not in (Role.EMPLOYER, Role.PERMIT_OFFICER, Role.ADMIN):
+    if not actor.may(Permission.PERMIT_SPONSOR):
         raise Forbidden(f"a {actor.role.value} may not report the end of an employment")
     check_scope(actor, permit)
     if not reason.strip():
@@ -96,7 +97,7 @@ def end_employment(
         )
     job.end_date = end_date
     job.end_reason = reason.strip()
-    job.reported_by = actor.name
+    job.reported_by = actor.username
     event(
         session,
         actor,

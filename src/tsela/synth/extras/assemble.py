@@ -9,7 +9,7 @@ import numpy as np
 from sqlalchemy import Engine, func, select
 
 from tsela.kernel import clock
-from tsela.services import permits as svc
+from tsela.kernel.actor import Actor
 from tsela.services import screening
 from tsela.services.keys import KeyStore
 from tsela.store.db import session_factory, transaction
@@ -63,7 +63,7 @@ def add_extras(
     summary = ExtrasSummary()
     employers = synthetic_employers()
     info = {e.registration_number: e for e in employers}
-    officer = svc.Actor(ACTOR_NAME, Role.PERMIT_OFFICER, node)
+    officer = Actor(ACTOR_NAME, Role.PERMIT_OFFICER, node)
     plan: PermitPlan | None = None
     with transaction(session_factory(engine)) as s:
         registered, summary.employers = ensure_employers(s, officer)

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tsela.kernel.actor import Actor
 from tsela.reference import reference_file
 from tsela.services import employers as employer_service
-from tsela.services import permits as svc
 from tsela.store.models import Employer
 
 
@@ -34,7 +34,7 @@ def synthetic_employers() -> list[SyntheticEmployer]:
     return [SyntheticEmployer(**row) for row in rows]
 
 
-def ensure_employers(session: Session, actor: svc.Actor) -> tuple[dict[str, Employer], int]:
+def ensure_employers(session: Session, actor: Actor) -> tuple[dict[str, Employer], int]:
     """Register the fictional employers not yet registered; all of them by number."""
     known = {e.registration_number: e for e in session.scalars(select(Employer))}
     added = 0

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from tsela.domain import permits as dom
 from tsela.domain.credentials import Signer
+from tsela.kernel.actor import Actor
 from tsela.services import permits as svc
 from tsela.store.models import Employer, Permit, Role
 from tsela.synth.extras.common import ACTOR_NAME, Advance, S
@@ -74,14 +75,14 @@ class Writer:
     permit_of: dict[int, uuid.UUID] = field(default_factory=dict)  # grant index -> permit
 
     @property
-    def officer(self) -> svc.Actor:
-        return svc.Actor(ACTOR_NAME, Role.PERMIT_OFFICER, self.node)
+    def officer(self) -> Actor:
+        return Actor(ACTOR_NAME, Role.PERMIT_OFFICER, self.node)
 
-    def applicant(self, i: int) -> svc.Actor:
-        return svc.Actor(ACTOR_NAME, Role.WORKER, self.node, person_id=self.ids[i])
+    def applicant(self, i: int) -> Actor:
+        return Actor(ACTOR_NAME, Role.WORKER, self.node, person_id=self.ids[i])
 
-    def employer_actor(self, reg: str) -> svc.Actor:
-        return svc.Actor(ACTOR_NAME, Role.EMPLOYER, self.node, employer_id=self.employers[reg].id)
+    def employer_actor(self, reg: str) -> Actor:
+        return Actor(ACTOR_NAME, Role.EMPLOYER, self.node, employer_id=self.employers[reg].id)
 
     def apply(self, g: Grant) -> Permit:
         """Apply, submit and approve (the steps before issuing)."""
