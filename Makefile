@@ -1,7 +1,7 @@
 # Tsela: two commands on a fresh machine with Python 3.11+.
 #   make demo   set up, create both demo nodes (Lesotho :8000, South Africa :8001) with
 #               synthetic data, keys and mutual trust, serve them (Ctrl-C stops both)
-#   make test   set up, lint, make ready what the tests need beyond Python (Chromium,
+#   make test   set up, lint (ruff, mypy), make ready what the tests need beyond Python (Chromium,
 #               poppler-utils, PostgreSQL and its client: scripts/bootstrap-test.sh installs
 #               them with apt-get when root, else names what is missing), run every test
 #   make lock   write the pinned versions in requirements/ again after pyproject.toml
@@ -38,6 +38,7 @@ demo: install
 lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy src
 
 test: lint
 	scripts/bootstrap-test.sh
