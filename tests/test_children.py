@@ -29,6 +29,7 @@ NOW = datetime(2026, 5, 11, 23, 30, tzinfo=UTC)
 BORDER_DAY = date(2026, 5, 12)
 CHILD = date(2016, 2, 3)  # 10 years old
 MOTHER, FATHER = "RA7000001", "RA7000002"
+PASSWORD = "correct horse 1"
 
 
 @pytest.fixture
@@ -219,3 +220,59 @@ def test_age_on_counts_completed_years() -> None:
     assert children.is_child(date(2008, 5, 13), BORDER_DAY)
     assert not children.is_child(date(2008, 5, 12), BORDER_DAY)
     assert not children.is_child(None, BORDER_DAY)
+
+
+# --- the console -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def console(za, make_user, monkeypatch):  # type: ignore[no-untyped-def]
+    from web_support import csrf_of, use_fast_password_hashing
+
+    use_fast_password_hashing(monkeypatch)
+    make_user("border_officer", username="thabo", port="MSU")
+    page = za.get("/login")
+    signed = za.post(
+        "/login",
+        data={"username": "thabo", "password": PASSWORD, "csrf_token": csrf_of(page.text)},
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303, signed.text
+
+    def post(data: dict[str, object], lang: str = "en"):  # type: ignore[no-untyped-def]
+        token = csrf_of(za.get(f"/console?lang={lang}").text)
+        return za.post("/console/check", data={"csrf_token": token, **data})
+
+    return post
+
+
+def test_the_console_lists_the_documents_and_records_what_was_seen(console, engine) -> None:  # type: ignore[no-untyped-def]
+    mother = passport(MOTHER, surname="MOKOENA", given="LINEO", birth=date(1988, 1, 9))
+    assert "CLEAR" in console({"mrz": mother, "direction": "entry"}).text
+    first = console({"mrz": child_mrz(), "direction": "entry"})
+    assert first.status_code == 200
+    page = first.text
+    assert 'id="child-travel"' in page and "A child travelling (10 years old)" in page
+    assert 'data-code="child.unrecorded"' in page
+    assert "parental consent affidavit" in page  # the documents required are listed
+    # The officer ticks the birth certificate, names the mother: one parent, no consent.
+    again = console(
+        {
+            "document_number": "RA7100001",
+            "issuing_state": "LSO",
+            "direction": "entry",
+            "child_case": "one_parent",
+            "documents_seen": ["birth_certificate"],
+            "adults": MOTHER,
+        }
+    )
+    assert 'data-code="child.documents_missing"' in again.text
+    assert "Accompanied by:" in again.text and "LINEO MOKOENA" in again.text
+    with session_factory(engine)() as s:
+        kept = s.scalars(select(BorderCheck.child_case).where(BorderCheck.child_case.is_not(None)))
+        assert kept.all() == ["one_parent"]
+        assert s.scalar(select(CheckCompanion.document_number)) == MOTHER
+    # In Sesotho, the same page says the case and the documents in Sesotho.
+    st = console({"mrz": child_mrz(), "direction": "entry"}, lang="st").text
+    assert "Ngoana o tsamaea le mang?" in st and "le motsoali a le mong" in st
+    assert "afidavite ea tumello ea motsoali" in st
