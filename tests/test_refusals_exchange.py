@@ -14,6 +14,7 @@ from sqlalchemy import Engine, select
 
 from _exchange import T0, carry, trust
 from tsela.domain.values import Role
+from tsela.kernel.errors import Conflict
 from tsela.services import refusals as svc
 from tsela.services.node_identity import NodeIdentity
 from tsela.services.setup import seed_ports
@@ -145,7 +146,7 @@ def test_a_refusal_and_its_ban_reach_the_partner_and_the_ban_is_honoured_there( 
     carry(engine, za, other, ls, now=T0 + timedelta(hours=1))
     assert _reasons(other, "exit") == []
     # The same batch twice changes nothing; a partner's ban is not changed here.
-    with transaction(session_factory(other)) as s, pytest.raises(svc.RefusalError) as refused:
+    with transaction(session_factory(other)) as s, pytest.raises(Conflict):
         svc.change_ban(
             s,
             node="LS",
@@ -154,7 +155,6 @@ def test_a_refusal_and_its_ban_reach_the_partner_and_the_ban_is_honoured_there( 
             action="lift",  # type: ignore[arg-type]
             reason="Not ours to change, really.",
         )
-    assert refused.value.status == 409
 
 
 def test_a_ban_naming_another_country_than_its_node_is_refused_whole(engine, other, ids) -> None:  # type: ignore[no-untyped-def]

@@ -143,12 +143,24 @@ def _term(group: str, value: str, lang: str) -> str:
     return value
 
 
+def _terms(group: str, value: str, lang: str) -> str:
+    """A fact that is a term, or a list of terms ("a, b"; "a|b" says "a or b"): each said in
+    ``lang``, the "or" taken from the group's own ``or`` term."""
+    if "," not in value and "|" not in value:
+        return _term(group, value, lang)
+    either = f" {_term(group, 'or', lang)} "
+    return ", ".join(
+        either.join(_term(group, code.strip(), lang) for code in item.split("|"))
+        for item in value.split(",")
+    )
+
+
 def render(text: ReasonText, params: Mapping[str, str], lang: str = DEFAULT_LANGUAGE) -> str:
     """The words of ``text`` in ``lang`` (English if it has none) with the facts filled in;
     an optional part ``[...]`` only when every fact it names has a value."""
     template = text.words.get(lang) or text.words[DEFAULT_LANGUAGE]
     said = {
-        name: _term(text.terms[name], value, lang) if name in text.terms and value else value
+        name: _terms(text.terms[name], value, lang) if name in text.terms and value else value
         for name, value in params.items()
     }
 

@@ -21,6 +21,7 @@ from sqlalchemy import Engine, bindparam, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from tsela.domain import children
 from tsela.domain import decisions as dec
 from tsela.domain import icao_codes as icao
 from tsela.domain import mrz as mrzlib
@@ -35,6 +36,7 @@ from tsela.kernel.errors import AuditNote, Conflict, Forbidden, Invalid, NotFoun
 from tsela.reference import country_name, port_display_name
 from tsela.reference import port as port_info
 from tsela.services import audit, exchange_outbox
+from tsela.services import children as child_service
 from tsela.services import matching as exchange_matching
 from tsela.services import refusals as refusal_service
 from tsela.store import partner_alerts
@@ -78,6 +80,7 @@ class CheckRequest:
     document_number: str | None = None
     issuing_state: str | None = None
     traveller: TravellerDetails | None = None
+    child: child_service.ChildTravel | None = None  # a child: how they travel, what was seen
 
     def fingerprint(self) -> str:
         body = {
@@ -118,6 +121,7 @@ class CheckResult:
     recent: list[dict[str, Any]]
     warnings: list[str] = field(default_factory=list)
     partner_crossing: dict[str, Any] | None = None  # the other country's record of it
+    child: dict[str, Any] | None = None  # a child traveller: age, case, documents, adults
 
     def as_dict(self) -> dict[str, Any]:
         p, d = self.person, self.document
@@ -161,6 +165,7 @@ class CheckResult:
             "recent_crossings": self.recent,
             "warnings": self.warnings,
             "partner_crossing": self.partner_crossing,
+            "child": self.child,
         }
 
 
@@ -743,6 +748,16 @@ def run_check(
         )
     reasons += dec.watchlist_reasons(hits)
     reasons += dec.history_reasons(request.direction.value, country, history)
+    child = child_service.prepare(  # a child: the adults named, checked at this desk
+        session,
+        request.child,
+        port_id=port.id,
+        direction=request.direction,
+        at=request.at,
+        day=day,
+        child_person_id=person.id,
+    )
+    reasons += children.reasons(person.birth_date, day, child.travel)
 
     reasons = dec.ordered(reasons)
     decision = dec.decide(reasons)
@@ -761,10 +776,12 @@ def run_check(
         reasons=[r.as_dict() for r in reasons],
         mrz_valid=not mrz_errors,
         offline=offline,
+        **child_service.columns(child),
     )
     # A plain INSERT: the check is written once and never read back in this transaction,
     # and the ORM's unit of work costs several times the statement itself.
     session.execute(_NEW_CHECK, column_values(check))
+    child_service.link(session, node=node, check_id=check.id, child=child, now=now)
     # The audit entry, unsealed (the sequencer chains it): no lock, nothing to wait for.
     audit.record(
         session,
@@ -792,6 +809,7 @@ def run_check(
         recent=recent,
         warnings=warnings,
         partner_crossing=other_side.shown,
+        child=child_service.summary(person.birth_date, day, child),
     )
 
 

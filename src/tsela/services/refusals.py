@@ -2,8 +2,9 @@
 bans at the border check, and exchange both with the partner node.
 
 Every change is audited and offered to the partner (the agreement lists the fields) in the
-transaction that makes it. Bad input raises ``RefusalError`` before anything is written; the
-caller rolls back and writes the refusal's audit entry (``log_refused``).
+transaction that makes it. Bad input raises a kernel error (``Invalid``, ``NotFound``,
+``Forbidden``, ``Conflict``) before anything is written, carrying the audit note the caller
+writes after rolling back (the API's one translation and the web's ``attempt`` do).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from tsela.exchange import kinds
 from tsela.ids import new_id
 from tsela.kernel import clock
 from tsela.kernel.access import Permission, allows
+from tsela.kernel.errors import AuditNote, Conflict, Forbidden, Invalid, NotFound
 from tsela.reference import country_name
 from tsela.services import audit, exchange_outbox
 from tsela.store.checks import BorderCheck
@@ -35,47 +37,43 @@ MAX_PAGE = 200
 BAN_ACTIONS = ("lift", "shorten")
 
 
-class RefusalError(Exception):
-    """A request refused with nothing recorded; ``status`` is the HTTP status that says why.
-    The refusal itself is audited (``log_refused``) after the caller rolled back."""
-
-    def __init__(self, status: int, message: str, action: str = "refusal.rejected") -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.action = action
+def _note(action: str, entity_id: object = "") -> AuditNote:
+    """The audit entry a refused request leaves: ``refusal.*`` actions on a refusal, the
+    others on an entry ban."""
+    entity = "refusal" if action.startswith("refusal") else "entry_ban"
+    return AuditNote(action, entity, str(entity_id or ""))
 
 
-def log_refused(
-    session: Session, exc: RefusalError, *, node: str, actor: str, source: str = ""
-) -> None:
-    audit.record(
-        session,
-        actor=actor,
-        action=exc.action,
-        node=node,
-        entity="refusal" if exc.action.startswith("refusal") else "entry_ban",
-        detail={"status": exc.status, "refusal": exc.message},
-        source=source,
-    )
-
-
-def _input(exc: rules.RefusalInputError, action: str) -> RefusalError:
-    return RefusalError(exc.status, exc.message, action)
+def _input(exc: rules.RefusalInputError, action: str) -> Invalid:
+    return Invalid("refusal.invalid", "%(why)s", audit=_note(action), why=exc.message)
 
 
 def _text(label: str, value: str | None, action: str, limit: int = 2000) -> str:
     text = (value or "").strip()
     if "\x00" in text:
-        raise RefusalError(422, f"{label} contains a NUL character, which is not text", action)
+        raise Invalid(
+            "refusal.not_text",
+            "%(label)s contains a NUL character, which is not text",
+            audit=_note(action),
+            label=label,
+        )
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise RefusalError(
-            422, f"{label} contains a lone surrogate, which is not text", action
+        raise Invalid(
+            "refusal.not_text",
+            "%(label)s contains a lone surrogate, which is not text",
+            audit=_note(action),
+            label=label,
         ) from None
     if len(text) > limit:
-        raise RefusalError(422, f"{label} is longer than {limit} characters", action)
+        raise Invalid(
+            "refusal.too_long",
+            "%(label)s is longer than %(limit)s characters",
+            audit=_note(action),
+            label=label,
+            limit=limit,
+        )
     return text
 
 
@@ -95,20 +93,32 @@ class Traveller:
 def _clean_traveller(t: Traveller, action: str) -> Traveller:
     surname = _text("surname", t.surname, action, 120).upper()
     if not surname:
-        raise RefusalError(422, "the traveller's surname is required", action)
+        raise Invalid(
+            "refusal.no_surname", "the traveller's surname is required", audit=_note(action)
+        )
     nationality = icao.canonical(t.nationality.strip().upper())
     if not icao.is_known(nationality):
-        raise RefusalError(
-            422, f"nationality {t.nationality!r} is not an ICAO or ISO 3166-1 code", action
+        raise Invalid(
+            "refusal.unknown_nationality",
+            "nationality %(nationality)r is not an ICAO or ISO 3166-1 code",
+            audit=_note(action),
+            nationality=t.nationality,
         )
     state = icao.canonical(t.document_country.strip().upper()) if t.document_country else None
     if state and not icao.is_known(state):
-        raise RefusalError(
-            422, f"document country {t.document_country!r} is not an ICAO or ISO code", action
+        raise Invalid(
+            "refusal.unknown_document_country",
+            "document country %(country)r is not an ICAO or ISO code",
+            audit=_note(action),
+            country=t.document_country,
         )
     number = (t.document_number or "").strip().upper().replace(" ", "") or None
     if number and len(number) > 20:
-        raise RefusalError(422, "the document number has more than 20 characters", action)
+        raise Invalid(
+            "refusal.document_number_long",
+            "the document number has more than 20 characters",
+            audit=_note(action),
+        )
     return Traveller(
         surname=surname,
         given_names=_text("given names", t.given_names, action, 160).upper(),
@@ -123,7 +133,11 @@ def _clean_traveller(t: Traveller, action: str) -> Traveller:
 def _from_check(session: Session, check: BorderCheck) -> Traveller:
     person = session.get(Person, check.person_id) if check.person_id else None
     if person is None:
-        raise RefusalError(422, "this check found no traveller; refuse by typing their details")
+        raise Invalid(
+            "refusal.check_without_traveller",
+            "this check found no traveller; refuse by typing their details",
+            audit=_note("refusal.rejected", check.id),
+        )
     doc = session.get(TravelDocument, check.document_id) if check.document_id else None
     return Traveller(
         surname=person.primary_name,
@@ -166,44 +180,61 @@ def refuse(
     if check_id is not None:
         check = session.get(BorderCheck, check_id)
         if check is None:
-            raise RefusalError(404, f"no check {check_id}", action)
+            raise NotFound(
+                "refusal.no_check", "no check %(check)s", audit=_note(action), check=check_id
+            )
         if check.direction is not Direction.ENTRY:
-            raise RefusalError(
-                422,
+            raise Invalid(
+                "refusal.exit_check",
                 "this check is of an exit: a refusal of entry is made from an entry check",
-                action,
+                audit=_note(action, check_id),
             )
         if check.crossing_id is not None:
-            raise RefusalError(
-                409,
-                f"check {check_id} is recorded as crossing {check.crossing_id}: the traveller "
-                "was admitted",
-                action,
+            raise Conflict(
+                "refusal.check_admitted",
+                "check %(check)s is recorded as crossing %(crossing)s: the traveller was admitted",
+                audit=_note(action, check_id),
+                check=check_id,
+                crossing=check.crossing_id,
             )
         taken = session.scalar(select(Refusal.id).where(Refusal.check_id == check_id))
         if taken is not None:
-            raise RefusalError(409, f"check {check_id} is already refused ({taken})", action)
+            raise Conflict(
+                "refusal.check_refused",
+                "check %(check)s is already refused (%(refusal)s)",
+                audit=_note(action, check_id),
+                check=check_id,
+                refusal=taken,
+            )
         port_row = session.get(PortOfEntry, check.port_id)
         who = _from_check(session, check)
         when = check.checked_at
     else:
         if traveller is None or not port:
-            raise RefusalError(
-                422,
+            raise Invalid(
+                "refusal.no_traveller",
                 "give the check the refusal is made from, or the port and the traveller",
-                action,
+                audit=_note(action),
             )
         port_row = session.scalar(
             select(PortOfEntry).where(PortOfEntry.code == port.strip().upper())
         )
         if port_row is None:
-            raise RefusalError(422, f"port {port.strip().upper()} is not known here", action)
+            raise Invalid(
+                "refusal.unknown_port",
+                "port %(port)s is not known here",
+                audit=_note(action),
+                port=port.strip().upper(),
+            )
         who = _clean_traveller(traveller, action)
         when = at or now
     assert port_row is not None
     if officer.role is Role.BORDER_OFFICER and officer.port_id != port_row.id:
-        raise RefusalError(
-            403, f"you are not posted at {port_row.code}; you may not refuse entry there", action
+        raise Forbidden(
+            "refusal.not_posted_here",
+            "you are not posted at %(port)s; you may not refuse entry there",
+            audit=_note(action),
+            port=port_row.code,
         )
     try:
         rules.refuse_citizen_check(who.nationality, country, "refused entry into")
@@ -249,7 +280,12 @@ def refuse(
 def get_refusal(session: Session, refusal_id: uuid.UUID) -> Refusal:
     found = session.get(Refusal, refusal_id)
     if found is None:
-        raise RefusalError(404, f"no refusal {refusal_id}", "refusal.read_refused")
+        raise NotFound(
+            "refusal.no_refusal",
+            "no refusal %(refusal)s",
+            audit=_note("refusal.read_refused", refusal_id),
+            refusal=refusal_id,
+        )
     return found
 
 
@@ -282,7 +318,7 @@ def list_refusals(
 
 
 def notice(session: Session, refusal: Refusal, lang: str) -> dict[str, Any]:
-    """What the refusal notice says, in ``lang`` (RefusalError 422 for another language)."""
+    """What the refusal notice says, in ``lang`` (``Invalid`` for another language)."""
     try:
         words = dict(rules.notice_words(lang))
     except rules.RefusalInputError as exc:
@@ -366,19 +402,28 @@ def create_ban(
     if refusal_id is not None:
         refusal = session.get(Refusal, refusal_id)
         if refusal is None:
-            raise RefusalError(404, f"no refusal {refusal_id}", action)
+            raise NotFound(
+                "refusal.no_refusal",
+                "no refusal %(refusal)s",
+                audit=_note(action),
+                refusal=refusal_id,
+            )
         if refusal.node != node:
-            raise RefusalError(
-                409,
-                f"refusal {refusal_id} was made by the {refusal.node} node: it bans there",
-                action,
+            raise Conflict(
+                "entry_ban.partner_refusal",
+                "refusal %(refusal)s was made by the %(node)s node: it bans there",
+                audit=_note(action),
+                refusal=refusal_id,
+                node=refusal.node,
             )
         if chosen and chosen[0].code not in refusal.grounds:
-            raise RefusalError(
-                422,
-                f"ground {chosen[0].code} is not a ground of refusal {refusal_id} "
-                f"({', '.join(refusal.grounds)})",
-                action,
+            raise Invalid(
+                "entry_ban.ground_not_of_refusal",
+                "ground %(ground)s is not a ground of refusal %(refusal)s (%(grounds)s)",
+                audit=_note(action),
+                ground=chosen[0].code,
+                refusal=refusal_id,
+                grounds=", ".join(refusal.grounds),
             )
         if not chosen and not basis:
             chosen = [rules.catalogue().grounds[c] for c in refusal.grounds][:1]
@@ -406,16 +451,26 @@ def create_ban(
                 }
             )
     else:
-        raise RefusalError(422, "give the refusal the ban follows, or the traveller", action)
+        raise Invalid(
+            "entry_ban.no_traveller",
+            "give the refusal the ban follows, or the traveller",
+            audit=_note(action),
+        )
     if chosen and not chosen[0].bannable:
-        raise RefusalError(
-            422,
-            f"ground {chosen[0].code} ({chosen[0].words['en']}) does not lead to a ban",
-            action,
+        raise Invalid(
+            "entry_ban.ground_not_bannable",
+            "ground %(ground)s (%(words)s) does not lead to a ban",
+            audit=_note(action),
+            ground=chosen[0].code,
+            words=chosen[0].words["en"],
         )
     if not basis:
         if not chosen:
-            raise RefusalError(422, "give the ban's legal basis or a ground code", action)
+            raise Invalid(
+                "entry_ban.no_basis",
+                "give the ban's legal basis or a ground code",
+                audit=_note(action),
+            )
         basis = chosen[0].basis[country]
     try:
         rules.refuse_citizen_check(who.nationality, country, "banned from")
@@ -465,7 +520,12 @@ def create_ban(
 def get_ban(session: Session, ban_id: uuid.UUID) -> EntryBan:
     found = session.get(EntryBan, ban_id)
     if found is None:
-        raise RefusalError(404, f"no entry ban {ban_id}", "entry_ban.read_refused")
+        raise NotFound(
+            "entry_ban.no_ban",
+            "no entry ban %(ban)s",
+            audit=_note("entry_ban.read_refused", ban_id),
+            ban=ban_id,
+        )
     return found
 
 
@@ -509,41 +569,70 @@ def change_ban(
     refused = "entry_ban.change_rejected"
     ban = session.get(EntryBan, ban_id)
     if ban is None:
-        raise RefusalError(404, f"no entry ban {ban_id}", refused)
+        raise NotFound(
+            "entry_ban.no_ban", "no entry ban %(ban)s", audit=_note(refused, ban_id), ban=ban_id
+        )
     if not allows(supervisor.role, Permission.ENTRY_BAN_DECIDE):
-        raise RefusalError(403, "a supervisor approves lifting or shortening a ban", refused)
+        raise Forbidden(
+            "entry_ban.supervisor_only",
+            "a supervisor approves lifting or shortening a ban",
+            audit=_note(refused, ban_id),
+        )
     if ban.node != node:
-        raise RefusalError(
-            409, f"ban {ban_id} was issued by the {ban.node} node: only it may change it", refused
+        raise Conflict(
+            "entry_ban.partner_ban",
+            "ban %(ban)s was issued by the %(node)s node: only it may change it",
+            audit=_note(refused, ban_id),
+            ban=ban_id,
+            node=ban.node,
         )
     if action not in BAN_ACTIONS:
-        raise RefusalError(422, f"action {action!r}: choose lift or shorten", refused)
+        raise Invalid(
+            "entry_ban.unknown_action",
+            "action %(action)r: choose lift or shorten",
+            audit=_note(refused, ban_id),
+            action=action,
+        )
     why = _text("reason", reason, refused)
     if len(why) < rules.MIN_REASON:
-        raise RefusalError(
-            422, f"write the reason (at least {rules.MIN_REASON} characters)", refused
+        raise Invalid(
+            "entry_ban.reason_short",
+            "write the reason (at least %(min)s characters)",
+            audit=_note(refused, ban_id),
+            min=rules.MIN_REASON,
         )
     ref = _text("appeal reference", appeal_reference, refused, 80) or None
     if ban.lifted_on is not None:
-        raise RefusalError(409, f"ban {ban_id} was lifted on {ban.lifted_on}", refused)
+        raise Conflict(
+            "entry_ban.lifted",
+            "ban %(ban)s was lifted on %(day)s",
+            audit=_note(refused, ban_id),
+            ban=ban_id,
+            day=ban.lifted_on,
+        )
     today = clock.border_day(now)
     old_end = ban.ends_on
     if action == "shorten":
         if new_end is None:
-            raise RefusalError(422, "give the new end date", refused)
+            raise Invalid(
+                "entry_ban.no_new_end", "give the new end date", audit=_note(refused, ban_id)
+            )
         if new_end >= ban.ends_on:
-            raise RefusalError(
-                422,
-                f"the new end {new_end.isoformat()} does not shorten the ban (it ends "
-                f"{ban.ends_on.isoformat()}); lengthening needs a new ban",
-                refused,
+            raise Invalid(
+                "entry_ban.not_shorter",
+                "the new end %(new_end)s does not shorten the ban (it ends %(end)s); "
+                "lengthening needs a new ban",
+                audit=_note(refused, ban_id),
+                new_end=new_end.isoformat(),
+                end=ban.ends_on.isoformat(),
             )
         if new_end < ban.starts_on:
-            raise RefusalError(
-                422,
-                f"the new end {new_end.isoformat()} is before the ban starts "
-                f"({ban.starts_on.isoformat()}); lift it instead",
-                refused,
+            raise Invalid(
+                "entry_ban.end_before_start",
+                "the new end %(new_end)s is before the ban starts (%(start)s); lift it instead",
+                audit=_note(refused, ban_id),
+                new_end=new_end.isoformat(),
+                start=ban.starts_on.isoformat(),
             )
         ban.ends_on = new_end
     else:

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, Uuid
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tsela.domain.values import Decision, Direction
@@ -34,8 +34,28 @@ class BorderCheck(Record, Base):
     reviewed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
     reviewed_at: Mapped[datetime | None] = mapped_column()
     review_note: Mapped[str | None] = mapped_column(Text)
+    # A child traveller (tsela.domain.children): how the child travels, the documents seen.
+    child_case: Mapped[str | None] = mapped_column(String(16))
+    child_documents: Mapped[list[str] | None] = mapped_column(JSON)
 
     __table_args__ = (
         Index("ix_border_check_port_time", "port_id", "checked_at"),
         Index("ix_border_check_person", "person_id"),
+    )
+
+
+class CheckCompanion(Record, Base):
+    """An adult accompanying a child across: the child's check and the adult's check at the
+    same desk (so the child's crossing leads to the adults' crossings)."""
+
+    __tablename__ = "check_companion"
+
+    check_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("border_check.id"), nullable=False)
+    adult_check_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("border_check.id"), nullable=False)
+    adult_person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id"), nullable=False)
+    document_number: Mapped[str] = mapped_column(String(20), nullable=False)
+
+    __table_args__ = (
+        Index("ix_check_companion_check", "check_id"),
+        Index("ix_check_companion_adult", "adult_person_id"),
     )

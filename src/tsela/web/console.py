@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 from tsela.api.auth import client_source
 from tsela.api.deps import clock_of, get_session, get_settings
 from tsela.config import Settings
+from tsela.domain import children as child_rules
+from tsela.domain.reasons import _term
 from tsela.domain.values import Direction
 from tsela.kernel.access import Permission
 from tsela.kernel.actor import Actor
@@ -30,7 +32,7 @@ from tsela.services import checks as svc
 from tsela.services.screening_link import document_alerts, screener
 from tsela.store.models import PortOfEntry, User
 from tsela.web.errors import Refused, attempt
-from tsela.web.i18n import N_
+from tsela.web.i18n import N_, choose_language
 from tsela.web.nav import add_nav
 from tsela.web.render import render
 from tsela.web.security import page_for
@@ -91,8 +93,30 @@ def _console(
         "recorded": recorded,
         "called": called,
         "country_name": country_name,
+        "child_cases": _child_cases(request),
     }
     return render(request, "console.html", ctx, status_code)
+
+
+def _child_cases(request: Request) -> list[dict[str, object]]:
+    """The ways a child travels and the documents each requires (Regulation 6(12)), in the
+    reader's language: the console lists them and the officer ticks those seen."""
+    lang, _chosen = choose_language(request)
+    rules = child_rules.rules()
+    return [
+        {
+            "code": case.name,
+            "words": _term("child_case", case.name, lang),
+            "required": [
+                f" {_term('child_document', 'or', lang)} ".join(
+                    _term("child_document", d, lang) for d in group
+                )
+                for group in case.required
+            ],
+            "documents": [(d, _term("child_document", d, lang)) for d in rules.documents],
+        }
+        for case in rules.cases.values()
+    ]
 
 
 @router.get("/console")
@@ -125,8 +149,12 @@ def check(
     port: str = Form(""),
     document_number: str = Form(""),
     issuing_state: str = Form(""),
+    child_case: str = Form(""),
+    documents_seen: list[str] = Form(default_factory=list),
+    adults: str = Form(""),
 ) -> Response:
-    """Border officers and supervisors: check the traveller whose document was scanned."""
+    """Border officers and supervisors: check the traveller whose document was scanned (a
+    child: how they travel, the documents seen, the accompanying adults' document numbers)."""
     try:
         way = Direction(direction)
     except ValueError:
@@ -155,6 +183,13 @@ def check(
         mrz=mrz.strip()[:200] or None,
         document_number=document_number.strip()[:20] or None,
         issuing_state=issuing_state.strip()[:3] or None,
+        child=svc.child_service.ChildTravel(
+            child_case[:20],
+            tuple(d[:40] for d in documents_seen[:10]),
+            tuple(adults.replace(",", " ").split()[:5]),
+        )
+        if child_case.strip()
+        else None,
     )
     result = attempt(
         request,

@@ -4,6 +4,7 @@ for the traveller in English or Sesotho, as a page and as a PDF."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -17,6 +18,7 @@ from tsela.kernel.access import Permission
 from tsela.services import refusals as svc
 from tsela.store.checks import BorderCheck
 from tsela.store.models import User
+from tsela.web.errors import Refused, attempt
 from tsela.web.render import SECURITY_HEADERS, render
 from tsela.web.security import page_for
 
@@ -32,14 +34,17 @@ def _form(
     chosen: tuple[str, ...] = (),
     remarks: str = "",
     status_code: int = 200,
+    actor: str = "",
+    node: str = "",
 ) -> Response:
     check = session.get(BorderCheck, check_id)
     if check is None:
         raise HTTPException(404, "This check is unknown.")
-    try:
-        traveller = svc._from_check(session, check)
-    except svc.RefusalError as exc:
-        raise HTTPException(exc.status, exc.message) from None
+    traveller = attempt(
+        request, session, lambda: svc._from_check(session, check), actor=actor, node=node
+    )
+    if isinstance(traveller, Refused):
+        raise HTTPException(traveller.status, traveller.message)
     ctx = {
         "check_id": str(check_id),
         "traveller": traveller,
@@ -55,11 +60,12 @@ def _form(
 def refuse_form(
     check_id: uuid.UUID,
     request: Request,
-    _user: User = Depends(page_for(Permission.REFUSAL_RECORD)),
+    user: User = Depends(page_for(Permission.REFUSAL_RECORD)),
     session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
 ) -> Response:
     """Border officers and supervisors: choose the grounds to refuse the checked traveller."""
-    return _form(request, session, check_id)
+    return _form(request, session, check_id, actor=user.username, node=settings.node)
 
 
 @router.post("/console/checks/{check_id}/refuse")
@@ -73,8 +79,10 @@ def refuse(
     remarks: str = Form(""),
 ) -> Response:
     """Border officers and supervisors: record the refusal, then show the notice."""
-    try:
-        refusal = svc.refuse(
+    refusal = attempt(
+        request,
+        session,
+        lambda: svc.refuse(
             session,
             node=settings.node,
             officer=user,
@@ -83,22 +91,21 @@ def refuse(
             check_id=check_id,
             now=clock_of(request).now(),
             source=client_source(request),
-        )
-        session.commit()
-    except svc.RefusalError as exc:
-        session.rollback()
-        svc.log_refused(
-            session, exc, node=settings.node, actor=user.username, source=client_source(request)
-        )
-        session.commit()
+        ),
+        actor=user.username,
+        node=settings.node,
+    )
+    if isinstance(refusal, Refused):
         return _form(
             request,
             session,
             check_id,
-            error=exc.message,
+            error=refusal.message,
             chosen=tuple(grounds),
             remarks=remarks[:2000],
-            status_code=exc.status,
+            status_code=refusal.status,
+            actor=user.username,
+            node=settings.node,
         )
     lang = request.cookies.get("tsela_lang", "en")
     lang = lang if lang in ("en", "st") else "en"
@@ -116,24 +123,20 @@ def notice(
     """Border officers and supervisors: the refusal notice to give the traveller (``lang``
     en or st; ``format=pdf`` to print)."""
     lang = request.query_params.get("lang", "en")
-    try:
+    pdf = request.query_params.get("format") == "pdf"
+
+    def said() -> bytes | dict[str, Any]:
         refusal = svc.get_refusal(session, refusal_id)
-        if request.query_params.get("format") == "pdf":
-            pdf = svc.notice_pdf(session, refusal, lang)
-            response: Response = Response(pdf, media_type="application/pdf")
-            response.headers.update(SECURITY_HEADERS)
-            response.headers["Content-Disposition"] = (
-                f'inline; filename="refusal-{refusal_id}-{lang}.pdf"'
-            )
-        else:
-            response = render(
-                request, "refusal_notice_page.html", {"notice": svc.notice(session, refusal, lang)}
-            )
-    except svc.RefusalError as exc:
-        session.rollback()
-        svc.log_refused(
-            session, exc, node=settings.node, actor=user.username, source=client_source(request)
+        return svc.notice_pdf(session, refusal, lang) if pdf else svc.notice(session, refusal, lang)
+
+    done = attempt(request, session, said, actor=user.username, node=settings.node)
+    if isinstance(done, Refused):
+        raise HTTPException(400 if done.status == 422 else done.status, done.message)
+    if isinstance(done, bytes):
+        response = Response(done, media_type="application/pdf")
+        response.headers.update(SECURITY_HEADERS)
+        response.headers["Content-Disposition"] = (
+            f'inline; filename="refusal-{refusal_id}-{lang}.pdf"'
         )
-        session.commit()
-        raise HTTPException(400 if exc.status == 422 else exc.status, exc.message) from None
-    return response
+        return response
+    return render(request, "refusal_notice_page.html", {"notice": done})

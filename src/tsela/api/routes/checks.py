@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Request, Response, status
 from pydantic import BaseModel, Field
@@ -40,6 +40,24 @@ class TravellerIn(BaseModel):
     document_type: str = Field("P", max_length=2)
 
 
+class ChildIn(BaseModel):
+    """A child traveller (under 18): how the child travels, the documents the officer saw,
+    and the accompanying adults by the document number checked at the same desk."""
+
+    case: Literal["both_parents", "one_parent", "other_adult", "alone"]
+    documents_seen: list[str] = Field(
+        default_factory=list,
+        max_length=10,
+        examples=[["birth_certificate", "consent_affidavit"]],
+        description="Document codes (docs/security.md, reference/children.toml)",
+    )
+    adults: list[str] = Field(
+        default_factory=list,
+        max_length=4,
+        description="Document numbers of the accompanying adults, checked at this port",
+    )
+
+
 class CheckIn(BaseModel):
     port: str = Field(min_length=2, max_length=8, examples=["MSU"])
     direction: Direction
@@ -48,6 +66,7 @@ class CheckIn(BaseModel):
     document_number: str | None = Field(None, max_length=20)
     issuing_state: str | None = Field(None, max_length=3)
     traveller: TravellerIn | None = None
+    child: ChildIn | None = Field(None, description="For a traveller under 18 (optional)")
 
 
 class CrossingIn(BaseModel):
@@ -93,6 +112,11 @@ def _check(
         document_number=body.document_number,
         issuing_state=body.issuing_state,
         traveller=traveller,
+        child=svc.child_service.ChildTravel(
+            body.child.case, tuple(body.child.documents_seen), tuple(body.child.adults)
+        )
+        if body.child
+        else None,
     )
     # A refusal (tsela.kernel.errors) keeps nothing and is answered by tsela.api.errors.
     result = svc.run_check(

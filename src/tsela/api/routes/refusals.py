@@ -7,7 +7,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -67,17 +67,6 @@ class BanChangeIn(BaseModel):
     appeal_reference: str | None = Field(None, max_length=80)
 
 
-def _refused(
-    session: Session, exc: svc.RefusalError, settings: Settings, user: User, request: Request
-) -> HTTPException:
-    session.rollback()
-    svc.log_refused(
-        session, exc, node=settings.node, actor=user.username, source=client_source(request)
-    )
-    session.commit()
-    return HTTPException(exc.status, exc.message)
-
-
 def _traveller(t: TravellerIn | None) -> svc.Traveller | None:
     return svc.Traveller(**t.model_dump()) if t else None
 
@@ -118,24 +107,21 @@ def create_refusal(
     """Refuse a traveller entry, from an entry check or typed in; offered to the partner.
     An unknown ground, a citizen of this country, a check already recorded or refused:
     4xx, nothing recorded, the refusal audited."""
-    try:
-        refusal = svc.refuse(
-            session,
-            node=settings.node,
-            officer=user,
-            grounds=body.grounds,
-            remarks=body.remarks,
-            check_id=body.check_id,
-            port=body.port,
-            traveller=_traveller(body.traveller),
-            at=body.at,
-            now=clock_of(request).now(),
-            source=client_source(request),
-        )
-        out = svc.refusal_out(refusal)
-        session.commit()
-    except svc.RefusalError as exc:
-        raise _refused(session, exc, settings, user, request) from None
+    refusal = svc.refuse(
+        session,
+        node=settings.node,
+        officer=user,
+        grounds=body.grounds,
+        remarks=body.remarks,
+        check_id=body.check_id,
+        port=body.port,
+        traveller=_traveller(body.traveller),
+        at=body.at,
+        now=clock_of(request).now(),
+        source=client_source(request),
+    )
+    out = svc.refusal_out(refusal)
+    session.commit()
     return out
 
 
@@ -163,10 +149,7 @@ def get_refusal(
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> dict[str, Any]:
-    try:
-        out = svc.refusal_out(svc.get_refusal(session, refusal_id))
-    except svc.RefusalError as exc:
-        raise _refused(session, exc, settings, user, request) from None
+    out = svc.refusal_out(svc.get_refusal(session, refusal_id))
     _read(session, settings, user, request, refusal=refusal_id)
     return out
 
@@ -196,14 +179,11 @@ def refusal_notice(
 ) -> Response:
     """The refusal notice for the traveller, in English or Sesotho, as a page or a PDF:
     the grounds, their legal basis, any entry ban, and how to appeal."""
-    try:
-        refusal = svc.get_refusal(session, refusal_id)
-        if format == "pdf":
-            body: bytes | str = svc.notice_pdf(session, refusal, lang)
-        else:
-            body = svc.notice_html(session, refusal, lang)
-    except svc.RefusalError as exc:
-        raise _refused(session, exc, settings, user, request) from None
+    refusal = svc.get_refusal(session, refusal_id)
+    if format == "pdf":
+        body: bytes | str = svc.notice_pdf(session, refusal, lang)
+    else:
+        body = svc.notice_html(session, refusal, lang)
     _read(session, settings, user, request, notice=refusal_id, lang=lang, format=format)
     if format == "pdf":
         return Response(
@@ -229,24 +209,21 @@ def create_ban(
 ) -> dict[str, Any]:
     """Ban a traveller from entering this country, from a refusal or named here. An end
     before the start, an unknown ground, a citizen: 4xx, nothing recorded, audited."""
-    try:
-        ban = svc.create_ban(
-            session,
-            node=settings.node,
-            user=user,
-            starts_on=body.starts_on,
-            ends_on=body.ends_on,
-            refusal_id=body.refusal_id,
-            traveller=_traveller(body.traveller),
-            ground=body.ground,
-            legal_basis=body.legal_basis,
-            now=clock_of(request).now(),
-            source=client_source(request),
-        )
-        out = svc.ban_out(session, ban)
-        session.commit()
-    except svc.RefusalError as exc:
-        raise _refused(session, exc, settings, user, request) from None
+    ban = svc.create_ban(
+        session,
+        node=settings.node,
+        user=user,
+        starts_on=body.starts_on,
+        ends_on=body.ends_on,
+        refusal_id=body.refusal_id,
+        traveller=_traveller(body.traveller),
+        ground=body.ground,
+        legal_basis=body.legal_basis,
+        now=clock_of(request).now(),
+        source=client_source(request),
+    )
+    out = svc.ban_out(session, ban)
+    session.commit()
     return out
 
 
@@ -274,10 +251,7 @@ def get_ban(
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> dict[str, Any]:
-    try:
-        out = svc.ban_out(session, svc.get_ban(session, ban_id))
-    except svc.RefusalError as exc:
-        raise _refused(session, exc, settings, user, request) from None
+    out = svc.ban_out(session, svc.get_ban(session, ban_id))
     _read(session, settings, user, request, entry_ban=ban_id)
     return out
 
@@ -298,23 +272,20 @@ def change_ban(
 ) -> dict[str, Any]:
     """Lift or shorten a ban this node issued (on appeal or otherwise), approved by the
     supervisor calling, with the reason; the partner receives the ban's new state."""
-    try:
-        change = svc.change_ban(
-            session,
-            node=settings.node,
-            supervisor=user,
-            ban_id=ban_id,
-            action=body.action,
-            reason=body.reason,
-            new_end=body.new_end,
-            appeal_reference=body.appeal_reference,
-            now=clock_of(request).now(),
-            source=client_source(request),
-        )
-        from tsela.store.refusals import as_dict
+    change = svc.change_ban(
+        session,
+        node=settings.node,
+        supervisor=user,
+        ban_id=ban_id,
+        action=body.action,
+        reason=body.reason,
+        new_end=body.new_end,
+        appeal_reference=body.appeal_reference,
+        now=clock_of(request).now(),
+        source=client_source(request),
+    )
+    from tsela.store.refusals import as_dict
 
-        out = as_dict(change)
-        session.commit()
-    except svc.RefusalError as exc:
-        raise _refused(session, exc, settings, user, request) from None
+    out = as_dict(change)
+    session.commit()
     return out

@@ -15,6 +15,8 @@ __all__ = [
     "CheckOut",
     "CheckedDocumentOut",
     "CheckedTravellerOut",
+    "ChildOut",
+    "CompanionOut",
     "CrossingRecordedOut",
     "OverrideOut",
     "PartnerCrossingOut",
@@ -104,6 +106,31 @@ class PartnerCrossingOut(Out):
     differs: list[str] = Field(description="Fields their record has otherwise than ours")
 
 
+class CompanionOut(Out):
+    """An adult accompanying the child, found by the check of their document at this desk."""
+
+    check_id: Id
+    person_id: Id
+    document_number: str
+    name: str
+
+
+class ChildOut(Out):
+    """A traveller under 18 on the border day (reference/children.toml: Immigration
+    Regulation 6(12)): how the child travels, the documents required and seen, the adults."""
+
+    age: int = Field(description="Completed years on the border day")
+    case: Literal["both_parents", "one_parent", "other_adult", "alone"] | None = Field(
+        description="How the child travels, as recorded; null if not recorded"
+    )
+    documents_required: list[list[str]] = Field(
+        description="Each entry: any one of these document codes (for the recorded case)"
+    )
+    documents_seen: list[str]
+    documents_missing: list[list[str]]
+    accompanied_by: list[CompanionOut]
+
+
 class CheckOut(Out):
     """A border check: CLEAR, REFER or DENY with every reason, most severe first."""
 
@@ -122,6 +149,7 @@ class CheckOut(Out):
     recent_crossings: list[RecentCrossingOut]
     warnings: list[str]
     partner_crossing: PartnerCrossingOut | None
+    child: ChildOut | None = Field(None, description="Set when the traveller is under 18")
 
 
 class CrossingRecordedOut(Out):
