@@ -15,8 +15,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from tsela.domain.values import Role
 from tsela.kernel import errors
-from tsela.store.models import Role
 
 RIGHTS = ("work", "study", "business", "reside", "fast_lane")
 # Rights that let a person stay beyond a visitor's limit (a fast lane alone does not).

@@ -19,12 +19,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tsela.api.auth import client_source
-from tsela.api.deps import clock_of, get_session, get_settings
+from tsela.api.deps import clock_of, get_session, get_settings, screening_of
 from tsela.config import Settings
 from tsela.domain.values import Direction
 from tsela.reference import UnknownPortError, country_name
 from tsela.services import checks as svc
-from tsela.services.screening_link import document_alerts, screener
 from tsela.store.models import PortOfEntry, Role, User
 from tsela.web.errors import Refused, attempt
 from tsela.web.i18n import N_
@@ -155,8 +154,7 @@ def check(
             node=settings.node,
             officer=user,
             request=req,
-            screener=screener,
-            document_alerts=document_alerts,
+            screening=screening_of(request),
             source=client_source(request),
             now=now,
         ),

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from tsela.api.auth import client_source, require_roles
-from tsela.api.deps import clock_of, get_session, get_settings
+from tsela.api.deps import clock_of, get_session, get_settings, screening_of
 from tsela.api.errors import error_responses
 from tsela.api.observability import count_check
 from tsela.api.schemas import CheckOut, CrossingRecordedOut, OverrideOut, ReviewedOut
@@ -23,7 +23,6 @@ from tsela.config import Settings
 from tsela.domain.values import Direction, Role
 from tsela.services import audit
 from tsela.services import checks as svc
-from tsela.services.screening_link import document_alerts, screener
 from tsela.store.models import User
 
 router = APIRouter(prefix="/v1", tags=["border control"])
@@ -101,8 +100,7 @@ def _check(
         node=settings.node,
         officer=user,
         request=req,
-        screener=screener,
-        document_alerts=document_alerts,
+        screening=screening_of(request),
         source=client_source(request),
         now=now,
     )
