@@ -1036,10 +1036,11 @@ def _checker(url: str, tokens: dict[str, str]) -> tuple[Any, Any]:
     without HTTP, and the engine to dispose of afterwards."""
     from tsela.domain.values import Direction
     from tsela.services import checks as svc
-    from tsela.services.screening_link import document_alerts, screener
+    from tsela.services.screening_link import BorderScreening
 
     engine = make_engine(url)
     factory = session_factory(engine)
+    screening = BorderScreening()
 
     def one(call: CheckCall) -> None:
         with factory() as session:
@@ -1056,8 +1057,7 @@ def _checker(url: str, tokens: dict[str, str]) -> tuple[Any, Any]:
                 node=NODE,
                 officer=user,
                 request=request,
-                screener=screener,
-                document_alerts=document_alerts,
+                screening=screening,
                 source="127.0.0.1",
             )
             session.commit()

@@ -75,6 +75,10 @@ def create_app(
     app.state.token_users = TokenUsers(app.state.sessions, settings.token_cache_ms / 1000)
     # The server's time as the routes see it (tests give their own, to stand on one day).
     app.state.clock = clock or clock_for(settings)
+    from tsela.services.screening_link import BorderScreening
+
+    # The one wiring of screening into the border check (the port client builds the same).
+    app.state.screening = BorderScreening()
     if settings.clock_at is not None:
         log.warning(
             "TSELA_CLOCK: the clock stands at %s (tests and demonstrations only)",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from fastapi import Request
 from sqlalchemy import Engine
@@ -11,6 +12,9 @@ from starlette.concurrency import run_in_threadpool
 
 from tsela.config import Settings
 from tsela.kernel.clock import Clock
+
+if TYPE_CHECKING:
+    from tsela.services.checks import Screening
 
 
 # The two getters are async: they do no I/O, and FastAPI runs a sync dependency in a worker
@@ -34,6 +38,13 @@ def clock_of(request: Request) -> Clock:
 
 async def get_clock(request: Request) -> Clock:
     return clock_of(request)
+
+
+def screening_of(request: Request) -> Screening:
+    """The app's border screening (``create_app`` builds it once): what every check, online
+    or uploaded from a port that was offline, asks of the watchlists."""
+    screening: Screening = request.app.state.screening
+    return screening
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:

@@ -62,21 +62,23 @@ def screen_command(
     """
     from tsela.domain.screening import THRESHOLD
     from tsela.services.screening import keep_index_on_disk, screen
+    from tsela.store.db import session_factory, transaction
 
     engine = _engine()
     keep_index_on_disk(engine, settings().var_dir)
-    hits = screen(
-        engine,
-        [" ".join(name), *(alias or [])],
-        birth_date=dob,
-        nationality=nationality,
-        documents=document or (),
-        today=clock().today(),
-        threshold=THRESHOLD if threshold is None else threshold,
-        limit=limit,
-        actor=f"cli:{getpass.getuser()}",
-        node=settings().node,
-    )
+    with transaction(session_factory(engine)) as session:  # the screening and its audit entry
+        hits = screen(
+            session,
+            [" ".join(name), *(alias or [])],
+            birth_date=dob,
+            nationality=nationality,
+            documents=document or (),
+            today=clock().today(),
+            threshold=THRESHOLD if threshold is None else threshold,
+            limit=limit,
+            actor=f"cli:{getpass.getuser()}",
+            node=settings().node,
+        )
     if as_json:
         sys.stdout.write(json.dumps([asdict(h) for h in hits], ensure_ascii=False) + "\n")
     elif not hits:

@@ -46,7 +46,7 @@ from tsela.services import audit, permit_trust
 from tsela.services import checks as svc
 from tsela.services.accounts import create_user
 from tsela.services.screening import import_watchlist, lists_changed
-from tsela.services.screening_link import document_alerts, screener
+from tsela.services.screening_link import BorderScreening
 from tsela.services.setup import seed_ports
 from tsela.store import partner_alerts
 from tsela.store.db import make_engine, migrate, session_factory, transaction
@@ -218,6 +218,8 @@ class PortClient:
                 self.queue.execute(f"ALTER TABLE queue ADD COLUMN {column} {kind}")
         self.engine = make_engine(f"sqlite:///{self.home / 'local.db'}")
         migrate(self.engine)
+        # Built as the server builds it (``create_app``), over the local copy of the lists.
+        self.screening = BorderScreening()
 
     # ----------------------------------------------------------------- local state
 
@@ -577,8 +579,7 @@ class PortClient:
                 node=node,
                 officer=officer,
                 request=request,
-                screener=screener,
-                document_alerts=document_alerts,
+                screening=self.screening,
                 offline=True,
                 now=self.clock.now(),
             )

@@ -12,10 +12,10 @@ import hashlib
 import json
 import uuid
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Engine, bindparam, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -26,7 +26,6 @@ from tsela.domain import decisions as dec
 from tsela.domain import icao_codes as icao
 from tsela.domain import mrz as mrzlib
 from tsela.domain import stay as staylib
-from tsela.domain.reasons import reason
 from tsela.domain.screening.scoring import EARLIEST_BIRTH_YEAR
 from tsela.domain.values import Decision, Direction, DocumentStatus, Role, Sex
 from tsela.ids import new_id
@@ -104,9 +103,21 @@ class ScreenInput:
     document_number: str
 
 
-# Screening is pluggable so the offline port client can screen against its local copy.
-Screener = Callable[[Session, ScreenInput, date], Sequence[dec.WatchlistFinding]]
-DocumentAlerts = Callable[[Session, str, str], "tuple[str, str] | None"]
+class Screening(Protocol):
+    """What a check asks of the watchlists, in the check's own session (and transaction).
+
+    ``tsela.services.screening_link.BorderScreening`` is the one the server, the web console
+    and the port client build (the port client's session is its local copy's)."""
+
+    def person(
+        self, session: Session, who: ScreenInput, day: date
+    ) -> Sequence[dec.WatchlistFinding]:
+        """The traveller's hits on the person lists (strong and weak) on the border day ``day``."""
+        ...
+
+    def document(self, session: Session, issuing_state: str, number: str) -> tuple[str, str] | None:
+        """(status, where it was reported) of an alert on the document (lost, stolen...), if any."""
+        ...
 
 
 @dataclass
@@ -409,66 +420,6 @@ def _permits(
     return permit_service.permits_at_border(session, person_id, day)
 
 
-def _stay(
-    person: TravellerRef,
-    country: str,
-    direction: Direction,
-    day: date,
-    history: list[dec.PastCrossing],
-    permits: list[Any],
-) -> tuple[dict[str, Any] | None, list[dec.Reason]]:
-    if person.nationality == country:
-        return None, [reason("stay.citizen", country=country)]
-    covering = [p for p in permits if p.country == country and p.overrides_stay_limit]
-    try:
-        rule = staylib.select_rule(staylib.load_rules(), person.nationality, country, day)
-    except staylib.UnknownRuleError:
-        return None, [reason("stay.no_rule", nationality=person.nationality, country=country)]
-    stays = dec.stays_from_history(history)
-    if direction is Direction.ENTRY:
-        if stays and stays[-1][1] is None:
-            # Irregular: still "inside" per our records. Close that stay the day before.
-            entry = stays[-1][0]
-            stays[-1] = (entry, max(entry, day - timedelta(days=1)))
-        if stays and stays[-1][1] is not None and stays[-1][1] >= day:
-            stays[-1] = (stays[-1][0], None)  # same-day re-entry continues that stay
-        else:
-            stays.append((day, None))
-    elif stays and stays[-1][1] is None:
-        stays[-1] = (stays[-1][0], day)
-    covers = [
-        staylib.PermitCover(p.valid_from, p.valid_to, p.permit_type)
-        for p in covering
-        if p.valid_from and p.valid_to
-    ]
-    assessment = staylib.evaluate(
-        rule, [staylib.Stay(a, b) for a, b in stays], as_of=day, permits=covers
-    )
-    last_over = 0
-    if direction is Direction.EXIT and assessment.stays:
-        last_over = assessment.stays[-1].overstay_days
-    reasons = dec.stay_reasons(
-        direction=direction.value,
-        days_remaining=assessment.days_remaining,
-        latest_exit=assessment.latest_exit,
-        overstay_days=last_over,
-        rule=rule.id,
-        rule_version=assessment.version_label,
-        permit_label=(f"{covering[0].type_name} {covering[0].number}" if covering else None),
-        today=day,
-    )
-    summary = {
-        "rule": rule.id,
-        "rule_version": assessment.version_label,
-        "days_used": assessment.days_used,
-        "days_remaining": assessment.days_remaining,
-        "latest_exit": assessment.latest_exit.isoformat() if assessment.latest_exit else None,
-        "overstay_days": last_over,
-        "explanation": assessment.explanation_text,
-    }
-    return summary, reasons
-
-
 # --------------------------------------------------------------------------- the check
 
 
@@ -582,11 +533,14 @@ def run_check(
     officer: Actor,
     request: CheckRequest,
     now: datetime | None = None,
-    screener: Screener | None = None,
-    document_alerts: DocumentAlerts | None = None,
+    screening: Screening | None = None,
     offline: bool = False,
     source: str = "",
 ) -> CheckResult:
+    """Check the traveller of ``request`` (nothing is committed: the caller does). The stay
+    is the domain's (``stay.assess_crossing``); ``screening`` (the app's, see
+    ``screening_link.BorderScreening``) asks the watchlists in this session; without it no
+    list is consulted."""
     now = now or clock.now()
     country = NODE_COUNTRY[node]
     _check_text(request)
@@ -680,7 +634,7 @@ def run_check(
             f"({person.primary_name})."
         )
 
-    alert = document_alerts(session, issuing_state, number) if document_alerts else None
+    alert = screening.document(session, issuing_state, number) if screening else None
     status = document.status.value
     alert_source = None
     if alert is not None and status == "valid":
@@ -724,16 +678,20 @@ def run_check(
     )
     history = other_side.history
     reasons += other_side.reasons
-    try:
-        stay, stay_reasons = _stay(person, country, request.direction, day, history, valid_permits)
-    except staylib.StayInputError as exc:
-        stay, stay_reasons = None, [reason("stay.unreadable", problem=exc)]
+    stay, stay_reasons = staylib.assess_crossing(
+        nationality=person.nationality,
+        country=country,
+        direction=request.direction,
+        day=day,
+        history=history,
+        permits=valid_permits,
+    )
     reasons += stay_reasons
 
     hits: list[dec.WatchlistFinding] = []
-    if screener is not None:
+    if screening is not None:
         hits = list(
-            screener(
+            screening.person(
                 session,
                 ScreenInput(
                     surname=person.primary_name,
@@ -803,7 +761,7 @@ def run_check(
         person=person,
         document=document,
         reasons=reasons,
-        stay=stay,
+        stay=stay.as_dict() if stay else None,
         permits=[p.as_dict() for p in valid_permits],
         hits=hits,
         recent=recent,

@@ -24,7 +24,6 @@ from tsela.kernel.actor import Actor
 from tsela.services import checks as svc
 from tsela.services import permit_trust
 from tsela.services.keys import KeyStoreError
-from tsela.services.screening_link import document_alerts, screener
 from tsela.store import partner_alerts
 from tsela.store.models import TravelDocument
 from tsela.store.watchlists import (
@@ -163,6 +162,7 @@ def accept_offline_crossing(
     payload_hash: str,
     local_decision: str,
     officer_reason: str | None,
+    screening: svc.Screening | None,
     source: str = "",
     now: datetime | None = None,
 ) -> tuple[dict[str, Any], bool]:
@@ -170,7 +170,8 @@ def accept_offline_crossing(
 
     The traveller has crossed already, so the crossing is always recorded; where the server's
     decision is not CLEAR it is recorded as an override for a supervisor to review.
-    Returns (result, created); an identical retry returns the first result.
+    Returns (result, created); an identical retry returns the first result. ``screening``:
+    the server's (``app.state.screening``), as for an online check.
 
     Its time must lie between ``svc.OFFLINE_RETENTION`` before the server's time ``now``
     and ``svc.CLOCK_SKEW`` after it; else ``Invalid`` and nothing is recorded.
@@ -185,8 +186,7 @@ def accept_offline_crossing(
         node=node,
         officer=officer,
         request=request,
-        screener=screener,
-        document_alerts=document_alerts,
+        screening=screening,
         offline=True,
         source=source,
         now=now,

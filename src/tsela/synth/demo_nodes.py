@@ -38,7 +38,7 @@ from tsela.kernel.errors import Conflict, TselaError
 from tsela.services import checks
 from tsela.services import exchange as svc
 from tsela.services.node_identity import NodeIdentity
-from tsela.services.screening_link import document_alerts, screener
+from tsela.services.screening_link import BorderScreening
 from tsela.store.db import session_factory, transaction
 from tsela.store.exchange import Partner
 from tsela.store.models import Crossing, Permit, Person, TravelDocument, User
@@ -52,6 +52,7 @@ SEED_KEY = "demo-walkthrough"  # the idempotency keys of the crossings seeded st
 STOLEN_LIST = "Reported stolen in Maseru (demo)"
 STOLEN_SOURCE = "Lesotho Mounted Police Service, Maseru (demo)"
 CANDIDATES = 60  # travellers looked at when choosing the walkthrough's
+SCREENING = BorderScreening()  # as the node's server screens its checks
 PERMIT_FILE = "demo-permit.txt"
 
 
@@ -245,8 +246,7 @@ def clears(
                 officer=_officer(s, officer, node),
                 request=_request(port, way, now, t),
                 now=now,
-                screener=screener,
-                document_alerts=document_alerts,
+                screening=SCREENING,
             )
             return result.check.decision is Decision.CLEAR
         except TselaError:
@@ -284,8 +284,7 @@ def record(
             officer=user,
             request=_request(port, way, now - ago, t),
             now=now,
-            screener=screener,
-            document_alerts=document_alerts,
+            screening=SCREENING,
             source="demo",
         )
         if result.check.decision is not Decision.CLEAR:

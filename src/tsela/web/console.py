@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tsela.api.auth import client_source
-from tsela.api.deps import clock_of, get_session, get_settings
+from tsela.api.deps import clock_of, get_session, get_settings, screening_of
 from tsela.config import Settings
 from tsela.domain import children as child_rules
 from tsela.domain.reasons import _term
@@ -29,7 +29,6 @@ from tsela.kernel.access import Permission
 from tsela.kernel.actor import Actor
 from tsela.reference import UnknownPortError, country_name
 from tsela.services import checks as svc
-from tsela.services.screening_link import document_alerts, screener
 from tsela.store.models import PortOfEntry, User
 from tsela.web.errors import Refused, attempt
 from tsela.web.i18n import N_, choose_language
@@ -199,8 +198,7 @@ def check(
             node=settings.node,
             officer=Actor.of(user, settings.node),
             request=req,
-            screener=screener,
-            document_alerts=document_alerts,
+            screening=screening_of(request),
             source=client_source(request),
             now=now,
         ),

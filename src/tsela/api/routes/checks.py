@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from tsela.api.auth import acting, client_source
-from tsela.api.deps import clock_of, get_session, get_settings
+from tsela.api.deps import clock_of, get_session, get_settings, screening_of
 from tsela.api.errors import error_responses
 from tsela.api.observability import count_check
 from tsela.api.schemas import CheckOut, CrossingRecordedOut, OverrideOut, ReviewedOut
@@ -25,7 +25,6 @@ from tsela.kernel.access import Permission
 from tsela.kernel.actor import Actor
 from tsela.services import audit
 from tsela.services import checks as svc
-from tsela.services.screening_link import document_alerts, screener
 
 router = APIRouter(prefix="/v1", tags=["border control"])
 
@@ -124,8 +123,7 @@ def _check(
         node=settings.node,
         officer=user,
         request=req,
-        screener=screener,
-        document_alerts=document_alerts,
+        screening=screening_of(request),
         source=client_source(request),
         now=now,
     )

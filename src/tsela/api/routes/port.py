@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tsela.api.auth import acting, client_source
-from tsela.api.deps import clock_of, get_session, get_settings
+from tsela.api.deps import clock_of, get_session, get_settings, screening_of
 from tsela.api.routes.checks import CheckIn
 from tsela.api.schemas import DiscardOut, OfflineCrossingOut, SnapshotOut
 from tsela.config import Settings
@@ -114,6 +114,7 @@ def upload_offline_crossing(
                 payload_hash=payload,
                 local_decision=body.local_decision,
                 officer_reason=body.override_reason,
+                screening=screening_of(request),
                 source=client_source(request),
                 now=clock_of(request).now(),
             )

@@ -6,9 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.orm import Session
 
 from tsela.api.auth import require
-from tsela.api.deps import get_clock, get_engine, get_settings
+from tsela.api.deps import get_clock, get_engine, get_session, get_settings
 from tsela.api.errors import error_responses
 from tsela.api.schemas import (
     DocumentAlertOut,
@@ -98,7 +99,7 @@ def screen_person(
     # The caller is checked before the body is read: strangers get 401, not a 422.
     user: User = Depends(require(Permission.WATCHLIST_SCREEN)),
     body: ScreenIn = Depends(_screen_body),
-    engine: Any = Depends(get_engine),
+    session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
     clock: Clock = Depends(get_clock),
 ) -> ScreenOut:
@@ -107,7 +108,7 @@ def screen_person(
 
     try:
         hits = screen(
-            engine,
+            session,
             body.names,
             birth_date=body.birth_date,
             nationality=body.nationality,
@@ -120,6 +121,7 @@ def screen_person(
         )
     except ScreeningInputError as exc:
         raise HTTPException(422, str(exc)) from None
+    session.commit()  # the audit entry: who screened, and the hits
     return ScreenOut(
         threshold=body.threshold,
         hits=[HitOut(**h.__dict__) for h in hits],
@@ -222,7 +224,7 @@ def import_list(
 @router.get("/watchlists", response_model=list[WatchlistOut])
 def watchlists(
     user: User = Depends(require(Permission.WATCHLIST_SCREEN)),
-    engine: Any = Depends(get_engine),
+    session: Session = Depends(get_session),
 ) -> list[WatchlistOut]:
     """The lists loaded, with their version and who imported them."""
     from tsela.services.screening import list_watchlists
@@ -230,7 +232,7 @@ def watchlists(
     del user
     return [
         WatchlistOut(**(w.__dict__ | {"imported_at": w.imported_at.isoformat()}))
-        for w in list_watchlists(engine)
+        for w in list_watchlists(session)
     ]
 
 
@@ -239,7 +241,7 @@ def document_alerts(
     issuing_state: str,
     number: str,
     user: User = Depends(require(Permission.WATCHLIST_SCREEN)),
-    engine: Any = Depends(get_engine),
+    session: Session = Depends(get_session),
 ) -> DocumentCheckOut:
     """Lost, stolen or revoked alerts on one travel document."""
     from tsela.services.screening import check_document
@@ -248,7 +250,7 @@ def document_alerts(
     if len(number) > 40 or len(issuing_state) > 3:
         raise HTTPException(422, "document number or state too long")
     try:
-        hits = check_document(engine, issuing_state, number)
+        hits = check_document(session, issuing_state, number)
     except ScreeningInputError as exc:
         raise HTTPException(422, str(exc)) from None
     return DocumentCheckOut(

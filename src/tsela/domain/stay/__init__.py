@@ -26,9 +26,17 @@ Pure: no clock, no I/O except reading the rule files shipped in the package.
 - ``model``: ``Stay``, ``PermitCover``, ``StayOutcome``, ``StayAssessment``;
 - ``days``: interval arithmetic on day numbers;
 - ``evaluation``: ``evaluate``;
-- ``explanation``: the assessment in words.
+- ``explanation``: the assessment in words;
+- ``crossing``: the stay as a border check sees it (``with_crossing``, ``assess_crossing``).
 """
 
+from tsela.domain.stay.crossing import (
+    CrossingStay,
+    HeldPermit,
+    StaySpan,
+    assess_crossing,
+    with_crossing,
+)
 from tsela.domain.stay.errors import (
     RuleFileError,
     RuleNotInForceError,
@@ -48,6 +56,8 @@ from tsela.domain.stay.rules import (
 )
 
 __all__ = [
+    "CrossingStay",
+    "HeldPermit",
     "PermitCover",
     "RuleFileError",
     "RuleNotInForceError",
@@ -57,11 +67,14 @@ __all__ = [
     "StayOutcome",
     "StayRule",
     "StayRuleVersion",
+    "StaySpan",
     "UnknownRuleError",
+    "assess_crossing",
     "evaluate",
     "get_rule",
     "load_rules",
     "parse_rule",
     "select_rule",
+    "with_crossing",
     "with_rules",
 ]

@@ -19,8 +19,15 @@ from tsela.kernel import clock
 from tsela.services import audit
 from tsela.services.screening.files import country_code
 from tsela.services.screening.index_cache import current_index, reading
-from tsela.store.db import session_factory, transaction
+from tsela.store.db import session_engine, session_factory, transaction
 from tsela.store.watchlists import PUBLISHED, DocumentAlert, Watchlist
+
+
+def _engine_and_session(db: Session | Engine) -> tuple[Engine, Session | None]:
+    """The engine (the index is cached per engine) and the caller's session, if it gave one."""
+    if isinstance(db, Session):
+        return session_engine(db), db
+    return db, None
 
 
 @dataclass(frozen=True)
@@ -50,7 +57,7 @@ class DocumentHit:
 
 
 def screen(
-    engine: Engine,
+    db: Session | Engine,
     names: Sequence[str] | str,
     *,
     birth_date: str | date | None = None,
@@ -61,13 +68,15 @@ def screen(
     limit: int = 20,
     actor: str | None = None,
     node: str = "LS",
-    session: Session | None = None,
 ) -> list[WatchlistHit]:
     """Person entries matching the traveller, best first; ScreeningInputError on bad input.
 
-    With ``actor``, the screening is written to the audit log (who screened, how many hits).
-    With ``session``, everything happens in the caller's transaction (committed by the caller).
+    ``db``: the caller's session, as every service takes: everything happens in the caller's
+    transaction (committed by the caller). An engine (a script, a test) works in short
+    sessions of its own. With ``actor``, the screening is written to the audit log (who
+    screened, how many hits).
     """
+    engine, session = _engine_and_session(db)
     today = today or clock.border_day(clock.now())
     if not 0.0 <= threshold <= 1.0:
         raise ScreeningInputError(f"threshold {threshold} is outside 0-1")
@@ -103,9 +112,9 @@ def screen(
         return hits
     with (
         transaction(session_factory(engine)) if session is None else nullcontext(session)
-    ) as session:
+    ) as writing:
         audit.record(
-            session,
+            writing,
             actor=actor,
             action="watchlist.screen",
             node=node,
@@ -127,10 +136,11 @@ _DOCUMENT_ALERTS = (
 )
 
 
-def check_document(
-    engine: Engine, issuing_state: str, number: str, session: Session | None = None
-) -> list[DocumentHit]:
-    """Alerts (lost, stolen, revoked) on this document, from every document list."""
+def check_document(db: Session | Engine, issuing_state: str, number: str) -> list[DocumentHit]:
+    """Alerts (lost, stolen, revoked) on this document, from every document list.
+
+    ``db``: the caller's session (an engine: a short session of its own)."""
+    engine, session = _engine_and_session(db)
     state = country_code(issuing_state) if len(issuing_state.strip()) <= 3 else None
     if state is None:
         raise ScreeningInputError(f"issuing state {issuing_state[:20]!r} is not a country code")
@@ -164,8 +174,11 @@ class WatchlistSummary:
     imported_at: datetime
 
 
-def list_watchlists(engine: Engine) -> list[WatchlistSummary]:
-    with session_factory(engine)() as session:
+def list_watchlists(db: Session | Engine) -> list[WatchlistSummary]:
+    """The published lists, by name. ``db``: the caller's session (an engine: a short
+    session of its own)."""
+    engine, session = _engine_and_session(db)
+    with reading(engine, session) as s:
         return [
             WatchlistSummary(
                 name=w.name,
@@ -177,5 +190,5 @@ def list_watchlists(engine: Engine) -> list[WatchlistSummary]:
                 imported_by=w.imported_by,
                 imported_at=w.imported_at,
             )
-            for w in session.scalars(select(Watchlist).where(PUBLISHED).order_by(Watchlist.name))
+            for w in s.scalars(select(Watchlist).where(PUBLISHED).order_by(Watchlist.name))
         ]

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from tsela.services import screening
-from tsela.store.db import session_engine, session_factory
+from tsela.store.db import session_factory
 from tsela.store.models import Crossing, DocumentStatus, Employer, Permit, Person, TravelDocument
 from tsela.store.permits import Employment
 from tsela.store.watchlists import DocumentAlert, Watchlist, WatchlistEntry
@@ -153,16 +153,14 @@ def demo_links(session: Session, today: date) -> DemoLinks:
         .limit(25)
     ).all()
     applicant = None
-    engine = session_engine(session)
     for person, doc in candidates:
-        alerts = screening.check_document(engine, doc.issuing_state, doc.number, session=session)
+        alerts = screening.check_document(session, doc.issuing_state, doc.number)
         hits = screening.screen(
-            engine,
+            session,
             f"{person.given_names} {person.primary_name}",
             birth_date=person.birth_date,
             nationality=person.nationality,
             today=today,
-            session=session,
         )
         if not alerts and not hits:
             applicant = person
@@ -183,7 +181,6 @@ def border_samples(session: Session, today: date, per_kind: int = 2) -> list[Bor
     """Travellers worth checking in a demo: listed on a watchlist, travelling on a passport
     reported stolen, holding a valid work permit, or holding a revoked one."""
     out: list[BorderSample] = []
-    engine = session_engine(session)
     for list_name in (WANTED_LIST, PROTECT_LIST):
         entries = session.execute(
             select(WatchlistEntry.birth_date)
@@ -202,12 +199,11 @@ def border_samples(session: Session, today: date, per_kind: int = 2) -> list[Bor
             ).all()
             for person, doc in rows:
                 hits = screening.screen(
-                    engine,
+                    session,
                     f"{person.given_names} {person.primary_name}",
                     birth_date=person.birth_date,
                     nationality=person.nationality,
                     today=today,
-                    session=session,
                 )
                 if any(h.list_name == list_name for h in hits):
                     out.append(BorderSample(doc.issuing_state, doc.number, f"on {list_name!r}"))
