@@ -38,6 +38,8 @@ def read_release(folder: Path) -> dict[str, tuple[str, list[str], list[str], Gri
     meta = json.loads((folder / "datapackage.json").read_text())
     out = {}
     for res in meta["resources"]:
+        if res["format"] != "csv":
+            continue  # the SDMX files (test_the_release_speaks_sdmx)
         with (folder / res["path"]).open(newline="") as fh:
             rows = list(csv.reader(fh))
         header, body = rows[0], rows[1:]
@@ -313,6 +315,8 @@ def test_metadata_describes_every_file(released: Path) -> None:
     assert control["threshold"] == 10 and control["suppressed_marker"] == HIDDEN
     hidden_in_files = 0
     for res in meta["resources"]:
+        if res["format"] == "xml":
+            continue  # the SDMX files: test_the_release_speaks_sdmx
         with (released / res["path"]).open(newline="") as fh:
             rows = list(csv.reader(fh))
         assert [f["name"] for f in res["schema"]["fields"]] == rows[0]
@@ -322,10 +326,48 @@ def test_metadata_describes_every_file(released: Path) -> None:
         hidden_in_files += in_file
     assert control["suppressed_cells"] == hidden_in_files
     assert meta["tsela:period"] == {"from": "2025-01-01", "to": "2025-03-31"}
-    assert {p.name for p in released.iterdir()} == {
+    assert {str(p.relative_to(released)) for p in released.rglob("*") if p.is_file()} == {
         "datapackage.json",
         *(r["path"] for r in meta["resources"]),
     }
+
+
+def test_the_release_speaks_sdmx(released: Path) -> None:
+    """Every table in SDMX 2.1, read back with sdmx1 against its own DSD, says what its CSV
+    says: the same published counts, the suppressed cells without a value and marked
+    confidential (C primary, D secondary), the totals as _T; the DSD names the disclosure
+    control."""
+    import sdmx
+
+    from tsela.observatory import sdmx_out
+
+    meta = json.loads((released / "datapackage.json").read_text())
+    structures = sdmx.read_sdmx(released / "sdmx" / "structure.xml")
+    statuses: set[str] = set()
+    tables = [r for r in meta["resources"] if r["format"] == "csv"]
+    assert len(tables) == 4
+    for res in tables:
+        name = Path(res["path"]).stem
+        dsd = structures.structure[f"DSD_{name.upper()}"]
+        dims = res["tsela:dimensions"]
+        assert [d.id for d in dsd.dimensions.components] == [d.upper() for d in dims]
+        described = str(dsd.description)
+        assert "Period: 2025-01-01..2025-03-31. Disclosure control: cell suppression" in described
+        with (released / res["path"]).open(newline="") as fh:
+            header, *body = list(csv.reader(fh))
+        back = sdmx_out.read(released / "sdmx", name)
+        assert len(back) == len(body) * (len(header) - 1)
+        for row in body:
+            for col, value in zip(header[1:], row[1:], strict=True):
+                got, status = back[(sdmx_out.code_id(row[0]), sdmx_out.code_id(col))]
+                statuses.add(status)
+                if value == HIDDEN:
+                    assert got is None and status in ("C", "D"), (name, row[0], col)
+                else:
+                    assert (got, status) == (int(value), "F"), (name, row[0], col)
+    assert statuses == {"F", "C", "D"}  # this release has both kinds of suppression
+    written = (released / "sdmx" / "structure.xml").read_text()
+    assert written.count('<com:Annotation id="DISCLOSURE_CONTROL">') == len(tables)
 
 
 def test_threshold_below_three_is_refused(copy: Path, tmp_path: Path) -> None:

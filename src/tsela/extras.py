@@ -20,6 +20,7 @@ EXTRAS: dict[str, str] = {
     "pyarrow": "observatory",
     "duckdb": "observatory",
     "scipy": "observatory",
+    "sdmx": "observatory",
     "altair": "report",
     "vl_convert": "report",
     "weasyprint": "report",

@@ -190,11 +190,13 @@ def release(
     ),
     parquet: Path = typer.Option(None, help=PARQUET_HELP),
 ) -> None:
-    """Publish open-data tables (CSV + datapackage.json) with disclosure control.
+    """Publish open-data tables (CSV + datapackage.json, and SDMX 2.1 under sdmx/) with
+    disclosure control.
 
-    Cells counting fewer than THRESHOLD people are suppressed ('x'), with secondary
-    suppression so that no hidden cell can be worked out from the totals; an audit checks
-    every hidden cell before anything is written.
+    Cells counting fewer than THRESHOLD people are suppressed ('x' in the CSV; no value and
+    CONF_STATUS C or D in SDMX), with secondary suppression so that no hidden cell can be
+    worked out from the totals; an audit checks every hidden cell, and the SDMX is read back
+    against its own structure, before anything is written.
     """
     from tsela.observatory.engine import Period
     from tsela.observatory.release import release as run_release
@@ -207,7 +209,8 @@ def release(
     console.print(
         f"{len(summary.tables)} tables for {chosen.label()} written to {summary.out_dir}: "
         f"{summary.cells:,} cells, {summary.suppressed:,} suppressed "
-        f"({summary.primary:,} small, {summary.suppressed - summary.primary:,} to protect them)"
+        f"({summary.primary:,} small, {summary.suppressed - summary.primary:,} to protect them); "
+        "CSV and datapackage.json, SDMX 2.1 in sdmx/"
     )
 
 

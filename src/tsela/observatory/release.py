@@ -3,8 +3,8 @@
 For a period, the release holds a few two-way count tables with their totals, as CSV, and
 a Frictionless Data ``datapackage.json`` describing every file, field and the disclosure
 control applied (``tsela.observatory.sdc``: primary and secondary cell suppression, then an
-audit that tries to recover every hidden cell from what is published). A suppressed cell is
-written ``x``.
+audit that tries to recover every hidden cell from what is published), and the same tables
+in SDMX 2.1 under ``sdmx/`` (``sdmx_out``). A suppressed cell is written ``x`` in the CSV.
 
 The release is written into a temporary folder and renamed at the end: an interrupted
 release leaves nothing behind, and an existing folder is never overwritten.
@@ -24,6 +24,7 @@ import numpy as np
 
 from tsela import __version__
 from tsela.kernel import clock
+from tsela.observatory import sdmx_out
 from tsela.observatory.engine import NoDataError, Observatory, ObservatoryError, Period
 from tsela.observatory.indicators import AGE_BANDS, ensure_stays, prepare
 from tsela.observatory.sdc import TOTAL, CountTable, Outcome, check_threshold, protect
@@ -31,6 +32,7 @@ from tsela.observatory.sdc import TOTAL, CountTable, Outcome, check_threshold, p
 SUPPRESSED = "x"
 DEFAULT_THRESHOLD = 10
 LENGTH_BANDS = ("1 day", "2-7 days", "8-30 days", "31-90 days", "91+ days")
+SDMX_DIR = "sdmx"
 
 
 @dataclass(frozen=True)
@@ -253,6 +255,28 @@ def datapackage(
     }
 
 
+def sdmx_resources(names: list[str]) -> list[dict[str, Any]]:
+    """The SDMX files as data package resources (not tabular: described, not schema'd)."""
+    out = []
+    for name in names:
+        structure = name == sdmx_out.STRUCTURE_FILE
+        kind = "structure" if structure else "structurespecificdata"
+        out.append(
+            {
+                "name": f"sdmx-{name.removesuffix('.xml').replace('_', '-')}",
+                "path": f"{SDMX_DIR}/{name}",
+                "format": "xml",
+                "mediatype": f"application/vnd.sdmx.{kind}+xml;version=2.1",
+                "description": "SDMX 2.1 structure: concepts, code lists, one data structure "
+                "definition per table (annotated with the disclosure control)"
+                if structure
+                else f"SDMX 2.1 data of {name.removesuffix('.xml')}.csv: suppressed cells "
+                "have no value and CONF_STATUS C (primary) or D (secondary)",
+            }
+        )
+    return out
+
+
 def release(
     obs: Observatory, period: Period, out_dir: Path, threshold: int = DEFAULT_THRESHOLD
 ) -> ReleaseSummary:
@@ -279,6 +303,15 @@ def release(
     try:
         cells = sum(write_csv(t, tmp / f"{t.name}.csv") for t in tables)
         meta = datapackage(tables, outcome, period, threshold)
+        # The same tables in SDMX, read back against their own DSDs before anything is
+        # published; the DSDs carry the disclosure control in an annotation.
+        control = meta["tsela:disclosure_control"]
+        disclosure = (
+            f"{control['method']}: {control['primary']}; {control['secondary']}; {control['audit']}"
+        )
+        written = sdmx_out.write(tables, tmp / SDMX_DIR, period.label(), disclosure)
+        sdmx_out.check(tables, tmp / SDMX_DIR)
+        meta["resources"] += sdmx_resources(written)
         (tmp / "datapackage.json").write_text(json.dumps(meta, indent=2) + "\n")
         if out_dir.exists():
             out_dir.rmdir()  # empty, checked above
