@@ -33,7 +33,7 @@ from tsela.kernel import clock
 from tsela.kernel.errors import AuditNote, Conflict, Forbidden, Invalid, NotFound
 from tsela.reference import country_name, port_display_name
 from tsela.reference import port as port_info
-from tsela.services import audit, exchange_outbox
+from tsela.services import audit, declarations, exchange_outbox
 from tsela.services import matching as exchange_matching
 from tsela.services import refusals as refusal_service
 from tsela.store import partner_alerts
@@ -117,6 +117,7 @@ class CheckResult:
     recent: list[dict[str, Any]]
     warnings: list[str] = field(default_factory=list)
     partner_crossing: dict[str, Any] | None = None  # the other country's record of it
+    declaration: dict[str, Any] | None = None  # the pre-arrival declaration's answers
 
     def as_dict(self) -> dict[str, Any]:
         p, d = self.person, self.document
@@ -160,6 +161,7 @@ class CheckResult:
             "recent_crossings": self.recent,
             "warnings": self.warnings,
             "partner_crossing": self.partner_crossing,
+            "declaration": self.declaration,
         }
 
 
@@ -580,6 +582,7 @@ def run_check(
     document_alerts: DocumentAlerts | None = None,
     offline: bool = False,
     source: str = "",
+    declaration: declarations.Presented | None = None,
 ) -> CheckResult:
     now = now or clock.now()
     country = NODE_COUNTRY[node]
@@ -742,6 +745,12 @@ def run_check(
         )
     reasons += dec.watchlist_reasons(hits)
     reasons += dec.history_reasons(request.direction.value, country, history)
+    declared = declarations.at_check(  # the pre-arrival declaration shown, if any
+        session, declaration, node=node, officer=officer.username, port=port.code,
+        issuing_state=issuing_state, number=number, birth_date=person.birth_date, now=now,
+        source=source,
+    )  # fmt: skip
+    reasons += declared.reasons
 
     reasons = dec.ordered(reasons)
     decision = dec.decide(reasons)
@@ -791,6 +800,7 @@ def run_check(
         recent=recent,
         warnings=warnings,
         partner_crossing=other_side.shown,
+        declaration=declared.shown,
     )
 
 

@@ -21,7 +21,7 @@ from tsela.api.observability import count_check
 from tsela.api.schemas import CheckOut, CrossingRecordedOut, OverrideOut, ReviewedOut
 from tsela.config import Settings
 from tsela.domain.values import Direction, Role
-from tsela.services import audit
+from tsela.services import audit, declarations
 from tsela.services import checks as svc
 from tsela.services.screening_link import document_alerts, screener
 from tsela.store.models import User
@@ -49,6 +49,12 @@ class CheckIn(BaseModel):
     document_number: str | None = Field(None, max_length=20)
     issuing_state: str | None = Field(None, max_length=3)
     traveller: TravellerIn | None = None
+    declaration: str | None = Field(
+        None,
+        max_length=2000,
+        description="The pre-arrival declaration's QR code as scanned, or its reference as "
+        "typed: checked against the passport, used once, shown on the result",
+    )
 
 
 class CrossingIn(BaseModel):
@@ -105,6 +111,7 @@ def _check(
         document_alerts=document_alerts,
         source=client_source(request),
         now=now,
+        declaration=declarations.presented(body.declaration, settings.var_dir, settings.node),
     )
     session.commit()
     count_check(result.check.decision.value, body.port.upper())

@@ -88,6 +88,12 @@ from tsela.api.schemas.screening import (
     ScreenOut,
     WatchlistOut,
 )
+from tsela.api.schemas.declarations import (
+    DeclarationOut,
+    DeclaredAnswersOut,
+    DeclaredChildOut,
+    PurposeOut,
+)
 from tsela.api.schemas.stay import SelfCheckOut, StayEvaluateOut, StayOutcomeOut
 from tsela.api.schemas.waits import (
     HourWaitOut,
@@ -178,6 +184,10 @@ __all__ = [
     "ReviewedOut",
     "ScreenOut",
     "SelfCheckOut",
+    "DeclarationOut",
+    "DeclaredAnswersOut",
+    "DeclaredChildOut",
+    "PurposeOut",
     "SessionNotesOut",
     "SignedOutOut",
     "SnapshotListOut",
