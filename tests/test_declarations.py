@@ -348,3 +348,47 @@ def test_the_page_names_each_bad_answer_and_keeps_what_was_typed(
     assert 'id="child_birth_1-error"' in page.text
     assert f'value="{NUMBER}"' in page.text and "Malealea" in text
     assert stored(engine) == 0
+
+
+def test_the_console_shows_the_declaration_in_both_languages(
+    app_client: TestClient, make_user, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    from web_support import csrf_of, use_fast_password_hashing
+
+    use_fast_password_hashing(monkeypatch)
+    make_user("border_officer", username="thabo", port="MSU", password="correct horse 1")
+    page = app_client.get("/login")
+    signed = app_client.post(
+        "/login",
+        data={"username": "thabo", "password": "correct horse 1", "csrf_token": csrf_of(page.text)},
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303
+    said = {
+        "en": ("Pre-arrival declaration", "Visiting family or friends", "5 days"),
+        "st": ("Phatlalatso ea pele ho ho fihla", "Ho etela ba lelapa kapa metsoalle",
+               "matsatsi a 5"),
+    }  # fmt: skip
+    for lang, words in said.items():
+        token = declare(app_client).json()["qr_text"]
+        console = app_client.get(f"/console?lang={lang}")
+        assert 'id="declaration"' in console.text
+        result = app_client.post(
+            "/console/check",
+            data={"csrf_token": csrf_of(console.text), "mrz": passport(), "direction": "entry",
+                  "declaration": token},
+        )  # fmt: skip
+        assert result.status_code == 200, result.text
+        text = html.unescape(result.text)
+        assert all(w in text for w in words), (lang, [w for w in words if w not in text])
+        assert "Palesa Mokoena (2019-08-02)" in text and "Plot 12, Ha Thetsane" in text
+        # Shown again, the code is refused, in the reader's language, and the check still runs.
+        again = app_client.post(
+            "/console/check",
+            data={"csrf_token": csrf_of(console.text), "mrz": passport(), "direction": "entry",
+                  "declaration": token},
+        )  # fmt: skip
+        assert again.status_code == 200
+        assert 'data-code="declaration.refused"' in again.text and 'id="declared-purpose"' not in again.text
+        assert 'id="decision"' in again.text
+    assert "e se e sebelisitsoe" in html.unescape(again.text)

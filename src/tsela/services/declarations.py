@@ -49,6 +49,7 @@ __all__ = [
     "at_check",
     "declare",
     "presented",
+    "problems",
 ]
 
 # Twenty declarations a day from one address are free (a family, a taxi's passengers at one
@@ -104,6 +105,11 @@ def _unused_reference(session: Session) -> str:
     raise Unavailable("declaration.no_reference", "no free reference was found: try again")
 
 
+def problems(session: Session, given: dom.DeclarationInput, now: datetime) -> list[dom.Problem]:
+    """Every answer of ``given`` the rules refuse (the ports in service read from the store)."""
+    return dom.problems(given, border_day(now), _ports(session))
+
+
 def declare(
     session: Session,
     *,
@@ -116,7 +122,7 @@ def declare(
     """Keep a declaration and sign its QR code. Raises ``DeclarationInvalid`` (nothing kept),
     ``DeclarationThrottled`` (the caller commits: the refusal is audited) or ``Unavailable``
     (the node's keys cannot be read)."""
-    found = dom.problems(given, border_day(now), _ports(session))
+    found = problems(session, given, now)
     if found:
         raise DeclarationInvalid(found)
     attempt = count_attempt(session, node, source, now, POLICY)

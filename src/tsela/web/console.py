@@ -21,9 +21,11 @@ from sqlalchemy.orm import Session
 from tsela.api.auth import client_source
 from tsela.api.deps import clock_of, get_session, get_settings
 from tsela.config import Settings
+from tsela.domain.declarations import purposes
 from tsela.domain.values import Direction
 from tsela.reference import UnknownPortError, country_name
 from tsela.services import checks as svc
+from tsela.services import declarations
 from tsela.services.screening_link import document_alerts, screener
 from tsela.store.models import PortOfEntry, Role, User
 from tsela.web.errors import Refused, attempt
@@ -82,6 +84,7 @@ def _console(
         "recorded": recorded,
         "called": called,
         "country_name": country_name,
+        "purposes": purposes(),
     }
     return render(request, "console.html", ctx, status_code)
 
@@ -116,8 +119,10 @@ def check(
     port: str = Form(""),
     document_number: str = Form(""),
     issuing_state: str = Form(""),
+    declaration: str = Form(""),
 ) -> Response:
-    """Border officers and supervisors: check the traveller whose document was scanned."""
+    """Border officers and supervisors: check the traveller whose document was scanned (and
+    the pre-arrival declaration they show, if any)."""
     try:
         way = Direction(direction)
     except ValueError:
@@ -159,6 +164,7 @@ def check(
             document_alerts=document_alerts,
             source=client_source(request),
             now=now,
+            declaration=declarations.presented(declaration, settings.var_dir, settings.node),
         ),
         also=(UnknownPortError,),
         actor=user.username,
