@@ -120,9 +120,7 @@ def test_declare_then_the_check_shows_the_answers(
         assert (kept.issuing_state, kept.document_number, kept.node) == ("LSO", NUMBER, "LS")
         assert kept.used_at == NOW and kept.used_port == "MSU"
         assert kept.id.version == 7
-        logged = s.scalars(
-            select(AuditEvent).where(AuditEvent.action.like("declaration.%"))
-        ).all()
+        logged = s.scalars(select(AuditEvent).where(AuditEvent.action.like("declaration.%"))).all()
     assert [(e.action, e.detail["outcome"]) for e in logged] == [
         ("declaration.make", "made"),
         ("declaration.use", "accepted"),
@@ -170,9 +168,7 @@ def test_a_declaration_just_inside_72_hours_is_accepted(
 ) -> None:
     token = declare(app_client).json()["qr_text"]
     app_client.app.state.clock.set(NOW + timedelta(hours=72))  # type: ignore[attr-defined]
-    assert declaration_reasons(check(app_client, officer, token)) == [
-        ("declaration.accepted", "")
-    ]
+    assert declaration_reasons(check(app_client, officer, token)) == [("declaration.accepted", "")]
 
 
 def _altered(token: str) -> str:
@@ -199,9 +195,7 @@ def test_an_altered_or_forged_code_is_refused(
     unknown = check(app_client, officer, "ZZZZ-ZZZZ")
     assert declaration_reasons(unknown) == [("declaration.refused", "unknown")]
     # None of these used the genuine declaration: it still serves.
-    assert declaration_reasons(check(app_client, officer, token)) == [
-        ("declaration.accepted", "")
-    ]
+    assert declaration_reasons(check(app_client, officer, token)) == [("declaration.accepted", "")]
 
 
 def test_another_passport_is_refused_and_the_declaration_keeps(
@@ -216,9 +210,7 @@ def test_another_passport_is_refused_and_the_declaration_keeps(
     refused = check(app_client, officer, wrong_birth)
     assert declaration_reasons(refused) == [("declaration.refused", "other_birth_date")]
     # The rightful holder's passport still uses the first.
-    assert declaration_reasons(check(app_client, officer, token)) == [
-        ("declaration.accepted", "")
-    ]
+    assert declaration_reasons(check(app_client, officer, token)) == [("declaration.accepted", "")]
 
 
 @pytest.mark.parametrize(
@@ -351,7 +343,9 @@ def test_the_page_names_each_bad_answer_and_keeps_what_was_typed(
 
 
 def test_the_console_shows_the_declaration_in_both_languages(
-    app_client: TestClient, make_user, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+    app_client: TestClient,
+    make_user,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
     from web_support import csrf_of, use_fast_password_hashing
 
@@ -389,6 +383,9 @@ def test_the_console_shows_the_declaration_in_both_languages(
                   "declaration": token},
         )  # fmt: skip
         assert again.status_code == 200
-        assert 'data-code="declaration.refused"' in again.text and 'id="declared-purpose"' not in again.text
+        assert (
+            'data-code="declaration.refused"' in again.text
+            and 'id="declared-purpose"' not in again.text
+        )
         assert 'id="decision"' in again.text
     assert "e se e sebelisitsoe" in html.unescape(again.text)

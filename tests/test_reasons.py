@@ -27,9 +27,9 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "tsela"
 def test_every_code_has_a_severity_and_words_in_both_languages() -> None:
     texts = reasons.catalogue().texts
     # 23 codes (5 of them with cases of their own), 2 more cases (a citizen's expired
-    # passport, a wanted person) and the 6 codes of a partner's reports; the 7 cases of a
-    # pre-arrival declaration presented at a check (accepted, refused in 6 ways)
-    assert len(texts) == 43
+    # passport, a wanted person) and the 6 codes of a partner's reports; the 8 cases of a
+    # pre-arrival declaration presented at a check (accepted, refused in 7 ways)
+    assert len(texts) == 44
     for (code, variant), text in texts.items():
         assert text.severity in Severity, code
         assert set(text.words) == {"en", "st"}, code

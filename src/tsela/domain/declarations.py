@@ -14,7 +14,8 @@ from __future__ import annotations
 import secrets
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as default
 from datetime import date, datetime, timedelta
 from functools import cache
 from importlib import resources
@@ -81,7 +82,7 @@ class Problem:
 
     field: str
     code: str
-    values: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, Any] = default(default_factory=dict)
 
     def words(self) -> str:
         return f"{self.field}: {WORDS[self.code] % self.values}"

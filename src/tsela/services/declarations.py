@@ -77,9 +77,7 @@ class DeclarationThrottled(Exception):
     """Too many declarations from one address: try again after ``retry_after`` seconds."""
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__(
-            f"too many declarations from this address: try again in {retry_after} s"
-        )
+        super().__init__(f"too many declarations from this address: try again in {retry_after} s")
         self.retry_after = retry_after
 
 

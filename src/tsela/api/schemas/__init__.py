@@ -21,6 +21,12 @@ from tsela.api.schemas.checks import (
     WatchlistHitOut,
 )
 from tsela.api.schemas.common import Day, Id, Moment, Out
+from tsela.api.schemas.declarations import (
+    DeclarationOut,
+    DeclaredAnswersOut,
+    DeclaredChildOut,
+    PurposeOut,
+)
 from tsela.api.schemas.exchange import (
     CrossingOut,
     ExchangeStatusOut,
@@ -88,12 +94,6 @@ from tsela.api.schemas.screening import (
     ScreenOut,
     WatchlistOut,
 )
-from tsela.api.schemas.declarations import (
-    DeclarationOut,
-    DeclaredAnswersOut,
-    DeclaredChildOut,
-    PurposeOut,
-)
 from tsela.api.schemas.stay import SelfCheckOut, StayEvaluateOut, StayOutcomeOut
 from tsela.api.schemas.waits import (
     HourWaitOut,
@@ -119,6 +119,9 @@ __all__ = [
     "CrossingOut",
     "CrossingRecordedOut",
     "Day",
+    "DeclarationOut",
+    "DeclaredAnswersOut",
+    "DeclaredChildOut",
     "DiscardOut",
     "DocumentAlertOut",
     "DocumentCheckOut",
@@ -173,6 +176,7 @@ __all__ = [
     "PublicObjectiveOut",
     "PublicViewOut",
     "PublishedOut",
+    "PurposeOut",
     "QueueEventOut",
     "ReadinessChecksOut",
     "ReadyOut",
@@ -184,10 +188,6 @@ __all__ = [
     "ReviewedOut",
     "ScreenOut",
     "SelfCheckOut",
-    "DeclarationOut",
-    "DeclaredAnswersOut",
-    "DeclaredChildOut",
-    "PurposeOut",
     "SessionNotesOut",
     "SignedOutOut",
     "SnapshotListOut",

@@ -23,7 +23,10 @@ class PurposeOut(Out):
 class DeclarationOut(Out):
     """A declaration kept: the reference to write down and the QR code to show at the desk."""
 
-    reference: str = Field(description="To write down: the officer can type it instead of the QR code", examples=["K7QM-X3TP"])  # fmt: skip
+    reference: str = Field(
+        description="To write down: the officer can type it instead of the QR code",
+        examples=["K7QM-X3TP"],
+    )
     valid_until: Moment = Field(description="72 hours after it was made; it serves one crossing")
     qr_text: str = Field(description="What the QR code holds: a token signed by the node")
     qr_png: str = Field(description="The QR code as a PNG image, base64-encoded")

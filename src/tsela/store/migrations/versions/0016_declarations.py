@@ -21,6 +21,10 @@ depends_on: str | Sequence[str] | None = None
 UTC_TIME = tsela.store.types.UTCDateTime(timezone=True)
 
 
+def _enum(name: str, *values: str) -> sa.Enum:
+    return sa.Enum(*values, name=name, native_enum=False, create_constraint=True, length=16)
+
+
 def upgrade() -> None:
     op.create_table(
         "declaration",
@@ -29,14 +33,7 @@ def upgrade() -> None:
         sa.Column("document_number", sa.String(length=20), nullable=False),
         sa.Column("birth_date", sa.Date(), nullable=False),
         sa.Column("port_code", sa.String(length=8), nullable=False),
-        sa.Column(
-            "direction",
-            sa.Enum(
-                "entry", "exit", name="direction", native_enum=False, create_constraint=True,
-                length=16,
-            ),  # fmt: skip
-            nullable=False,
-        ),
+        sa.Column("direction", _enum("direction", "entry", "exit"), nullable=False),
         sa.Column("purpose", sa.String(length=24), nullable=False),
         sa.Column("address", sa.Text(), nullable=False),
         sa.Column("stay_days", sa.Integer(), nullable=False),
