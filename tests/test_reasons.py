@@ -28,8 +28,9 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "tsela"
 def test_every_code_has_a_severity_and_words_in_both_languages() -> None:
     texts = reasons.catalogue().texts
     # 23 codes (5 of them with cases of their own), 2 more cases (a citizen's expired
-    # passport, a wanted person), the 6 codes of a partner's reports and 5 for children
-    assert len(texts) == 41
+    # passport, a wanted person), the 6 codes of a partner's reports, 5 for children and
+    # the 8 cases of a pre-arrival declaration presented at a check (accepted, refused 7 ways)
+    assert len(texts) == 49
     for (code, variant), text in texts.items():
         assert text.severity in Severity, code
         assert set(text.words) == {"en", "st"}, code

@@ -47,6 +47,14 @@ PUBLIC_ROUTES: dict[tuple[str, str], str] = {
         "bearer of TSELA_METRICS_TOKEN (checked in the route, 403 otherwise)"
     ),
     ("GET", "/v1/ports"): "ports of entry are public reference data",
+    ("POST", "/v1/declarations"): (
+        "a traveller's pre-arrival declaration, made before reaching the border without an "
+        "account; bound to the passport, useful only with it at the desk; rate-limited per "
+        "address, audited without the passport number"
+    ),
+    ("GET", "/v1/declarations/purposes"): "the purposes a declaration can give: reference data",
+    ("GET", "/declare"): "web form of a pre-arrival declaration (the form only)",
+    ("POST", "/declare"): "web form of POST /v1/declarations: same rules, same limit",
     ("GET", "/v1/waits"): "wait times at the ports: counts and minutes, no personal data",
     ("GET", "/v1/waits/{port_code}/history"): (
         "median waits by hour over past weeks: counts and minutes, no personal data"

@@ -536,6 +536,30 @@ class Verifier:
             raise CredentialError(f"{what}: payload is not valid base64url") from None
         return _load_object(raw, "payload"), kid, key
 
+    def open_signed(self, token: str, typ: str, what: str) -> tuple[VerifyStatus, dict[str, Any]]:
+        """A signed token of another kind than a permit (``typ``): VALID and its claims when
+        genuine (its ``iss`` the node owning the key, signed before the key retired), else
+        the status (UNREADABLE, FORGED, UNKNOWN_KEY, KEY_WITHDRAWN) and ``{"why": words}``.
+        Dates inside the claims are the caller's to check."""
+        try:
+            claims, kid, key = self._checked(token, typ, what)
+        except _UnknownKey as exc:
+            return VerifyStatus.UNKNOWN_KEY, {"why": f"{what}: signed with unknown key {exc.kid!r}"}
+        except _Withdrawn as exc:
+            return VerifyStatus.KEY_WITHDRAWN, {"why": f"{what}: {exc}"}
+        except _Unreadable as exc:
+            return VerifyStatus.UNREADABLE, {"why": str(exc)}
+        except CredentialError as exc:
+            return VerifyStatus.FORGED, {"why": str(exc)}
+        if claims.get("iss") != key.node:
+            return VerifyStatus.FORGED, {"why": f"{what}: issuer does not own key {kid}"}
+        issued = claims.get("iat")
+        if key.retired is not None and (
+            not isinstance(issued, int) or issued > key.retired.timestamp()
+        ):
+            return VerifyStatus.FORGED, {"why": f"{what}: signed with key {kid} after it retired"}
+        return VerifyStatus.VALID, claims
+
     def verify(self, token: str, today: date) -> Verification:
         """valid / not yet valid / expired / suspended / revoked / forged / unknown key."""
         try:

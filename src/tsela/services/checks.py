@@ -34,7 +34,7 @@ from tsela.kernel.actor import Actor
 from tsela.kernel.errors import AuditNote, Conflict, Forbidden, Invalid, NotFound
 from tsela.reference import country_name, port_display_name
 from tsela.reference import port as port_info
-from tsela.services import audit, exchange_outbox
+from tsela.services import audit, declarations, exchange_outbox
 from tsela.services import children as child_service
 from tsela.services import matching as exchange_matching
 from tsela.services import refusals as refusal_service
@@ -133,6 +133,7 @@ class CheckResult:
     warnings: list[str] = field(default_factory=list)
     partner_crossing: dict[str, Any] | None = None  # the other country's record of it
     child: dict[str, Any] | None = None  # a child traveller: age, case, documents, adults
+    declaration: dict[str, Any] | None = None  # the pre-arrival declaration's answers
 
     def as_dict(self) -> dict[str, Any]:
         p, d = self.person, self.document
@@ -177,6 +178,7 @@ class CheckResult:
             "warnings": self.warnings,
             "partner_crossing": self.partner_crossing,
             "child": self.child,
+            "declaration": self.declaration,
         }
 
 
@@ -536,6 +538,7 @@ def run_check(
     screening: Screening | None = None,
     offline: bool = False,
     source: str = "",
+    declaration: declarations.Presented | None = None,
 ) -> CheckResult:
     """Check the traveller of ``request`` (nothing is committed: the caller does). The stay
     is the domain's (``stay.assess_crossing``); ``screening`` (the app's, see
@@ -716,6 +719,12 @@ def run_check(
         child_person_id=person.id,
     )
     reasons += children.reasons(person.birth_date, day, child.travel)
+    declared = declarations.at_check(  # the pre-arrival declaration shown, if any
+        session, declaration, node=node, officer=officer.username, port=port.code,
+        issuing_state=issuing_state, number=number, birth_date=person.birth_date, now=now,
+        source=source,
+    )  # fmt: skip
+    reasons += declared.reasons
 
     reasons = dec.ordered(reasons)
     decision = dec.decide(reasons)
@@ -768,6 +777,7 @@ def run_check(
         warnings=warnings,
         partner_crossing=other_side.shown,
         child=child_service.summary(person.birth_date, day, child),
+        declaration=declared.shown,
     )
 
 

@@ -30,7 +30,7 @@ from tsela.services.stay_left import StayLeft, stay_left
 from tsela.store.auth import LoginThrottle, add_throttle_key, seconds_until_allowed
 from tsela.store.models import Person, TravelDocument
 
-__all__ = ["POLICY", "SelfCheckThrottled", "StayLeft", "self_check"]
+__all__ = ["POLICY", "SelfCheckThrottled", "StayLeft", "count_attempt", "self_check"]
 
 # Ten checks a day from one address are free (a family at one phone); then one every 30 s,
 # 60 s, ... up to one an hour. Failures are forgotten after a day without attempts.
@@ -54,9 +54,12 @@ class _Attempt:
     retry_after: int
 
 
-def _count_attempt(session: Session, node: str, source: str, now: datetime) -> _Attempt:
-    """Count one attempt for ``source`` in one atomic UPDATE, if the key lets it through."""
-    key = f"selfcheck:{source}"[:200]
+def count_attempt(
+    session: Session, node: str, source: str, now: datetime, policy: throttle.Policy = POLICY
+) -> _Attempt:
+    """Count one attempt for ``source`` under ``policy`` (its scope names the key) in one
+    atomic UPDATE, if the key lets it through. Other public forms count theirs here too."""
+    key = f"{policy.scope}:{source}"[:200]
     table = LoginThrottle.__table__
     add_throttle_key(session, node, key, now)
     t = table.c
@@ -73,7 +76,7 @@ def _count_attempt(session: Session, node: str, source: str, now: datetime) -> _
     ).first()
     if row is None:
         return _Attempt(False, seconds_until_allowed(session, key, now))
-    wait_next = POLICY.wait_after(row[0])
+    wait_next = policy.wait_after(row[0])
     if wait_next:
         session.execute(update(table).where(t.key == key).values(next_allowed_at=now + wait_next))
     return _Attempt(True, 0)
@@ -114,7 +117,7 @@ def self_check(
     """The traveller's days of stay, or None when the details match no one passport (or no
     stay rule applies to its holder). Raises :class:`SelfCheckThrottled` past the limit;
     the caller commits in both cases (the attempt counts)."""
-    attempt = _count_attempt(session, node, source, now)
+    attempt = count_attempt(session, node, source, now)
     if not attempt.allowed:
         audit.record(
             session, actor="public", action=AUDIT_ACTION, node=node, source=source,

@@ -276,3 +276,4 @@ from tsela.store import partner_alerts  # noqa: E402,F401
 from tsela.store import partner_permits  # noqa: E402,F401
 from tsela.store import waits  # noqa: E402,F401
 from tsela.store import refusals  # noqa: E402,F401
+from tsela.store import declarations  # noqa: E402,F401

@@ -17,6 +17,7 @@ def install(app: FastAPI) -> None:
     from tsela.web import (
         admin,
         console,
+        declare,
         desk,
         employer,
         exchange,
@@ -36,6 +37,7 @@ def install(app: FastAPI) -> None:
         routes,
         verify,
         self_check,
+        declare,
         waits,
         desk,
         worker,

@@ -23,12 +23,14 @@ from tsela.api.auth import client_source
 from tsela.api.deps import clock_of, get_session, get_settings, screening_of
 from tsela.config import Settings
 from tsela.domain import children as child_rules
+from tsela.domain.declarations import purposes
 from tsela.domain.reasons import _term
 from tsela.domain.values import Direction
 from tsela.kernel.access import Permission
 from tsela.kernel.actor import Actor
 from tsela.reference import UnknownPortError, country_name
 from tsela.services import checks as svc
+from tsela.services import declarations
 from tsela.store.models import PortOfEntry, User
 from tsela.web.errors import Refused, attempt
 from tsela.web.i18n import N_, choose_language
@@ -93,6 +95,7 @@ def _console(
         "called": called,
         "country_name": country_name,
         "child_cases": _child_cases(request),
+        "purposes": purposes(),
     }
     return render(request, "console.html", ctx, status_code)
 
@@ -151,9 +154,11 @@ def check(
     child_case: str = Form(""),
     documents_seen: list[str] = Form(default_factory=list),
     adults: str = Form(""),
+    declaration: str = Form(""),
 ) -> Response:
     """Border officers and supervisors: check the traveller whose document was scanned (a
-    child: how they travel, the documents seen, the accompanying adults' document numbers)."""
+    child: how they travel, the documents seen, the accompanying adults' document numbers;
+    the pre-arrival declaration they show, if any)."""
     try:
         way = Direction(direction)
     except ValueError:
@@ -201,6 +206,7 @@ def check(
             screening=screening_of(request),
             source=client_source(request),
             now=now,
+            declaration=declarations.presented(declaration, settings.var_dir, settings.node),
         ),
         also=(UnknownPortError,),
         actor=user.username,

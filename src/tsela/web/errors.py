@@ -41,6 +41,10 @@ MESSAGES: dict[str, str] = {
     "no_user": N_("There is no such user."),
     "self_disable": N_("You cannot disable your own account."),
     "password_same": N_("The new password is the same as the current one."),
+    # tsela.services.declarations
+    "declaration.invalid": N_("Some answers cannot be kept: correct them and send again."),
+    "declaration.keys": N_("Declarations cannot be made just now. Try again later."),
+    "declaration.no_reference": N_("Declarations cannot be made just now. Try again later."),
 }
 
 

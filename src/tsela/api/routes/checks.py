@@ -23,7 +23,7 @@ from tsela.config import Settings
 from tsela.domain.values import Direction
 from tsela.kernel.access import Permission
 from tsela.kernel.actor import Actor
-from tsela.services import audit
+from tsela.services import audit, declarations
 from tsela.services import checks as svc
 
 router = APIRouter(prefix="/v1", tags=["border control"])
@@ -66,6 +66,12 @@ class CheckIn(BaseModel):
     issuing_state: str | None = Field(None, max_length=3)
     traveller: TravellerIn | None = None
     child: ChildIn | None = Field(None, description="For a traveller under 18 (optional)")
+    declaration: str | None = Field(
+        None,
+        max_length=2000,
+        description="The pre-arrival declaration's QR code as scanned, or its reference as "
+        "typed: checked against the passport, used once, shown on the result",
+    )
 
 
 class CrossingIn(BaseModel):
@@ -126,6 +132,7 @@ def _check(
         screening=screening_of(request),
         source=client_source(request),
         now=now,
+        declaration=declarations.presented(body.declaration, settings.var_dir, settings.node),
     )
     session.commit()
     count_check(result.check.decision.value, body.port.upper())

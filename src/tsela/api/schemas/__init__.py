@@ -21,6 +21,12 @@ from tsela.api.schemas.checks import (
     WatchlistHitOut,
 )
 from tsela.api.schemas.common import Day, Id, Moment, Out
+from tsela.api.schemas.declarations import (
+    DeclarationOut,
+    DeclaredAnswersOut,
+    DeclaredChildOut,
+    PurposeOut,
+)
 from tsela.api.schemas.exchange import (
     CrossingOut,
     ExchangeStatusOut,
@@ -113,6 +119,9 @@ __all__ = [
     "CrossingOut",
     "CrossingRecordedOut",
     "Day",
+    "DeclarationOut",
+    "DeclaredAnswersOut",
+    "DeclaredChildOut",
     "DiscardOut",
     "DocumentAlertOut",
     "DocumentCheckOut",
@@ -167,6 +176,7 @@ __all__ = [
     "PublicObjectiveOut",
     "PublicViewOut",
     "PublishedOut",
+    "PurposeOut",
     "QueueEventOut",
     "ReadinessChecksOut",
     "ReadyOut",

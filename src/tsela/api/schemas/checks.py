@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from tsela.api.schemas.common import Day, Id, Moment, Out
+from tsela.api.schemas.declarations import DeclaredAnswersOut
 from tsela.api.schemas.permits import PermitViewOut
 from tsela.domain.values import Decision, Direction, DocumentStatus
 
@@ -150,6 +151,9 @@ class CheckOut(Out):
     warnings: list[str]
     partner_crossing: PartnerCrossingOut | None
     child: ChildOut | None = Field(None, description="Set when the traveller is under 18")
+    declaration: DeclaredAnswersOut | None = Field(
+        None, description="The pre-arrival declaration presented, when the check accepted it"
+    )
 
 
 class CrossingRecordedOut(Out):

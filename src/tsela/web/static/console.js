@@ -25,6 +25,14 @@
     });
   }
 
+  // A scanned declaration QR code ends with Enter: go on to the passport, do not submit.
+  var declared = document.getElementById("declaration");
+  if (declared && mrz) {
+    declared.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" && !e.ctrlKey && !e.metaKey) { e.preventDefault(); mrz.focus(); }
+    });
+  }
+
   var decision = document.getElementById("decision");
   var record = document.getElementById("record");
   var reason = document.getElementById("override_reason");
