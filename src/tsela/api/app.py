@@ -222,7 +222,7 @@ def _tell_the_truth_about_errors(app: FastAPI) -> None:
         assert app.openapi_schema is not None
         return app.openapi_schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend it
 
     answer = app.exception_handlers.get(StarletteHTTPException, http_exception_handler)
 

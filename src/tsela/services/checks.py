@@ -596,7 +596,7 @@ def run_check(
                 "issuing state %(state)r is not an ICAO or ISO 3166-1 code",
                 state=issuing_state,
             )
-        details = request.traveller  # type: ignore[assignment]
+        details = request.traveller  # type: ignore[assignment]  # None: a known document
     if len(number) > MAX_DOCUMENT_NUMBER:
         raise Invalid(
             "check.document_number_long",

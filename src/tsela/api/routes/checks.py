@@ -252,4 +252,5 @@ def review_override(
         now=clock_of(request).now(),
     )
     session.commit()
-    return {"check_id": str(check.id), "reviewed_at": check.reviewed_at.isoformat()}  # type: ignore[union-attr]
+    assert check.reviewed_at is not None  # review() has just set it
+    return {"check_id": str(check.id), "reviewed_at": check.reviewed_at.isoformat()}
