@@ -61,7 +61,9 @@ def test_a_domain_is_the_mean_of_its_answers_and_the_summary_the_mean_of_domains
     # Domain 4: all "no" = 0 % -> requires further progress.
     answers |= {f"4{x}": "no" for x in "abcde"}
     scores = dom.score(answers)
-    got = {d.domain.number: (d.score, d.category.key if d.category else None) for d in scores.domains}
+    got = {
+        d.domain.number: (d.score, d.category.key if d.category else None) for d in scores.domains
+    }
     assert got == {
         1: (70.0, "partially_meets"),
         2: (100.0, "fully_meets"),
@@ -130,7 +132,9 @@ def stored(engine: Engine) -> int:
 
 
 def test_the_secretariat_saves_a_year_and_analysts_read_its_scores(
-    api: TestClient, auth_headers, engine: Engine  # type: ignore[no-untyped-def]
+    api: TestClient,
+    auth_headers,
+    engine: Engine,  # type: ignore[no-untyped-def]
 ) -> None:
     secretariat = auth_headers(Role.SECRETARIAT)
     analyst = auth_headers(Role.ANALYST)
@@ -162,9 +166,12 @@ def test_the_secretariat_saves_a_year_and_analysts_read_its_scores(
 def test_analysts_read_but_do_not_edit(api: TestClient, auth_headers) -> None:  # type: ignore[no-untyped-def]
     analyst = auth_headers(Role.ANALYST)
     assert api.put(f"{URL}/2026", json=body({"1a": "yes"}), headers=analyst).status_code == 403
-    assert api.get(f"{URL}/questionnaire", headers=analyst).json()["domains"][5]["questions"][
-        4
-    ]["code"] == "6e"
+    assert (
+        api.get(f"{URL}/questionnaire", headers=analyst).json()["domains"][5]["questions"][4][
+            "code"
+        ]
+        == "6e"
+    )
     officer = auth_headers(Role.BORDER_OFFICER, port="MSU")
     assert api.get(f"{URL}/questionnaire", headers=officer).status_code == 403
 
@@ -223,7 +230,9 @@ def signed_in(app_client: TestClient, make_user, role: Role, name: str) -> TestC
 
 
 def test_the_secretariat_fills_the_form_and_sees_a_bar_per_domain(
-    api: TestClient, make_user, engine: Engine  # type: ignore[no-untyped-def]
+    api: TestClient,
+    make_user,
+    engine: Engine,  # type: ignore[no-untyped-def]
 ) -> None:
     client = signed_in(api, make_user, Role.SECRETARIAT, "mpho")
     page = client.get("/observatory/sdg-10-7-2")
@@ -248,7 +257,9 @@ def test_the_secretariat_fills_the_form_and_sees_a_bar_per_domain(
 
 
 def test_a_refused_form_keeps_nothing_and_shows_what_was_typed(
-    api: TestClient, make_user, engine: Engine  # type: ignore[no-untyped-def]
+    api: TestClient,
+    make_user,
+    engine: Engine,  # type: ignore[no-untyped-def]
 ) -> None:
     client = signed_in(api, make_user, Role.SECRETARIAT, "mpho")
     page = client.get("/observatory/sdg-10-7-2?year=2025")
@@ -268,7 +279,9 @@ def test_a_refused_form_keeps_nothing_and_shows_what_was_typed(
 
 
 def test_analysts_see_the_answers_without_a_form(
-    api: TestClient, make_user, auth_headers  # type: ignore[no-untyped-def]
+    api: TestClient,
+    make_user,
+    auth_headers,  # type: ignore[no-untyped-def]
 ) -> None:
     api.put(f"{URL}/2026", json=body({"1a": "yes"}, {"1a": [LAW]}),
             headers=auth_headers(Role.SECRETARIAT))  # fmt: skip

@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 from urllib.parse import urlsplit
 
 ANSWERS = ("yes", "partially", "no")
@@ -122,7 +123,7 @@ class Problem:
 
     field: str
     code: str
-    values: Mapping[str, object]
+    values: Mapping[str, Any]
 
     def words(self) -> str:
         v = self.values
@@ -154,7 +155,9 @@ def problems(
     found: list[Problem] = []
     if not how.first_year <= year <= this_year:
         found.append(
-            Problem("year", "year_range", {"year": year, "first": how.first_year, "last": this_year})
+            Problem(
+                "year", "year_range", {"year": year, "first": how.first_year, "last": this_year}
+            )
         )
     questions = how.questions
     for code, given in answers.items():
@@ -165,7 +168,9 @@ def problems(
         if given.answer not in question.allowed:
             found.append(
                 Problem(
-                    code, "answer_not_allowed", {"answer": given.answer, "allowed": question.allowed}
+                    code,
+                    "answer_not_allowed",
+                    {"answer": given.answer, "allowed": question.allowed},
                 )
             )
         if len(given.evidence) > MAX_EVIDENCE:

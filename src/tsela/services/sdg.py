@@ -26,7 +26,7 @@ from tsela.kernel.errors import Forbidden, Invalid, NotFound
 from tsela.services import audit
 from tsela.store.sdg import SdgAssessment
 
-__all__ = ["AssessmentInvalid", "Assessment", "assessed_years", "get", "save"]
+__all__ = ["Assessment", "AssessmentInvalid", "assessed_years", "get", "save"]
 
 SAVED = "sdg1072.save"
 
@@ -138,9 +138,7 @@ def save(
         row.updated_by = actor.username
     session.flush()
     changed = sorted(
-        code
-        for code in set(before) | set(stored)
-        if before.get(code) != stored.get(code)
+        code for code in set(before) | set(stored) if before.get(code) != stored.get(code)
     )
     result = _of(row)
     audit.record(

@@ -106,8 +106,9 @@ async def save_sdg(
         return _page(
             request,
             user,
-            svc.Assessment(svc.country_of(settings.node), this_year, answers, dom.score({}),
-                           None, ""),  # fmt: skip
+            svc.Assessment(
+                svc.country_of(settings.node), this_year, answers, dom.score({}), None, ""
+            ),
             svc.assessed_years(session, settings.node),
             error="year",
             status_code=422,

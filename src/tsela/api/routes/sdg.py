@@ -110,7 +110,9 @@ def _out(a: svc.Assessment) -> AssessmentOut:
     return AssessmentOut(
         country=a.country,
         year=a.year,
-        answers={k: AnswerOut(answer=v.answer, evidence=list(v.evidence)) for k, v in a.answers.items()},
+        answers={
+            k: AnswerOut(answer=v.answer, evidence=list(v.evidence)) for k, v in a.answers.items()
+        },
         domains=[
             DomainScoreOut(
                 number=d.domain.number,
@@ -140,10 +142,11 @@ def questionnaire(_user: User = Depends(require(Permission.OBSERVATORY_READ))) -
         first_year=how.first_year,
         values=dict(how.values),
         categories=[
-            CategoryOut(code=c.code, key=c.key, lower_bound=c.lower, en=c.words["en"],
-                        st=c.words["st"])
+            CategoryOut(
+                code=c.code, key=c.key, lower_bound=c.lower, en=c.words["en"], st=c.words["st"]
+            )
             for c in how.categories
-        ],  # fmt: skip
+        ],
         domains=[
             DomainOut(
                 number=d.number,
