@@ -139,6 +139,9 @@ def create_app(
     from tsela.api.routes import declarations as declaration_routes
 
     app.include_router(declaration_routes.router)
+    from tsela.api.routes import sdg as sdg_routes
+
+    app.include_router(sdg_routes.router)
     from tsela.web import install as install_web
 
     install_web(app)  # the browser pages and /static

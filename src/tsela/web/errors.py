@@ -45,6 +45,8 @@ MESSAGES: dict[str, str] = {
     "declaration.invalid": N_("Some answers cannot be kept: correct them and send again."),
     "declaration.keys": N_("Declarations cannot be made just now. Try again later."),
     "declaration.no_reference": N_("Declarations cannot be made just now. Try again later."),
+    # tsela.services.sdg
+    "sdg.invalid": N_("Some answers cannot be kept: correct them and send again."),
 }
 
 
