@@ -322,3 +322,43 @@ def test_the_console_takes_the_permit_and_says_it_in_sesotho(  # type: ignore[no
     said = html.unescape(page.text)
     assert f"Seasonal farm-work permit {number}, e fanoeng ke Lesotho" in said
     assert 'data-code="stay.overstay"' not in page.text
+
+
+# --------------------------------------------------------------------------- the pure part
+
+
+def test_a_permit_is_tied_by_document_or_by_name_birth_date_and_nationality() -> None:
+    import uuid
+
+    from tsela.domain.credentials import PermitClaims
+    from tsela.services.permits.presented import Holder, belongs_to
+
+    claims = PermitClaims(
+        permit_id=str(uuid.uuid4()),
+        number="LS-SEASONAL-1",
+        issuer="LS",
+        issued_at=0,
+        permit_type="SEASONAL",
+        type_name="Seasonal farm-work permit",
+        holder="MOKOENA, LINEO",
+        birth_date=BIRTH,
+        nationality="LSO",
+        document=NUMBER,
+        rights=("work",),
+        country="ZAF",
+        valid_from=ISSUED_ON,
+        valid_to=date(2027, 6, 27),
+    )
+    lineo = Holder(uuid.uuid4(), "MOKOENA", "LINEO", BIRTH, "LSO", NUMBER)
+    assert belongs_to(claims, lineo)
+    # a new passport since the permit: the same name, birth date and nationality
+    assert belongs_to(claims, Holder(lineo.person_id, "MOKOENA", "LINEO", BIRTH, "LSO", "RB1"))
+    # the same passport number, another birth date or nationality: not hers
+    assert not belongs_to(claims, Holder(lineo.person_id, "MOKOENA", "LINEO",
+                                         date(1990, 1, 1), "LSO", NUMBER))  # fmt: skip
+    assert not belongs_to(claims, Holder(lineo.person_id, "MOKOENA", "LINEO", BIRTH, "ZAF",
+                                         NUMBER))  # fmt: skip
+    # a new passport and another name (or no birth date to go by): not tied
+    assert not belongs_to(claims, Holder(lineo.person_id, "MOKOENA", "PALESA", BIRTH, "LSO",
+                                         "RB1"))  # fmt: skip
+    assert not belongs_to(claims, Holder(lineo.person_id, "MOKOENA", "LINEO", None, "LSO", "RB1"))
