@@ -8,7 +8,7 @@ server's clock frozen at Monday 15 June 2026, 10:00 at the border.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -264,3 +264,61 @@ def test_the_console_calls_the_next_traveller(za, make_user, engine, monkeypatch
         turns = s.execute(select(QueueEvent.kind, QueueEvent.direction, QueueEvent.officer_id,
                                  QueueEvent.at)).all()  # fmt: skip
     assert turns == [(QueueEventKind.TURN, Direction.EXIT, officer.id, NOW)]
+
+
+# -- holidays from past years ------------------------------------------------------------------
+
+
+def test_a_holiday_is_matched_with_the_same_days_of_past_years() -> None:
+    from datetime import date
+
+    from tsela.domain.waits import Season, same_days, season_of
+
+    good_friday = date(2026, 4, 3)  # Easter Sunday 2026 is 5 April
+    assert season_of(good_friday) is Season.EASTER
+    # Good Friday with Good Friday, whatever the date: 2025-04-18, 2024-03-29.
+    assert same_days(good_friday, 2) == [date(2025, 4, 18), date(2024, 3, 29)]
+    assert season_of(date(2026, 12, 18)) is Season.DECEMBER
+    assert season_of(date(2027, 1, 4)) is Season.DECEMBER
+    assert same_days(date(2026, 12, 18), 2) == [date(2025, 12, 18), date(2024, 12, 18)]
+    assert season_of(date(2026, 6, 15)) is None and same_days(date(2026, 6, 15), 3) == []
+
+
+def test_the_forecast_for_good_friday_comes_from_past_good_fridays(za, engine) -> None:  # type: ignore[no-untyped-def]
+    with transaction(session_factory(engine)) as s:
+        msu = s.scalar(select(PortOfEntry).where(PortOfEntry.code == "MSU"))
+        assert msu is not None
+        # 2025-04-18 and 2024-03-29: 60 and 40 travellers between 07:00 and 08:00, two desks
+        # each calling a traveller every 2 minutes (service 2 minutes a desk).
+        for day, month, count in ((18, 4, 60), (29, 3, 40)):
+            year = 2025 if month == 4 else 2024
+            for i in range(count):
+                arrived = datetime(year, month, day, 7, i % 60, tzinfo=BORDER_TZ)
+                s.add(QueueEvent(node="ZA", port_id=msu.id, direction=Direction.ENTRY,
+                                 lane="general", kind=QueueEventKind.ARRIVAL,
+                                 at=arrived))  # fmt: skip
+                desk = "a" if i % 2 else "b"
+                s.add(QueueEvent(node="ZA", port_id=msu.id, direction=Direction.ENTRY,
+                                 lane="general", kind=QueueEventKind.TURN, desk=desk,
+                                 at=datetime(year, month, day, 7, 0, tzinfo=BORDER_TZ)
+                                 + (i // 2) * timedelta(minutes=2)))  # fmt: skip
+    answer = za.get("/v1/waits/MSU/forecast?day=2026-04-03&years=3")  # no sign-in
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["season"] == "easter"
+    assert body["days_found"] == ["2024-03-29", "2025-04-18"]
+    assert body["service_minutes"] == 2.0
+    seven = next(h for h in body["hours"] if h["hour"] == 7)
+    assert seven["arrivals"] == 50.0  # (60 + 40) / 2
+    assert seven["desks_last_time"] == 2.0
+    # 50 an hour at 2 minutes each with 2 desks: 83 % load, Erlang C mean wait 3.8 minutes.
+    assert seven["wait_last_time_minutes"] == pytest.approx(mean_wait(2, 50, 2.0), abs=0.05)
+    assert seven["desks_needed"] == desks_needed(50, 2.0, 30.0)
+    # An ordinary day: no forecast, and the answer says why.
+    ordinary = za.get("/v1/waits/MSU/forecast?day=2026-06-16").json()
+    assert ordinary["season"] is None and ordinary["hours"] == []
+    assert "ordinary day" in ordinary["message"]
+    december = za.get("/v1/waits/MSU/forecast?day=2026-12-18").json()
+    assert december["days_found"] == [] and "no queue data" in december["message"]
+    assert za.get("/v1/waits/NOPE/forecast?day=2026-04-03").status_code == 404
+    assert za.get("/v1/waits/MSU/forecast?day=someday").status_code == 422

@@ -56,6 +56,9 @@ PUBLIC_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/declare"): "web form of a pre-arrival declaration (the form only)",
     ("POST", "/declare"): "web form of POST /v1/declarations: same rules, same limit",
     ("GET", "/v1/waits"): "wait times at the ports: counts and minutes, no personal data",
+    ("GET", "/v1/waits/{port_code}/forecast"): (
+        "a holiday's expected queue from past years: counts and minutes, no personal data"
+    ),
     ("GET", "/v1/waits/{port_code}/history"): (
         "median waits by hour over past weeks: counts and minutes, no personal data"
     ),

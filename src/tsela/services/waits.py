@@ -11,7 +11,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,7 +24,7 @@ from tsela.store.checks import BorderCheck
 from tsela.store.models import PortOfEntry
 from tsela.store.waits import QueueEvent, QueueEventKind
 
-__all__ = ["QueueEventKind", "current", "history", "record"]
+__all__ = ["QueueEventKind", "current", "forecast", "history", "record"]
 
 LANES = ("general", "fast")
 GENERAL = "general"
@@ -211,3 +211,43 @@ def history(
         weeks=weeks,
         service_minutes=mean_service,
     )
+
+
+@dataclass(frozen=True)
+class PortForecast:
+    port_code: str
+    port_name: str
+    direction: Direction
+    day: date
+    season: dom.Season | None  # None: an ordinary day, no forecast
+    days_found: list[date]  # the matching days of past years that had queue data
+    service_minutes: float | None
+    hours: list[dom.HourForecast]
+
+
+def forecast(
+    session: Session, port_code: str, direction: Direction, day: date, years: int = 3
+) -> PortForecast:
+    """A holiday day's queue from the same days of past years (``domain.waits.forecast``)."""
+    port = _port(session, port_code)
+    arrivals: dict[date, list[int]] = {}
+    desks: dict[date, list[int]] = {}
+    service: list[float] = []
+    for past in dom.same_days(day, years):
+        queue = _queues(session, [port], day_start(past), day_start(past + timedelta(days=1))).get(
+            (port.id, direction, GENERAL)
+        )
+        if queue is None or not queue.arrivals:
+            continue
+        counts = [0] * 24
+        for at in queue.arrivals:
+            counts[border_time(at).hour] += 1
+        serving: list[set[str]] = [set() for _ in range(24)]
+        for at, desk in queue.departures:
+            serving[border_time(at).hour].add(desk)
+        arrivals[past], desks[past] = counts, [len(s) for s in serving]
+        service += dom.service_times(queue.departures)
+    mean_service = sum(service) / len(service) if service else None
+    hours = dom.forecast(arrivals, desks, mean_service, TARGET_MINUTES) if mean_service else []
+    return PortForecast(port.code, port.display_name, direction, day, dom.season_of(day),
+                        sorted(arrivals), mean_service, hours)  # fmt: skip

@@ -4,7 +4,7 @@ events desks and ticket machines record."""
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException
@@ -15,7 +15,9 @@ from tsela.api.auth import require
 from tsela.api.deps import get_clock, get_session, get_settings
 from tsela.api.errors import error_responses
 from tsela.api.schemas import (
+    HourForecastOut,
     HourWaitOut,
+    PortForecastOut,
     PortHistoryOut,
     PortWaitOut,
     QueueEventOut,
@@ -121,6 +123,56 @@ def staffing(
             )
             for s in h.staffing
         ],
+    )
+
+
+@router.get(
+    "/waits/{port_code}/forecast",
+    response_model=PortForecastOut,
+    responses=error_responses(404, 422),
+)
+def wait_forecast(
+    port_code: str,
+    day: date,
+    direction: Literal["entry", "exit"] = "entry",
+    years: int = 3,
+    session: Session = Depends(get_session),
+) -> PortForecastOut:
+    """Public: a holiday day's queue (Easter weekend, 10 December to 10 January) from the
+    same days of past years — travellers per hour, the mean wait with as many desks as last
+    time, and the desks that keep it under the target. An ordinary day has no forecast (see
+    the history instead); the answer says so, and says when the past years have no data."""
+    years = max(1, min(years, 10))
+    f = svc.forecast(session, port_code, Direction(direction), day, years)
+    if f.season is None:
+        message = "an ordinary day: no forecast (the history by hour shows a usual day)"
+    elif not f.days_found:
+        message = f"no queue data on the same days of the past {years} years"
+    else:
+        found = ", ".join(d.isoformat() for d in f.days_found)
+        message = f"from {found}"
+    return PortForecastOut(
+        port_code=f.port_code,
+        port_name=f.port_name,
+        direction=f.direction.value,
+        day=f.day,
+        season=f.season.value if f.season else None,
+        days_found=f.days_found,
+        target_minutes=svc.TARGET_MINUTES,
+        service_minutes=None if f.service_minutes is None else round(f.service_minutes, 2),
+        hours=[
+            HourForecastOut(
+                hour=h.hour,
+                arrivals=round(h.arrivals, 1),
+                desks_last_time=round(h.desks_last_time, 1),
+                wait_last_time_minutes=None
+                if h.wait_last_time is None
+                else round(h.wait_last_time, 1),
+                desks_needed=h.desks_needed,
+            )
+            for h in f.hours
+        ],
+        message=message,
     )
 
 

@@ -96,7 +96,9 @@ from tsela.api.schemas.screening import (
 )
 from tsela.api.schemas.stay import SelfCheckOut, StayEvaluateOut, StayOutcomeOut
 from tsela.api.schemas.waits import (
+    HourForecastOut,
     HourWaitOut,
+    PortForecastOut,
     PortHistoryOut,
     PortWaitOut,
     QueueEventOut,
@@ -134,6 +136,7 @@ __all__ = [
     "HealthOut",
     "HitFeaturesOut",
     "HitOut",
+    "HourForecastOut",
     "HourWaitOut",
     "Id",
     "ImportOut",
@@ -167,6 +170,7 @@ __all__ = [
     "PlanImportOut",
     "PlanLineProblemOut",
     "PortDayOut",
+    "PortForecastOut",
     "PortHistoryOut",
     "PortOut",
     "PortWaitOut",

@@ -6,10 +6,19 @@ from typing import Literal
 
 from pydantic import Field
 
-from tsela.api.schemas.common import Id, Moment, Out
+from tsela.api.schemas.common import Day, Id, Moment, Out
 
-__all__ = ["HourWaitOut", "PortHistoryOut", "PortWaitOut", "QueueEventOut", "StaffingOut",
-           "StaffingPlanOut", "WaitsOut"]  # fmt: skip
+__all__ = [
+    "HourForecastOut",
+    "HourWaitOut",
+    "PortForecastOut",
+    "PortHistoryOut",
+    "PortWaitOut",
+    "QueueEventOut",
+    "StaffingOut",
+    "StaffingPlanOut",
+    "WaitsOut",
+]
 
 
 class PortWaitOut(Out):
@@ -78,3 +87,29 @@ class StaffingPlanOut(Out):
         description="One desk's observed mean time per traveller."
     )
     hours: list[StaffingOut]
+
+
+class HourForecastOut(Out):
+    hour: int = Field(description="Hour, border time (UTC+2), 0–23.")
+    arrivals: float = Field(description="Expected travellers in the hour.")
+    desks_last_time: float = Field(description="Desks that served in that hour on those days.")
+    wait_last_time_minutes: float | None = Field(
+        description="Mean wait with as many desks as last time (Erlang C); null when they "
+        "cannot keep up with the arrivals."
+    )
+    desks_needed: int = Field(description="The fewest desks for a mean wait under the target.")
+
+
+class PortForecastOut(Out):
+    port_code: str
+    port_name: str
+    direction: Literal["entry", "exit"]
+    day: Day
+    season: Literal["easter", "december"] | None = Field(
+        description="The holiday season of the day; null for an ordinary day (no forecast)."
+    )
+    days_found: list[Day] = Field(description="The same days of past years that had data.")
+    target_minutes: float
+    service_minutes: float | None
+    hours: list[HourForecastOut]
+    message: str = Field(description="What the forecast rests on, or why there is none.")

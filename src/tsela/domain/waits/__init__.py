@@ -15,22 +15,28 @@ from tsela.domain.waits.estimate import (
     observed_waits,
     service_times,
 )
+from tsela.domain.waits.forecast import HourForecast, Season, forecast, same_days, season_of
 from tsela.domain.waits.history import HourWait, best_hours, hourly_waits
 from tsela.domain.waits.staffing import StaffingAdvice, desks_needed, erlang_c, mean_wait
 
 __all__ = [
     "Basis",
+    "HourForecast",
     "HourWait",
     "Queue",
+    "Season",
     "StaffingAdvice",
     "WaitEstimate",
     "best_hours",
     "desks_needed",
     "erlang_c",
     "estimate_wait",
+    "forecast",
     "hourly_waits",
     "mean_wait",
     "naive_wait",
     "observed_waits",
+    "same_days",
+    "season_of",
     "service_times",
 ]
