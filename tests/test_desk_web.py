@@ -9,6 +9,8 @@ The app's clock stands at ``NOW``: "today" is the server's today, never the day 
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -304,3 +306,79 @@ def test_expiring_lists_of_30_60_and_90_days(desk, engine, tmp_path, employer_id
     ninety = desk.get("/desk/expiring?within=90&lang=st").text
     assert "LATEST" in ninety and 'lang="st"' in ninety
     assert 'href="/desk/expiring?within=90"' in desk.get("/desk").text
+
+
+# --- 3. the employer: expiring permits with a CSV, ending an employment, a phone ------------
+
+
+@pytest.fixture
+def boss(app, make_user, employer_id) -> TestClient:  # type: ignore[no-untyped-def]
+    make_user(Role.EMPLOYER, username="orchard", employer_id=employer_id)
+    return browser(app, "orchard")
+
+
+def test_employer_sees_expiring_permits_and_downloads_them(
+    boss, engine, tmp_path, employer_id
+) -> None:  # type: ignore[no-untyped-def]
+    seasonal(engine, tmp_path, employer_id, "SOON", "RA5000001", ends_in=10)
+    seasonal(engine, tmp_path, employer_id, "LATER", "RA5000002", ends_in=75)
+    other = add_employer(engine, name="Other Farm", reg="2020/654321/07")
+    seasonal(engine, tmp_path, other, "ELSEWHERE", "RA5000003", ends_in=5)
+
+    assert 'href="/employer/expiring"' in boss.get("/employer").text
+    ninety = boss.get("/employer/expiring").text  # 90 days unless asked
+    assert "SOON" in ninety and "LATER" in ninety and "ELSEWHERE" not in ninety
+    thirty = boss.get("/employer/expiring?within=30").text
+    assert "SOON" in thirty and "LATER" not in thirty
+    sheet = boss.get("/employer/expiring.csv?within=90")
+    assert sheet.status_code == 200 and sheet.headers["content-type"].startswith("text/csv")
+    assert "attachment" in sheet.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(sheet.text)))
+    assert [(r["holder"], r["days_left"], r["band"]) for r in rows] == [
+        ("SOON, LINEO", "10", "30"),
+        ("LATER, LINEO", "75", "90"),
+    ]
+
+
+def test_employer_ends_an_employment_and_cannot_touch_another_employers_permit(
+    boss, engine, tmp_path, employer_id
+) -> None:  # type: ignore[no-untyped-def]
+    pid = seasonal(engine, tmp_path, employer_id, "MOKOENA", "RA6000001")
+    home = boss.get("/employer").text
+    assert f'href="/employer/permits/{pid}"' in home
+    end = f"/employer/permits/{pid}/end-employment"
+    no_reason = post_form(boss, f"/employer/permits/{pid}", end,
+                          {"end_date": TODAY.isoformat(), "reason": ""})  # fmt: skip
+    assert no_reason.status_code == 400
+    assert "Give the reason the employment ended." in no_reason.text
+    ended = post_form(boss, f"/employer/permits/{pid}", end,
+                      {"end_date": TODAY.isoformat(), "reason": "Season over"})  # fmt: skip
+    assert "The end of the employment is recorded." in ended.text
+    with session_factory(engine)() as s:
+        job = s.scalars(select(Employment).where(Employment.permit_id == pid)).one()
+        assert (job.end_date, job.reported_by) == (TODAY, "orchard")
+
+    other = add_employer(engine, name="Other Farm", reg="2020/654321/07")
+    theirs = seasonal(engine, tmp_path, other, "ELSEWHERE", "RA6000002")
+    assert boss.get(f"/employer/permits/{theirs}").status_code == 404
+    page = boss.get(f"/employer/permits/{pid}")
+    refused = boss.post(
+        f"/employer/permits/{theirs}/end-employment",
+        data={"csrf_token": csrf_of(page.text), "end_date": TODAY.isoformat(), "reason": "x"},
+    )
+    assert refused.status_code == 404 and "ELSEWHERE" not in refused.text
+    with session_factory(engine)() as s:
+        job = s.scalars(select(Employment).where(Employment.permit_id == theirs)).one()
+        assert job.end_date is None
+
+
+def test_the_status_column_comes_first_after_the_name_on_a_phone(
+    boss, engine, tmp_path, employer_id
+) -> None:  # type: ignore[no-untyped-def]
+    seasonal(engine, tmp_path, employer_id, "MOKOENA", "RA7000001")
+    html = boss.get("/employer").text
+    head = html[html.index("<thead>") : html.index("</thead>")]
+    assert head.index(">Holder<") < head.index(">Status<") < head.index(">Permit number<")
+    assert 'class="wide-only"' in head  # the permit type gives way on a narrow screen
+    css = boss.get("/static/tsela.css").text
+    assert ".wide-only { display: none; }" in css
