@@ -71,6 +71,34 @@ def _int(text: str | None, default: int) -> int:
         return default
 
 
+def _search(
+    request: Request,
+    session: Session,
+    user: User,
+    settings: Settings,
+    q: str,
+    status: str,
+    page: int,
+) -> Response:
+    actor = Actor.of(user, settings.node)
+    q = " ".join(q.split())[:80]
+    if status not in {s.value for s in S}:
+        status = ""
+    found = svc.search_permits(
+        session, actor, clock_of(request).today(), text=q, status=status or None, page=max(1, page)
+    )
+    session.commit()  # the search is audited
+
+    def link(to: int) -> str:
+        return "/desk/search?" + urlencode({"status": status, "page": to})
+
+    return render(
+        request,
+        "desk_search.html",
+        {"found": found, "q": q, "status": status, "statuses": list(S), "link": link},
+    )
+
+
 @router.get("/desk/search")
 def search(
     request: Request,
@@ -78,26 +106,25 @@ def search(
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> Response:
-    """Permit officers: permits and applications by number, holder name and status."""
-    actor = Actor.of(user, settings.node)
-    q = request.query_params.get("q", "").strip()
+    """Permit officers: permits and applications by status, a page at a time (a name or
+    number is searched by POST: it never goes into a URL, a log or the history)."""
     status = request.query_params.get("status", "")
-    if status not in {s.value for s in S}:
-        status = ""
-    page = max(1, _int(request.query_params.get("page"), 1))
-    found = svc.search_permits(
-        session, actor, clock_of(request).today(), text=q, status=status or None, page=page
-    )
-    session.commit()  # the search is audited
+    page = _int(request.query_params.get("page"), 1)
+    return _search(request, session, user, settings, "", status, page)
 
-    def link(to: int) -> str:
-        return "/desk/search?" + urlencode({"q": q, "status": status, "page": to})
 
-    return render(
-        request,
-        "desk_search.html",
-        {"found": found, "q": q, "status": status, "statuses": list(S), "link": link},
-    )
+@router.post("/desk/search")
+def search_by_name(
+    request: Request,
+    user: User = Depends(page_for(Permission.PERMIT_DECIDE)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+    q: str = Form(""),
+    status: str = Form(""),
+    page: str = Form("1"),
+) -> Response:
+    """Permit officers: permits and applications by number or holder name, and status."""
+    return _search(request, session, user, settings, q, status, _int(page, 1))
 
 
 @router.get("/desk/expiring")
