@@ -211,6 +211,10 @@ def test_public_verify_says_valid_forged_revoked(app, worker_and_officer, engine
     cut = post_form(public, "/verify", "/verify", {"token": token[:-12]})
     assert "COULD NOT BE READ" in cut.text and "FORGED" not in cut.text
     assert "It does not mean the permit is forged." in cut.text
+    typo = post_form(
+        public, "/verify", "/verify", {"token": f"{head}.{body[:30]}{body[31:]}.{sig}"}
+    )
+    assert "COULD NOT BE READ" in typo.text and "FORGED" not in typo.text
     post_form(
         officer, f"/desk/permits/{permit_id}", f"/desk/permits/{permit_id}/decide",
         {"target": "revoked", "reason": "Obtained with a false bursary letter.",
