@@ -149,6 +149,7 @@ def test_an_issued_permit_is_suspended_reinstated_and_revoked_after_a_confirmati
                           {"target": "suspended", "reason": "Absent from work."})  # fmt: skip
     assert "The decision is recorded." in suspended.text
     assert status_of(engine, pid) == "suspended"
+    assert '<button type="submit" name="target" value="issued">Reinstate</button>' in suspended.text
     reinstated = post_form(desk, f"/desk/permits/{pid}", f"/desk/permits/{pid}/decide",
                            {"target": "issued", "reason": "Back at work."})  # fmt: skip
     assert "The decision is recorded." in reinstated.text

@@ -179,7 +179,9 @@ def _detail(
     targets = [
         t
         for t in dom.allowed_targets(view.status, user.role)
-        if t not in (S.ISSUED, S.EXPIRED)  # issuing signs (own button); expiry follows dates
+        # Issuing signs (its own button; reinstating a suspended permit is a decision);
+        # expiry follows from the dates.
+        if t is not S.EXPIRED and not (t is S.ISSUED and view.status == S.APPROVED)
     ]
     return render(
         request,
