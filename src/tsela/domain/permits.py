@@ -353,14 +353,14 @@ def find_transition(current: str | PermitStatus, target: str | PermitStatus) -> 
     found = _BY_PAIR.get((cur, tgt))
     if found is None:
         nexts = [t.target.value for t in TRANSITIONS if t.source is cur]
-        code = "permit.final" if cur in FINAL else "permit.illegal_transition"
+        refusal = "permit.final" if cur in FINAL else "permit.illegal_transition"
         if cur in FINAL:
             why = f"'{cur}' is final"
         elif nexts:
             why = f"from '{cur}' a permit can only go to {', '.join(repr(n) for n in nexts)}"
         else:
             why = f"nothing follows '{cur}'"
-        raise IllegalTransition(f"cannot go from '{cur}' to '{tgt}': {why}", code)
+        raise IllegalTransition(f"cannot go from '{cur}' to '{tgt}': {why}", refusal)
     return found
 
 
