@@ -169,10 +169,15 @@ def _an_exit_from_lesotho_is_matched_with_the_entry_into_south_africa(demo: Demo
     )
     assert pending[0]["outcome"] == "pending" and pending[0]["node"] == "LS"
     before = _report(demo.za, za_supervisor, border_day)["lines"][0]["matched"]
+    declared = re.search(r"pre-arrival declaration (\w{4}-\w{4})", text)
+    assert declared is not None, text
     entered, entry_id = _check_and_record(
         demo.za, za_officer, port="MSU", direction="entry", document_number=number,
-        issuing_state=state,
+        issuing_state=state, declaration=declared.group(1),
     )  # fmt: skip
+    # The declaration made at set-up, as a traveller would, shows on the officer's result.
+    assert entered["declaration"]["reference"] == declared.group(1)
+    assert (entered["declaration"]["purpose"], entered["declaration"]["stay_days"]) == ("family", 5)
     other_side = entered["partner_crossing"]
     assert other_side is not None and other_side["id"] == exit_id
     assert other_side["summary"].startswith("left Lesotho at Maseru Bridge")

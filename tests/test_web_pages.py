@@ -347,6 +347,16 @@ def test_every_message_of_the_pages_has_a_sesotho_translation() -> None:
             assert f"%({name})s" in catalog.get(m).string, m
 
 
+@pytest.mark.parametrize("catalog", ["messages.pot", "en/LC_MESSAGES/messages.po",
+                                     "st/LC_MESSAGES/messages.po"])  # fmt: skip
+def test_every_catalog_reads_without_a_fault(catalog: str) -> None:
+    """Babel reads a damaged entry with a warning on standard output, which then ends up in
+    the output of every command that translates (a JSON answer among them)."""
+    path = resources.files("tsela.web") / "locale" / catalog
+    with path.open("rb") as fh:
+        read_po(fh, abort_invalid=True)
+
+
 # --- accessibility --------------------------------------------------------------------------
 
 

@@ -126,8 +126,15 @@ def test_officer_overrides_a_deny_from_the_keyboard(new_page) -> None:  # type: 
     expect(
         page.get_by_label("Scan or paste the document's machine-readable zone (MRZ)")
     ).to_be_focused()
+    # A South African on an expired passport (a Mosotho coming home would be referred).
     expired = passport_lines(
-        "RJ7778889", surname="MAKHETHA", given="TSEPANG", expiry=date(2024, 1, 31), sex="M"
+        "RJ7778889",
+        surname="MAKHETHA",
+        given="TSEPANG",
+        expiry=date(2024, 1, 31),
+        sex="M",
+        nationality="ZAF",
+        issuing_state="ZAF",
     )
     for line in expired:
         page.keyboard.type(line)

@@ -139,6 +139,9 @@ def create_app(
     from tsela.api.routes import declarations as declaration_routes
 
     app.include_router(declaration_routes.router)
+    from tsela.api.routes import sdg as sdg_routes
+
+    app.include_router(sdg_routes.router)
     from tsela.web import install as install_web
 
     install_web(app)  # the browser pages and /static
@@ -222,7 +225,7 @@ def _tell_the_truth_about_errors(app: FastAPI) -> None:
         assert app.openapi_schema is not None
         return app.openapi_schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend it
 
     answer = app.exception_handlers.get(StarletteHTTPException, http_exception_handler)
 

@@ -210,6 +210,7 @@ def require(permission: Permission) -> Callable[..., Coroutine[Any, Any, User]]:
             )
         return user
 
+    # A mark read by declared_roles and the access test (a function attribute).
     dependency.tsela_permission = permission  # type: ignore[attr-defined]
     return dependency
 

@@ -54,6 +54,7 @@ class ExchangeProtocol(HttpToolsProtocol):
 
     _client_cert: bytes | None = None
 
+    # uvicorn's protocol is always given a Transport (TLS), narrower than the base's hint.
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         ssl_object = transport.get_extra_info("ssl_object")

@@ -237,6 +237,13 @@ def walkthrough_text(
             "same document. “The other country's record”: Left Lesotho at Maseru Bridge, "
             "minutes ago. Record crossing.",
         ]
+        if walk.declaration:
+            out.append(
+                f"     With it, type the traveller's pre-arrival declaration {walk.declaration} "
+                "(made at set-up, as a traveller would at "
+                f"{za.url}/declare) in the declaration field: the declared purpose, address "
+                "and stay show on the result."
+            )
     else:
         out.append(NOBODY)
     out.append(

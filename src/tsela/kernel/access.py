@@ -44,6 +44,7 @@ class Permission(StrEnum):
     OBSERVATORY_READ = "observatory_read"  # indicators and the observatory's report
     GOVERNANCE_READ = "governance_read"  # the tracker, for those bound to a body
     GOVERNANCE_EDIT = "governance_edit"  # the secretariat: bodies, plans, members, publishing
+    SDG_ASSESSMENT_EDIT = "sdg_assessment_edit"  # the NCC secretariat answers SDG 10.7.2
     USERS_MANAGE = "users_manage"  # accounts, roles, tokens
     AUDIT_READ = "audit_read"  # the audit log and its verification
 
@@ -82,6 +83,8 @@ TABLE: dict[Permission, frozenset[Role]] = {
     # Any staff may be bound to a body; the binding, not the role, opens the tracker.
     Permission.GOVERNANCE_READ: _STAFF | {R.SECRETARIAT},
     Permission.GOVERNANCE_EDIT: frozenset({R.SECRETARIAT}),
+    # Reading the assessment is OBSERVATORY_READ (analysts among others).
+    Permission.SDG_ASSESSMENT_EDIT: frozenset({R.SECRETARIAT}),
     Permission.USERS_MANAGE: frozenset({R.ADMIN}),
     Permission.AUDIT_READ: frozenset({R.ADMIN}),
 }

@@ -501,6 +501,7 @@ def revoke_credentials(
     if keep_session:
         webs = webs.where(WebSession.token_hash != hash_secret(keep_session))
     opts = {"synchronize_session": False}
+    # An UPDATE answers a CursorResult (it has rowcount); Session.execute is typed as Result.
     t = session.execute(tokens, execution_options=opts).rowcount  # type: ignore[attr-defined]
     w = session.execute(webs, execution_options=opts).rowcount  # type: ignore[attr-defined]
     return Revoked(tokens=t or 0, sessions=w or 0)

@@ -38,6 +38,7 @@ from tsela.services import audit, declarations, exchange_outbox
 from tsela.services import children as child_service
 from tsela.services import matching as exchange_matching
 from tsela.services import refusals as refusal_service
+from tsela.services.permits import presented as presented_permits
 from tsela.store import partner_alerts
 from tsela.store.checks import BorderCheck
 from tsela.store.db import column_values, session_engine
@@ -539,11 +540,13 @@ def run_check(
     offline: bool = False,
     source: str = "",
     declaration: declarations.Presented | None = None,
+    permit: presented_permits.Presented | None = None,
 ) -> CheckResult:
     """Check the traveller of ``request`` (nothing is committed: the caller does). The stay
     is the domain's (``stay.assess_crossing``); ``screening`` (the app's, see
     ``screening_link.BorderScreening``) asks the watchlists in this session; without it no
-    list is consulted."""
+    list is consulted. ``permit``: the permit token the officer scanned, if any
+    (``services.permits.presented``)."""
     now = now or clock.now()
     country = NODE_COUNTRY[node]
     _check_text(request)
@@ -596,7 +599,7 @@ def run_check(
                 "issuing state %(state)r is not an ICAO or ISO 3166-1 code",
                 state=issuing_state,
             )
-        details = request.traveller  # type: ignore[assignment]
+        details = request.traveller  # type: ignore[assignment]  # None: a known document
     if len(number) > MAX_DOCUMENT_NUMBER:
         raise Invalid(
             "check.document_number_long",
@@ -668,6 +671,10 @@ def run_check(
 
     valid_permits, permit_findings = _permits(session, person.id, day)
     reasons += permit_findings
+    shown = presented_permits.at_check(  # a permit shown at the desk (the partner's too)
+        session, permit, node=node, person=person, number=number, day=day, held=valid_permits
+    )
+    reasons, valid_permits = reasons + shown.reasons, [*valid_permits, *shown.permits]
 
     history, recent = _crossings(session, person.id, country)
     other_side = exchange_matching.at_check(

@@ -295,7 +295,7 @@ def at_check(
             update(table)
             .where(table.c.id == d.id, table.c.used_at.is_(None))
             .values(used_at=now, used_port=port, used_by=officer[:60])
-        ).rowcount  # type: ignore[attr-defined]
+        ).rowcount  # type: ignore[attr-defined]  # an UPDATE answers a CursorResult
         if marked == 1:
             ok = reason("declaration.accepted", reference=shown)
             return _outcome(session, d, ok, node, officer, source, now, _shown(d))

@@ -277,3 +277,4 @@ from tsela.store import partner_permits  # noqa: E402,F401
 from tsela.store import waits  # noqa: E402,F401
 from tsela.store import refusals  # noqa: E402,F401
 from tsela.store import declarations  # noqa: E402,F401
+from tsela.store import sdg  # noqa: E402,F401

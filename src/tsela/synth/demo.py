@@ -88,9 +88,11 @@ def ensure_demo_accounts(
                     continue  # nobody fits in this population (too small)
                 person_id = person.id if role is Role.WORKER and person else None
                 employer_id = employer.id if employer else None
-                full_name = (
-                    f"HR office, {employer.name}" if employer else _person_name(person)  # type: ignore[arg-type]
-                )
+                if employer is not None:
+                    full_name = f"HR office, {employer.name}"
+                else:
+                    assert person is not None  # a worker's person, checked above
+                    full_name = _person_name(person)
                 if user is None:
                     user = create_user(
                         s,

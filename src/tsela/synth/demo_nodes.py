@@ -214,6 +214,7 @@ class Walkthrough:
     stolen: Traveller | None = None  # (b)
     permit_file: Path | None = None  # (c)
     permit: str = ""  # (c): which permit, in words
+    declaration: str = ""  # (a): the live traveller's pre-arrival declaration, its reference
 
 
 def _officer(session: Session, username: str, node: str) -> Actor:
@@ -495,8 +496,11 @@ def seed(root: Path, ls: Engine, za: Engine, clock: Clock) -> Walkthrough:
         used.add(out.stolen.number)
 
     # (a), live: a traveller both checks clear now (chosen again on every run, since the
-    # last one may have crossed already)
+    # last one may have crossed already), with a pre-arrival declaration for the entry into
+    # South Africa (made anew on every run: one is valid 72 hours and used once)
     out.live = _pick(candidates(ls, today), used, ls, za, clock.now())
+    if out.live is not None:
+        out.declaration = _declare(za, root / "za", out.live, clock.now())
 
     # (c) the demo worker's Lesotho permit, to paste at the South African verify page
     found = _permit(ls, today)
@@ -506,3 +510,37 @@ def seed(root: Path, ls: Engine, za: Engine, clock: Clock) -> Walkthrough:
         out.permit_file.write_text(token + "\n", "utf-8")
         out.permit = words
     return out
+
+
+def _declare(za: Engine, var_dir: Path, t: Traveller, now: datetime) -> str:
+    """The traveller's pre-arrival declaration on the South African node: its reference
+    ("" when it cannot be made; the walkthrough then leaves it out)."""
+    from tsela.domain.declarations import DeclarationInput, shown_reference
+    from tsela.services import declarations
+
+    with session_factory(za)() as s:
+        born = s.scalar(
+            select(Person.birth_date)
+            .join(TravelDocument, TravelDocument.person_id == Person.id)
+            .where(
+                TravelDocument.number == t.number, TravelDocument.issuing_state == t.issuing_state
+            )
+        )
+        given = DeclarationInput(
+            document_number=t.number,
+            issuing_state=t.issuing_state,
+            birth_date=born,
+            port="MSU",
+            direction="entry",
+            purpose="family",
+            address="12 Voortrekker Street, Ladybrand",
+            stay_days=5,
+        )
+        try:
+            made = declarations.declare(s, node="ZA", source="demo set-up", var_dir=var_dir,
+                                        given=given, now=now)  # fmt: skip
+        except (TselaError, declarations.DeclarationThrottled) as exc:
+            log.warning("no pre-arrival declaration for the walkthrough: %s", exc)
+            return ""
+        s.commit()
+        return shown_reference(made.declaration.reference)

@@ -31,6 +31,7 @@ from tsela.kernel.actor import Actor
 from tsela.reference import UnknownPortError, country_name
 from tsela.services import checks as svc
 from tsela.services import declarations
+from tsela.services.permits import presented as presented_permits
 from tsela.store.models import PortOfEntry, User
 from tsela.web.errors import Refused, attempt
 from tsela.web.i18n import N_, choose_language
@@ -155,10 +156,12 @@ def check(
     documents_seen: list[str] = Form(default_factory=list),
     adults: str = Form(""),
     declaration: str = Form(""),
+    permit: str = Form(""),
 ) -> Response:
     """Border officers and supervisors: check the traveller whose document was scanned (a
     child: how they travel, the documents seen, the accompanying adults' document numbers;
-    the pre-arrival declaration they show, if any)."""
+    the pre-arrival declaration and the permit they show, if any: the partner node's
+    permits are known at the check only this way)."""
     try:
         way = Direction(direction)
     except ValueError:
@@ -207,6 +210,7 @@ def check(
             source=client_source(request),
             now=now,
             declaration=declarations.presented(declaration, settings.var_dir, settings.node),
+            permit=presented_permits.presented(permit, settings.var_dir),
         ),
         also=(UnknownPortError,),
         actor=user.username,

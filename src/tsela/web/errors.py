@@ -73,6 +73,8 @@ MESSAGES: dict[str, str] = {
         "The end date %(end)s is before the employment started (%(start)s)."
     ),
     "permit.bad_date": N_("Give the date as year-month-day, for example 2026-04-30."),
+    # tsela.services.sdg
+    "sdg.invalid": N_("Some answers cannot be kept: correct them and send again."),
 }
 
 

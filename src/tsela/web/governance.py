@@ -82,9 +82,10 @@ def _bodies_with_plans(session: Session) -> list[Body]:
     parents = {b.id: b.parent_id for b in g.bodies(session)}
     # A committee's plans are reviewed at its parent's sessions too.
     for bid in list(ids):
-        while parents.get(bid):
-            bid = parents[bid]  # type: ignore[assignment]
-            ids.add(bid)
+        parent = parents.get(bid)
+        while parent is not None:
+            ids.add(parent)
+            parent = parents.get(parent)
     return [b for b in g.bodies(session) if b.id in ids]
 
 

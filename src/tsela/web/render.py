@@ -79,6 +79,7 @@ def environment(lang: str) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    # Added to the Environment by the i18n extension at run time: not in its type.
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     env.filters["day"] = _fmt_date
     env.filters["clock"] = _fmt_clock

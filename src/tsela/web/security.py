@@ -145,6 +145,7 @@ def page_for(permission: Permission) -> PageDependency:
         await check_csrf(request, caller)
         return caller.user
 
+    # Marks read by the route walkers (declared_roles, the access test); functions take them.
     dependency.tsela_permission = permission  # type: ignore[attr-defined]
     dependency.tsela_page = True  # type: ignore[attr-defined]
     return dependency
@@ -156,7 +157,7 @@ async def public_page(request: Request, caller: Caller = Depends(web_caller)) ->
     return caller.user
 
 
-public_page.tsela_page = True  # type: ignore[attr-defined]
+public_page.tsela_page = True  # type: ignore[attr-defined]  # a mark, as above
 
 
 def is_page_route(route: Any) -> bool:

@@ -25,6 +25,7 @@ from tsela.kernel.access import Permission
 from tsela.kernel.actor import Actor
 from tsela.services import audit, declarations
 from tsela.services import checks as svc
+from tsela.services.permits import presented as presented_permits
 
 router = APIRouter(prefix="/v1", tags=["border control"])
 
@@ -71,6 +72,14 @@ class CheckIn(BaseModel):
         max_length=2000,
         description="The pre-arrival declaration's QR code as scanned, or its reference as "
         "typed: checked against the passport, used once, shown on the result",
+    )
+    permit: str | None = Field(
+        None,
+        max_length=4000,
+        description="A permit's QR code as scanned (the signed credential the holder shows), "
+        "above all one the partner node issued: verified with the issuing node's published "
+        "keys and revocation list, matched with the traveller's document and birth date; "
+        "valid, it counts in the stay as this node's own permits do",
     )
 
 
@@ -133,6 +142,7 @@ def _check(
         source=client_source(request),
         now=now,
         declaration=declarations.presented(body.declaration, settings.var_dir, settings.node),
+        permit=presented_permits.presented(body.permit, settings.var_dir),
     )
     session.commit()
     count_check(result.check.decision.value, body.port.upper())
@@ -252,4 +262,5 @@ def review_override(
         now=clock_of(request).now(),
     )
     session.commit()
-    return {"check_id": str(check.id), "reviewed_at": check.reviewed_at.isoformat()}  # type: ignore[union-attr]
+    assert check.reviewed_at is not None  # review() has just set it
+    return {"check_id": str(check.id), "reviewed_at": check.reviewed_at.isoformat()}

@@ -186,6 +186,7 @@ def insert_rows(
                 | {
                     "external_id": row.external_id,
                     "names": row.names,
+                    # b.full: month and day are both known.
                     "birth_date": date(b.year, b.month, b.day) if b and b.full else None,  # type: ignore[arg-type]
                     "birth_year": b.year if b else None,
                     "birth_month": b.month if b else None,
