@@ -144,6 +144,11 @@ def test_forged_token_never_verifies(api: TestClient, auth_headers) -> None:  # 
     assert answer["status"] == "forged" and answer["permit"] is None
     answer = api.post("/v1/permits/verify", json={"token": "nonsense"}).json()
     assert answer["status"] == "unreadable" and "expected 3 parts" in answer["reasons"][0]
+    # A character lost from the claims (typed by hand, a bad scan): unreadable, same schema.
+    typo = api.post("/v1/permits/verify", json={"token": f"{head}.{body[:30]}{body[31:]}.{sig}"})
+    assert typo.status_code == 200
+    assert typo.json()["status"] == "unreadable" and typo.json()["valid"] is False
+    assert typo.json()["permit"] is None and "cannot be read" in typo.json()["reasons"][0]
 
 
 def test_roles_per_route(api: TestClient, auth_headers, engine: Engine) -> None:  # type: ignore[no-untyped-def]

@@ -356,3 +356,18 @@ def test_concurrent_first_use_makes_one_active_key(tmp_path: Path) -> None:
         kids = set(pool.map(lambda s: s.ensure(NOW).kid, stores))
     assert len(kids) == 1
     assert len(stores[0].keyset()) == 1
+
+
+def test_a_typo_in_the_claims_is_unreadable_an_altered_claim_is_forged(
+    store: KeyStore, token: str
+) -> None:
+    """A character lost or mistyped in the claims garbles them (could not be read); claims
+    that still read as JSON but do not match the signature were altered (forged)."""
+    verifier = Verifier(store.keyset())
+    head, body, sig = token.split(".")
+    lost = verifier.verify(f"{head}.{body[:20]}{body[21:]}.{sig}", TODAY)  # one lost
+    assert lost.status is VerifyStatus.UNREADABLE and "cannot be read" in lost.message
+    altered = b64e(b64d(body, "b").replace(b'"LS"', b'"ZA"', 1))
+    assert altered != body
+    forged = verifier.verify(f"{head}.{altered}.{sig}", TODAY)
+    assert forged.status is VerifyStatus.FORGED and forged.claims is None

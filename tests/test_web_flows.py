@@ -115,7 +115,8 @@ def test_worker_applies_officer_approves_and_issues_worker_sees_the_qr(
         {"target": "rejected", "reason": ""},
     )  # fmt: skip
     assert no_reason.status_code == 400
-    assert "a reason is required to reject" in no_reason.text
+    assert "Give a reason: the applicant or holder will see it." in no_reason.text
+    assert "&#39;submitted&#39; -&gt; &#39;rejected&#39;" not in no_reason.text  # words, not states
     with session_factory(engine)() as s:
         assert s.scalar(select(Permit.status)) == "submitted"
 
@@ -210,9 +211,14 @@ def test_public_verify_says_valid_forged_revoked(app, worker_and_officer, engine
     cut = post_form(public, "/verify", "/verify", {"token": token[:-12]})
     assert "COULD NOT BE READ" in cut.text and "FORGED" not in cut.text
     assert "It does not mean the permit is forged." in cut.text
+    typo = post_form(
+        public, "/verify", "/verify", {"token": f"{head}.{body[:30]}{body[31:]}.{sig}"}
+    )
+    assert "COULD NOT BE READ" in typo.text and "FORGED" not in typo.text
     post_form(
         officer, f"/desk/permits/{permit_id}", f"/desk/permits/{permit_id}/decide",
-        {"target": "revoked", "reason": "Obtained with a false bursary letter."},
+        {"target": "revoked", "reason": "Obtained with a false bursary letter.",
+         "confirmed": "yes"},
     )  # fmt: skip
     revoked = post_form(public, "/verify", "/verify?lang=st", {"token": token})
     assert "E HLAKOTSOE" in revoked.text  # REVOKED, in Sesotho

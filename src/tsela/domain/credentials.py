@@ -391,6 +391,15 @@ def _forged(reason: str, kid: str | None = None) -> Verification:
     return Verification(VerifyStatus.FORGED, (reason,), None, kid)
 
 
+def _readable_object(segment: str) -> bool:
+    """Whether a base64url segment spells a JSON object (canonically)."""
+    try:
+        _load_object(b64d(segment, "payload"), "payload")
+    except CredentialError:
+        return False
+    return True
+
+
 class _Unreadable(CredentialError):
     """The text is not a well-formed token of the expected kind (nothing to verify)."""
 
@@ -525,6 +534,13 @@ class Verifier:
             raise _Unreadable(f"{what}: signature has {len(loose)} bytes, not 64")
         sig = b64d(sig_b64, f"{what}: signature")
         if not self._signature_ok(kid, sig, f"{head}.{body}".encode("ascii")):
+            # Claims that are not even readable text were garbled (a typo, a character lost
+            # in a scan), not altered: a forger changes readable claims. Neither is trusted.
+            if not _readable_object(body):
+                raise _Unreadable(
+                    f"{what}: the claims cannot be read (a character mistyped or lost?) and "
+                    f"the signature does not match key {kid}"
+                )
             raise CredentialError(
                 f"{what}: signature does not match key {kid}: the token was altered or "
                 "not signed by that key"

@@ -353,13 +353,14 @@ def find_transition(current: str | PermitStatus, target: str | PermitStatus) -> 
     found = _BY_PAIR.get((cur, tgt))
     if found is None:
         nexts = [t.target.value for t in TRANSITIONS if t.source is cur]
+        refusal = "permit.final" if cur in FINAL else "permit.illegal_transition"
         if cur in FINAL:
             why = f"'{cur}' is final"
         elif nexts:
             why = f"from '{cur}' a permit can only go to {', '.join(repr(n) for n in nexts)}"
         else:
             why = f"nothing follows '{cur}'"
-        raise IllegalTransition(f"cannot go from '{cur}' to '{tgt}': {why}")
+        raise IllegalTransition(f"cannot go from '{cur}' to '{tgt}': {why}", refusal)
     return found
 
 
@@ -446,18 +447,29 @@ def check_renewal(
             if (ptype.successor)
             else ""
         )
-        raise PermitRuleError(f"a {ptype.name} ({ptype.code}) is not renewable{follow}")
+        raise PermitRuleError(
+            f"a {ptype.name} ({ptype.code}) is not renewable{follow}", "permit.not_renewable"
+        )
     if st not in (S.ISSUED, S.EXPIRED) or valid_to is None:
-        raise PermitRuleError(f"only an issued or expired permit can be renewed; this one is {st}")
+        raise PermitRuleError(
+            f"only an issued or expired permit can be renewed; this one is {st}",
+            "permit.renew_status",
+        )
     opens = valid_to - timedelta(days=ptype.renewal_window_days)
     if today < opens:
         raise PermitRuleError(
-            f"renewal opens {ptype.renewal_window_days} days before the permit ends: "
-            f"on {opens.isoformat()} (the permit ends {valid_to.isoformat()})"
+            "renewal opens %(days)s days before the permit ends: on %(opens)s "
+            "(the permit ends %(ends)s)",
+            "permit.renewal_not_open",
+            days=ptype.renewal_window_days,
+            opens=opens.isoformat(),
+            ends=valid_to.isoformat(),
         )
     if ptype.valid_until and today > ptype.valid_until:
         raise PermitRuleError(
-            f"the {ptype.name} ({ptype.code}) programme ended on {ptype.valid_until.isoformat()}"
+            f"the {ptype.name} ({ptype.code}) programme ended on %(ended)s",
+            "permit.programme_ended",
+            ended=ptype.valid_until.isoformat(),
         )
 
 

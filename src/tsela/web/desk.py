@@ -3,7 +3,8 @@ evidence and history, decisions with a reason, and issuing the signed permit."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -19,7 +20,7 @@ from tsela.kernel.actor import Actor
 from tsela.services import permits as svc
 from tsela.services.keys import KeyStore, KeyStoreError
 from tsela.store.models import User
-from tsela.store.permits import PermitEvidence
+from tsela.store.permits import Employment, PermitEvidence
 from tsela.web.errors import Refused, attempt
 from tsela.web.i18n import N_
 from tsela.web.nav import add_nav
@@ -36,7 +37,11 @@ DONE = {
     "decided": N_("The decision is recorded."),
     "issued": N_("The permit is issued and signed."),
     "evidence": N_("The evidence is recorded."),
+    "renewed": N_("The renewal application is open, with the evidence carried over."),
+    "extended": N_("The permit is extended to the end of its programme and signed again."),
+    "ended": N_("The end of the employment is recorded."),
 }
+CONFIRM = (S.REJECTED, S.REVOKED)  # final: the officer says yes once more before it is done
 
 
 @router.get("/desk")
@@ -46,14 +51,101 @@ def queue(
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> Response:
-    """Permit officers: applications waiting for a decision, then approved ones to issue."""
+    """Permit officers: applications waiting for a decision (the longest waiting first, with
+    its age in days), then approved ones to issue; search and the expiring lists."""
     actor = Actor.of(user, settings.node)
-    groups = [
-        (status, svc.list_permits(session, actor, clock_of(request).today(), status=status))
-        for status in QUEUE
-    ]
+    today = clock_of(request).today()
+    groups = [(status, svc.waiting(session, actor, today, status)) for status in QUEUE]
     session.commit()  # the listing is audited
-    return render(request, "desk_queue.html", {"groups": groups})
+    return render(
+        request,
+        "desk_queue.html",
+        {"groups": groups, "statuses": list(S), "bands": dom.REMINDER_BANDS},
+    )
+
+
+def _int(text: str | None, default: int) -> int:
+    try:
+        return int(text or default)
+    except ValueError:
+        return default
+
+
+def _search(
+    request: Request,
+    session: Session,
+    user: User,
+    settings: Settings,
+    q: str,
+    status: str,
+    page: int,
+) -> Response:
+    actor = Actor.of(user, settings.node)
+    q = " ".join(q.split())[:80]
+    if status not in {s.value for s in S}:
+        status = ""
+    found = svc.search_permits(
+        session, actor, clock_of(request).today(), text=q, status=status or None, page=max(1, page)
+    )
+    session.commit()  # the search is audited
+
+    def link(to: int) -> str:
+        return "/desk/search?" + urlencode({"status": status, "page": to})
+
+    return render(
+        request,
+        "desk_search.html",
+        {"found": found, "q": q, "status": status, "statuses": list(S), "link": link},
+    )
+
+
+@router.get("/desk/search")
+def search(
+    request: Request,
+    user: User = Depends(page_for(Permission.PERMIT_DECIDE)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> Response:
+    """Permit officers: permits and applications by status, a page at a time (a name or
+    number is searched by POST: it never goes into a URL, a log or the history)."""
+    status = request.query_params.get("status", "")
+    page = _int(request.query_params.get("page"), 1)
+    return _search(request, session, user, settings, "", status, page)
+
+
+@router.post("/desk/search")
+def search_by_name(
+    request: Request,
+    user: User = Depends(page_for(Permission.PERMIT_DECIDE)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+    q: str = Form(""),
+    status: str = Form(""),
+    page: str = Form("1"),
+) -> Response:
+    """Permit officers: permits and applications by number or holder name, and status."""
+    return _search(request, session, user, settings, q, status, _int(page, 1))
+
+
+@router.get("/desk/expiring")
+def expiring(
+    request: Request,
+    user: User = Depends(page_for(Permission.PERMIT_DECIDE)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> Response:
+    """Permit officers: permits in force whose last day is within 30, 60 or 90 days."""
+    actor = Actor.of(user, settings.node)
+    within = _int(request.query_params.get("within"), dom.REMINDER_BANDS[0])
+    if within not in dom.REMINDER_BANDS:
+        within = dom.REMINDER_BANDS[0]
+    permits = svc.list_permits(session, actor, clock_of(request).today(), expiring_within=within)
+    session.commit()  # the listing is audited
+    return render(
+        request,
+        "desk_expiring.html",
+        {"permits": permits, "within": within, "bands": dom.REMINDER_BANDS},
+    )
 
 
 def _detail(
@@ -64,6 +156,7 @@ def _detail(
     permit_id: str,
     error: str | None = None,
     status_code: int = 200,
+    error_lang: str = "en",
 ) -> Response:
     actor = Actor.of(user, settings.node)
     try:
@@ -78,12 +171,17 @@ def _detail(
         )
     )
     history = svc.history(session, actor, view.id)
+    job = session.scalars(
+        select(Employment).where(Employment.permit_id == view.id, Employment.end_date.is_(None))
+    ).first()
     session.commit()  # the read is audited
     ptype = dom.permit_type(view.permit_type)
     targets = [
         t
         for t in dom.allowed_targets(view.status, user.role)
-        if t not in (S.ISSUED, S.EXPIRED)  # issuing signs (own button); expiry follows dates
+        # Issuing signs (its own button; reinstating a suspended permit is a decision);
+        # expiry follows from the dates.
+        if t is not S.EXPIRED and not (t is S.ISSUED and view.status == S.APPROVED)
     ]
     return render(
         request,
@@ -96,7 +194,12 @@ def _detail(
             "history": history,
             "targets": targets,
             "can_issue": view.status == S.APPROVED,
+            "in_force": view.effective_status in (S.ISSUED, S.SUSPENDED),
+            "can_renew": view.effective_status in (S.ISSUED, S.EXPIRED) and ptype.renewable,
+            "employment": job,
+            "today": clock_of(request).today(),
             "error": error,
+            "error_lang": error_lang,
             "done": DONE.get(request.query_params.get("done", "")),
         },
         status_code,
@@ -128,14 +231,26 @@ def decide(
     settings: Settings = Depends(get_settings),
     target: str = Form(""),
     reason: str = Form(""),
+    confirmed: str = Form(""),
 ) -> Response:
-    """Permit officers: request evidence, approve, reject, suspend, reinstate or revoke."""
+    """Permit officers: request evidence, approve, reject, suspend, reinstate or revoke
+    (rejecting and revoking are final: a page asks to confirm first)."""
     actor = Actor.of(user, settings.node)
-    done = attempt(
-        request,
-        session,
-        lambda: svc.decide(session, actor, permit_id, target, reason.strip() or None),
-    )
+    why = reason.strip() or None
+    if target in CONFIRM and confirmed != "yes":
+
+        def check() -> svc.PermitView:
+            permit = svc.load_permit(session, permit_id)
+            svc.check_move(actor, permit, dom.parse_status(target), why)
+            return svc.view(session, actor, permit.id, clock_of(request).today())
+
+        ready = attempt(request, session, check)
+        if isinstance(ready, Refused):
+            return _refused(request, session, user, settings, permit_id, ready)
+        return render(
+            request, "desk_confirm.html", {"p": ready, "target": target, "reason": why or ""}
+        )
+    done = attempt(request, session, lambda: svc.decide(session, actor, permit_id, target, why))
     if isinstance(done, Refused):
         return _refused(request, session, user, settings, permit_id, done)
     return _after(permit_id, "decided")
@@ -153,7 +268,7 @@ def _refused(
     the reason (400)."""
     if refused.not_found:
         return render(request, "error.html", {"error": "missing"}, 404)
-    return _detail(request, session, user, settings, permit_id, refused.message, 400)
+    return _detail(request, session, user, settings, permit_id, refused.message, 400, refused.lang)
 
 
 @router.post("/desk/permits/{permit_id}/issue")
@@ -191,13 +306,92 @@ def add_evidence(
 ) -> Response:
     """Permit officers: record evidence received at the counter."""
     actor = Actor.of(user, settings.node)
+
+    def record() -> None:
+        said = " ".join(reference.split())
+        if not kind.strip() or not said:
+            raise svc.PermitError(
+                "evidence: give its kind and a reference", "permit.evidence_empty"
+            )
+        svc.add_evidence(session, actor, permit_id, [svc.EvidenceItem(kind.strip(), said, note)])
+
+    done = attempt(request, session, record)
+    if isinstance(done, Refused):
+        return _refused(request, session, user, settings, permit_id, done)
+    return _after(permit_id, "evidence")
+
+
+@router.post("/desk/permits/{permit_id}/renew")
+def renew(
+    request: Request,
+    permit_id: str,
+    user: User = Depends(page_for(Permission.PERMIT_DECIDE)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> Response:
+    """Permit officers: open the renewal of an issued or expired permit (evidence carried)."""
+    actor = Actor.of(user, settings.node)
+    clock = clock_of(request)
+    new = attempt(
+        request, session, lambda: svc.renew(session, actor, permit_id, clock.today(), clock.now())
+    )
+    if isinstance(new, Refused):
+        return _refused(request, session, user, settings, permit_id, new)
+    return _after(str(new.id), "renewed")
+
+
+@router.post("/desk/permits/{permit_id}/extend")
+def extend(
+    request: Request,
+    permit_id: str,
+    user: User = Depends(page_for(Permission.PERMIT_DECIDE)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> Response:
+    """Permit officers: extend a permit in force to its programme's end (signed again)."""
+    actor = Actor.of(user, settings.node)
+    now: datetime = clock_of(request).now()
+
+    def extend() -> None:
+        signer = KeyStore(settings.var_dir, settings.node).signer(now)
+        svc.extend(session, actor, permit_id, signer, clock_of(request).today(), now)
+
+    done = attempt(request, session, extend, also=(KeyStoreError,))
+    if isinstance(done, Refused):
+        return _refused(request, session, user, settings, permit_id, done)
+    return _after(permit_id, "extended")
+
+
+def end_date_of(text: str) -> date:
+    """A day typed in a form (YYYY-MM-DD), or a refusal saying how to write it."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise svc.PermitError(
+            f"{text!r} is not a date like 2026-04-30", "permit.bad_date"
+        ) from None
+
+
+@router.post("/desk/permits/{permit_id}/end-employment")
+def end_employment(
+    request: Request,
+    permit_id: str,
+    user: User = Depends(page_for(Permission.PERMIT_DECIDE)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+    end_date: str = Form(""),
+    reason: str = Form(""),
+) -> Response:
+    """Permit officers: record that the holder's employment under this permit ended."""
+    actor = Actor.of(user, settings.node)
+    clock = clock_of(request)
     done = attempt(
         request,
         session,
-        lambda: svc.add_evidence(
-            session, actor, permit_id, [svc.EvidenceItem(kind.strip(), reference, note)]
+        lambda: svc.end_employment(
+            session, actor, permit_id, end_date_of(end_date), reason, clock.now()
         ),
     )
     if isinstance(done, Refused):
         return _refused(request, session, user, settings, permit_id, done)
-    return _after(permit_id, "evidence")
+    return _after(permit_id, "ended")

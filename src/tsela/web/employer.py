@@ -6,19 +6,23 @@ from __future__ import annotations
 from datetime import date
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from tsela.api.deps import clock_of, get_session, get_settings
 from tsela.config import Settings
+from tsela.domain import permits as dom
 from tsela.kernel.access import Permission
 from tsela.kernel.actor import Actor
 from tsela.services import audit
 from tsela.services import employers as employer_service
 from tsela.services import permits as svc
 from tsela.store.models import Employer, User
+from tsela.store.permits import Employment
 from tsela.web.applying import evidence_from, form_fields, open_types
+from tsela.web.desk import end_date_of
 from tsela.web.errors import Refused, attempt
 from tsela.web.i18n import N_
 from tsela.web.nav import add_nav
@@ -32,6 +36,7 @@ add_nav("/employer", N_("My workers"), Permission.EMPLOYER_PORTAL)
 add_nav("/employer/verify", N_("Verify a permit"), Permission.EMPLOYER_PORTAL)
 
 DONE = {
+    "ended": N_("The end of the employment is recorded."),
     "registered": N_("The worker is registered and the application is sent."),
     "draft": N_("The worker is registered; the application waits for missing evidence."),
 }
@@ -203,3 +208,127 @@ async def verify_submit(
         )
     status = 200 if checked.problem is None else 400
     return render(request, "employer_verify.html", {"checked": checked}, status)
+
+
+def _within(request: Request) -> int:
+    text = request.query_params.get("within", "")
+    return int(text) if text.isdigit() and int(text) in dom.REMINDER_BANDS else 90
+
+
+@router.get("/employer/expiring")
+def expiring(
+    request: Request,
+    user: User = Depends(page_for(Permission.EMPLOYER_PORTAL)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> Response:
+    """Employers: their workers' permits ending within 30, 60 or 90 days, soonest first."""
+    employer = _employer(session, user)
+    if employer is None:
+        return render(request, "employer_unlinked.html", {}, 409)
+    within = _within(request)
+    actor = Actor.of(user, settings.node)
+    permits = svc.list_permits(session, actor, clock_of(request).today(), expiring_within=within)
+    session.commit()  # the listing is audited
+    return render(
+        request,
+        "employer_expiring.html",
+        {"employer": employer, "permits": permits, "within": within, "bands": dom.REMINDER_BANDS},
+    )
+
+
+@router.get("/employer/expiring.csv")
+def expiring_csv(
+    request: Request,
+    user: User = Depends(page_for(Permission.EMPLOYER_PORTAL)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> Response:
+    """Employers: the same list as a spreadsheet (CSV, cells safe to open)."""
+    employer = _employer(session, user)
+    if employer is None:
+        return render(request, "employer_unlinked.html", {}, 409)
+    within = _within(request)
+    actor = Actor.of(user, settings.node)
+    today = clock_of(request).today()
+    permits = svc.list_permits(session, actor, today, expiring_within=within)
+    session.commit()  # the listing is audited
+    name = f"permits-ending-within-{within}-days-{today.isoformat()}.csv"
+    return PlainTextResponse(
+        svc.to_csv(permits),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _permit_page(
+    request: Request,
+    session: Session,
+    user: User,
+    settings: Settings,
+    permit_id: str,
+    error: Refused | None = None,
+) -> Response:
+    employer = _employer(session, user)
+    if employer is None:
+        return render(request, "employer_unlinked.html", {}, 409)
+    actor = Actor.of(user, settings.node)
+    try:
+        view = svc.view(session, actor, permit_id, clock_of(request).today())
+    except (svc.NotFound, svc.Forbidden):  # another employer's permit is not there for them
+        return render(request, "error.html", {"error": "missing"}, 404)
+    job = session.scalars(
+        select(Employment).where(Employment.permit_id == view.id, Employment.end_date.is_(None))
+    ).first()
+    session.commit()  # the read is audited
+    return render(
+        request,
+        "employer_permit.html",
+        {
+            "p": view,
+            "employment": job,
+            "today": clock_of(request).today(),
+            "error": error,
+            "done": DONE.get(request.query_params.get("done", "")),
+        },
+        400 if error else 200,
+    )
+
+
+@router.get("/employer/permits/{permit_id}")
+def permit_page(
+    request: Request,
+    permit_id: str,
+    user: User = Depends(page_for(Permission.EMPLOYER_PORTAL)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> Response:
+    """Employers: one of their workers' permits, and ending the employment under it."""
+    return _permit_page(request, session, user, settings, permit_id)
+
+
+@router.post("/employer/permits/{permit_id}/end-employment")
+def end_employment(
+    request: Request,
+    permit_id: str,
+    user: User = Depends(page_for(Permission.EMPLOYER_PORTAL)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+    end_date: str = Form(""),
+    reason: str = Form(""),
+) -> Response:
+    """Employers: report that a worker's employment under a permit has ended."""
+    actor = Actor.of(user, settings.node)
+    clock = clock_of(request)
+    done = attempt(
+        request,
+        session,
+        lambda: svc.end_employment(
+            session, actor, permit_id, end_date_of(end_date), reason, clock.now()
+        ),
+    )
+    if isinstance(done, Refused):
+        if done.not_found or done.status == 403:
+            return render(request, "error.html", {"error": "missing"}, 404)
+        return _permit_page(request, session, user, settings, permit_id, done)
+    return RedirectResponse(f"/employer/permits/{permit_id}?done=ended", status_code=303)

@@ -45,6 +45,34 @@ MESSAGES: dict[str, str] = {
     "declaration.invalid": N_("Some answers cannot be kept: correct them and send again."),
     "declaration.keys": N_("Declarations cannot be made just now. Try again later."),
     "declaration.no_reference": N_("Declarations cannot be made just now. Try again later."),
+    # tsela.services.permits and the permit rules (tsela.domain.permits)
+    "permit.final": N_("The decision on this permit is final: nothing more can be done to it."),
+    "permit.illegal_transition": N_(
+        "This cannot be done to the permit as it stands now. Look at its status and history."
+    ),
+    "permit.role_not_allowed": N_("Your role may not do this to a permit."),
+    "permit.reason_required": N_("Give a reason: the applicant or holder will see it."),
+    "permit.evidence_empty": N_(
+        "Say what evidence was received: its document number or file name."
+    ),
+    "permit.evidence_closed": N_(
+        "Evidence can be added only while the application is open, not after the decision."
+    ),
+    "permit.not_renewable": N_("This kind of permit cannot be renewed."),
+    "permit.renew_status": N_("Only a permit that is issued or has expired can be renewed."),
+    "permit.renewal_not_open": N_(
+        "Renewal opens %(days)s days before the permit ends: on %(opens)s (it ends %(ends)s)."
+    ),
+    "permit.programme_ended": N_("The programme of this permit ended on %(ended)s."),
+    "permit.not_in_force": N_("Only a permit in force (issued or suspended) can be extended."),
+    "permit.not_extended": N_("This permit already runs to the end of its programme."),
+    "permit.other_node": N_("This permit was issued by the other country: only it can sign it."),
+    "permit.end_reason": N_("Give the reason the employment ended."),
+    "permit.no_employment": N_("This permit has no employment that is still open."),
+    "permit.end_before_start": N_(
+        "The end date %(end)s is before the employment started (%(start)s)."
+    ),
+    "permit.bad_date": N_("Give the date as year-month-day, for example 2026-04-30."),
     # tsela.services.sdg
     "sdg.invalid": N_("Some answers cannot be kept: correct them and send again."),
 }

@@ -36,18 +36,30 @@ from tsela.services.permits.common import (
     PermitError,
     PermitView,
     S,
+    check_move,
     holder_name,
     load_permit,
     new_number,
 )
-from tsela.services.permits.deciding import decide, extend_programme, issue, issue_many, revoke
+from tsela.services.permits.deciding import (
+    decide,
+    extend,
+    extend_programme,
+    issue,
+    issue_many,
+    revoke,
+)
 from tsela.services.permits.reading import (
     CSV_COLUMNS,
+    PermitPage,
+    Waiting,
     expiring_summary,
     history,
     list_permits,
+    search_permits,
     to_csv,
     view,
+    waiting,
 )
 from tsela.services.permits.renewal import end_employment, expire_due, renew
 from tsela.services.permits.verification import (
@@ -66,15 +78,19 @@ __all__ = [
     "Forbidden",
     "NotFound",
     "PermitError",
+    "PermitPage",
     "PermitView",
     "S",
+    "Waiting",
     "add_evidence",
     "apply",
+    "check_move",
     "decide",
     "end_employment",
     "evidence_kinds",
     "expire_due",
     "expiring_summary",
+    "extend",
     "extend_programme",
     "history",
     "holder_name",
@@ -88,6 +104,7 @@ __all__ = [
     "renew",
     "revocation_list",
     "revoke",
+    "search_permits",
     "signed_revocation_list",
     "stay_override",
     "submit",
@@ -96,4 +113,5 @@ __all__ = [
     "verification_answer",
     "verify_online",
     "view",
+    "waiting",
 ]

@@ -322,7 +322,8 @@ def add_evidence(
     if permit.status not in (S.DRAFT, S.EVIDENCE_REQUESTED, S.SUBMITTED):
         raise PermitError(
             f"permit {permit.number} is {permit.status}: evidence can be added only to an "
-            "application in draft, submitted or evidence_requested"
+            "application in draft, submitted or evidence_requested",
+            "permit.evidence_closed",
         )
     if not items:
         raise PermitError("no evidence given")

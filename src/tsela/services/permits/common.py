@@ -196,6 +196,16 @@ def event(
     )
 
 
+def check_move(actor: Actor, permit: Permit, target: PermitStatus, reason: str | None) -> None:
+    """Refuse (as :func:`move` would) a move the actor may not make now; change nothing."""
+    check_scope(actor, permit)
+    try:
+        dom.transition(permit.status, target, actor.role, reason)
+    except dom.IllegalTransition as exc:
+        # The same refusal (its code and values: the pages say it in words) naming the permit.
+        raise type(exc)(f"permit {permit.number}: {exc.template}", exc.code, **exc.values) from None
+
+
 def move(
     session: Session,
     actor: Actor,
@@ -205,11 +215,7 @@ def move(
     now: datetime | None,
     detail: dict[str, Any] | None = None,
 ) -> dom.Transition:
-    check_scope(actor, permit)
-    try:
-        dom.transition(permit.status, target, actor.role, reason)
-    except dom.IllegalTransition as exc:
-        raise type(exc)(f"permit {permit.number}: {exc}") from None
+    check_move(actor, permit, target, reason)
     found = dom.find_transition(permit.status, target)
     before = permit.status
     permit.status = target.value

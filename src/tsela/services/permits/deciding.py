@@ -273,18 +273,71 @@ def extend_programme(
         )
         .order_by(Permit.number)
     ).all()
-    extended = []
-    for permit, person, doc, employer in rows:
-        assert permit.valid_from and permit.valid_to
-        _, end = ptype.validity(permit.valid_from)
-        if end <= permit.valid_to:
-            continue
-        before = permit.valid_to
-        permit.valid_to = end
-        permit.token = signer.sign(_claims(permit, person, doc, employer, ptype, now).to_claims())
-        permit.kid = signer.kid
-        permit.updated_at = now
-        reason = f"{ptype.code} programme extended: last day {before} -> {end}"
-        event(session, actor, permit, "extend", permit.status, permit.status, reason, now)
-        extended.append(permit)
-    return extended
+    return [p for p in (_extend(session, actor, signer, ptype, now, *r) for r in rows) if p]
+
+
+def _extend(
+    session: Session,
+    actor: Actor,
+    signer: cred.Signer,
+    ptype: dom.PermitType,
+    now: datetime,
+    permit: Permit,
+    person: Person,
+    doc: TravelDocument | None,
+    employer: Employer | None,
+) -> Permit | None:
+    """Move a permit's last day to its programme's end, newly signed (None: already there)."""
+    assert permit.valid_from and permit.valid_to
+    _, end = ptype.validity(permit.valid_from)
+    if end <= permit.valid_to:
+        return None
+    before = permit.valid_to
+    permit.valid_to = end
+    permit.token = signer.sign(_claims(permit, person, doc, employer, ptype, now).to_claims())
+    permit.kid = signer.kid
+    permit.updated_at = now
+    reason = f"{ptype.code} programme extended: last day {before} -> {end}"
+    event(session, actor, permit, "extend", permit.status, permit.status, reason, now)
+    return permit
+
+
+def extend(
+    session: Session,
+    actor: Actor,
+    ref: uuid.UUID | str,
+    signer: cred.Signer,
+    today: date,
+    now: datetime | None = None,
+) -> Permit:
+    """Extend one issued (or suspended) permit to its programme's present end, as
+    :func:`extend_programme` does for every permit of a type."""
+    if not actor.may(Permission.PERMIT_DECIDE):
+        raise Forbidden(f"a {actor.role.value} may not extend permits")
+    now = now or clock.now()
+    permit = load_permit(session, ref)
+    check_scope(actor, permit)
+    if permit.node != signer.node:
+        raise PermitError(
+            f"permit {permit.number} belongs to node {permit.node}; "
+            f"node {signer.node} cannot sign it",
+            "permit.other_node",
+        )
+    valid = dom.expiry_status(permit.status, permit.valid_from, permit.valid_to, today).status
+    if valid not in (S.ISSUED, S.SUSPENDED):
+        raise PermitError(
+            f"permit {permit.number} is {valid.value}: only a permit in force can be extended",
+            "permit.not_in_force",
+        )
+    person = session.get(Person, permit.person_id)
+    assert person is not None
+    doc = session.get(TravelDocument, permit.document_id) if permit.document_id else None
+    employer = session.get(Employer, permit.employer_id) if permit.employer_id else None
+    ptype = dom.permit_type(permit.permit_type)
+    done = _extend(session, actor, signer, ptype, now, permit, person, doc, employer)
+    if done is None:
+        raise PermitError(
+            f"permit {permit.number} already runs to the end of its programme ({permit.valid_to})",
+            "permit.not_extended",
+        )
+    return done

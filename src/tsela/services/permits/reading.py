@@ -8,14 +8,16 @@ import csv
 import io
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from tsela.domain import permits as dom
 from tsela.kernel.access import Permission
 from tsela.kernel.actor import Actor
+from tsela.kernel.clock import border_day
 from tsela.services import audit
 from tsela.services.permits.common import (
     Forbidden,
@@ -27,7 +29,7 @@ from tsela.services.permits.common import (
     view_of,
     view_query,
 )
-from tsela.store.models import Permit, Role
+from tsela.store.models import Permit, Person, Role
 from tsela.store.permits import PermitEvent
 
 
@@ -172,4 +174,131 @@ def expiring_summary(views: Iterable[PermitView], by: str) -> dict[str, dict[int
         key = (v.employer or "(no employer)") if by == "employer" else v.permit_type
         counts = out.setdefault(key, dict.fromkeys(dom.REMINDER_BANDS, 0))
         counts[band] += 1
+    return out
+
+
+# --- the permit desk: search with paging, the queue with its age -------------------------
+
+PAGE_SIZE = 25
+
+
+@dataclass(frozen=True)
+class PermitPage:
+    """One page of a search: ``items`` on page ``page`` (from 1) of ``total`` matches."""
+
+    items: list[PermitView]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _like(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search_permits(
+    session: Session,
+    actor: Actor,
+    today: date,
+    *,
+    text: str = "",
+    status: str | None = None,
+    page: int = 1,
+    per_page: int = PAGE_SIZE,
+) -> PermitPage:
+    """Permits and applications for the permit office, by number or holder name (any part,
+    any case) and status, newest first, one page at a time (the search is audited)."""
+    if not actor.may(Permission.PERMIT_DECIDE):
+        raise Forbidden(f"a {actor.role.value} may not search permits")
+    if page < 1 or not 1 <= per_page <= 200:
+        raise PermitError(
+            f"page {page} of {per_page}: pages count from 1, 1 to 200 a page", "permit.page"
+        )
+    where = []
+    words = " ".join(text.split())[:80]
+    if words:
+        pattern = _like(words)
+        name = func.lower(Person.primary_name + " " + Person.given_names)
+        where.append(
+            or_(
+                func.lower(Permit.number).like(pattern, escape="\\"),
+                name.like(pattern, escape="\\"),
+                func.lower(Person.given_names + " " + Person.primary_name).like(
+                    pattern, escape="\\"
+                ),
+            )
+        )
+    if status:
+        where.append(Permit.status == dom.parse_status(status).value)
+    total = (
+        session.scalar(
+            select(func.count())
+            .select_from(Permit)
+            .join(Person, Person.id == Permit.person_id)
+            .where(*where)
+        )
+        or 0
+    )
+    rows = session.execute(
+        view_query()
+        .where(*where)
+        .order_by(Permit.created_at.desc(), Permit.number)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    audit.record(
+        session,
+        actor=actor.username,
+        action="permit.search",
+        node=actor.node,
+        entity="permit",
+        detail={"text": words, "status": status, "page": page, "count": total},
+    )
+    return PermitPage([view_of(*r, today) for r in rows], total, page, per_page)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """An application in the desk's queue: since when it waits in its status, and how long."""
+
+    permit: PermitView
+    since: date
+    age_days: int
+
+
+def waiting(session: Session, actor: Actor, today: date, status: str) -> list[Waiting]:
+    """Applications in ``status``, the longest waiting first (since the move into it)."""
+    if not actor.may(Permission.PERMIT_DECIDE):
+        raise Forbidden(f"a {actor.role.value} may not read the permit queue")
+    st = dom.parse_status(status)
+    entered = (
+        select(PermitEvent.permit_id, func.max(PermitEvent.at).label("at"))
+        .where(PermitEvent.to_status == st.value)
+        .group_by(PermitEvent.permit_id)
+        .subquery()
+    )
+    rows = session.execute(
+        view_query()
+        .add_columns(entered.c.at)
+        .outerjoin(entered, entered.c.permit_id == Permit.id)
+        .where(Permit.status == st.value)
+        .order_by(func.coalesce(entered.c.at, Permit.created_at), Permit.number)
+    ).all()
+    audit.record(
+        session,
+        actor=actor.username,
+        action="permit.list",
+        node=actor.node,
+        entity="permit",
+        detail={"status": st.value, "queue": True, "count": len(rows)},
+    )
+    out = []
+    for permit, person, employer, at in rows:
+        since = border_day(at or permit.created_at)
+        out.append(Waiting(view_of(permit, person, employer, today), since, (today - since).days))
     return out

@@ -84,16 +84,22 @@ def end_employment(
         raise Forbidden(f"a {actor.role.value} may not report the end of an employment")
     check_scope(actor, permit)
     if not reason.strip():
-        raise PermitError("a reason is required to report the end of an employment")
+        raise PermitError(
+            "a reason is required to report the end of an employment", "permit.end_reason"
+        )
     job = session.scalars(
         select(Employment).where(Employment.permit_id == permit.id, Employment.end_date.is_(None))
     ).first()
     if job is None:
-        raise PermitError(f"permit {permit.number} has no open employment to end")
+        raise PermitError(
+            f"permit {permit.number} has no open employment to end", "permit.no_employment"
+        )
     if job.start_date and end_date < job.start_date:
         raise PermitError(
-            f"end date {end_date.isoformat()} is before the employment started "
-            f"({job.start_date.isoformat()})"
+            "end date %(end)s is before the employment started (%(start)s)",
+            "permit.end_before_start",
+            end=end_date.isoformat(),
+            start=job.start_date.isoformat(),
         )
     job.end_date = end_date
     job.end_reason = reason.strip()
