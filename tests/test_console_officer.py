@@ -1,0 +1,189 @@
+"""The border officer's console as a browser uses it (issue 21): the result of a check is its
+own page (Post/Redirect/Get), a refused scan keeps what was typed, and a traveller with no
+readable MRZ is registered from the particulars typed by hand. SQLite and PostgreSQL.
+
+The app's clock stands at ``NOW``: no test depends on the day it runs."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
+
+from factories import passport_lines
+from tsela.api.app import create_app
+from tsela.config import Settings
+from tsela.kernel.clock import FixedClock
+from tsela.store.checks import BorderCheck
+from tsela.store.db import session_factory
+from tsela.store.models import AuditEvent, Crossing, Person, Role, TravelDocument
+from web_support import csrf_of, use_fast_password_hashing
+
+PASSWORD = "correct horse 1"
+NOW = datetime(2026, 5, 12, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_fast_password_hashing(monkeypatch)
+
+
+@pytest.fixture
+def app(engine: Engine, tmp_path: Path):  # type: ignore[no-untyped-def]
+    settings = Settings(
+        database_url=engine.url.render_as_string(hide_password=False),
+        node="LS",
+        var_dir=tmp_path,
+    )
+    return create_app(settings, engine, FixedClock(NOW))
+
+
+def browser(app, username: str) -> TestClient:  # type: ignore[no-untyped-def]
+    client = TestClient(app)
+    page = client.get("/login")
+    signed = client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "csrf_token": csrf_of(page.text)},
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303, signed.text
+    return client
+
+
+@pytest.fixture
+def officer(app, make_user) -> TestClient:  # type: ignore[no-untyped-def]
+    make_user(Role.BORDER_OFFICER, username="lerato", port="MSU")
+    return browser(app, "lerato")
+
+
+def post_check(client: TestClient, data: dict[str, str], lang: str = "en"):  # type: ignore[no-untyped-def]
+    token = csrf_of(client.get(f"/console?lang={lang}").text)
+    return client.post("/console/check", data={"csrf_token": token, **data}, follow_redirects=False)
+
+
+def checks_kept(engine: Engine) -> int:
+    with session_factory(engine)() as s:
+        return s.scalar(select(func.count()).select_from(BorderCheck)) or 0
+
+
+def test_the_result_is_its_own_page_and_reloading_it_checks_nothing_again(
+    officer: TestClient, engine: Engine
+) -> None:
+    sent = post_check(officer, {"mrz": "\n".join(passport_lines(surname="MOKOENA", given="LINEO"))})
+    assert sent.status_code == 303
+    where = sent.headers["location"]
+    assert re.fullmatch(r"/console/checks/[0-9a-f-]{36}", where)
+    assert "MOKOENA" not in where  # no names in the address
+    first = officer.get(where)
+    again = officer.get(where)  # Back, or reload: a GET, nothing sent again
+    assert first.status_code == again.status_code == 200
+    assert 'id="decision-word">CLEAR<' in again.text
+    assert "LINEO MOKOENA" in again.text and "No crossing recorded before." in again.text
+    assert checks_kept(engine) == 1
+    # The record button on that page records the crossing.
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', again.text).group(1)  # type: ignore[union-attr]
+    form = {"csrf_token": csrf_of(again.text), "check_id": where.rsplit("/", 1)[1],
+            "idempotency_key": key}  # fmt: skip
+    done = officer.post("/console/record", data=form, follow_redirects=False)
+    assert done.headers["location"] == "/console?recorded=crossing&direction=entry"
+    # Shown afterwards, the check says so and offers no second recording; its own crossing
+    # is not among the crossings "before" it.
+    after = officer.get(where)
+    assert 'id="already-recorded"' in after.text and 'id="record-form"' not in after.text
+    assert "No crossing recorded before." in after.text
+    with session_factory(engine)() as s:
+        assert s.scalar(select(func.count()).select_from(Crossing)) == 1
+
+
+def test_an_override_and_a_refusal_work_from_the_result_page(
+    officer: TestClient, engine: Engine
+) -> None:
+    expired = passport_lines(
+        "RF5556667", surname="MOHAPI", given="NTSWAKI", expiry=date(2024, 1, 31),
+        nationality="ZAF", issuing_state="ZAF",
+    )  # fmt: skip
+    where = post_check(officer, {"mrz": "\n".join(expired)}, lang="st").headers["location"]
+    page = officer.get(where)  # the language chosen is kept by its cookie
+    assert 'id="decision-word">HANA<' in page.text
+    assert '<span lang="st">Tokomane e felile ka 2024-01-31.</span>' in page.text
+    assert f'href="{where}/refuse"' in page.text
+    assert officer.get(f"{where}/refuse").status_code == 200
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    form = {"csrf_token": csrf_of(page.text), "check_id": where.rsplit("/", 1)[1],
+            "idempotency_key": key, "override_reason": "Citizen, ID card 0101 seen"}  # fmt: skip
+    done = officer.post("/console/record", data=form, follow_redirects=False)
+    assert done.headers["location"].startswith("/console?recorded=override")
+
+
+def test_a_check_is_seen_at_its_own_port_and_reading_it_is_audited(
+    app, officer: TestClient, engine: Engine, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    where = post_check(officer, {"mrz": "\n".join(passport_lines())}).headers["location"]
+    make_user(Role.BORDER_OFFICER, username="thato", port="FKB")
+    elsewhere = browser(app, "thato").get(where)
+    assert elsewhere.status_code == 403
+    assert 'id="decision"' not in elsewhere.text
+    make_user(Role.SUPERVISOR, username="mookameli")
+    assert 'id="decision-word">CLEAR<' in browser(app, "mookameli").get(where).text
+    assert officer.get("/console/checks/0190f5a0-0000-7000-8000-000000000000").status_code == 404
+    with session_factory(engine)() as s:
+        views = list(s.scalars(select(AuditEvent.actor).where(AuditEvent.action == "check.view")))
+    assert views == ["mookameli"]  # the officer's own views are the check's entry
+
+
+def test_an_unreadable_scan_keeps_the_text_in_the_box(officer: TestClient, engine: Engine) -> None:
+    garbage = post_check(officer, {"mrz": "P<LSOTHIS<IS<NOT<AN<MRZ"})
+    assert garbage.status_code == 422
+    assert "unreadable MRZ" in garbage.text
+    assert ">P&lt;LSOTHIS&lt;IS&lt;NOT&lt;AN&lt;MRZ</textarea>" in garbage.text
+    assert checks_kept(engine) == 0
+
+
+def test_a_traveller_without_a_readable_mrz_is_registered_by_hand(
+    officer: TestClient, engine: Engine
+) -> None:
+    typed = {"document_number": "RA4440001", "issuing_state": "LSO"}
+    unknown = post_check(officer, typed)
+    assert unknown.status_code == 422
+    assert "is not known here" in unknown.text
+    assert 'id="surname"' in unknown.text and 'id="birth_date"' in unknown.text
+    assert 'value="RA4440001"' in unknown.text  # what was typed is kept
+    # A date that is no date: refused before anything is looked up, all typed kept.
+    particulars = {**typed, "surname": "Ramaisa", "given_names": "Mpho Lerato",
+                   "nationality": "LSO", "birth_date": "1990-13-40", "sex": "F"}  # fmt: skip
+    wrong = post_check(officer, particulars)
+    assert wrong.status_code == 400
+    assert "The date of birth is not a date" in wrong.text
+    assert 'value="Ramaisa"' in wrong.text and 'value="Mpho Lerato"' in wrong.text
+    assert 'value="1990-13-40"' in wrong.text and '<option value="F" selected>' in wrong.text
+    # In Sesotho, the same refusal in Sesotho.
+    st = post_check(officer, particulars, lang="st")
+    assert "Letsatsi la tsoalo ha se letsatsi" in st.text
+    sent = post_check(officer, {**particulars, "birth_date": "1990-03-14"})
+    assert sent.status_code == 303
+    page = officer.get(sent.headers["location"])
+    assert "MPHO LERATO RAMAISA" in page.text and "1990-03-14" in page.text
+    with session_factory(engine)() as s:
+        person = s.scalar(
+            select(Person).join(TravelDocument).where(TravelDocument.number == "RA4440001")
+        )
+        assert person is not None
+        assert (person.primary_name, person.given_names, person.nationality) == (
+            "RAMAISA", "MPHO LERATO", "LSO",
+        )  # fmt: skip
+        assert (person.birth_date, person.sex.value) == (date(1990, 3, 14), "F")
+    # Known now: the number alone finds them.
+    assert post_check(officer, typed).status_code == 303
+
+
+def test_a_partly_typed_traveller_is_refused_with_what_to_add(officer: TestClient) -> None:
+    half = post_check(
+        officer, {"document_number": "RA4440002", "issuing_state": "LSO", "given_names": "Mpho"}
+    )
+    assert half.status_code == 400
+    assert "type at least the surname and the nationality" in half.text
+    assert 'value="Mpho"' in half.text
