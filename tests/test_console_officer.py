@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
-from factories import passport_lines
+from factories import add_traveller, passport_lines
 from tsela.api.app import create_app
 from tsela.config import Settings
 from tsela.kernel.clock import FixedClock
@@ -187,3 +187,68 @@ def test_a_partly_typed_traveller_is_refused_with_what_to_add(officer: TestClien
     assert half.status_code == 400
     assert "type at least the surname and the nationality" in half.text
     assert 'value="Mpho"' in half.text
+
+
+# --- finding a traveller by name and date of birth -----------------------------------------
+
+
+def search(client: TestClient, data: dict[str, str], lang: str = "en"):  # type: ignore[no-untyped-def]
+    token = csrf_of(client.get(f"/console/search?lang={lang}").text)
+    return client.post("/console/search", data={"csrf_token": token, **data})
+
+
+def test_an_officer_finds_a_traveller_in_either_sesotho_spelling(
+    officer: TestClient, engine: Engine
+) -> None:
+    born = date(1991, 6, 2)
+    add_traveller(engine, "RA6000001", surname="MOSHOESHOE", given="TŠEPO LINEO", birth=born)
+    add_traveller(engine, "RA6000002", surname="MOSHOESHOE", given="PALESA", birth=born)
+    add_traveller(engine, "RA6000003", surname="MOSHOESHOE", given="TSEPO", birth=date(1992, 6, 2))
+    add_traveller(engine, "RA6000004", surname="MOKOENA", given="TSHEPO", birth=born)
+    form = officer.get("/console/search")
+    assert form.status_code == 200 and 'method="post" action="/console/search"' in form.text
+    found = search(officer, {"surname": "Moshweshwe", "given_names": "Tshepo",
+                             "birth_date": "1991-06-02"})  # fmt: skip
+    assert found.status_code == 200
+    assert "Travellers found: 1" in found.text
+    assert "TŠEPO LINEO MOSHOESHOE" in found.text and "RA6000001" in found.text
+    assert "PALESA" not in found.text and "RA6000003" not in found.text
+    by_initial = search(officer, {"surname": "moshoeshoe", "given_names": "P",
+                                  "birth_date": "1991-06-02"})  # fmt: skip
+    assert "Travellers found: 1" in by_initial.text and "PALESA MOSHOESHOE" in by_initial.text
+    none = search(officer, {"surname": "Moshoeshoe", "birth_date": "1991-06-03"}, lang="st")
+    assert 'id="found-none"' in none.text and "Baeti ba fumanoeng: 0" in none.text
+    # Checked from the result: the typed-number path, nothing retyped.
+    token = csrf_of(found.text)
+    sent = officer.post(
+        "/console/check",
+        data={"csrf_token": token, "document_number": "RA6000001", "issuing_state": "LSO",
+              "direction": "exit"},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert sent.status_code == 303
+    assert "TŠEPO LINEO MOSHOESHOE" in officer.get(sent.headers["location"]).text
+    # Audited as a read of personal data: who searched and whom it showed, not the names.
+    with session_factory(engine)() as s:
+        kept = list(s.scalars(select(AuditEvent).where(AuditEvent.action == "person.search")))
+    assert [e.actor for e in kept] == ["lerato"] * 3
+    assert kept[0].detail["found"] == 1 and len(kept[0].detail["shown"]) == 1
+    assert "MOSHOESHOE" not in str([e.detail for e in kept]).upper()
+
+
+def test_a_search_is_paged_and_asks_for_what_it_needs(officer: TestClient, engine: Engine) -> None:
+    born = date(1985, 1, 20)
+    for i in range(23):
+        add_traveller(engine, f"RA70000{i:02d}", surname="LETSIE", given=f"NEO{chr(65 + i)}",
+                      birth=born)  # fmt: skip
+    first = search(officer, {"surname": "Letsie", "birth_date": "1985-01-20"})
+    assert "Travellers found: 23" in first.text and "Page 1 of 2" in first.text
+    assert first.text.count("data-person=") == 20
+    assert 'id="page-next"' in first.text and 'id="page-prev"' not in first.text
+    second = search(officer, {"surname": "Letsie", "birth_date": "1985-01-20", "page": "2"})
+    assert second.text.count("data-person=") == 3 and "NEOW LETSIE" in second.text
+    missing = search(officer, {"surname": "Letsie", "birth_date": ""})
+    assert missing.status_code == 400 and "Type the surname and the date of birth." in missing.text
+    assert 'value="Letsie"' in missing.text
+    wrong = search(officer, {"surname": "Letsie", "birth_date": "1985-02-30"}, lang="st")
+    assert wrong.status_code == 400 and "Letsatsi la tsoalo ha se letsatsi" in wrong.text

@@ -1,0 +1,121 @@
+"""The border officer's other pages (issue 21): find a traveller by name and date of birth,
+and print a check's secondary-inspection sheet.
+
+The search is a POST form (names travel in the body, never in an address or a server log);
+its result pages are POST too, and each traveller found can be checked from there by their
+document.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from tsela.api.auth import client_source
+from tsela.api.deps import get_session, get_settings
+from tsela.config import Settings
+from tsela.kernel.access import Permission
+from tsela.kernel.actor import Actor
+from tsela.services import traveller_search as svc
+from tsela.store.models import User
+from tsela.web.console import _ports
+from tsela.web.errors import Refused, attempt
+from tsela.web.i18n import N_
+from tsela.web.nav import add_nav
+from tsela.web.render import render
+from tsela.web.security import page_for
+
+router = APIRouter(include_in_schema=False)
+
+add_nav("/console/search", N_("Find a traveller"), Permission.CHECK_RECORD)
+
+
+def _search_page(
+    request: Request,
+    session: Session,
+    user: User,
+    *,
+    typed: dict[str, str] | None = None,
+    results: svc.Results | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    posted, ports = _ports(session, user)
+    ctx = {
+        "typed": {"surname": "", "given_names": "", "birth_date": "", "port": ""} | (typed or {}),
+        "results": results,
+        "error": error,
+        "posted": posted,
+        "ports": ports,
+    }
+    return render(request, "console_search.html", ctx, status_code)
+
+
+@router.get("/console/search")
+def search_form(
+    request: Request,
+    user: User = Depends(page_for(Permission.CHECK_RECORD)),
+    session: Session = Depends(get_session),
+) -> Response:
+    """Border officers and supervisors: find a traveller by name and date of birth."""
+    return _search_page(request, session, user)
+
+
+@router.post("/console/search")
+def search(
+    request: Request,
+    user: User = Depends(page_for(Permission.CHECK_RECORD)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+    surname: str = Form(""),
+    given_names: str = Form(""),
+    birth_date: str = Form(""),
+    port: str = Form(""),
+    page: int = Form(1),
+) -> Response:
+    """Border officers and supervisors: the travellers found (a page of them), each with
+    their documents and last crossing (the search is audited)."""
+    typed = {
+        "surname": surname.strip()[:120],
+        "given_names": given_names.strip()[:160],
+        "birth_date": birth_date.strip()[:10],
+        "port": port.strip().upper()[:8],
+    }
+    born: date | None = None
+    if typed["birth_date"]:
+        try:
+            born = date.fromisoformat(typed["birth_date"])
+        except ValueError:
+            return _search_page(
+                request, session, user, typed=typed, status_code=400,
+                error=N_("The date of birth is not a date: write it as YYYY-MM-DD."),
+            )  # fmt: skip
+    if not typed["surname"] or born is None:
+        return _search_page(
+            request, session, user, typed=typed, status_code=400,
+            error=N_("Type the surname and the date of birth."),
+        )  # fmt: skip
+    found = attempt(
+        request,
+        session,
+        lambda: svc.search(
+            session,
+            node=settings.node,
+            actor=Actor.of(user, settings.node),
+            surname=typed["surname"],
+            given_names=typed["given_names"],
+            birth_date=born,
+            page=page,
+            source=client_source(request),
+        ),
+        actor=user.username,
+        node=settings.node,
+    )
+    if isinstance(found, Refused):
+        return _search_page(
+            request, session, user, typed=typed, error=found.message, status_code=found.status
+        )
+    return _search_page(request, session, user, typed=typed, results=found)
