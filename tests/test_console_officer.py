@@ -252,3 +252,35 @@ def test_a_search_is_paged_and_asks_for_what_it_needs(officer: TestClient, engin
     assert 'value="Letsie"' in missing.text
     wrong = search(officer, {"surname": "Letsie", "birth_date": "1985-02-30"}, lang="st")
     assert wrong.status_code == 400 and "Letsatsi la tsoalo ha se letsatsi" in wrong.text
+
+
+# --- the secondary-inspection sheet ---------------------------------------------------------
+
+
+def test_a_referred_traveller_gets_a_printable_inspection_sheet(
+    app, officer: TestClient, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    expired = passport_lines(
+        "RF5556668", surname="MOHAPI", given="NTSWAKI", expiry=date(2024, 1, 31),
+        nationality="ZAF", issuing_state="ZAF",
+    )  # fmt: skip
+    where = post_check(officer, {"mrz": "\n".join(expired)}).headers["location"]
+    page = officer.get(where)
+    assert f'href="{where}/sheet"' in page.text
+    sheet = officer.get(f"{where}/sheet")
+    assert sheet.status_code == 200
+    text = sheet.text
+    assert 'id="sheet-decision">DENY<' in text
+    assert "The document expired on 2024-01-31." in text
+    assert 'id="sheet-name">NTSWAKI MOHAPI<' in text and "ZAF RF5556668" in text
+    assert 'id="sheet-officer">lerato<' in text and 'id="sheet-port">MSU · Entry<' in text
+    assert 'id="sheet-when">2026-05-12 10:00<' in text  # border time
+    assert "To be filled in by the inspecting officer" in text and "Signature" in text
+    assert "@media print" in officer.get("/static/tsela.css").text
+    st = officer.get(f"{where}/sheet?lang=st").text
+    assert "Tlhahlobo ea bobeli" in st and "Tokomane e felile ka 2024-01-31." in st
+    # Another port's officer may not print it; a CLEAR check offers no sheet.
+    make_user(Role.BORDER_OFFICER, username="thato", port="FKB")
+    assert browser(app, "thato").get(f"{where}/sheet").status_code == 403
+    clear = post_check(officer, {"mrz": "\n".join(passport_lines("RA1212121"))}).headers["location"]
+    assert "/sheet" not in officer.get(clear).text

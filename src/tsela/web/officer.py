@@ -8,6 +8,7 @@ document.
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -19,9 +20,11 @@ from tsela.api.deps import get_session, get_settings
 from tsela.config import Settings
 from tsela.kernel.access import Permission
 from tsela.kernel.actor import Actor
+from tsela.reference import country_name
+from tsela.services import check_view
 from tsela.services import traveller_search as svc
 from tsela.store.models import User
-from tsela.web.console import _ports
+from tsela.web.console import DECISIONS, _ports
 from tsela.web.errors import Refused, attempt
 from tsela.web.i18n import N_
 from tsela.web.nav import add_nav
@@ -119,3 +122,41 @@ def search(
             request, session, user, typed=typed, error=found.message, status_code=found.status
         )
     return _search_page(request, session, user, typed=typed, results=found)
+
+
+@router.get("/console/checks/{check_id}/sheet")
+def sheet(
+    check_id: uuid.UUID,
+    request: Request,
+    user: User = Depends(page_for(Permission.CHECK_RECORD)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> Response:
+    """Border officers and supervisors: the secondary-inspection sheet of a check, to print
+    and take along with the traveller: why the check referred them, who they are, their
+    document, stay and crossings, and the boxes the inspecting officer fills in."""
+    shown = attempt(
+        request,
+        session,
+        lambda: check_view.shown(
+            session,
+            node=settings.node,
+            viewer=Actor.of(user, settings.node),
+            check_id=check_id,
+            source=client_source(request),
+        ),
+        actor=user.username,
+        node=settings.node,
+    )
+    if isinstance(shown, Refused):
+        kind = "forbidden" if shown.status == 403 else "missing"
+        return render(request, "error.html", {"error": kind}, shown.status)
+    result = shown.result
+    ctx = {
+        "shown": shown,
+        "r": result.as_dict(),
+        "decision": DECISIONS[result.check.decision.value],
+        "checked_at": result.check.checked_at,
+        "country_name": country_name,
+    }
+    return render(request, "console_sheet.html", ctx)
