@@ -284,3 +284,103 @@ def test_a_referred_traveller_gets_a_printable_inspection_sheet(
     assert browser(app, "thato").get(f"{where}/sheet").status_code == 403
     clear = post_check(officer, {"mrz": "\n".join(passport_lines("RA1212121"))}).headers["location"]
     assert "/sheet" not in officer.get(clear).text
+
+
+# --- the supervisor's review: filters, pages, signing off several ----------------------------
+
+
+def expired_passport(number: str, nationality: str) -> str:
+    """An expired passport: a South African is denied, a returning Mosotho referred."""
+    return "\n".join(
+        passport_lines(number, surname="SELLO", given=f"N{number[-2:]}", expiry=date(2024, 1, 31),
+                       nationality=nationality, issuing_state=nationality)
+    )  # fmt: skip
+
+
+@pytest.fixture
+def to_review(app, officer: TestClient, make_user) -> TestClient:  # type: ignore[no-untyped-def]
+    """Six decisions to review: lerato at MSU denied three and referred two, thato at FKB
+    denied one; a supervisor's browser."""
+    for i in range(3):
+        post_check(officer, {"mrz": expired_passport(f"RZ00000{i}1", "ZAF")})
+    for i in range(2):
+        post_check(officer, {"mrz": expired_passport(f"RL00000{i}2", "LSO")})
+    make_user(Role.BORDER_OFFICER, username="thato", port="FKB")
+    post_check(browser(app, "thato"), {"mrz": expired_passport("RZ0000093", "ZAF")})
+    make_user(Role.SUPERVISOR, username="mookameli")
+    return browser(app, "mookameli")
+
+
+def listed(page: str) -> list[str]:
+    return re.findall(r'data-check="([0-9a-f-]+)"', page)
+
+
+def test_review_is_filtered_by_decision_officer_and_port_and_paged(
+    to_review: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    everything = to_review.get("/review?day=all")
+    assert len(listed(everything.text)) == 6
+    assert 'id="decision-word"' not in everything.text
+    referred = to_review.get("/review?day=all&decision=REFER")
+    assert len(listed(referred.text)) == 2 and "DENY ·" not in referred.text
+    assert len(listed(to_review.get("/review?day=all&officer=thato").text)) == 1
+    assert len(listed(to_review.get("/review?day=all&port=FKB&decision=DENY").text)) == 1
+    assert len(listed(to_review.get("/review?day=2026-05-11").text)) == 0  # not that day
+    assert len(listed(to_review.get("/review").text)) == 6  # today, the server's day
+    from tsela.services import check_review
+
+    monkeypatch.setattr(check_review, "PAGE_SIZE", 4)
+    first = to_review.get("/review?day=all&officer=lerato")
+    assert len(listed(first.text)) == 4 and "5 decisions; page 1 of 2" in first.text
+    assert 'href="/review?day=all&amp;officer=lerato&amp;page=2"' in first.text
+    second = to_review.get("/review?day=all&officer=lerato&page=2")
+    assert len(listed(second.text)) == 1
+    assert set(listed(second.text)).isdisjoint(listed(first.text))
+    st = to_review.get("/review?day=all&lang=st")
+    assert "Liofisiri tsohle" in st.text and "Saena liqeto tse tšoailoeng" in st.text
+
+
+def test_signing_off_several_asks_first_then_signs_each(
+    to_review: TestClient, engine: Engine
+) -> None:
+    page = to_review.get("/review?day=all&decision=REFER")
+    picked = listed(page.text)
+    form = {"csrf_token": csrf_of(page.text), "check_ids": picked, "note": "Citizens, ID seen.",
+            "day": "all", "decision": "REFER"}  # fmt: skip
+    asked = to_review.post("/review/bulk", data=form)  # type: ignore[arg-type]
+    assert asked.status_code == 200
+    assert "Sign off 2 decisions?" in asked.text and 'id="confirm-sign-off"' in asked.text
+    assert all(f'data-check="{c}"' in asked.text for c in picked)
+    with session_factory(engine)() as s:  # nothing signed off before the confirmation
+        assert s.scalar(select(func.count()).where(BorderCheck.reviewed_at.is_not(None))) == 0
+    done = to_review.post("/review/bulk", data={**form, "confirmed": "1"}, follow_redirects=False)  # type: ignore[arg-type]
+    assert done.status_code == 303
+    assert done.headers["location"] == "/review?day=all&decision=REFER&done=2"
+    assert "Signed off: 2 decisions." in to_review.get(done.headers["location"]).text
+    with session_factory(engine)() as s:
+        notes = s.scalars(
+            select(BorderCheck.review_note).where(BorderCheck.reviewed_at.is_not(None))
+        )
+        assert list(notes) == ["Citizens, ID seen."] * 2
+        reviews = s.scalar(select(func.count()).where(AuditEvent.action == "check.review"))
+        assert reviews == 2
+    # One ticked needs no confirmation; one already signed off refuses them all.
+    rest = to_review.get("/review?day=all")
+    token, left = csrf_of(rest.text), listed(rest.text)
+    assert len(left) == 4
+    one = to_review.post(
+        "/review/bulk",
+        data={"csrf_token": token, "check_ids": [left[0]], "note": "Seen.", "day": "all"},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert one.status_code == 303 and one.headers["location"].endswith("done=1")
+    both = to_review.post(
+        "/review/bulk",
+        data={"csrf_token": token, "check_ids": [left[0], left[1]], "note": "Seen.",
+              "day": "all", "confirmed": "1"},
+    )  # fmt: skip
+    assert both.status_code == 409 and "already reviewed" in both.text
+    with session_factory(engine)() as s:
+        assert s.scalar(select(func.count()).where(BorderCheck.reviewed_at.is_not(None))) == 3
+    none = to_review.post("/review/bulk", data={"csrf_token": token, "note": "x", "day": "all"})
+    assert none.status_code == 400 and "Tick the decisions to sign off." in none.text
