@@ -384,3 +384,59 @@ def test_signing_off_several_asks_first_then_signs_each(
         assert s.scalar(select(func.count()).where(BorderCheck.reviewed_at.is_not(None))) == 3
     none = to_review.post("/review/bulk", data={"csrf_token": token, "note": "x", "day": "all"})
     assert none.status_code == 400 and "Tick the decisions to sign off." in none.text
+
+
+# --- a port's day, for its supervisor --------------------------------------------------------
+
+
+def record(client: TestClient, where: str, reason: str = "") -> None:
+    page = client.get(where)
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    form = {"csrf_token": csrf_of(page.text), "check_id": where.rsplit("/", 1)[1],
+            "idempotency_key": key, "override_reason": reason}  # fmt: skip
+    assert client.post("/console/record", data=form, follow_redirects=False).status_code == 303
+
+
+def test_a_supervisor_follows_a_ports_day(
+    app, officer: TestClient, engine: Engine, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    for number in ("RA3000001", "RA3000002"):
+        record(
+            officer,
+            post_check(officer, {"mrz": "\n".join(passport_lines(number))}).headers["location"],
+        )
+    denied = post_check(officer, {"mrz": expired_passport("RZ3000003", "ZAF")}).headers["location"]
+    record(officer, denied, "Identity confirmed by the ID card")
+    leaving = post_check(
+        officer, {"mrz": "\n".join(passport_lines("RA3000004")), "direction": "exit"}
+    )
+    record(officer, leaving.headers["location"], "Left after a day visit, never recorded in")
+    make_user(Role.BORDER_OFFICER, username="thato", port="FKB")
+    elsewhere = browser(app, "thato")
+    post_check(elsewhere, {"mrz": "\n".join(passport_lines("RA3000005"))})
+    with session_factory(engine)() as s:  # the denied check also matched a watchlist
+        kept = s.get(BorderCheck, __import__("uuid").UUID(denied.rsplit("/", 1)[1]))
+        assert kept is not None
+        kept.reasons = [*kept.reasons, {"code": "watchlist.possible", "severity": "refer",
+                                        "message": "Possible match.", "params": {}}]  # fmt: skip
+        s.commit()
+    make_user(Role.SUPERVISOR, username="mookameli")
+    boss = browser(app, "mookameli")
+    assert 'href="/ports/MSU"' in boss.get("/ports").text
+    day = boss.get("/ports/MSU")
+    assert day.status_code == 200 and 'http-equiv="refresh"' in day.text
+    text = day.text
+    assert 'id="total-entry">3<' in text and 'id="total-exit">1<' in text
+    assert 'id="checks-CLEAR">2<' in text and 'id="checks-DENY">1<' in text
+    assert 'id="checks-REFER">1<' in text  # leaving, never recorded entering
+    assert 'id="hour-10"' in text  # 08:00 UTC is 10:00 at the border
+    assert re.search(r'id="officer-lerato">.*?<td>4</td>.*?class="overrides">2<', text, re.S)
+    assert "officer-thato" not in text  # another port's officer
+    assert "Watchlist matches (1)" in text and f'href="{denied}"' in text
+    assert "SELLO" not in text  # counts, not travellers
+    before = boss.get("/ports/MSU?day=2026-05-11")
+    assert 'id="total-entry">0<' in before.text and 'http-equiv="refresh"' not in before.text
+    assert 'id="day-after"' in before.text and 'id="hours-none"' in before.text
+    assert "Liheke kajeno" in boss.get("/ports?lang=st").text
+    assert boss.get("/ports/XXX").status_code == 404
+    assert officer.get("/ports/MSU").status_code == 403

@@ -9,19 +9,19 @@ document.
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from tsela.api.auth import client_source
-from tsela.api.deps import get_session, get_settings
+from tsela.api.deps import clock_of, get_session, get_settings
 from tsela.config import Settings
 from tsela.kernel.access import Permission
 from tsela.kernel.actor import Actor
 from tsela.reference import country_name
-from tsela.services import check_view
+from tsela.services import check_view, port_live
 from tsela.services import traveller_search as svc
 from tsela.store.models import User
 from tsela.web.console import DECISIONS, _ports
@@ -160,3 +160,52 @@ def sheet(
         "country_name": country_name,
     }
     return render(request, "console_sheet.html", ctx)
+
+
+# --- a port's day, live, for its supervisor -------------------------------------------------
+
+add_nav("/ports", N_("Ports today"), Permission.PORT_LIVE_READ)
+
+
+@router.get("/ports")
+def ports_today(
+    request: Request,
+    user: User = Depends(page_for(Permission.PORT_LIVE_READ)),
+    session: Session = Depends(get_session),
+) -> Response:
+    """Supervisors: the ports, each leading to its day."""
+    _posted, ports = _ports(session, user)
+    if _posted is not None:
+        ports = [_posted]
+    return render(request, "ports.html", {"ports": ports})
+
+
+@router.get("/ports/{code}")
+def port_today(
+    code: str,
+    request: Request,
+    user: User = Depends(page_for(Permission.PORT_LIVE_READ)),
+    session: Session = Depends(get_session),
+) -> Response:
+    """Supervisors: a port's day so far (or a past day, ?day=YYYY-MM-DD): crossings per hour
+    and direction, checks per decision, watchlist matches, each officer's checks and
+    overrides. Refreshes itself every minute."""
+    today = clock_of(request).today()
+    day = today
+    raw = request.query_params.get("day", "")
+    if raw:
+        try:
+            day = date.fromisoformat(raw)
+        except ValueError:
+            return render(request, "error.html", {"error": "missing"}, 404)
+    found = attempt(request, session, lambda: port_live.port_day(session, code[:8], day))
+    if isinstance(found, Refused):
+        return render(request, "error.html", {"error": "missing"}, found.status)
+    ctx = {
+        "p": found,
+        "live": day == today,
+        "updated": clock_of(request).now(),
+        "previous": (day - timedelta(days=1)).isoformat(),
+        "following": (day + timedelta(days=1)).isoformat() if day < today else None,
+    }
+    return render(request, "port_day.html", ctx)
