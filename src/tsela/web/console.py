@@ -4,7 +4,9 @@ crossing with one key, or override a REFER/DENY with a written reason.
 
 Works from the keyboard alone: the scan box has focus, a scanner's final Enter submits a
 complete MRZ, the record button has focus after a CLEAR, R records, N starts a new scan.
-The MRZ and names travel in POST bodies only; redirects carry the crossing id.
+The MRZ and names travel in POST bodies only; redirects carry ids. A check's result is its
+own page (POST /console/check redirects to GET /console/checks/{id}, shown from the stored
+check by ``services.check_view``): reloading it or going Back sends nothing again.
 """
 
 from __future__ import annotations
