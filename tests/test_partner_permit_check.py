@@ -322,6 +322,11 @@ def test_the_console_takes_the_permit_and_says_it_in_sesotho(  # type: ignore[no
     said = html.unescape(page.text)
     assert f"Seasonal farm-work permit {number}, e fanoeng ke Lesotho" in said
     assert 'data-code="stay.overstay"' not in page.text
+    # The check's page (reached by redirect) counts the stay as the check did, with the
+    # permit shown at the desk: no overstay beside the reason that lifts the limit.
+    assert 'id="overstay-days"' not in page.text
+    again = officer.get(str(page.url))  # a reload shows the same
+    assert 'data-code="permit.presented"' in again.text and 'id="overstay-days"' not in again.text
 
 
 # --------------------------------------------------------------------------- the pure part

@@ -224,8 +224,9 @@ class _Forms(HTMLParser):
             self._current = None
 
 
-# Fields a GET form may carry (they end up in URLs and logs): codes, dates, flags.
-GET_FIELDS = {"type", "port", "day", "reviewed"}
+# Fields a GET form may carry (they end up in URLs and logs): codes, dates, flags, staff
+# usernames (the review filter by officer); never a traveller's data.
+GET_FIELDS = {"type", "port", "day", "reviewed", "decision", "officer"}
 
 
 def _forms(html: str) -> list[dict[str, object]]:
@@ -239,7 +240,7 @@ def test_every_form_posts_with_a_csrf_token_or_carries_only_codes(web, make_user
     person = add_traveller(engine)[0].id
     employer = add_employer(engine)
     pages = {
-        Role.BORDER_OFFICER: ["/console"],
+        Role.BORDER_OFFICER: ["/console", "/console/search"],
         Role.SUPERVISOR: ["/review", "/console"],
         Role.PERMIT_OFFICER: ["/desk"],
         Role.WORKER: ["/me", "/me/apply", "/me/apply?type=STUDY"],
@@ -388,7 +389,7 @@ def test_every_control_has_a_label_and_every_page_one_heading(web, make_user, en
     employer = add_employer(engine)
     pages = {
         None: ["/login", "/verify"],
-        Role.BORDER_OFFICER: ["/console"],
+        Role.BORDER_OFFICER: ["/console", "/console/search"],
         Role.SUPERVISOR: ["/review", "/console"],
         Role.PERMIT_OFFICER: ["/desk"],
         Role.WORKER: ["/me", "/me/apply", "/me/apply?type=STUDY", "/me/apply?type=SEASONAL"],

@@ -29,6 +29,7 @@ class Permission(StrEnum):
     REFUSAL_GROUNDS_READ = "refusal_grounds_read"  # the grounds a refusal may give
     ENTRY_BAN_DECIDE = "entry_ban_decide"  # impose, lift or shorten an entry ban
     WAITS_STAFFING_READ = "waits_staffing_read"  # desks open against the queue, by hour
+    PORT_LIVE_READ = "port_live_read"  # a port's day: volumes by hour, hits, overrides by officer
     DOCUMENT_READ = "document_read"  # read a passport's machine-readable zone
     STAY_EVALUATE = "stay_evaluate"  # days of stay of any traveller
     WATCHLIST_SCREEN = "watchlist_screen"  # screen names and documents against the lists
@@ -65,6 +66,7 @@ TABLE: dict[Permission, frozenset[Role]] = {
     ),
     Permission.ENTRY_BAN_DECIDE: frozenset({R.SUPERVISOR}),
     Permission.WAITS_STAFFING_READ: frozenset({R.SUPERVISOR, R.ANALYST}),
+    Permission.PORT_LIVE_READ: frozenset({R.SUPERVISOR}),
     Permission.DOCUMENT_READ: frozenset(
         {R.BORDER_OFFICER, R.SUPERVISOR, R.PERMIT_OFFICER, R.ADMIN}
     ),

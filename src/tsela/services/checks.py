@@ -750,6 +750,7 @@ def run_check(
         reasons=[r.as_dict() for r in reasons],
         mrz_valid=not mrz_errors,
         offline=offline,
+        stay=stay.as_dict() if stay else None,
         **child_service.columns(child),
     )
     # A plain INSERT: the check is written once and never read back in this transaction,

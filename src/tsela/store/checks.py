@@ -34,6 +34,11 @@ class BorderCheck(Record, Base):
     reviewed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
     reviewed_at: Mapped[datetime | None] = mapped_column()
     review_note: Mapped[str | None] = mapped_column(Text)
+    # The days of stay as the check counted them, with whatever the traveller showed at the
+    # desk (a partner's permit is known only then): the check's page shows this, not a sum
+    # made again later. None on checks made before it was kept, and for travellers with no
+    # stay rule.
+    stay: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # A child traveller (tsela.domain.children): how the child travels, the documents seen.
     child_case: Mapped[str | None] = mapped_column(String(16))
     child_documents: Mapped[list[str] | None] = mapped_column(JSON)

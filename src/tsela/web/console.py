@@ -4,13 +4,16 @@ crossing with one key, or override a REFER/DENY with a written reason.
 
 Works from the keyboard alone: the scan box has focus, a scanner's final Enter submits a
 complete MRZ, the record button has focus after a CLEAR, R records, N starts a new scan.
-The MRZ and names travel in POST bodies only; redirects carry the crossing id.
+The MRZ and names travel in POST bodies only; redirects carry ids. A check's result is its
+own page (POST /console/check redirects to GET /console/checks/{id}, shown from the stored
+check by ``services.check_view``): reloading it or going Back sends nothing again.
 """
 
 from __future__ import annotations
 
 import secrets
 import uuid
+from datetime import date
 from typing import TypedDict
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -29,8 +32,8 @@ from tsela.domain.values import Direction
 from tsela.kernel.access import Permission
 from tsela.kernel.actor import Actor
 from tsela.reference import UnknownPortError, country_name
+from tsela.services import check_view, declarations
 from tsela.services import checks as svc
-from tsela.services import declarations
 from tsela.services.permits import presented as presented_permits
 from tsela.store.models import PortOfEntry, User
 from tsela.web.errors import Refused, attempt
@@ -81,9 +84,13 @@ def _console(
     recorded: str | None = None,
     called: bool = False,
     status_code: int = 200,
+    typed: dict[str, str] | None = None,
+    shown: check_view.ShownCheck | None = None,
 ) -> Response:
     posted, ports = _ports(session, user)
     ctx = {
+        "typed": {k: "" for k in TYPED} | (typed or {}),
+        "shown": shown,
         "posted": posted,
         "ports": ports,
         "port_code": port_code or (posted.code if posted else ""),
@@ -141,6 +148,32 @@ def console(
     )
 
 
+TYPED = ("mrz", "document_number", "issuing_state", "surname", "given_names", "nationality",
+         "birth_date", "sex", "declaration", "permit")  # fmt: skip
+
+
+def _traveller(typed: dict[str, str]) -> svc.TravellerDetails | str | None:
+    """The traveller typed by hand (no readable MRZ, a document not yet known), None if
+    nothing was typed about them, or the message saying what is wrong with it."""
+    if not any(typed[k] for k in ("surname", "given_names", "nationality", "birth_date")):
+        return None
+    if not typed["surname"] or not typed["nationality"]:
+        return N_("To register the traveller, type at least the surname and the nationality.")
+    born: date | None = None
+    if typed["birth_date"]:
+        try:
+            born = date.fromisoformat(typed["birth_date"])
+        except ValueError:
+            return N_("The date of birth is not a date: write it as YYYY-MM-DD.")
+    return svc.TravellerDetails(
+        surname=typed["surname"][:60],
+        given_names=typed["given_names"][:80],
+        nationality=typed["nationality"][:3],
+        birth_date=born,
+        sex=typed["sex"] if typed["sex"] in ("M", "F", "X") else "X",
+    )
+
+
 @router.post("/console/check")
 def check(
     request: Request,
@@ -152,44 +185,65 @@ def check(
     port: str = Form(""),
     document_number: str = Form(""),
     issuing_state: str = Form(""),
+    surname: str = Form(""),
+    given_names: str = Form(""),
+    nationality: str = Form(""),
+    birth_date: str = Form(""),
+    sex: str = Form(""),
     child_case: str = Form(""),
     documents_seen: list[str] = Form(default_factory=list),
     adults: str = Form(""),
     declaration: str = Form(""),
     permit: str = Form(""),
 ) -> Response:
-    """Border officers and supervisors: check the traveller whose document was scanned (a
-    child: how they travel, the documents seen, the accompanying adults' document numbers;
-    the pre-arrival declaration and the permit they show, if any: the partner node's
-    permits are known at the check only this way)."""
+    """Border officers and supervisors: check the traveller whose document was scanned, or
+    whose document number was typed (with their particulars, to register one not yet known;
+    a child: how they travel, the documents seen, the accompanying adults' document numbers;
+    the pre-arrival declaration and the permit they show, if any: the partner node's permits
+    are known at the check only this way). The result is shown by the check's own page
+    (Post/Redirect/Get: Back and reload do not send the form again); a refusal shows the
+    form again with what was typed."""
     try:
         way = Direction(direction)
     except ValueError:
         way = Direction.ENTRY
     posted, _ports_list = _ports(session, user)
     port_code = posted.code if posted else port.strip().upper()
+    typed = {
+        "mrz": mrz.strip()[:200],
+        "document_number": document_number.strip()[:20],
+        "issuing_state": issuing_state.strip()[:3],
+        "surname": surname.strip()[:60],
+        "given_names": given_names.strip()[:80],
+        "nationality": nationality.strip()[:3],
+        "birth_date": birth_date.strip()[:10],
+        "sex": sex.strip()[:1].upper(),
+        "declaration": declaration.strip()[:2000],
+        "permit": permit.strip()[:4000],
+    }
     keep = _Keep(direction=way.value, port_code=port_code)
+
+    def again(message: str, status: int) -> Response:
+        return _console(
+            request, session, user, error=message, **keep, typed=typed, status_code=status
+        )
+
     if not port_code:
-        return _console(
-            request, session, user, error=N_("Choose the port."), **keep, status_code=400
-        )
-    if not mrz.strip() and not document_number.strip():
-        return _console(
-            request,
-            session,
-            user,
-            error=N_("Scan the document, or type its number and issuing state."),
-            **keep,
-            status_code=400,
-        )
+        return again(N_("Choose the port."), 400)
+    if not typed["mrz"] and not typed["document_number"]:
+        return again(N_("Scan the document, or type its number and issuing state."), 400)
+    traveller = _traveller(typed) if not typed["mrz"] else None
+    if isinstance(traveller, str):
+        return again(traveller, 400)
     now = clock_of(request).now()
     req = svc.CheckRequest(
         port=port_code,
         direction=way,
         at=now,
-        mrz=mrz.strip()[:200] or None,
-        document_number=document_number.strip()[:20] or None,
-        issuing_state=issuing_state.strip()[:3] or None,
+        mrz=typed["mrz"] or None,
+        document_number=typed["document_number"] or None,
+        issuing_state=typed["issuing_state"] or None,
+        traveller=traveller,
         child=svc.child_service.ChildTravel(
             child_case[:20],
             tuple(d[:40] for d in documents_seen[:10]),
@@ -217,10 +271,45 @@ def check(
         node=settings.node,
     )
     if isinstance(result, Refused):
-        return _console(
-            request, session, user, error=result.message, **keep, status_code=result.status
-        )
-    return _console(request, session, user, result=result, **keep)
+        return again(result.message, result.status)
+    return RedirectResponse(f"/console/checks/{result.check.id}", status_code=303)
+
+
+@router.get("/console/checks/{check_id}")
+def shown_check(
+    check_id: uuid.UUID,
+    request: Request,
+    user: User = Depends(page_for(Permission.CHECK_RECORD)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> Response:
+    """Border officers and supervisors: a check's result, from the check as stored: the
+    decision and every reason, the traveller, days of stay, recent crossings; record the
+    crossing, override, or refuse entry from here."""
+    shown = attempt(
+        request,
+        session,
+        lambda: check_view.shown(
+            session,
+            node=settings.node,
+            viewer=Actor.of(user, settings.node),
+            check_id=check_id,
+            source=client_source(request),
+        ),
+        actor=user.username,
+        node=settings.node,
+    )
+    if isinstance(shown, Refused):
+        return _console(request, session, user, error=shown.message, status_code=shown.status)
+    return _console(
+        request,
+        session,
+        user,
+        result=shown.result,
+        shown=shown,
+        direction=shown.result.check.direction.value,
+        port_code=shown.port_code,
+    )
 
 
 @router.post("/console/record")
