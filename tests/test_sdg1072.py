@@ -206,10 +206,14 @@ def test_bad_input_is_refused_precisely_and_nothing_is_kept(
     assert stored(engine) == 0
 
 
-def test_a_year_that_is_not_a_number_is_refused(api: TestClient, auth_headers) -> None:  # type: ignore[no-untyped-def]
+def test_a_year_that_is_not_a_number_is_refused(api: TestClient, auth_headers, engine) -> None:  # type: ignore[no-untyped-def]
+    # A year is digits: anything else names no assessment (and PUT on the questionnaire is
+    # a method it does not have, not an attempt to save a year called "questionnaire").
     secretariat = auth_headers(Role.SECRETARIAT)
     answer = api.put(f"{URL}/twenty", json=body({"1a": "yes"}), headers=secretariat)
-    assert answer.status_code == 422 and answer.json()["detail"][0]["loc"] == ["path", "year"]
+    assert answer.status_code == 404
+    assert api.put(f"{URL}/questionnaire", json={}, headers=secretariat).status_code == 405
+    assert stored(engine) == 0
 
 
 # -- the page ----------------------------------------------------------------------------------

@@ -176,7 +176,7 @@ def assessments(
 YEAR = Path(description="The year assessed", examples=[2026])
 
 
-@router.get("/{year}", response_model=AssessmentOut, responses=error_responses(404))
+@router.get("/{year:int}", response_model=AssessmentOut, responses=error_responses(404))
 def assessment(
     year: int = YEAR,
     session: Session = Depends(get_session),
@@ -187,7 +187,7 @@ def assessment(
     return _out(svc.get(session, settings.node, year))
 
 
-@router.put("/{year}", response_model=AssessmentOut)
+@router.put("/{year:int}", response_model=AssessmentOut, responses=error_responses(404))
 def save_assessment(
     body: AssessmentIn,
     year: int = YEAR,
