@@ -230,7 +230,13 @@ def test_an_officer_finds_a_traveller_in_either_sesotho_spelling(
     assert "TŠEPO LINEO MOSHOESHOE" in officer.get(sent.headers["location"]).text
     # Audited as a read of personal data: who searched and whom it showed, not the names.
     with session_factory(engine)() as s:
-        kept = list(s.scalars(select(AuditEvent).where(AuditEvent.action == "person.search")))
+        kept = list(
+            s.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.action == "person.search")
+                .order_by(AuditEvent.id)  # UUIDv7: the order they were written
+            )
+        )
     assert [e.actor for e in kept] == ["lerato"] * 3
     assert kept[0].detail["found"] == 1 and len(kept[0].detail["shown"]) == 1
     assert "MOSHOESHOE" not in str([e.detail for e in kept]).upper()

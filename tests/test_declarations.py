@@ -120,7 +120,11 @@ def test_declare_then_the_check_shows_the_answers(
         assert (kept.issuing_state, kept.document_number, kept.node) == ("LSO", NUMBER, "LS")
         assert kept.used_at == NOW and kept.used_port == "MSU"
         assert kept.id.version == 7
-        logged = s.scalars(select(AuditEvent).where(AuditEvent.action.like("declaration.%"))).all()
+        logged = s.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.action.like("declaration.%"))
+            .order_by(AuditEvent.id)  # UUIDv7: the order they were written (the clock stands still)
+        ).all()
     assert [(e.action, e.detail["outcome"]) for e in logged] == [
         ("declaration.make", "made"),
         ("declaration.use", "accepted"),

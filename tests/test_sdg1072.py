@@ -158,7 +158,11 @@ def test_the_secretariat_saves_a_year_and_analysts_read_its_scores(
     listed = api.get(URL, headers=analyst).json()
     assert [a["year"] for a in listed] == [2026]
     with session_factory(engine)() as s:
-        events = s.scalars(select(AuditEvent).where(AuditEvent.action == "sdg1072.save")).all()
+        events = s.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.action == "sdg1072.save")
+            .order_by(AuditEvent.id)  # UUIDv7: the order they were written
+        ).all()
         assert len(events) == 2
         assert events[1].detail["changed"] == ["1a", "1c", "1d"]
 
