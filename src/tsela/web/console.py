@@ -275,18 +275,11 @@ def check(
     return RedirectResponse(f"/console/checks/{result.check.id}", status_code=303)
 
 
-@router.get("/console/checks/{check_id}")
-def shown_check(
-    check_id: uuid.UUID,
-    request: Request,
-    user: User = Depends(page_for(Permission.CHECK_RECORD)),
-    session: Session = Depends(get_session),
-    settings: Settings = Depends(get_settings),
-) -> Response:
-    """Border officers and supervisors: a check's result, from the check as stored: the
-    decision and every reason, the traveller, days of stay, recent crossings; record the
-    crossing, override, or refuse entry from here."""
-    shown = attempt(
+def stored_check(
+    request: Request, session: Session, user: User, settings: Settings, check_id: uuid.UUID
+) -> check_view.ShownCheck | Refused:
+    """A check as stored, seen by ``user`` (the view is audited), or why it may not be."""
+    return attempt(
         request,
         session,
         lambda: check_view.shown(
@@ -299,6 +292,20 @@ def shown_check(
         actor=user.username,
         node=settings.node,
     )
+
+
+@router.get("/console/checks/{check_id}")
+def shown_check(
+    check_id: uuid.UUID,
+    request: Request,
+    user: User = Depends(page_for(Permission.CHECK_RECORD)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> Response:
+    """Border officers and supervisors: a check's result, from the check as stored: the
+    decision and every reason, the traveller, days of stay, recent crossings; record the
+    crossing, override, or refuse entry from here."""
+    shown = stored_check(request, session, user, settings, check_id)
     if isinstance(shown, Refused):
         return _console(request, session, user, error=shown.message, status_code=shown.status)
     return _console(

@@ -21,10 +21,10 @@ from tsela.config import Settings
 from tsela.kernel.access import Permission
 from tsela.kernel.actor import Actor
 from tsela.reference import country_name
-from tsela.services import check_view, port_live
+from tsela.services import port_live
 from tsela.services import traveller_search as svc
 from tsela.store.models import User
-from tsela.web.console import DECISIONS, _ports
+from tsela.web.console import DECISIONS, _ports, stored_check
 from tsela.web.errors import Refused, attempt
 from tsela.web.i18n import N_
 from tsela.web.nav import add_nav
@@ -135,19 +135,7 @@ def sheet(
     """Border officers and supervisors: the secondary-inspection sheet of a check, to print
     and take along with the traveller: why the check referred them, who they are, their
     document, stay and crossings, and the boxes the inspecting officer fills in."""
-    shown = attempt(
-        request,
-        session,
-        lambda: check_view.shown(
-            session,
-            node=settings.node,
-            viewer=Actor.of(user, settings.node),
-            check_id=check_id,
-            source=client_source(request),
-        ),
-        actor=user.username,
-        node=settings.node,
-    )
+    shown = stored_check(request, session, user, settings, check_id)
     if isinstance(shown, Refused):
         kind = "forbidden" if shown.status == 403 else "missing"
         return render(request, "error.html", {"error": kind}, shown.status)
