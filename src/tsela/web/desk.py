@@ -3,6 +3,7 @@ evidence and history, decisions with a reason, and issuing the signed permit."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from urllib.parse import urlencode
 
@@ -280,17 +281,7 @@ def issue(
     settings: Settings = Depends(get_settings),
 ) -> Response:
     """Permit officers: issue an approved permit, signed with this node's active key."""
-    actor = Actor.of(user, settings.node)
-    now: datetime = clock_of(request).now()
-
-    def issue() -> None:
-        signer = KeyStore(settings.var_dir, settings.node).signer(now)
-        svc.issue(session, actor, permit_id, signer, clock_of(request).today(), now)
-
-    done = attempt(request, session, issue, also=(KeyStoreError,))
-    if isinstance(done, Refused):
-        return _refused(request, session, user, settings, permit_id, done)
-    return _after(permit_id, "issued")
+    return _signed(request, session, user, settings, permit_id, svc.issue, "issued")
 
 
 @router.post("/desk/permits/{permit_id}/evidence")
@@ -349,17 +340,32 @@ def extend(
     settings: Settings = Depends(get_settings),
 ) -> Response:
     """Permit officers: extend a permit in force to its programme's end (signed again)."""
+    return _signed(request, session, user, settings, permit_id, svc.extend, "extended")
+
+
+def _signed(
+    request: Request,
+    session: Session,
+    user: User,
+    settings: Settings,
+    permit_id: str,
+    sign: Callable[..., object],
+    done_word: str,
+) -> Response:
+    """Issue or extend: the permit signed again with this node's active key (a key that
+    cannot be read is a refusal shown on the page, like the service's own)."""
     actor = Actor.of(user, settings.node)
-    now: datetime = clock_of(request).now()
+    clock = clock_of(request)
+    now: datetime = clock.now()
 
-    def extend() -> None:
+    def work() -> None:
         signer = KeyStore(settings.var_dir, settings.node).signer(now)
-        svc.extend(session, actor, permit_id, signer, clock_of(request).today(), now)
+        sign(session, actor, permit_id, signer, clock.today(), now)
 
-    done = attempt(request, session, extend, also=(KeyStoreError,))
+    done = attempt(request, session, work, also=(KeyStoreError,))
     if isinstance(done, Refused):
         return _refused(request, session, user, settings, permit_id, done)
-    return _after(permit_id, "extended")
+    return _after(permit_id, done_word)
 
 
 def end_date_of(text: str) -> date:
