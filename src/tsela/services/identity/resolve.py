@@ -171,7 +171,7 @@ def recluster(session: Session, actor: Actor, *, keys: Iterable[str] | None = No
     if keys is not None:
         idents = select(IdentityRecord.identity_id).where(IdentityRecord.record_key.in_(list(keys)))
         rec_q = rec_q.where(IdentityRecord.identity_id.in_(idents))
-    previous = dict(session.execute(rec_q).tuples())
+    previous: dict[str, uuid.UUID] = {k: v for k, v in session.execute(rec_q)}
     scope = set(previous)
     links: list[Link] = []
     rejected: list[tuple[str, str]] = []
@@ -246,8 +246,10 @@ def resolve(
         status = "auto" if pair.probability >= auto else "pending"
         row = known.get(k)
         if row is None:
+            pair_id = new_id()
             session.add(
                 IdentityPair(
+                    id=pair_id,
                     node=actor.node,
                     left_key=pair.left,
                     right_key=pair.right,
@@ -266,8 +268,13 @@ def resolve(
                     action="identity.auto_linked",
                     node=actor.node,
                     entity="identity_pair",
-                    entity_id=f"{pair.left} {pair.right}",
-                    detail={"probability": round(pair.probability, 6), "model": result.version},
+                    entity_id=pair_id,
+                    detail={
+                        "left": pair.left,
+                        "right": pair.right,
+                        "probability": round(pair.probability, 6),
+                        "model": result.version,
+                    },
                     source=actor.source,
                     at=now,
                 )
@@ -287,8 +294,13 @@ def resolve(
                 else "identity.auto_link_withdrawn",
                 node=actor.node,
                 entity="identity_pair",
-                entity_id=f"{row.left_key} {row.right_key}",
-                detail={"probability": round(pair.probability, 6), "model": result.version},
+                entity_id=row.id,
+                detail={
+                    "left": row.left_key,
+                    "right": row.right_key,
+                    "probability": round(pair.probability, 6),
+                    "model": result.version,
+                },
                 source=actor.source,
                 at=now,
             )
@@ -305,8 +317,8 @@ def resolve(
                 action="identity.auto_link_withdrawn",
                 node=actor.node,
                 entity="identity_pair",
-                entity_id=f"{row.left_key} {row.right_key}",
-                detail={"model": result.version},
+                entity_id=row.id,
+                detail={"left": row.left_key, "right": row.right_key, "model": result.version},
                 source=actor.source,
                 at=now,
             )

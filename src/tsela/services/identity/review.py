@@ -87,7 +87,7 @@ def _need(actor: Actor, permission: Permission, action: str, what: str) -> None:
             "Your role (%(role)s) may not %(what)s.",
             role=str(actor.role),
             what=what,
-            audit=AuditNote(f"identity.{action}_refused", "identity", what),
+            audit=AuditNote(f"identity.{action}_refused", "identity", ""),
         )
 
 
@@ -198,8 +198,10 @@ def decide(
         session,
         actor,
         f"identity.pair_{status}",
-        f"{row.left_key} {row.right_key}",
+        str(row.id),
         {
+            "left": row.left_key,
+            "right": row.right_key,
             "before": before,
             "probability": round(row.probability, 6),
             "note": row.note,
@@ -251,7 +253,13 @@ def link(session: Session, actor: Actor, left: str, right: str, note: str = "") 
     )
     session.flush()
     recluster(session, actor, keys=[lk, rk])
-    _audit(session, actor, "identity.pair_linked", f"{lk} {rk}", {"manual": True, "note": row.note})
+    _audit(
+        session,
+        actor,
+        "identity.pair_linked",
+        str(row.id),
+        {"left": lk, "right": rk, "manual": True, "note": row.note},
+    )
     return show(session, actor, left)
 
 
@@ -323,9 +331,9 @@ def unlink(session: Session, actor: Actor, key: str, note: str = "") -> Identity
         session,
         actor,
         "identity.unlinked",
-        key,
+        str(rec.identity_id),
         {
-            "identity": str(rec.identity_id),
+            "record": key,
             "from": [o.record_key for o in others],
             "note": note,
             "changed": len(changed),
