@@ -6,7 +6,9 @@ documents made from them are extras (``pyproject.toml``):
 
 - ``observatory``: the analytics copy and its indicators, the open-data release, the
   exit/entry matching report and synthetic data (Arrow, DuckDB, SciPy);
-- ``report``: charts, PDFs and spreadsheets (Altair, vl-convert, WeasyPrint, openpyxl).
+- ``report``: charts, PDFs and spreadsheets (Altair, vl-convert, WeasyPrint, openpyxl);
+- ``identity``: batch identity resolution (Splink on DuckDB);
+- ``spark``: the same resolution on Spark (pyspark; needs Java), outside ``all``.
 
 The modules below are imported only inside the functions that need them, so a lean install
 starts and checks travellers; a command or request that needs a missing one ends with the
@@ -25,6 +27,8 @@ EXTRAS: dict[str, str] = {
     "vl_convert": "report",
     "weasyprint": "report",
     "openpyxl": "report",
+    "splink": "identity",
+    "pyspark": "spark",
 }
 
 

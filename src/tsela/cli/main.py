@@ -124,6 +124,7 @@ def register_subcommands() -> None:
     from tsela.cli import admin as admin_cli
     from tsela.cli import exchange as exchange_cli
     from tsela.cli import governance as governance_cli
+    from tsela.cli import identity as identity_cli
     from tsela.cli import mrz as mrz_cli
     from tsela.cli import observatory as observatory_cli
     from tsela.cli import ops as ops_cli
@@ -143,6 +144,7 @@ def register_subcommands() -> None:
         port_cli,
         observatory_cli,
         exchange_cli,
+        identity_cli,
     ):
         module.register(app)
     stay_cli.register(app)

@@ -42,6 +42,9 @@ class Permission(StrEnum):
     EMPLOYER_PORTAL = "employer_portal"  # the employer's pages (/employer)
     EXCHANGE_READ = "exchange_read"  # the node exchange's state
     MATCHING_READ = "matching_read"  # identities matched across the nodes
+    IDENTITY_READ = "identity_read"  # resolved identities and the review queue
+    IDENTITY_DECIDE = "identity_decide"  # link, reject, defer a pair; unlink a record
+    IDENTITY_RESOLVE = "identity_resolve"  # run batch identity resolution, train its model
     OBSERVATORY_READ = "observatory_read"  # indicators and the observatory's report
     GOVERNANCE_READ = "governance_read"  # the tracker, for those bound to a body
     GOVERNANCE_EDIT = "governance_edit"  # the secretariat: bodies, plans, members, publishing
@@ -80,6 +83,9 @@ TABLE: dict[Permission, frozenset[Role]] = {
     Permission.WORKER_PORTAL: frozenset({R.WORKER}),
     Permission.EMPLOYER_PORTAL: frozenset({R.EMPLOYER}),
     Permission.EXCHANGE_READ: frozenset({R.SUPERVISOR, R.ADMIN}),
+    Permission.IDENTITY_READ: frozenset({R.SUPERVISOR, R.ADMIN}),
+    Permission.IDENTITY_DECIDE: frozenset({R.SUPERVISOR}),
+    Permission.IDENTITY_RESOLVE: frozenset({R.ADMIN}),
     Permission.MATCHING_READ: frozenset({R.SUPERVISOR, R.ANALYST}),
     Permission.OBSERVATORY_READ: frozenset({R.ANALYST, R.SUPERVISOR, R.ADMIN, R.SECRETARIAT}),
     # Any staff may be bound to a body; the binding, not the role, opens the tracker.
