@@ -109,6 +109,16 @@ def model_version(model: dict[str, Any]) -> str:
     return f"f{format_version()}-{hashlib.sha256(body).hexdigest()[:12]}"
 
 
+def check_engine(engine: str) -> None:
+    if engine not in ENGINES:
+        raise Invalid(
+            "identity.engine",
+            "Unknown engine %(engine)s: use %(engines)s.",
+            engine=engine,
+            engines=" or ".join(ENGINES),
+        )
+
+
 def check_model(model: dict[str, Any]) -> None:
     """Refuse a model file written under another comparison format (or not a model at all)."""
     found = model.get(_FORMAT_KEY) if isinstance(model, dict) else None
@@ -136,28 +146,49 @@ def _db_api(engine: str, spark: Any = None) -> Any:
 
         return DuckDBAPI()
     if engine == "spark":
+        from splink.backends.spark import SparkAPI
+
         if spark is None:
-            from pyspark.sql import SparkSession
-
-            spark = SparkSession.builder.master("local[2]").appName("tsela-identity").getOrCreate()
-        from splink import SparkAPI
-
+            spark = local_spark()
         return SparkAPI(spark_session=spark)
-    raise Invalid(
-        "identity.engine", "Unknown engine %(engine)s: use duckdb or spark.", engine=engine
+    check_engine(engine)
+    raise AssertionError(engine)
+
+
+def local_spark(cores: int = 2) -> Any:
+    """A Spark session in local mode with Splink's string-similarity functions (its jar).
+
+    On a cluster, build the session there (with the same ``spark.jars``) and pass it in.
+    """
+    from pyspark.sql import SparkSession
+    from splink.backends.spark import similarity_jar_location
+
+    return (
+        SparkSession.builder.master(f"local[{cores}]")
+        .appName("tsela-identity")
+        .config("spark.jars", similarity_jar_location())
+        .config("spark.sql.shuffle.partitions", str(cores * 4))
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
     )
 
 
 def _input(db_api: Any, engine: str, rows: Sequence[dict[str, Any]], spark: Any) -> Any:
+    if engine == "spark":
+        from pyspark.sql.types import IntegerType, StringType, StructField, StructType
+
+        session = spark or db_api.spark
+        schema = StructType(
+            [
+                StructField(c, IntegerType() if c == "birth_year" else StringType(), True)
+                for c in FEATURES
+            ]
+        )
+        records = [tuple(row.get(c) for c in FEATURES) for row in rows]
+        return db_api.register(session.createDataFrame(records, schema=schema))
     import pandas as pd
 
-    frame = pd.DataFrame.from_records(list(rows), columns=list(FEATURES))
-    if engine == "spark":
-        session = spark or db_api.spark
-        return db_api.register(
-            session.createDataFrame(frame.astype(object).where(frame.notna(), None))
-        )
-    return db_api.register(frame)
+    return db_api.register(pd.DataFrame.from_records(list(rows), columns=list(FEATURES)))
 
 
 def _train(linker: Any) -> None:
@@ -195,8 +226,7 @@ def resolve(
     table = _input(db_api, engine, rows, spark)
     trained: dict[str, Any]
     if model is not None:
-        spec = {k: v for k, v in model.items() if k != _FORMAT_KEY}
-        linker = Linker(table, spec, log_level=logging.ERROR)
+        linker = Linker(table, _for_dialect(model, engine), log_level=logging.ERROR)
     else:
         linker = Linker(table, splink_settings(), log_level=logging.ERROR)
         _train(linker)
@@ -206,6 +236,21 @@ def resolve(
     predictions = linker.inference.predict(threshold_match_probability=review)
     pairs = list(_pairs(predictions))
     return Resolution(pairs, trained, model_version(trained))
+
+
+def _for_dialect(model: dict[str, Any], engine: str) -> dict[str, Any]:
+    """A trained model ready for ``engine``: the comparisons' SQL written for that engine
+    (a model trained on DuckDB runs on Spark), the trained numbers carried over."""
+    fresh = splink_settings().create_settings_dict(sql_dialect_str=engine)
+    fresh["probability_two_random_records_match"] = model["probability_two_random_records_match"]
+    trained = {c["output_column_name"]: c for c in model["comparisons"]}
+    for comp in fresh["comparisons"]:
+        old_levels = trained[comp["output_column_name"]]["comparison_levels"]
+        for level, old in zip(comp["comparison_levels"], old_levels, strict=True):
+            for key in ("m_probability", "u_probability", "tf_adjustment_weight"):
+                if key in old:
+                    level[key] = old[key]
+    return dict(fresh)
 
 
 def _pairs(predictions: Any) -> Iterator[ScoredPair]:

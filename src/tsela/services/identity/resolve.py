@@ -212,6 +212,7 @@ def resolve(
             "identity.resolve_forbidden", "Only an administrator runs identity resolution."
         )
     say = progress or (lambda _msg: None)
+    splink_engine.check_engine(engine)
     model: dict[str, Any] | None = None
     if model_file is not None:
         model = read_model_file(model_file)
