@@ -164,14 +164,14 @@ def _problem(request: Request, message: str, back: str, status: int) -> Response
 def decide(
     request: Request,
     pair_id: str,
-    user: User = Depends(page_for(Permission.IDENTITY_READ)),
+    user: User = Depends(page_for(Permission.IDENTITY_DECIDE)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
     decision: str = Form(""),
     note: str = Form(""),
     from_status: str = Form("pending"),
 ) -> Response:
-    """Link, reject or defer (the service refuses roles that may only read, audited)."""
+    """Supervisors: link, reject or defer, with a note."""
     back = _queue_url(from_status if from_status in QUEUE_STATUSES else "pending")
     the_id = _uuid(pair_id)
     if the_id is None:
@@ -227,7 +227,7 @@ def identity_page(
 @router.post("/identity/unlink")
 def unlink(
     request: Request,
-    user: User = Depends(page_for(Permission.IDENTITY_READ)),
+    user: User = Depends(page_for(Permission.IDENTITY_DECIDE)),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
     key: str = Form(""),
