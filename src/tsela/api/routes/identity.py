@@ -59,7 +59,12 @@ def _actor(permission: Permission, action: str) -> Callable[..., Coroutine[Any, 
                 "Your role (%(role)s) may not %(what)s.",
                 role=user.role.value,
                 what="read identities" if action == "read" else "decide on identities",
-                audit=AuditNote(f"identity.{action}_refused", "identity", request.url.path),
+                audit=AuditNote(
+                    f"identity.{action}_refused",
+                    "identity",
+                    "",
+                    {"method": request.method, "path": request.url.path[:200]},
+                ),
             )
         return Actor.of(user, settings.node, client_source(request))
 
