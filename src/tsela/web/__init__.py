@@ -22,6 +22,7 @@ def install(app: FastAPI) -> None:
         employer,
         exchange,
         governance,
+        identity,
         observatory,
         officer,
         refusals,
@@ -52,6 +53,7 @@ def install(app: FastAPI) -> None:
         sdg,
         governance,
         exchange,
+        identity,
         admin,
     ):
         app.include_router(module.router)

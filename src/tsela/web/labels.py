@@ -157,3 +157,35 @@ FILTERS = {
     "severity_label": severity_label,
     "severity_tone": severity_tone,
 }
+
+
+# Identity review (issue 17): the compared fields and the level codes of the model
+# (tsela.domain.identity.COMPARISONS), said in words; the pair statuses.
+IDENTITY_FIELD: dict[str, str] = {
+    "surname": N_("Surname"),
+    "given_name": N_("Given names"),
+    "birth_date": N_("Birth date"),
+    "sex": N_("Sex"),
+    "nationality": N_("Nationality"),
+    "document": N_("Document number"),
+}
+
+IDENTITY_LEVEL: dict[str, str] = {
+    "missing": N_("missing on one record"),
+    "exact": N_("the same"),
+    "close": N_("nearly the same spelling"),
+    "similar": N_("a similar spelling"),
+    "reversed": N_("surname and given name swapped"),
+    "swapped": N_("day and month swapped"),
+    "typo": N_("one character differs"),
+    "year": N_("only the year is the same"),
+    "differs": N_("different"),
+}
+
+IDENTITY_STATUS: dict[str, tuple[str, str]] = {  # status -> (label, tone of its badge)
+    "pending": (N_("Waiting for review"), "warn"),
+    "deferred": (N_("Deferred"), "info"),
+    "auto": (N_("Linked by the model"), "ok"),
+    "linked": (N_("Linked by a reviewer"), "ok"),
+    "rejected": (N_("Not the same person"), "bad"),
+}
