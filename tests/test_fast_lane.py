@@ -53,8 +53,9 @@ def test_card_numbers_validity_and_what_a_card_may_not_do() -> None:
     # A card serves a year, never beyond the passport it is bound to.
     assert dom.card_valid_to(date(2026, 5, 12), date(2031, 1, 1)) == date(2027, 5, 12)
     assert dom.card_valid_to(date(2026, 5, 12), date(2026, 9, 30)) == date(2026, 9, 30)
-    card = dom.Card("m", "ABCD2345", "LS", "THABO NKOSI", "ZAF", NUMBER,
-                    date(2026, 5, 12), date(2027, 5, 12))  # fmt: skip
+    card = dom.Card(
+        "m", "ABCD2345", "LS", "THABO NKOSI", "ZAF", NUMBER, date(2026, 5, 12), date(2027, 5, 12)
+    )
     assert dom.Card.from_claims(card.claims(NOW)) == card
     assert dom.Card.from_claims({"jti": "m"}) is None
 
@@ -75,8 +76,15 @@ def test_the_lane_refers_anything_but_clear_and_hits_and_bans_suspend() -> None:
     assert dom.answer(Decision.DENY) is dom.Answer.REFER  # the lane refuses no one
     assert dom.selected(0.049, 0.05) and not dom.selected(0.05, 0.05)
     assert not dom.selected(0.0, 0.0)  # a rate of 0: never
-    codes = ["stay.allowed", "watchlist.possible", "entry_ban.partner", "document.stolen",
-             "document.expired", "watchlist.possible", "history.still_inside"]  # fmt: skip
+    codes = [
+        "stay.allowed",
+        "watchlist.possible",
+        "entry_ban.partner",
+        "document.stolen",
+        "document.expired",
+        "watchlist.possible",
+        "history.still_inside",
+    ]
     assert dom.suspends(codes) == ["watchlist.possible", "entry_ban.partner", "document.stolen"]
 
 
@@ -94,8 +102,12 @@ def test_vetting_summary_and_what_blocks_an_approval() -> None:
     vetting = dom.Vetting(hits=(), bans=(), document_expired=False, interview=None)
     assert vetting.blocking() == ["fastlane.no_interview"]
     worse = dom.Vetting(("a hit",), ("a ban",), True, dom.Interview.CONCERNS)
-    assert worse.blocking() == ["fastlane.interview_concerns", "fastlane.watchlist_hit",
-                                "fastlane.entry_ban", "fastlane.document_expired"]  # fmt: skip
+    assert worse.blocking() == [
+        "fastlane.interview_concerns",
+        "fastlane.watchlist_hit",
+        "fastlane.entry_ban",
+        "fastlane.document_expired",
+    ]
     ok = dom.Vetting((), (), False, dom.Interview.SATISFACTORY)
     assert ok.blocking() == []
 
@@ -115,9 +127,11 @@ def test_the_refer_rate_and_seed_come_from_the_environment() -> None:
 @pytest.fixture
 def app_client(engine: Engine, tmp_path: Path) -> Iterator[TestClient]:
     settings = Settings(
-        database_url=engine.url.render_as_string(hide_password=False), node="LS",
-        var_dir=tmp_path, fast_lane_refer_rate=0.05,
-    )  # fmt: skip
+        database_url=engine.url.render_as_string(hide_password=False),
+        node="LS",
+        var_dir=tmp_path,
+        fast_lane_refer_rate=0.05,
+    )
     with TestClient(create_app(settings, engine, FixedClock(NOW))) as client:
         client.app.state.lane_draw = lambda: 0.99  # type: ignore[attr-defined]  # never picked
         yield client
@@ -145,24 +159,41 @@ SCREENING = BorderScreening()
 def applied(engine: Engine, member) -> uuid.UUID:  # type: ignore[no-untyped-def]
     actor, doc = member
     with transaction(session_factory(engine)) as s:
-        m = svc.apply(s, actor, document_id=doc.id, category="commuter", port_code="msu",
-                      statement=STATEMENT, now=NOW)  # fmt: skip
+        m = svc.apply(
+            s,
+            actor,
+            document_id=doc.id,
+            category="commuter",
+            port_code="msu",
+            statement=STATEMENT,
+            now=NOW,
+        )
         return m.id
 
 
 def approved(engine: Engine, tmp_path: Path, member) -> FastLaneMembership:  # type: ignore[no-untyped-def]
     mid = applied(engine, member)
     with transaction(session_factory(engine)) as s:
-        svc.interview(s, OFFICER, mid, outcome="satisfactory", note="Payslips and lease seen.",
-                      now=NOW)  # fmt: skip
-        m = svc.decide(s, SUPERVISOR, mid, approve=True, reason_text="", screening=SCREENING,
-                       var_dir=tmp_path, now=NOW)  # fmt: skip
+        svc.interview(
+            s, OFFICER, mid, outcome="satisfactory", note="Payslips and lease seen.", now=NOW
+        )
+        m = svc.decide(
+            s,
+            SUPERVISOR,
+            mid,
+            approve=True,
+            reason_text="",
+            screening=SCREENING,
+            var_dir=tmp_path,
+            now=NOW,
+        )
         s.expunge(m)
     return m
 
 
-def scan(client: TestClient, headers: dict[str, str], card: str, direction: str = "entry",
-         **extra: Any) -> dict[str, Any]:  # fmt: skip
+def scan(
+    client: TestClient, headers: dict[str, str], card: str, direction: str = "entry", **extra: Any
+) -> dict[str, Any]:
     answer = client.post(
         "/v1/lane/scans",
         json={"port": "MSU", "direction": direction, "card": card},
@@ -203,17 +234,42 @@ def test_apply_vet_approve_then_one_scan_clears_and_records_the_crossing(
         assert found.history.total == 0
         # Not before the interview.
         with pytest.raises(Conflict, match="has not been interviewed") as refused:
-            svc.decide(s, SUPERVISOR, mid, approve=True, reason_text="", screening=SCREENING,
-                       var_dir=tmp_path, now=NOW)  # fmt: skip
+            svc.decide(
+                s,
+                SUPERVISOR,
+                mid,
+                approve=True,
+                reason_text="",
+                screening=SCREENING,
+                var_dir=tmp_path,
+                now=NOW,
+            )
         assert refused.value.code == "fastlane.no_interview"
         # An officer interviews; only a supervisor decides.
-        svc.interview(s, OFFICER, mid, outcome="satisfactory", note="Payslips and lease seen.",
-                      now=NOW)  # fmt: skip
+        svc.interview(
+            s, OFFICER, mid, outcome="satisfactory", note="Payslips and lease seen.", now=NOW
+        )
         with pytest.raises(Forbidden):
-            svc.decide(s, OFFICER, mid, approve=True, reason_text="", screening=SCREENING,
-                       var_dir=tmp_path, now=NOW)  # fmt: skip
-        m = svc.decide(s, SUPERVISOR, mid, approve=True, reason_text="Commuter, clean record",
-                       screening=SCREENING, var_dir=tmp_path, now=NOW)  # fmt: skip
+            svc.decide(
+                s,
+                OFFICER,
+                mid,
+                approve=True,
+                reason_text="",
+                screening=SCREENING,
+                var_dir=tmp_path,
+                now=NOW,
+            )
+        m = svc.decide(
+            s,
+            SUPERVISOR,
+            mid,
+            approve=True,
+            reason_text="Commuter, clean record",
+            screening=SCREENING,
+            var_dir=tmp_path,
+            now=NOW,
+        )
         assert m.status is dom.Status.ACTIVE
         assert (m.valid_from, m.valid_to) == (date(2026, 5, 12), date(2027, 5, 12))
         token = m.token
@@ -225,8 +281,10 @@ def test_apply_vet_approve_then_one_scan_clears_and_records_the_crossing(
     )
     assert status is cred.VerifyStatus.VALID
     assert (claims["holder"], claims["document"], claims["issuing_state"]) == (
-        "THABO NKOSI", NUMBER, "ZAF",
-    )  # fmt: skip
+        "THABO NKOSI",
+        NUMBER,
+        "ZAF",
+    )
 
     entry = scan(app_client, officer, token)
     assert entry["answer"] == "CLEAR" and entry["crossing_id"] is not None
@@ -240,8 +298,14 @@ def test_apply_vet_approve_then_one_scan_clears_and_records_the_crossing(
         kept = s.get(BorderCheck, uuid.UUID(entry["check_id"]))
         assert kept is not None and kept.crossing_id == uuid.UUID(entry["crossing_id"])
         assert any(r["code"] == "fastlane.member" for r in kept.reasons)
-    assert actions(engine) == ["fastlane.apply", "fastlane.vet.read", "fastlane.interview",
-                               "fastlane.approve", "fastlane.scan", "fastlane.scan"]  # fmt: skip
+    assert actions(engine) == [
+        "fastlane.apply",
+        "fastlane.vet.read",
+        "fastlane.interview",
+        "fastlane.approve",
+        "fastlane.scan",
+        "fastlane.scan",
+    ]
 
 
 def test_a_retry_under_the_same_key_answers_the_crossing_recorded(
@@ -286,9 +350,17 @@ def test_an_entry_ban_refers_and_suspends_until_a_supervisor_reinstates(
 ) -> None:  # type: ignore[no-untyped-def]
     m = approved(engine, tmp_path, member)
     assert m.token
-    ban = {"starts_on": "2026-05-01", "ends_on": "2027-04-30", "ground": "B",
-           "traveller": {"surname": "NKOSI", "given_names": "THABO", "nationality": "ZAF",
-                         "birth_date": BIRTH.isoformat()}}  # fmt: skip
+    ban = {
+        "starts_on": "2026-05-01",
+        "ends_on": "2027-04-30",
+        "ground": "B",
+        "traveller": {
+            "surname": "NKOSI",
+            "given_names": "THABO",
+            "nationality": "ZAF",
+            "birth_date": BIRTH.isoformat(),
+        },
+    }
     made = app_client.post("/v1/entry-bans", json=ban, headers=auth_headers("supervisor"))
     assert made.status_code == 201, made.text
     hit = scan(app_client, officer, m.token)
@@ -308,8 +380,9 @@ def test_an_entry_ban_refers_and_suspends_until_a_supervisor_reinstates(
     with transaction(session_factory(engine)) as s:
         with pytest.raises(Invalid, match="at least 10 characters"):
             svc.reinstate(s, SUPERVISOR, m.id, reason_text="ok", now=NOW)
-        svc.reinstate(s, SUPERVISOR, m.id, reason_text="Ban lifted on appeal (case 44/2026)",
-                      now=NOW)  # fmt: skip
+        svc.reinstate(
+            s, SUPERVISOR, m.id, reason_text="Ban lifted on appeal (case 44/2026)", now=NOW
+        )
     assert actions(engine)[-1] == "fastlane.reinstate"
 
 
@@ -319,10 +392,14 @@ def test_a_watchlist_hit_refers_and_suspends(
     m = approved(engine, tmp_path, member)
     assert m.token
     import_watchlist(
-        engine, list_name="SAPS wanted", data=f"name,birth_date,nationality\nThabo Nkosi,"
-        f"{BIRTH.isoformat()},ZAF\n", fmt="csv", actor="test", node="LS",
+        engine,
+        list_name="SAPS wanted",
+        data=f"name,birth_date,nationality\nThabo Nkosi,{BIRTH.isoformat()},ZAF\n",
+        fmt="csv",
+        actor="test",
+        node="LS",
         category="wanted",  # type: ignore[arg-type]
-    )  # fmt: skip
+    )
     hit = scan(app_client, officer, m.token)
     assert (hit["answer"], hit["suspended"]) == ("REFER", True)
     assert any(code.startswith("watchlist.") for code, _ in codes(hit))
@@ -344,19 +421,43 @@ def test_bad_cards_are_referred_with_the_precise_reason(
     assert codes(scan(app_client, officer, "hello"))[0] == ("fastlane.card", "unreadable")
     # A permit's token is not a card (another typ), and an unknown key signs nothing here.
     stranger = cred.Signer("ZZ-1", "LS", cred.Ed25519PrivateKey.generate())
-    unknown_key = stranger.sign(dom.Card(str(m.id), m.number, "LS", "X", "ZAF", NUMBER,
-                                         date(2026, 5, 1), date(2027, 5, 1)).claims(NOW),
-                                typ=dom.TYP)  # fmt: skip
+    unknown_key = stranger.sign(
+        dom.Card(
+            str(m.id), m.number, "LS", "X", "ZAF", NUMBER, date(2026, 5, 1), date(2027, 5, 1)
+        ).claims(NOW),
+        typ=dom.TYP,
+    )
     assert codes(scan(app_client, officer, unknown_key)) == [("fastlane.card", "forged")]
     # A genuine card of a membership this node does not know.
     signer = KeyStore(tmp_path, "LS").signer(NOW)
-    ghost = signer.sign(dom.Card(str(uuid.uuid4()), "ZZZZ2222", "LS", "X", "ZAF", NUMBER,
-                                 date(2026, 5, 1), date(2027, 5, 1)).claims(NOW), typ=dom.TYP)  # fmt: skip
+    ghost = signer.sign(
+        dom.Card(
+            str(uuid.uuid4()),
+            "ZZZZ2222",
+            "LS",
+            "X",
+            "ZAF",
+            NUMBER,
+            date(2026, 5, 1),
+            date(2027, 5, 1),
+        ).claims(NOW),
+        typ=dom.TYP,
+    )
     assert codes(scan(app_client, officer, ghost)) == [("fastlane.card", "unknown")]
     # An older card of the same membership (a newer one was issued): replaced.
-    older = signer.sign(dom.Card(str(m.id), m.number, "LS", "THABO NKOSI", "ZAF", NUMBER,
-                                 date(2026, 5, 1), date(2027, 5, 1)).claims(NOW - timedelta(days=9)),
-                        typ=dom.TYP)  # fmt: skip
+    older = signer.sign(
+        dom.Card(
+            str(m.id),
+            m.number,
+            "LS",
+            "THABO NKOSI",
+            "ZAF",
+            NUMBER,
+            date(2026, 5, 1),
+            date(2027, 5, 1),
+        ).claims(NOW - timedelta(days=9)),
+        typ=dom.TYP,
+    )
     replaced = scan(app_client, officer, older)
     assert ("fastlane.card", "replaced") in codes(replaced) and replaced["answer"] == "REFER"
     with session_factory(engine)() as s:
@@ -365,9 +466,11 @@ def test_bad_cards_are_referred_with_the_precise_reason(
         outcomes = [
             e.detail.get("card")
             for e in s.scalars(
-                select(AuditEvent).where(AuditEvent.action == "fastlane.scan").order_by(AuditEvent.id)
+                select(AuditEvent)
+                .where(AuditEvent.action == "fastlane.scan")
+                .order_by(AuditEvent.id)
             )
-        ]  # fmt: skip
+        ]
     assert outcomes == ["forged", "unreadable", "forged", "unknown", "replaced"]
     assert crossings(engine) == []
 
@@ -377,8 +480,9 @@ def test_an_expired_card_sends_the_member_to_a_desk(
 ) -> None:  # type: ignore[no-untyped-def]
     m = approved(engine, tmp_path, member)
     assert m.token and m.valid_to
-    settings = Settings(database_url=engine.url.render_as_string(hide_password=False),
-                        node="LS", var_dir=tmp_path)  # fmt: skip
+    settings = Settings(
+        database_url=engine.url.render_as_string(hide_password=False), node="LS", var_dir=tmp_path
+    )
     later = FixedClock(datetime(2027, 5, 13, 8, 0, tzinfo=UTC))
     with TestClient(create_app(settings, engine, later)) as client:
         answer = scan(client, officer, m.token)
@@ -393,32 +497,85 @@ def test_applications_are_refused_precisely(
     actor, doc = member
     with transaction(session_factory(engine)) as s:
         with pytest.raises(Invalid, match="why you cross often"):
-            svc.apply(s, actor, document_id=doc.id, category="commuter", port_code="MSU",
-                      statement="often", now=NOW)  # fmt: skip
+            svc.apply(
+                s,
+                actor,
+                document_id=doc.id,
+                category="commuter",
+                port_code="MSU",
+                statement="often",
+                now=NOW,
+            )
         with pytest.raises(Invalid, match="choose the port"):
-            svc.apply(s, actor, document_id=doc.id, category="commuter", port_code="XXX",
-                      statement=STATEMENT, now=NOW)  # fmt: skip
+            svc.apply(
+                s,
+                actor,
+                document_id=doc.id,
+                category="commuter",
+                port_code="XXX",
+                statement=STATEMENT,
+                now=NOW,
+            )
     _other, theirs = add_traveller(engine, "A01000002", surname="DLAMINI", nationality="ZAF")
-    with transaction(session_factory(engine)) as s:
-        with pytest.raises(Invalid, match="one of your own passports"):
-            svc.apply(s, actor, document_id=theirs.id, category="commuter", port_code="MSU",
-                      statement=STATEMENT, now=NOW)  # fmt: skip
+    with (
+        transaction(session_factory(engine)) as s,
+        pytest.raises(Invalid, match="one of your own passports"),
+    ):
+        svc.apply(
+            s,
+            actor,
+            document_id=theirs.id,
+            category="commuter",
+            port_code="MSU",
+            statement=STATEMENT,
+            now=NOW,
+        )
     mid = applied(engine, member)
     with transaction(session_factory(engine)) as s:
         with pytest.raises(Conflict, match="already have an application"):
-            svc.apply(s, actor, document_id=doc.id, category="commuter", port_code="MSU",
-                      statement=STATEMENT, now=NOW)  # fmt: skip
+            svc.apply(
+                s,
+                actor,
+                document_id=doc.id,
+                category="commuter",
+                port_code="MSU",
+                statement=STATEMENT,
+                now=NOW,
+            )
         with pytest.raises(Invalid, match="at least 10 characters"):
-            svc.decide(s, SUPERVISOR, mid, approve=False, reason_text="no", screening=SCREENING,
-                       var_dir=tmp_path, now=NOW)  # fmt: skip
-        svc.decide(s, SUPERVISOR, mid, approve=False, reason_text="Did not come to the interview",
-                   screening=SCREENING, var_dir=tmp_path, now=NOW)  # fmt: skip
+            svc.decide(
+                s,
+                SUPERVISOR,
+                mid,
+                approve=False,
+                reason_text="no",
+                screening=SCREENING,
+                var_dir=tmp_path,
+                now=NOW,
+            )
+        svc.decide(
+            s,
+            SUPERVISOR,
+            mid,
+            approve=False,
+            reason_text="Did not come to the interview",
+            screening=SCREENING,
+            var_dir=tmp_path,
+            now=NOW,
+        )
     with transaction(session_factory(engine)) as s:
         [refused] = svc.mine(s, actor)
         assert refused.status is dom.Status.REFUSED and refused.token is None
         # Refused, one may apply again.
-        svc.apply(s, actor, document_id=doc.id, category="border_resident", port_code="MSU",
-                  statement=STATEMENT, now=NOW)  # fmt: skip
+        svc.apply(
+            s,
+            actor,
+            document_id=doc.id,
+            category="border_resident",
+            port_code="MSU",
+            statement=STATEMENT,
+            now=NOW,
+        )
 
 
 def test_the_lane_answers_officers_at_their_own_port_only(
