@@ -108,7 +108,7 @@ def _member_page(
         "fast_lane_member.html",
         {
             **_labels(),
-            "memberships": memberships,
+            "earlier": [m for m in memberships if m is not current],
             "current": current,
             "qr": Markup(qr_svg(card.token)) if card is not None and card.token else None,
             "documents": svc.documents_of(session, user.person_id),
@@ -501,7 +501,12 @@ def lane_scan(
             f"/lane/scans/{done.check_id}?direction={way.value}", status_code=303
         )
     return _lane(
-        request, session, user, direction=way.value, port_code=port_code, answer=done.as_dict()
+        request,
+        session,
+        user,
+        direction=way.value,
+        port_code=port_code,
+        answer={**done.as_dict(), "recorded": done.crossing_id is not None},
     )
 
 
