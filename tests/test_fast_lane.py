@@ -39,6 +39,7 @@ from tsela.store.checks import BorderCheck
 from tsela.store.db import session_factory, transaction
 from tsela.store.fast_lane import FastLaneMembership
 from tsela.store.models import AuditEvent, Crossing
+from tsela.store.waits import QueueEvent
 
 NOW = datetime(2026, 5, 12, 8, 0, tzinfo=UTC)  # 10:00 at the border
 NUMBER, BIRTH = "A01000001", date(1984, 9, 3)
@@ -298,6 +299,9 @@ def test_apply_vet_approve_then_one_scan_clears_and_records_the_crossing(
         kept = s.get(BorderCheck, uuid.UUID(entry["check_id"]))
         assert kept is not None and kept.crossing_id == uuid.UUID(entry["crossing_id"])
         assert any(r["code"] == "fastlane.member" for r in kept.reasons)
+        # Each scan is a turn at the fast lane: the wait times count that queue apart.
+        turns = s.execute(select(QueueEvent.lane, QueueEvent.kind).order_by(QueueEvent.id)).all()
+        assert [(lane, kind.value) for lane, kind in turns] == [("fast", "turn")] * 2
     assert actions(engine) == [
         "fastlane.apply",
         "fastlane.vet.read",

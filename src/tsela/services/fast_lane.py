@@ -44,7 +44,7 @@ from tsela.kernel.access import Permission
 from tsela.kernel.actor import Actor
 from tsela.kernel.clock import border_day
 from tsela.kernel.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
-from tsela.services import audit
+from tsela.services import audit, waits
 from tsela.services import checks as check_service
 from tsela.services import refusals as refusal_service
 from tsela.services.keys import KeyStore, KeyStoreError
@@ -712,6 +712,18 @@ def scan(
         earlier = check_service.replayed_crossing(session, key, payload)
         if earlier is not None and earlier.check_id is not None:
             return LaneAnswer(dom.Answer.CLEAR, [], earlier.check_id, earlier.id, replayed=True)
+    # Each scan is a turn at the port's fast lane: the wait times count its queue apart.
+    waits.record(
+        session,
+        node=node,
+        port_code=post.code,
+        direction=direction,
+        kind=waits.QueueEventKind.TURN,
+        now=now,
+        lane=waits.FAST,
+        desk=LANE,
+        officer_id=officer.user_id,
+    )
     found = _card(session, text, keys)
     if isinstance(found, Reason):
         audit.record(
