@@ -493,6 +493,19 @@ def test_an_expired_card_sends_the_member_to_a_desk(
     assert answer["answer"] == "REFER"
     [said] = [r for r in answer["reasons"] if r["code"] == "fastlane.card"]
     assert said["variant"] == "expired" and "expired on 2027-05-12" in said["message"]
+    # The card has expired: the member applies again (the renewal is vetted again).
+    actor, doc = member
+    with transaction(session_factory(engine)) as s:
+        again = svc.apply(
+            s,
+            actor,
+            document_id=doc.id,
+            category="commuter",
+            port_code="MSU",
+            statement=STATEMENT,
+            now=later.now(),
+        )
+        assert again.status is dom.Status.APPLIED and again.number != m.number
 
 
 def test_applications_are_refused_precisely(

@@ -30,7 +30,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from tsela.domain import credentials as cred
@@ -152,7 +152,7 @@ def apply(
     now: datetime,
 ) -> FastLaneMembership:
     """A worker applies for themselves. One application or membership at a time (a refused
-    one may be followed by a new application)."""
+    one, or one whose card has expired, may be followed by a new application)."""
     _may(actor, Permission.FASTLANE_APPLY, "apply for the fast lane")
     if actor.person_id is None:
         raise Conflict("fastlane.unlinked", "your account is not linked to a traveller record")
@@ -182,10 +182,12 @@ def apply(
             "say why you cross often (at least %(min)s characters)",
             min=dom.MIN_REASON,
         )
-    held = session.scalar(
-        select(FastLaneMembership.number).where(
-            FastLaneMembership.person_id == actor.person_id,
-            FastLaneMembership.status.in_(dom.OPEN),
+    m_ = FastLaneMembership
+    held = session.scalar(  # a membership whose card has expired is over: apply again
+        select(m_.number).where(
+            m_.person_id == actor.person_id,
+            m_.status.in_(dom.OPEN),
+            or_(m_.valid_to.is_(None), m_.valid_to >= border_day(now)),
         )
     )
     if held is not None:
