@@ -131,6 +131,8 @@ def test_the_one_node_demo_is_populated_and_can_run_again(here: dict[str, str]) 
     assert "officer" in first.stdout and "tsela-demo-2026" in first.stdout
     # The secretariat does not start from an empty tracker.
     assert "Loaded the example governance plan (16 activities" in first.stdout
+    # The demo worker is a fast-lane member, vetted as an application is.
+    assert "Fast lane (LS): the demo worker is member FL-" in first.stdout
     again = tsela("demo", "--single", "--no-serve", env=here)
     assert again.returncode == 0, again.stderr
     assert "Generating" not in again.stdout  # the populated database is kept as it is

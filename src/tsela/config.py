@@ -84,6 +84,11 @@ class Settings:
     exchange_retention_days: int = 30
     exchange_lag_alert_s: int = 300
     clock_at: datetime | None = None  # TSELA_CLOCK: tests and demonstrations only
+    # The fast lane (issue 20): the share of clear scans sent to secondary inspection at
+    # random (TSELA_FAST_LANE_REFER_PERCENT, default 5), and a seed for that draw
+    # (TSELA_FAST_LANE_SEED: tests and demonstrations only; unset, the draw is unpredictable).
+    fast_lane_refer_rate: float = 0.05
+    fast_lane_seed: int | None = None
 
     @property
     def url(self) -> URL:
@@ -146,6 +151,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         exchange_retention_days=_whole_number(env, "TSELA_EXCHANGE_RETENTION_DAYS", 30),
         exchange_lag_alert_s=_whole_number(env, "TSELA_EXCHANGE_LAG_ALERT_S", 300),
         clock_at=_clock_at(env),
+        fast_lane_refer_rate=_percent(env, "TSELA_FAST_LANE_REFER_PERCENT", 5.0) / 100,
+        fast_lane_seed=_whole_number(env, "TSELA_FAST_LANE_SEED", -1)
+        if env.get("TSELA_FAST_LANE_SEED", "").strip()
+        else None,
     )
 
 
@@ -191,6 +200,19 @@ def parse_trusted_proxies(raw: str) -> tuple[str, ...]:
                 "(e.g. 10.0.0.5 or 10.1.0.0/16)"
             ) from None
     return tuple(found)
+
+
+def _percent(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 100:
+        raise ConfigError(f"{name} must be a percentage from 0 to 100 (e.g. 5 or 2.5), not {raw!r}")
+    return value
 
 
 def _whole_number(env: dict[str, str], name: str, default: int) -> int:

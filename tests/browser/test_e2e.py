@@ -116,7 +116,7 @@ def test_a_page_of_another_role_is_refused(new_page) -> None:  # type: ignore[no
     expect(page.get_by_text("Your role may not open this page.")).to_be_visible()
     # The worker's navigation offers only the worker's pages.
     nav = page.get_by_role("navigation", name="Main")
-    expect(nav.get_by_role("link")).to_have_text(["Home", "My permits"])
+    expect(nav.get_by_role("link")).to_have_text(["Home", "My permits", "Fast lane"])
 
 
 def test_officer_overrides_a_deny_from_the_keyboard(new_page) -> None:  # type: ignore[no-untyped-def]

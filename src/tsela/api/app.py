@@ -9,6 +9,7 @@ import gc
 import inspect
 import itertools
 import logging
+import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -79,6 +80,11 @@ def create_app(
 
     # The one wiring of screening into the border check (the port client builds the same).
     app.state.screening = BorderScreening()
+    # The fast lane's draw for referrals at random: unpredictable unless seeded.
+    seed = settings.fast_lane_seed
+    app.state.lane_draw = (
+        random.Random(seed).random if seed is not None else random.SystemRandom().random
+    )
     if settings.clock_at is not None:
         log.warning(
             "TSELA_CLOCK: the clock stands at %s (tests and demonstrations only)",
@@ -139,6 +145,9 @@ def create_app(
     from tsela.api.routes import declarations as declaration_routes
 
     app.include_router(declaration_routes.router)
+    from tsela.api.routes import lane as lane_routes
+
+    app.include_router(lane_routes.router)
     from tsela.api.routes import sdg as sdg_routes
 
     app.include_router(sdg_routes.router)

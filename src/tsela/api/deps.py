@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 
 from fastapi import Request
@@ -64,3 +64,11 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             await run_in_threadpool(session.close)
         else:
             session.close()
+
+
+def lane_draw(request: Request) -> Callable[[], float]:
+    """The app's draw for the fast lane's referrals at random (``create_app`` makes it:
+    seeded by ``TSELA_FAST_LANE_SEED`` for tests and demonstrations, else unpredictable; a
+    test may put its own on ``app.state.lane_draw``)."""
+    draw: Callable[[], float] = request.app.state.lane_draw
+    return draw

@@ -52,7 +52,11 @@ def prepare_node(
     from tsela.services.keys import KeyStore
     from tsela.services.setup import initialise
     from tsela.store.db import make_engine, session_factory
-    from tsela.synth.demo import ensure_demo_accounts, ensure_example_plan
+    from tsela.synth.demo import (
+        ensure_demo_accounts,
+        ensure_example_plan,
+        ensure_fast_lane_member,
+    )
     from tsela.synth.extras import add_extras, border_samples, has_extras, population_in_store
     from tsela.synth.run import existing_persons
 
@@ -92,6 +96,12 @@ def prepare_node(
                 console.print(f"Added {added.describe()}")
         logins = ensure_demo_accounts(engine, cfg.node, clock().today(), linked=linked)
         planned = ensure_example_plan(engine, cfg.node, clock().now())
+        member = ensure_fast_lane_member(engine, cfg.node, cfg.var_dir, clock().now())
+        if member:
+            console.print(
+                f"Fast lane ({cfg.node}): the demo worker is member {member}; the card is on "
+                "/me/fast-lane (login worker), scan it at /lane (login officer)"
+            )
         if planned:
             console.print(
                 f"Loaded the example governance plan ({planned} activities, marked EXAMPLE)"

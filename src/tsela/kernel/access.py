@@ -35,6 +35,9 @@ class Permission(StrEnum):
     WATCHLIST_SCREEN = "watchlist_screen"  # screen names and documents against the lists
     WATCHLIST_IMPORT = "watchlist_import"  # import a list through the API
     WATCHLIST_MANAGE = "watchlist_manage"  # the lists' administration page
+    FASTLANE_APPLY = "fastlane_apply"  # apply for the fast lane, see one's card (one's own)
+    FASTLANE_VET = "fastlane_vet"  # the applications: screening, history, the interview
+    FASTLANE_DECIDE = "fastlane_decide"  # approve or refuse, suspend or reinstate a member
     PERMIT_APPLY = "permit_apply"  # apply, add evidence, submit, renew, read (one's own)
     PERMIT_SPONSOR = "permit_sponsor"  # an employer's side: its workers, end of employment
     PERMIT_DECIDE = "permit_decide"  # the permit office: any permit, decide, issue, employers
@@ -77,6 +80,9 @@ TABLE: dict[Permission, frozenset[Role]] = {
     Permission.WATCHLIST_SCREEN: frozenset({R.BORDER_OFFICER, R.SUPERVISOR, R.ADMIN}),
     Permission.WATCHLIST_IMPORT: frozenset({R.SUPERVISOR, R.ADMIN}),
     Permission.WATCHLIST_MANAGE: frozenset({R.ADMIN}),
+    Permission.FASTLANE_APPLY: frozenset({R.WORKER}),
+    Permission.FASTLANE_VET: frozenset({R.BORDER_OFFICER, R.SUPERVISOR}),
+    Permission.FASTLANE_DECIDE: frozenset({R.SUPERVISOR}),
     Permission.PERMIT_APPLY: frozenset({R.WORKER, R.EMPLOYER}) | _PERMIT_OFFICE,
     Permission.PERMIT_SPONSOR: frozenset({R.EMPLOYER}) | _PERMIT_OFFICE,
     Permission.PERMIT_DECIDE: _PERMIT_OFFICE,

@@ -541,12 +541,14 @@ def run_check(
     source: str = "",
     declaration: declarations.Presented | None = None,
     permit: presented_permits.Presented | None = None,
+    lane: Sequence[dec.Reason] = (),
 ) -> CheckResult:
     """Check the traveller of ``request`` (nothing is committed: the caller does). The stay
     is the domain's (``stay.assess_crossing``); ``screening`` (the app's, see
     ``screening_link.BorderScreening``) asks the watchlists in this session; without it no
     list is consulted. ``permit``: the permit token the officer scanned, if any
-    (``services.permits.presented``)."""
+    (``services.permits.presented``). ``lane``: what the fast lane adds (the member's card,
+    a referral at random: ``services.fast_lane``), weighed with the check's own reasons."""
     now = now or clock.now()
     country = NODE_COUNTRY[node]
     _check_text(request)
@@ -732,6 +734,7 @@ def run_check(
         source=source,
     )  # fmt: skip
     reasons += declared.reasons
+    reasons += lane
 
     reasons = dec.ordered(reasons)
     decision = dec.decide(reasons)

@@ -27,7 +27,7 @@ from tsela.store.waits import QueueEvent, QueueEventKind
 __all__ = ["QueueEventKind", "current", "forecast", "history", "record"]
 
 LANES = ("general", "fast")
-GENERAL = "general"
+GENERAL, FAST = LANES
 # A moment more than this ahead of the server's clock is a device with a wrong clock.
 CLOCK_SLACK = timedelta(minutes=5)
 # A queue event older than this is not "now" any more: a device replaying an old buffer

@@ -279,3 +279,5 @@ from tsela.store import refusals  # noqa: E402,F401
 from tsela.store import declarations  # noqa: E402,F401
 from tsela.store import sdg  # noqa: E402,F401
 from tsela.store import identity  # noqa: E402,F401
+
+from tsela.store import fast_lane  # noqa: E402,F401

@@ -7,16 +7,21 @@ so the accounts follow whatever population the store holds.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 
 from sqlalchemy import Engine, select
 
+from tsela.kernel.actor import Actor
 from tsela.services import audit
 from tsela.services.accounts import create_user
 from tsela.store.db import session_factory, transaction
 from tsela.store.models import Employer, Person, Role, User
 from tsela.synth.extras import demo_links
+
+log = logging.getLogger(__name__)
 
 DEMO_PASSWORD = "tsela-demo-2026"
 DEMO_USERS = [
@@ -141,3 +146,68 @@ def ensure_example_plan(engine: Engine, node: str, now: datetime) -> int:
             return 0
         report = gi.import_example(s, operator("demo", node), node, now)
     return len(report.created)
+
+
+def ensure_fast_lane_member(engine: Engine, node: str, var_dir: Path, now: datetime) -> str:
+    """The demo worker as a fast-lane member (issue 20, item 2), vetted through the services
+    as a real application is: applied, screened, interviewed by ``officer``, approved by
+    ``supervisor``. Returns the card number ("" when the worker has no passport or the
+    vetting finds something: the demo then shows the application flow only)."""
+    from tsela.domain import fast_lane as lane
+    from tsela.kernel.errors import TselaError
+    from tsela.services import fast_lane
+    from tsela.services.screening_link import BorderScreening
+    from tsela.store.fast_lane import FastLaneMembership
+
+    with transaction(session_factory(engine)) as s:
+        worker = s.scalar(select(User).where(User.username == "worker"))
+        if worker is None or worker.person_id is None:
+            return ""
+        held = s.scalar(
+            select(FastLaneMembership.number).where(
+                FastLaneMembership.person_id == worker.person_id
+            )
+        )
+        if held is not None:
+            return lane.shown_number(held)
+        documents = fast_lane.documents_of(s, worker.person_id)
+        staff = {
+            u.username: u
+            for u in s.scalars(select(User).where(User.username.in_(("officer", "supervisor"))))
+        }
+        if not documents or len(staff) < 2:
+            return ""
+        me = Actor.of(worker, node, "demo set-up")
+        try:
+            m = fast_lane.apply(
+                s,
+                me,
+                document_id=documents[0].id,
+                category="commuter",
+                port_code="MSU",
+                now=now,
+                statement="Demo: crosses at Maseru Bridge to work every weekday.",
+            )
+            fast_lane.interview(
+                s,
+                Actor.of(staff["officer"], node),
+                m.id,
+                outcome="satisfactory",
+                note="Demo: employment letter and address seen.",
+                now=now,
+            )
+            fast_lane.decide(
+                s,
+                Actor.of(staff["supervisor"], node),
+                m.id,
+                approve=True,
+                reason_text="Demo member",
+                screening=BorderScreening(),
+                var_dir=var_dir,
+                now=now,
+            )
+        except TselaError as exc:
+            s.rollback()
+            log.warning("no fast-lane member in the demo: %s", exc.message)
+            return ""
+        return lane.shown_number(m.number)

@@ -45,6 +45,32 @@ MESSAGES: dict[str, str] = {
     "declaration.invalid": N_("Some answers cannot be kept: correct them and send again."),
     "declaration.keys": N_("Declarations cannot be made just now. Try again later."),
     "declaration.no_reference": N_("Declarations cannot be made just now. Try again later."),
+    # tsela.services.fast_lane
+    "fastlane.category": N_("Choose why you cross often."),
+    "fastlane.document": N_("Choose one of your own passports."),
+    "fastlane.document_expired": N_("This passport has expired: choose another."),
+    "fastlane.port": N_("Choose the port where you usually cross."),
+    "fastlane.statement_short": N_("Say why you cross often (at least %(min)s characters)."),
+    "fastlane.already_open": N_("You already have an application or membership (%(number)s)."),
+    "fastlane.unlinked": N_("Your account is not linked to a traveller record."),
+    "fastlane.reason_short": N_("Give the reason (at least %(min)s characters)."),
+    "fastlane.note_short": N_("Write what the interview found (at least %(min)s characters)."),
+    "fastlane.interview_outcome": N_("Say how the interview went."),
+    "fastlane.no_interview": N_(
+        "The application cannot be approved: the applicant has not been interviewed."
+    ),
+    "fastlane.interview_concerns": N_(
+        "The application cannot be approved: the interview found concerns."
+    ),
+    "fastlane.watchlist_hit": N_(
+        "The application cannot be approved: the screening found a watchlist hit or a "
+        "document alert."
+    ),
+    "fastlane.entry_ban": N_("The application cannot be approved: an entry ban is in force."),
+    "fastlane.not_applied": N_("This can be done only while the application waits for a decision."),
+    "fastlane.not_active": N_("Only an active membership can be suspended."),
+    "fastlane.not_suspended": N_("Only a suspended membership can be reinstated."),
+    "fastlane.keys": N_("Cards cannot be signed just now. Try again later."),
     # tsela.services.permits and the permit rules (tsela.domain.permits)
     "permit.final": N_("The decision on this permit is final: nothing more can be done to it."),
     "permit.illegal_transition": N_(

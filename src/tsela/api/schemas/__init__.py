@@ -61,6 +61,7 @@ from tsela.api.schemas.governance import (
     SessionNotesOut,
 )
 from tsela.api.schemas.health import HealthOut, LiveOut, ReadinessChecksOut, ReadyOut
+from tsela.api.schemas.lane import LaneScanOut
 from tsela.api.schemas.observatory import (
     IndicatorOut,
     IndicatorParamOut,
@@ -148,6 +149,7 @@ __all__ = [
     "ItemOut",
     "JwkOut",
     "JwksOut",
+    "LaneScanOut",
     "LiveOut",
     "MatchingOut",
     "MeOut",
