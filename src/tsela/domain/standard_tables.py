@@ -97,7 +97,9 @@ def parse(text: str) -> Catalogue:
     }
     tables = {
         tid: TableDef(
-            tid, str(t["title"]), str(t["description"]),
+            tid,
+            str(t["title"]),
+            str(t["description"]),
             _standards(doc, t.get("standard"), f"tables.{tid}"),
         )  # fmt: skip
         for tid, t in doc.get("tables", {}).items()

@@ -345,14 +345,7 @@ class Observatory:
         lo, hi = _utc_bounds(start, end)
         # The partitions are by UTC month: the first local day may begin in the month before.
         months = [m for m in months_between(lo.date(), end) if m in self.partitions]
-        if months:
-            # By name: a copy written before a column was added (purpose) reads it as null.
-            source = f"read_parquet({self._files(months)}, union_by_name = true)"
-        else:
-            source = "(SELECT * FROM _empty_crossings)"
-            from tsela.observatory.parquet import CROSSINGS_SCHEMA
-
-            self.con.register("_empty_crossings", CROSSINGS_SCHEMA.empty_table())
+        source = self._crossings_source(months)
         where = [f"crossed_at >= {_sql_timestamp(lo)}", f"crossed_at < {_sql_timestamp(hi)}"]
         if ports:
             where.append("port IN (" + ", ".join(_sql_text(p) for p in ports) + ")")
@@ -369,6 +362,16 @@ class Observatory:
             WHERE {" AND ".join(where)}
             """
         )
+
+    def _crossings_source(self, months: Sequence[tuple[int, int]]) -> str:
+        """SQL source of the crossings of these (UTC) months, stored columns."""
+        if months:
+            # By name: a copy written before a column was added (purpose) reads it as null.
+            return f"read_parquet({self._files(months)}, union_by_name = true)"
+        from tsela.observatory.parquet import CROSSINGS_SCHEMA
+
+        self.con.register("_empty_crossings", CROSSINGS_SCHEMA.empty_table())
+        return "(SELECT * FROM _empty_crossings)"
 
     # ------------------------------------------------------------------ built once per copy
 

@@ -58,7 +58,9 @@ class Keys:
             self.cache[person_id] = key
         return key
 
-    def of(self, person_id: Any, document_country: str | None, number: str | None, other: Any) -> str:
+    def of(
+        self, person_id: Any, document_country: str | None, number: str | None, other: Any
+    ) -> str:
         """The person's key when the store knows them, else one of their document (else of
         the record itself): refusals and bans name a traveller who may have no person row."""
         if person_id is not None:

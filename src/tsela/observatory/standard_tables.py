@@ -48,7 +48,7 @@ def _cube(row: str, col: str, count: str, source: str) -> str:
     return f"""
     SELECT coalesce(CAST({row} AS VARCHAR), 'unknown') AS r,
            coalesce(CAST({col} AS VARCHAR), 'unknown') AS c,
-           CAST({count} AS BIGINT) AS n, count(DISTINCT traveller_key) AS k,
+           CAST(coalesce({count}, 0) AS BIGINT) AS n, count(DISTINCT traveller_key) AS k,
            grouping(r) AS total_r, grouping(c) AS total_c
     FROM {source}
     GROUP BY GROUPING SETS ((r, c), (r), (c), ())
@@ -409,8 +409,7 @@ def _notes(obs: Observatory, found: list[tuple[Spec, CountTable | None]]) -> lis
     purpose = next((t for s, t in found if s.id == "flows.purpose"), None)
     if purpose is not None and purpose.rows == ["not_stated"]:
         notes.append(
-            "no crossing of the month used a pre-arrival declaration: every purpose is "
-            "'not stated'"
+            "no crossing of the month used a pre-arrival declaration: every purpose is 'not stated'"
         )
     return notes
 
