@@ -9,10 +9,8 @@ on the 3rd, 10th, 17th and 24th.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
@@ -54,11 +52,18 @@ def _fill(engine: Engine) -> None:
             s.flush()
             return p
 
-        def cross(p: Person, direction: str, country: str, when: datetime, port: str = "MSU",
-                  check_id: uuid.UUID | None = None) -> None:  # fmt: skip
-            s.add(Crossing(node="ZA" if country == "ZAF" else "LS", person_id=p.id,
-                           port_id=ports[port], direction=Direction(direction), country=country,
-                           crossed_at=when, decision=Decision.CLEAR, check_id=check_id))  # fmt: skip
+        def cross(
+            p: Person,
+            direction: str,
+            country: str,
+            when: datetime,
+            port: str = "MSU",
+            check_id: uuid.UUID | None = None,
+        ) -> None:
+            node = "ZA" if country == "ZAF" else "LS"
+            s.add(Crossing(node=node, person_id=p.id, port_id=ports[port],
+                           direction=Direction(direction), country=country, crossed_at=when,
+                           decision=Decision.CLEAR, check_id=check_id))  # fmt: skip
 
         def permit(p: Person, kind: str, start: date, end: date) -> None:
             s.add(Permit(node="ZA", number=f"N{uuid.uuid4().hex[:10]}", person_id=p.id,
@@ -86,32 +91,32 @@ def _fill(engine: Engine) -> None:
             cross(p, "entry", "ZAF", _at("2025-03-03"), check_id=check.id if check else None)
             cross(p, "exit", "ZAF", _at("2025-03-10"), port="FKB")
         # Four stays of 3 to 12 months and three of a year or more, ended in March.
-        for i in range(4):
+        for _ in range(4):
             p = person(nationality="ZWE")
             cross(p, "entry", "ZAF", _at("2024-11-20"))
             cross(p, "exit", "ZAF", _at("2025-03-12"))
-        for i in range(3):
+        for _ in range(3):
             p = person(nationality="ZWE", sex=Sex.MALE)
             cross(p, "entry", "ZAF", _at("2024-02-01"))
             cross(p, "exit", "ZAF", _at("2025-03-12"))
         # Four frontier workers: home every Friday, back every Monday.
-        for i in range(4):
+        for _ in range(4):
             p = person(sex=Sex.MALE)
             permit(p, "LEP", date(2025, 1, 1), date(2025, 12, 31))
             for monday in (3, 10, 17, 24):
                 cross(p, "entry", "ZAF", _at(f"2025-03-{monday:02d}", 6))
                 cross(p, "exit", "ZAF", _at(f"2025-03-{monday + 4:02d}", 18))
         # Three workers with the same permit who did not go home in the week of the 17th.
-        for i in range(3):
+        for _ in range(3):
             p = person(sex=Sex.MALE)
             permit(p, "LEP", date(2025, 1, 1), date(2025, 12, 31))
             for monday in (3, 10, 24):
                 cross(p, "exit", "ZAF", _at(f"2025-03-{monday + 4:02d}", 18))
         # Three seasonal workers (not crossing in March).
-        for i in range(3):
+        for _ in range(3):
             permit(person(), "SEASONAL", date(2025, 1, 1), date(2025, 9, 30))
         # Three returnees: their LEP ended in February, home on the 5th.
-        for i in range(3):
+        for _ in range(3):
             p = person(sex=Sex.MALE, born=1980)
             permit(p, "LEP", date(2024, 1, 1), date(2025, 2, 28))
             cross(p, "exit", "ZAF", _at("2025-03-05"))
@@ -271,8 +276,8 @@ def test_stay_classes_in_sql_agree_with_the_definition(tmp_path: Path) -> None:
             C(f"s{i}", f"{exit_day} 09:00", direction="exit", nationality="ZWE"),
         ]
     with Observatory(write_copy(tmp_path / "copy", rows)) as obs:
-        from tsela.observatory.indicators import ensure_stays, prepare
         from tsela.observatory.engine import Period
+        from tsela.observatory.indicators import ensure_stays, prepare
 
         period = Period.month(MONTH)
         obs.select(period)

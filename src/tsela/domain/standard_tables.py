@@ -10,6 +10,7 @@ next to its source) and the permit types. The tables are computed by
 from __future__ import annotations
 
 import calendar
+import itertools
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -101,7 +102,7 @@ def parse(text: str) -> Catalogue:
             str(t["title"]),
             str(t["description"]),
             _standards(doc, t.get("standard"), f"tables.{tid}"),
-        )  # fmt: skip
+        )
         for tid, t in doc.get("tables", {}).items()
     }
     stays = doc["stays"]
@@ -117,7 +118,7 @@ def parse(text: str) -> Catalogue:
     # The classes must cover every length once: each starts where the one before ends.
     if not classes or classes[0].min_months != 0 or classes[-1].max_months is not None:
         raise StandardTablesError("stays.class: the classes must start at 0 and end open")
-    for before, after in zip(classes, classes[1:], strict=False):
+    for before, after in itertools.pairwise(classes):
         if before.max_months != after.min_months:
             raise StandardTablesError(
                 f"stays.class: {before.code} ends at {before.max_months} months but "

@@ -94,10 +94,10 @@ def specs(country: str) -> list[Spec]:
              "direction", _cube("nationality", "direction", "sum(n)", flows),
              f"no crossings into or out of {country} recorded", col_order=DIRECTIONS),
         Spec("flows.arrivals_sex_age", f"arrivals into {country}", "age_band", "sex",
-             _cube("age_band", "sex", "sum(n)", f"(SELECT * FROM {flows} WHERE direction = 'arrival')"),
+             _cube("age_band", "sex", "sum(n)", f"{flows} WHERE direction = 'arrival'"),
              f"no arrivals into {country} recorded", AGE_BANDS, SEXES),
         Spec("flows.departures_sex_age", f"departures from {country}", "age_band", "sex",
-             _cube("age_band", "sex", "sum(n)", f"(SELECT * FROM {flows} WHERE direction = 'departure')"),
+             _cube("age_band", "sex", "sum(n)", f"{flows} WHERE direction = 'departure'"),
              f"no departures from {country} recorded", AGE_BANDS, SEXES),
         Spec("flows.purpose", f"crossings at the {country} border", "purpose", "direction",
              _cube("purpose", "direction", "sum(n)", flows),
@@ -313,10 +313,11 @@ def define_views(obs: Observatory, period: Period, country: str) -> None:
 
 
 def _table_from(count: CountTable) -> tuple[list[str], list[str], list[list[int | None]]]:
+    width = len(count.cols) + 1
     cells = [
-        [None if count.suppressed[i, j] else int(count.values[i, j]) for j in range(len(count.cols) + 1)]
+        [None if count.suppressed[i, j] else int(count.values[i, j]) for j in range(width)]
         for i in range(len(count.rows) + 1)
-    ]  # fmt: skip
+    ]
     return count.rows, count.cols, cells
 
 

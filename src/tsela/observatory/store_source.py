@@ -186,10 +186,10 @@ class StoreObservatory(Observatory):
     def describe_source(self) -> str:
         return f"the {self.kind} store"
 
-    has_permits = True  # type: ignore[assignment]  # the store always has the tables
-    has_checks = True  # type: ignore[assignment]
-    has_refusals = True  # type: ignore[assignment]
-    has_travellers = True  # type: ignore[assignment]
+    has_permits = True  # the store always has these tables
+    has_checks = True
+    has_refusals = True
+    has_travellers = True
 
     @classmethod
     def of_engine(
