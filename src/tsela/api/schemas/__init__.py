@@ -66,6 +66,10 @@ from tsela.api.schemas.observatory import (
     IndicatorParamOut,
     IndicatorPeriodOut,
     IndicatorValuesOut,
+    StandardOut,
+    StandardTableDefOut,
+    StandardTableOut,
+    StandardTablesOut,
 )
 from tsela.api.schemas.permits import (
     EmployerOut,
@@ -144,6 +148,10 @@ __all__ = [
     "IndicatorParamOut",
     "IndicatorPeriodOut",
     "IndicatorValuesOut",
+    "StandardOut",
+    "StandardTableDefOut",
+    "StandardTableOut",
+    "StandardTablesOut",
     "IssuedPermitOut",
     "ItemOut",
     "JwkOut",
