@@ -97,9 +97,10 @@ def load_extension(con: object, kind: str) -> None:
         else f"the duckdb-extension-{kind} package is not installed"
     )
     raise StoreUnavailable(
-        f"DuckDB {duckdb.__version__} cannot read the {kind} store here: {have} "
-        f"(install duckdb-extension-{kind}=={duckdb.__version__} with the matching duckdb; "
-        f"DuckDB said: {reason})"
+        f"DuckDB {duckdb.__version__} cannot read the {kind} store here: {have}; install a "
+        f"duckdb-extension-{kind} release built for DuckDB {duckdb.__version__}, or the duckdb "
+        f"version the package requires (docs/observatory.md, 'Straight from the store'); "
+        f"DuckDB said: {reason}"
     )
 
 

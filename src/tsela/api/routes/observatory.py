@@ -115,9 +115,7 @@ def list_standard_tables(
     return _definitions()
 
 
-@tables_router.get(
-    "/{month}", response_model=StandardTablesOut, responses=error_responses(404)
-)
+@tables_router.get("/{month}", response_model=StandardTablesOut, responses=error_responses(404))
 def standard_tables(
     month: str = Path_(..., pattern=r"^\d{4}-\d{2}$", description="The month, YYYY-MM."),
     country: str = Query("ZAF", description="The country whose border is counted: ZAF or LSO."),
