@@ -6,7 +6,8 @@
 Writes ``--rows`` crossings of one month (March 2025) straight to the Parquet layout
 (``crossings/year=2025/month=3/``, Hive partitioning) with a traveller for about every 20
 crossings, 1% of them with a work permit, 2% of crossings with a declared purpose, and a few
-thousand refusals and bans (nine crossings in ten at the traveller's usual port); then times, in the same run:
+thousand refusals and bans (nine crossings in ten at the traveller's usual port);
+then times, in the same run:
 
 - DuckDB: the stays table built once per analytics copy (what ``tsela export parquet`` does
   before swapping a copy in), then every standard table of the month for South Africa with
@@ -31,14 +32,14 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute  # noqa: F401  (pa.compute)
+import pyarrow.compute
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from tsela.observatory import parquet
 from tsela.observatory import standard_tables as st
 from tsela.observatory.engine import Observatory, Period
-from tsela.observatory.indicators import ensure_stays, prepare, stays_source
+from tsela.observatory.indicators import prepare, stays_source
 
 PORTS = np.array(["MSU", "FKB", "VRG", "QNK", "TLB", "CAL", "MPH", "SNQ", "RMB", "OXB"])
 NATIONS = np.array(["LSO", "ZAF", "ZWE", "MOZ"])
@@ -288,8 +289,8 @@ def main() -> None:
           f"{tables_s:6.2f} s, cpu {tables_cpu:6.2f} s ({published} published, {hidden} cells "
           "suppressed)")  # fmt: skip
     flows_s, cells = best(lambda: duckdb_flows(copy, args.threads))
-    print(f"DuckDB  flow tables + stays by length class only: {flows_s:6.2f} s, cpu {CPU[0]:6.2f} s "
-          f"({cells} cells)")  # fmt: skip
+    print(f"DuckDB  flow tables + stays by length class only: {flows_s:6.2f} s, "
+          f"cpu {CPU[0]:6.2f} s ({cells} cells)")  # fmt: skip
     limit = args.pandas_rows
     pandas_s, got = best(lambda: pandas_tables(copy, limit), runs=1)
     assert isinstance(got, dict)
