@@ -29,6 +29,7 @@ class C:
     nationality: str = "LSO"
     sex: str = "F"
     birth_year: int = 1990
+    purpose: str | None = None
 
 
 def trip(
@@ -82,6 +83,7 @@ def write_copy(
             "nationality": [c.nationality for c in crossings],
             "sex": [c.sex for c in crossings],
             "birth_year": [c.birth_year for c in crossings],
+            "purpose": [c.purpose for c in crossings],
             "year": [w.year for w in when],
             "month": [w.month for w in when],
         },

@@ -178,3 +178,54 @@ def test_dashboard_defaults_to_complete_months(obs_client: TestClient, make_user
     app.state.clock.set(datetime(2025, 5, 2, 9, 0, tzinfo=UTC))  # type: ignore[attr-defined]
     page = obs_client.get("/observatory")
     assert 'id="f-to" name="to" value="2025-04"' in page.text
+
+
+@SQLITE_ONLY
+def test_standard_tables_over_http(obs_client: TestClient, auth_headers) -> None:  # type: ignore[no-untyped-def]
+    headers = auth_headers("analyst")
+    listed = obs_client.get("/v1/standard-tables", headers=headers)
+    assert listed.status_code == 200
+    first = listed.json()[0]
+    assert first["id"] == "flows.port" and first["standards"][0]["code"] == "UN1998"
+    march = obs_client.get("/v1/standard-tables/2025-03", params={"threshold": 3}, headers=headers)
+    assert march.status_code == 200
+    body = march.json()
+    port = next(t for t in body["tables"] if t["id"] == "flows.port")
+    assert port["columns"] == ["arrival", "departure"]
+    assert port["cells"][-1] == [12, 12, 24]  # 12 day trips: into and out of South Africa
+    sdg = next(t for t in body["tables"] if t["id"] == "sdg.10_7_1")
+    assert sdg["status"] == "not_available" and sdg["cells"] == []
+    assert "suppressed" in body["disclosure_control"]
+    none = obs_client.get("/v1/standard-tables/2024-03", headers=headers)
+    assert none.status_code == 404
+    assert "no crossings in 2024-03" in none.json()["detail"]
+    assert "2025-03..2025-04" in none.json()["detail"]
+    bad = obs_client.get("/v1/standard-tables/2025-03", params={"country": "FRA"}, headers=headers)
+    assert bad.status_code == 422 and "ZAF, LSO" in bad.json()["detail"]
+    assert (
+        obs_client.get(
+            "/v1/standard-tables/2025-03", params={"threshold": 2}, headers=headers
+        ).status_code
+        == 422
+    )
+    assert obs_client.get("/v1/standard-tables/2025-03").status_code == 401
+
+
+@SQLITE_ONLY
+def test_standard_tables_page(obs_client: TestClient, make_user) -> None:  # type: ignore[no-untyped-def]
+    _login(obs_client, make_user, "analyst")
+    page = obs_client.get("/observatory/tables", params={"month": "2025-03"})
+    assert page.status_code == 200
+    html = page.text
+    assert "Arrivals and departures by port" in html
+    assert "UN Recommendations on Statistics of International Migration" in html
+    assert "data:image/svg+xml;base64," in html  # the flows by port as a chart
+    assert "not available yet: needs registered employment contracts" in html
+    empty = obs_client.get("/observatory/tables", params={"month": "2024-03"})
+    assert empty.status_code == 200
+    assert "No standard tables for this month" in empty.text
+    assert "no crossings in 2024-03" in empty.text
+    bad = obs_client.get("/observatory/tables", params={"month": "March"})
+    assert bad.status_code == 422 and "YYYY-MM" in bad.text
+    sesotho = obs_client.get("/observatory/tables", params={"month": "2025-03", "lang": "st"})
+    assert "Litafole tse tloaelehileng" in sesotho.text

@@ -130,6 +130,7 @@ def create_app(
     from tsela.api.routes import observatory as observatory_routes
 
     app.include_router(observatory_routes.router)
+    app.include_router(observatory_routes.tables_router)
     from tsela.api.routes import exchange as exchange_routes
 
     app.include_router(exchange_routes.router)

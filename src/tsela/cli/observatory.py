@@ -26,6 +26,12 @@ indicators_app = typer.Typer(
     help="The observatory's indicators (definitions and values).", no_args_is_help=True
 )
 report_app = typer.Typer(help="Reports for the NCC.", no_args_is_help=True)
+observatory_app = typer.Typer(help="The migration observatory.", no_args_is_help=True)
+tables_app = typer.Typer(
+    help="Standard tables (UN, ILO, SDG) for a month, with disclosure control.",
+    no_args_is_help=True,
+)
+observatory_app.add_typer(tables_app, name="tables")
 
 PARQUET_HELP = "Parquet analytics copy to read (default: <TSELA_VAR_DIR>/parquet)."
 
@@ -214,8 +220,96 @@ def release(
     )
 
 
+@tables_app.command("list")
+@user_errors
+def tables_list(
+    as_json: bool = typer.Option(False, "--json", help="Print the definitions as JSON."),
+) -> None:
+    """Every standard table with the standard it follows."""
+    from tsela.observatory.standard_tables import definitions
+
+    if as_json:
+        print(json.dumps(definitions(), indent=2))
+        return
+    table = Table("id", "title", "standard", box=None)
+    for d in definitions():
+        table.add_row(d["id"], d["title"], "; ".join(s["name"] for s in d["standards"]))
+    console.print(table)
+
+
+@tables_app.command("show")
+@user_errors
+def tables_show(
+    month: str = typer.Option(..., help="The month, YYYY-MM."),
+    country: str = typer.Option("ZAF", help="The country whose border is counted: ZAF or LSO."),
+    threshold: int = typer.Option(
+        10, help="Suppress cells with fewer people than this (at least 3)."
+    ),
+    table_id: str = typer.Option(None, "--table", help="Only this table (see `list`)."),
+    output: str = typer.Option("table", "--format", help="table, csv or json."),
+    parquet: Path = typer.Option(None, help=PARQUET_HELP),
+    from_store: bool = typer.Option(
+        False, "--from-store", help="Read the database directly (DuckDB attaches it) instead."
+    ),
+) -> None:
+    """The standard tables of a month, each naming its standard; suppressed cells are 'x'."""
+    from tsela.observatory import standard_tables as st
+
+    if output not in ("table", "csv", "json"):
+        fail(f"--format must be table, csv or json, got {output!r}")
+    if from_store:
+        from tsela.observatory.parquet import pseudonym_secret
+        from tsela.observatory.store_source import StoreObservatory
+        from tsela.store.db import make_engine
+
+        cfg = settings()
+        engine = make_engine(cfg.url)
+        try:
+            obs: Observatory = StoreObservatory.of_engine(engine, pseudonym_secret(cfg.var_dir))
+        finally:
+            engine.dispose()
+    else:
+        obs = _open(parquet)
+    with obs:
+        result = st.compute(obs, month, country, threshold)
+    tables = [result.get(table_id)] if table_id else result.tables
+    if output == "json":
+        data = result.as_dict()
+        data["tables"] = [t.as_dict() for t in tables]
+        print(json.dumps(data, indent=2))
+        return
+    if output == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["table", "row", "column", "value"])
+        for t in tables:
+            for i, r in enumerate([*t.rows, "Total"]):
+                for j, c in enumerate([*t.cols, "Total"]):
+                    if t.cells:
+                        v = t.cells[i][j]
+                        writer.writerow([t.id, r, c, "x" if v is None else v])
+        return
+    console.print(
+        f"[bold]Standard tables, {result.month}, {result.country}[/] "
+        f"(from {result.source}; threshold {result.threshold})"
+    )
+    for t in tables:
+        d = t.definition
+        console.print(f"\n[bold]{d.title}[/] ({d.id})")
+        console.print("[dim]Standard: " + "; ".join(s.name for s in d.standards) + "[/]")
+        if not t.cells:
+            console.print(f"[yellow]{t.status}:[/] {t.note}")
+            continue
+        grid = Table(t.row_dim, *t.cols, "Total", box=None)
+        for i, r in enumerate([*t.rows, "Total"]):
+            grid.add_row(r, *("x" if v is None else str(v) for v in t.cells[i]))
+        console.print(grid)
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {note}")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(export_app, name="export")
     app.add_typer(indicators_app, name="indicators")
     app.add_typer(report_app, name="report")
     app.command("release")(user_errors(release))
+    app.add_typer(observatory_app, name="observatory")

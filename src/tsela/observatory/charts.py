@@ -220,3 +220,28 @@ def port_totals(table: pa.Table, title: str = "Crossings by port") -> alt.Chart:
         )
         .properties(width=WIDTH, height=alt.Step(16))
     )
+
+
+def standard_table_bars(
+    rows: list[str], cols: list[str], cells: list[list[int | None]], title: str, row_title: str
+) -> alt.Chart:
+    """A published standard table as grouped bars (inner cells only; suppressed cells are
+    left out, and the chart's caption says so where there are any)."""
+    values = [
+        {"row": r, "column": c, "count": cells[i][j]}
+        for i, r in enumerate(rows)
+        for j, c in enumerate(cols)
+        if cells[i][j] is not None
+    ]
+    return (
+        alt.Chart(alt.Data(values=values), title=title)
+        .mark_bar()
+        .encode(
+            y=alt.Y("row:N", title=row_title, sort=rows),
+            x=alt.X("count:Q", title="Count", stack=None),
+            color=alt.Color("column:N", title=None, sort=cols),
+            yOffset=alt.YOffset("column:N", sort=cols),
+            tooltip=["row:N", "column:N", "count:Q"],
+        )
+        .properties(width=WIDTH, height=alt.Step(10))
+    )

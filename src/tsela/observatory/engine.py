@@ -242,6 +242,12 @@ class Observatory:
                     found[key] = month_dir
         return dict(sorted(found.items()))
 
+    # Where the data comes from, for answers and messages (``store_source`` reads the store).
+    source_kind = "parquet"
+
+    def describe_source(self) -> str:
+        return f"the analytics copy {self.dir}"
+
     @property
     def has_permits(self) -> bool:
         return (self.dir / "permits.parquet").is_file()
@@ -249,6 +255,10 @@ class Observatory:
     @property
     def has_checks(self) -> bool:
         return (self.dir / "checks.parquet").is_file()
+
+    @property
+    def has_refusals(self) -> bool:
+        return (self.dir / "refusals.parquet").is_file()
 
     @property
     def has_travellers(self) -> bool:
@@ -285,7 +295,7 @@ class Observatory:
     def all_crossings(self) -> str:
         """SQL source of every crossing in the copy (the stored columns)."""
         if self.partitions:
-            return f"read_parquet({self._files(list(self.partitions))})"
+            return f"read_parquet({self._files(list(self.partitions))}, union_by_name = true)"
         from tsela.observatory.parquet import CROSSINGS_SCHEMA
 
         self.con.register("_empty_crossings", CROSSINGS_SCHEMA.empty_table())
@@ -302,7 +312,21 @@ class Observatory:
                 "CREATE OR REPLACE TABLE travellers (traveller_key VARCHAR, "
                 "nationality VARCHAR, sex VARCHAR, birth_year SMALLINT)"
             )
-        from tsela.observatory.parquet import CHECKS_SCHEMA, PERMITS_SCHEMA
+        from tsela.observatory.parquet import (
+            BANS_SCHEMA,
+            CHECKS_SCHEMA,
+            PERMITS_SCHEMA,
+            REFUSALS_SCHEMA,
+        )
+
+        for view, schema in (("all_refusals", REFUSALS_SCHEMA), ("all_bans", BANS_SCHEMA)):
+            found = self.dir / f"{view.removeprefix('all_')}.parquet"
+            if found.is_file():
+                source = f"SELECT * FROM {_sql_text(str(found))}"
+            else:
+                self.con.register(f"_no_{view}", schema.empty_table())
+                source = f"SELECT * FROM _no_{view}"
+            self.con.execute(f"CREATE OR REPLACE VIEW {view} AS {source}")
 
         if self.has_checks:
             path = _sql_text(str(self.dir / "checks.parquet"))
@@ -321,13 +345,7 @@ class Observatory:
         lo, hi = _utc_bounds(start, end)
         # The partitions are by UTC month: the first local day may begin in the month before.
         months = [m for m in months_between(lo.date(), end) if m in self.partitions]
-        if months:
-            source = f"read_parquet({self._files(months)})"
-        else:
-            source = "(SELECT * FROM _empty_crossings)"
-            from tsela.observatory.parquet import CROSSINGS_SCHEMA
-
-            self.con.register("_empty_crossings", CROSSINGS_SCHEMA.empty_table())
+        source = self._crossings_source(months)
         where = [f"crossed_at >= {_sql_timestamp(lo)}", f"crossed_at < {_sql_timestamp(hi)}"]
         if ports:
             where.append("port IN (" + ", ".join(_sql_text(p) for p in ports) + ")")
@@ -336,7 +354,7 @@ class Observatory:
             f"""
             CREATE OR REPLACE TEMP VIEW {name} AS
             SELECT crossing_id, node, traveller_key, port, direction, country, decision,
-                   nationality, sex, birth_year, crossed_at,
+                   nationality, sex, birth_year, purpose, crossed_at,
                    {local} AS local_at,
                    CAST({local} AS DATE) AS day,
                    CAST(date_trunc('month', {local}) AS DATE) AS month
@@ -344,6 +362,16 @@ class Observatory:
             WHERE {" AND ".join(where)}
             """
         )
+
+    def _crossings_source(self, months: Sequence[tuple[int, int]]) -> str:
+        """SQL source of the crossings of these (UTC) months, stored columns."""
+        if months:
+            # By name: a copy written before a column was added (purpose) reads it as null.
+            return f"read_parquet({self._files(months)}, union_by_name = true)"
+        from tsela.observatory.parquet import CROSSINGS_SCHEMA
+
+        self.con.register("_empty_crossings", CROSSINGS_SCHEMA.empty_table())
+        return "(SELECT * FROM _empty_crossings)"
 
     # ------------------------------------------------------------------ built once per copy
 

@@ -58,6 +58,16 @@ class Keys:
             self.cache[person_id] = key
         return key
 
+    def of(
+        self, person_id: Any, document_country: str | None, number: str | None, other: Any
+    ) -> str:
+        """The person's key when the store knows them, else one of their document (else of
+        the record itself): refusals and bans name a traveller who may have no person row."""
+        if person_id is not None:
+            return self(person_id)
+        text = f"doc:{document_country}:{number}" if number else f"record:{other}"
+        return parquet.traveller_key(self.secret, text)
+
 
 def _value(v: Any) -> Any:
     return getattr(v, "value", v)
@@ -69,7 +79,37 @@ def _stream(engine: Engine, stmt: Any, chunk: int) -> Iterable[Sequence[Any]]:
         yield from result.partitions()
 
 
+def declared_purposes(engine: Engine, chunk: int) -> dict[Any, str]:
+    """Check id -> the purpose of the pre-arrival declaration that check accepted.
+
+    A check that used a declaration keeps the reason ``declaration.accepted`` with the
+    declaration's reference (``services/declarations.py``); the declaration keeps the purpose.
+    """
+    from tsela.domain.declarations import shown_reference
+    from tsela.store.declarations import Declaration
+
+    purpose_of: dict[str, str] = {}
+    for rows in _stream(
+        engine,
+        select(Declaration.reference, Declaration.purpose).where(Declaration.used_at.is_not(None)),
+        chunk,
+    ):
+        purpose_of.update((shown_reference(r[0]), r[1]) for r in rows)
+    if not purpose_of:
+        return {}
+    out: dict[Any, str] = {}
+    for rows in _stream(engine, select(BorderCheck.id, BorderCheck.reasons), chunk):
+        for check_id, reasons in rows:
+            for reason in reasons or []:
+                if reason.get("code") == "declaration.accepted":
+                    ref = str((reason.get("params") or {}).get("reference", ""))
+                    if ref in purpose_of:
+                        out[check_id] = purpose_of[ref]
+    return out
+
+
 def _crossings(engine: Engine, out: Path, keys: Keys, chunk: int, progress: Progress | None) -> int:
+    purposes = declared_purposes(engine, chunk)
     stmt = (
         select(
             Crossing.id,
@@ -83,6 +123,7 @@ def _crossings(engine: Engine, out: Path, keys: Keys, chunk: int, progress: Prog
             Person.nationality,
             Person.sex,
             Person.birth_date,
+            Crossing.check_id,
         )
         .join(Person, Person.id == Crossing.person_id)
         .join(PortOfEntry, PortOfEntry.id == Crossing.port_id)
@@ -104,6 +145,7 @@ def _crossings(engine: Engine, out: Path, keys: Keys, chunk: int, progress: Prog
                 "nationality": [r[8] for r in rows],
                 "sex": [_value(r[9]) for r in rows],
                 "birth_year": [r[10].year if r[10] else None for r in rows],
+                "purpose": [purposes.get(r[11]) for r in rows],
                 "year": [w.year for w in when],
                 "month": [w.month for w in when],
             },
@@ -195,6 +237,49 @@ def _checks(engine: Engine, out: Path, chunk: int) -> int:
     return table.num_rows
 
 
+def write_refusals(engine: Engine, out: Path, keys: Keys, chunk: int) -> int:
+    from tsela.store.refusals import Refusal
+
+    stmt = select(
+        Refusal.node, Refusal.person_id, Refusal.document_country, Refusal.document_number,
+        Refusal.id, Refusal.country, Refusal.port_code, Refusal.refused_at,
+        Refusal.nationality, Refusal.grounds,
+    )  # fmt: skip
+    columns: dict[str, list[Any]] = {name: [] for name in parquet.REFUSALS_SCHEMA.names}
+    for rows in _stream(engine, stmt, chunk):
+        for r in rows:
+            columns["node"].append(r[0])
+            columns["traveller_key"].append(keys.of(r[1], r[2], r[3], r[4]))
+            columns["country"].append(r[5])
+            columns["port"].append(r[6])
+            columns["refused_at"].append(r[7])
+            columns["nationality"].append(r[8])
+            columns["grounds"].append([str(g) for g in r[9] or []])
+    table = pa.table(columns, schema=parquet.REFUSALS_SCHEMA)
+    pq.write_table(table, out / "refusals.parquet")
+    return table.num_rows
+
+
+def write_bans(engine: Engine, out: Path, keys: Keys, chunk: int) -> int:
+    from tsela.store.refusals import EntryBan
+
+    stmt = select(
+        EntryBan.node, EntryBan.person_id, EntryBan.document_country, EntryBan.document_number,
+        EntryBan.id, EntryBan.issuing_country, EntryBan.ground, EntryBan.nationality,
+        EntryBan.starts_on, EntryBan.ends_on, EntryBan.lifted_on, EntryBan.created_at,
+    )  # fmt: skip
+    columns: dict[str, list[Any]] = {name: [] for name in parquet.BANS_SCHEMA.names}
+    for rows in _stream(engine, stmt, chunk):
+        for r in rows:
+            columns["node"].append(r[0])
+            columns["traveller_key"].append(keys.of(r[1], r[2], r[3], r[4]))
+            for name, value in zip(parquet.BANS_SCHEMA.names[2:], r[5:], strict=True):
+                columns[name].append(value)
+    table = pa.table(columns, schema=parquet.BANS_SCHEMA)
+    pq.write_table(table, out / "bans.parquet")
+    return table.num_rows
+
+
 def _build_derived(copy: Path) -> None:
     # Their fingerprint names files relative to the copy, so they stay valid after the swap.
     with Observatory(copy) as obs:
@@ -229,6 +314,8 @@ def export_parquet(
         travellers = _travellers(engine, tmp, keys, chunk)
         permits = write_permits(engine, tmp, keys, chunk)
         checks = _checks(engine, tmp, chunk)
+        write_refusals(engine, tmp, keys, chunk)
+        write_bans(engine, tmp, keys, chunk)
         (tmp / "EXPORTED").write_text(
             f"exported {clock.border_time(clock.now()).isoformat(timespec='seconds')}\n"
         )

@@ -28,6 +28,10 @@ CROSSINGS_SCHEMA = pa.schema(
         ("nationality", pa.string()),
         ("sex", pa.string()),
         ("birth_year", pa.int16()),
+        # The purpose declared before arriving (a pre-arrival declaration used at the check:
+        # reference/declaration_purposes.toml), else null. Copies written before it was added
+        # lack the column: the engine reads it as null (``union_by_name``).
+        ("purpose", pa.string()),
         ("year", pa.int16()),
         ("month", pa.int8()),
     ]
@@ -70,6 +74,37 @@ CHECKS_SCHEMA = pa.schema(
         ("decision", pa.string()),
         ("watchlist_hit", pa.bool_()),
         ("overridden", pa.bool_()),
+    ]
+)
+
+
+# Refusals of entry (this node's and the partner's received ones): no name, no document
+# number, no remarks; the person by the same pseudonymous key when the store knows them, else
+# by a key of the document (so one person refused twice counts once).
+REFUSALS_SCHEMA = pa.schema(
+    [
+        ("node", pa.string()),
+        ("traveller_key", pa.string()),
+        ("country", pa.string()),
+        ("port", pa.string()),
+        ("refused_at", pa.timestamp("s", tz="UTC")),
+        ("nationality", pa.string()),
+        ("grounds", pa.list_(pa.string())),
+    ]
+)
+
+# Entry bans, likewise: who by key, the issuing country, the ground, the dates.
+BANS_SCHEMA = pa.schema(
+    [
+        ("node", pa.string()),
+        ("traveller_key", pa.string()),
+        ("issuing_country", pa.string()),
+        ("ground", pa.string()),
+        ("nationality", pa.string()),
+        ("starts_on", pa.date32()),
+        ("ends_on", pa.date32()),
+        ("lifted_on", pa.date32()),
+        ("issued_at", pa.timestamp("s", tz="UTC")),
     ]
 )
 

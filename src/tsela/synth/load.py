@@ -236,6 +236,7 @@ def write_parquet(
                 "nationality": pop.nationality[p].astype(str),
                 "sex": pop.sex[p].astype(str),
                 "birth_year": birth_year[p].astype(np.int16),
+                "purpose": pa.nulls(len(chunk), pa.string()),
                 "year": year.astype(np.int16),
                 "month": month.astype(np.int8),
             },

@@ -303,3 +303,62 @@ def monthly_report(
             "X-Content-Type-Options": "nosniff",
         },
     )
+
+
+# Tables people would rather look at than read: a chart beside the numbers.
+CHARTED = ("flows.port", "stays.length", "workers.categories")
+
+
+@router.get("/observatory/tables")
+def standard_tables_page(
+    request: Request,
+    user: User = Depends(page_for(Permission.OBSERVATORY_READ)),
+    settings: Settings = Depends(get_settings),
+) -> Response:
+    """The standard tables of a month, each naming its standard, protected as the release."""
+    from tsela.observatory.standard_tables import COUNTRIES, compute, definitions
+
+    query = request.query_params
+    month = query.get("month", "").strip()
+    country = query.get("country", "ZAF").strip().upper() or "ZAF"
+    context: dict[str, Any] = {
+        "month": month,
+        "country": country,
+        "countries": COUNTRIES,
+        "definitions": definitions(),
+        "result": None,
+        "problem": None,
+        "empty": None,
+        "months": [],
+        "charts": {},
+    }
+    try:
+        obs = Observatory(parquet_dir(settings))
+    except MissingCopyError as exc:
+        context["problem"] = str(exc)
+        return render(request, "observatory/tables.html", context, 503)
+    with obs:
+        context["months"] = [f"{y}-{m:02d}" for y, m in obs.partitions]
+        if not month:
+            if not context["months"]:
+                context["empty"] = f"no crossings in the analytics copy {obs.dir}"
+                return render(request, "observatory/tables.html", context)
+            month = context["month"] = context["months"][-1]
+        try:
+            result = compute(obs, month, country)
+        except NoDataError as exc:
+            context["empty"] = str(exc)
+            return render(request, "observatory/tables.html", context)
+        except ObservatoryError as exc:
+            context["problem"] = str(exc)
+            return render(request, "observatory/tables.html", context, 422)
+    from tsela.observatory.charts import standard_table_bars
+
+    for t in result.tables:
+        if t.id in CHARTED and t.cells:
+            chart = standard_table_bars(
+                t.rows, t.cols, t.cells, t.definition.title, t.row_dim.replace("_", " ")
+            )
+            context["charts"][t.id] = _svg_data(chart)
+    context["result"] = result
+    return render(request, "observatory/tables.html", context)

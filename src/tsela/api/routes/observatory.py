@@ -11,11 +11,17 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import Path as Path_
 
 from tsela.api.auth import require
 from tsela.api.deps import get_settings
 from tsela.api.errors import error_responses
-from tsela.api.schemas import IndicatorOut, IndicatorValuesOut
+from tsela.api.schemas import (
+    IndicatorOut,
+    IndicatorValuesOut,
+    StandardTableDefOut,
+    StandardTablesOut,
+)
 from tsela.config import Settings
 from tsela.kernel.access import Permission
 from tsela.observatory.engine import (
@@ -29,6 +35,7 @@ from tsela.observatory.indicators import INDICATORS, REGISTRY, run
 from tsela.store.models import User
 
 router = APIRouter(prefix="/v1/indicators", tags=["observatory"])
+tables_router = APIRouter(prefix="/v1/standard-tables", tags=["observatory"])
 
 RESERVED = {"from", "to", "port"}
 
@@ -79,6 +86,50 @@ def indicator_values(
         try:
             period = Period.between(start, end, obs.default_period())
             result = run(obs, indicator_id, period, port, params)
+        except NoDataError as exc:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+        except ObservatoryError as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    return result.as_dict()
+
+
+def _definitions() -> list[dict[str, Any]]:
+    from tsela.domain.standard_tables import catalogue
+
+    return [
+        {
+            "id": d.id,
+            "title": d.title,
+            "description": d.description,
+            "standards": [{"code": s.code, "name": s.name, "cite": s.cite} for s in d.standards],
+        }
+        for d in catalogue().tables.values()
+    ]
+
+
+@tables_router.get("", response_model=list[StandardTableDefOut])
+def list_standard_tables(
+    _user: User = Depends(require(Permission.OBSERVATORY_READ)),
+) -> list[dict[str, Any]]:
+    """Every standard table and the standard(s) it follows (UN, ILO, SDG, refusals)."""
+    return _definitions()
+
+
+@tables_router.get("/{month}", response_model=StandardTablesOut, responses=error_responses(404))
+def standard_tables(
+    month: str = Path_(..., pattern=r"^\d{4}-\d{2}$", description="The month, YYYY-MM."),
+    country: str = Query("ZAF", description="The country whose border is counted: ZAF or LSO."),
+    threshold: int = Query(10, ge=3, description="Suppress cells with fewer people than this."),
+    _user: User = Depends(require(Permission.OBSERVATORY_READ)),
+    settings: Settings = Depends(get_settings),
+) -> dict[str, Any]:
+    """The standard tables of a month, protected as the open-data release is; a month
+    without data is 404 with the months the copy holds."""
+    from tsela.observatory.standard_tables import compute
+
+    with open_copy(settings) as obs:
+        try:
+            result = compute(obs, month, country, threshold)
         except NoDataError as exc:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
         except ObservatoryError as exc:

@@ -67,6 +67,10 @@ from tsela.api.schemas.observatory import (
     IndicatorParamOut,
     IndicatorPeriodOut,
     IndicatorValuesOut,
+    StandardOut,
+    StandardTableDefOut,
+    StandardTableOut,
+    StandardTablesOut,
 )
 from tsela.api.schemas.permits import (
     EmployerOut,
@@ -200,6 +204,10 @@ __all__ = [
     "SnapshotOut",
     "StaffingOut",
     "StaffingPlanOut",
+    "StandardOut",
+    "StandardTableDefOut",
+    "StandardTableOut",
+    "StandardTablesOut",
     "StayEvaluateOut",
     "StayOutcomeOut",
     "StaySummaryOut",
