@@ -25,6 +25,8 @@ NOT_IMPORTED = {
     "python-multipart": "FastAPI's form parsing",
     "tzdata": "zoneinfo's time zones where the system has none",
     "fastapi-offline": "its Swagger UI and ReDoc files, read with importlib.resources",
+    "duckdb-extension-sqlite": "DuckDB's sqlite extension file, found with importlib.util",
+    "duckdb-extension-postgres": "DuckDB's postgres extension file, found with importlib.util",
 }
 # The files, and what each must pin: the lean install, the central server's, make's.
 LOCKS = {
