@@ -30,8 +30,9 @@ def test_every_code_has_a_severity_and_words_in_both_languages() -> None:
     # 23 codes (5 of them with cases of their own), 2 more cases (a citizen's expired
     # passport, a wanted person), the 6 codes of a partner's reports, 5 for children,
     # the 8 cases of a pre-arrival declaration presented at a check (accepted, refused 7 ways)
-    # and the 11 of a permit shown at the desk (accepted, set aside 10 ways)
-    assert len(texts) == 60
+    # the 11 of a permit shown at the desk (accepted, set aside 10 ways) and the 4 of the
+    # traveller's other records (two passports; a ban, a watchlist hit, an overstay)
+    assert len(texts) == 64
     for (code, variant), text in texts.items():
         assert text.severity in Severity, code
         assert set(text.words) == {"en", "st"}, code
