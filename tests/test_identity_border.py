@@ -72,7 +72,9 @@ def splink_model() -> dict[str, Any]:
     return {"probability_two_random_records_match": 1e-4, "comparisons": comparisons}
 
 
-def index(engine: Engine, *, linked: Sequence[Sequence[uuid.UUID]] = (), model: bool = True) -> None:
+def index(
+    engine: Engine, *, linked: Sequence[Sequence[uuid.UUID]] = (), model: bool = True
+) -> None:
     """The identity tables as batch resolution leaves them: every person's record with its
     features and candidate keys, ``linked`` people sharing an identity, the model active."""
     with transaction(session_factory(engine)) as s:
@@ -115,7 +117,9 @@ def test_a_new_passport_after_a_loss_shows_the_old_one(za, officer, engine) -> N
 
 
 def test_two_valid_passports_of_different_states_refer(za, officer, engine) -> None:  # type: ignore[no-untyped-def]
-    ls, _ = add_traveller(engine, "RA3333333", surname="MOLAPO", given="THABO", birth=BIRTH, sex="M")
+    ls, _ = add_traveller(
+        engine, "RA3333333", surname="MOLAPO", given="THABO", birth=BIRTH, sex="M"
+    )
     za_rec, _ = add_traveller(
         engine, "M00123456", surname="MOLAPO", given="THABO", birth=BIRTH, sex="M",
         nationality="ZAF",
@@ -201,7 +205,9 @@ def test_a_watchlist_hit_or_an_overstay_on_another_record_refers(za, officer, en
 
 
 def test_without_a_model_the_check_is_unchanged(za, officer, engine) -> None:  # type: ignore[no-untyped-def]
-    ls, _ = add_traveller(engine, "RA8888888", surname="MOLAPO", given="THABO", birth=BIRTH, sex="M")
+    ls, _ = add_traveller(
+        engine, "RA8888888", surname="MOLAPO", given="THABO", birth=BIRTH, sex="M"
+    )
     za_rec, _ = add_traveller(
         engine, "M00888888", surname="MOLAPO", given="THABO", birth=BIRTH, sex="M",
         nationality="ZAF",

@@ -427,9 +427,7 @@ def _permits(
     return permit_service.permits_at_border(session, person_id, day)
 
 
-def _other_screen(
-    session: Session, screening: Screening | None
-) -> identity_border.Screen | None:
+def _other_screen(session: Session, screening: Screening | None) -> identity_border.Screen | None:
     """The watchlists asked about another record of the traveller, as about the traveller."""
     if screening is None:
         return None

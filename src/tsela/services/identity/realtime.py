@@ -129,9 +129,7 @@ def also_known_as(
         return []
     row = features(record)
     keys = candidate_keys(session, blocking_keys(row), record.key, cap)
-    own_identity = select(IdentityRecord.identity_id).where(
-        IdentityRecord.record_key == record.key
-    )
+    own_identity = select(IdentityRecord.identity_id).where(IdentityRecord.record_key == record.key)
     found = session.scalars(
         select(IdentityRecord).where(
             or_(
