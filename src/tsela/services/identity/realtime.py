@@ -16,10 +16,12 @@ officer, never acted on. Without a trained model nothing is looked up (an empty 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from threading import Lock
+from typing import Any, cast
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, select, union_all
 from sqlalchemy.orm import Session
 
 from tsela.domain.identity import (
@@ -80,39 +82,47 @@ class AlsoKnownAs:
         }
 
 
+_R = IdentityRecord.__table__.c
+_K = IdentityKey.__table__.c
+_M = IdentityModel.__table__.c
+_SHOWN = (
+    _R.record_key, _R.source, _R.record_node, _R.person_id, _R.surname, _R.given_names,
+    _R.birth_date, _R.nationality, _R.document_number, _R.document_country, _R.identity_id,
+)  # fmt: skip
+_SCORED = tuple(_R[c] for c in _FEATURE_COLUMNS if c not in ("birth_date", "nationality"))
+# Built once (a border check runs this for every traveller): the active model's version ...
+_VERSION = select(_M.version).where(_M.active.is_(True)).order_by(_M.id.desc()).limit(1)
+_MODEL = select(_M.model).where(_M.version == bindparam("version"))
+# ... and, in one round trip, the records sharing a blocking key with the new record (an
+# indexed IN on identity_key's primary key, capped) and every record of its own identity.
+_FOUND = union_all(
+    select(*_SHOWN, *_SCORED).where(
+        _R.record_key.in_(
+            select(_K.record_key)
+            .where(_K.key.in_(bindparam("keys", expanding=True)), _K.record_key != bindparam("own"))
+            .limit(bindparam("cap"))
+        )
+    ),
+    select(*_SHOWN, *_SCORED).where(
+        _R.identity_id
+        == select(_R.identity_id).where(_R.record_key == bindparam("own")).scalar_subquery()
+    ),
+)
+
+
 def parameters(session: Session) -> Parameters | None:
     """The active model's parameters, read once per model version in this process."""
-    version = session.scalars(
-        select(IdentityModel.version)
-        .where(IdentityModel.active.is_(True))
-        .order_by(IdentityModel.id.desc())
-        .limit(1)
-    ).first()
+    version = session.connection().execute(_VERSION).scalar()
     if version is None:
         return None
     found = _cache.get(version)
     if found is not None:
         return found
-    model = session.scalars(
-        select(IdentityModel.model).where(IdentityModel.version == version)
-    ).one()
+    model = session.connection().execute(_MODEL, {"version": version}).scalar_one()
     params = Parameters.from_splink(model, version)
     with _cache_lock:
         _cache[version] = params
     return params
-
-
-def candidate_keys(session: Session, keys: list[str], own: str, cap: int) -> list[str]:
-    """The record keys sharing a blocking key with the record (one indexed IN query)."""
-    if not keys:
-        return []
-    rows = session.scalars(
-        select(IdentityKey.record_key)
-        .where(IdentityKey.key.in_(keys), IdentityKey.record_key != own)
-        .distinct()
-        .limit(cap)
-    )
-    return list(rows)
 
 
 def also_known_as(
@@ -128,25 +138,18 @@ def also_known_as(
     if params is None:
         return []
     row = features(record)
-    keys = candidate_keys(session, blocking_keys(row), record.key, cap)
-    own_identity = select(IdentityRecord.identity_id).where(IdentityRecord.record_key == record.key)
-    found = session.scalars(
-        select(IdentityRecord).where(
-            or_(
-                IdentityRecord.record_key.in_([*keys, record.key]),
-                IdentityRecord.identity_id.in_(own_identity),
-            )
-        )
-    ).all()
-    mine = next((r.identity_id for r in found if r.record_key == record.key), None)
+    keys = blocking_keys(row) or ["-"]  # no key: only the record's own identity
+    rows = session.connection().execute(_FOUND, {"keys": keys, "own": record.key, "cap": cap}).all()
+    mine = next((r.identity_id for r in rows if r.record_key == record.key), None)
     review, _auto = thresholds()
     out: list[AlsoKnownAs] = []
-    for other in found:
-        if other.record_key == record.key:
-            continue
+    seen: set[str] = {record.key}
+    for other in rows:
+        if other.record_key in seen:
+            continue  # the record itself, or a linked record that is also a candidate
+        seen.add(other.record_key)
         linked = mine is not None and other.identity_id == mine
-        theirs = {c: getattr(other, c) for c in _FEATURE_COLUMNS}
-        probability = score_pair(params, row, theirs).probability
+        probability = score_pair(params, row, cast(Mapping[str, Any], other._mapping)).probability
         if not linked and probability < review:
             continue
         out.append(
