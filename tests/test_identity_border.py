@@ -19,7 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, update
 
-from factories import add_traveller, passport
+from factories import add_traveller, passport, passport_lines
 from tsela.api.app import create_app
 from tsela.config import Settings
 from tsela.domain.identity import COMPARISONS, features
@@ -29,7 +29,9 @@ from tsela.services.identity.resolve import sync_records
 from tsela.services.screening import import_watchlist
 from tsela.store.db import session_factory, transaction
 from tsela.store.identity import IdentityModel, IdentityRecord
+from tsela.store.models import Role
 from tsela.store.refusals import EntryBan
+from web_support import csrf_of, use_fast_password_hashing
 
 NOW = datetime(2026, 5, 12, 8, 0, tzinfo=UTC)  # 10:00 at the border
 BIRTH = date(1988, 9, 21)
@@ -219,3 +221,36 @@ def test_without_a_model_the_check_is_unchanged(za, officer, engine) -> None:  #
     )  # fmt: skip
     assert body["decision"] == "CLEAR"
     assert body["also_known_as"] == [] and codes(body) == []
+
+
+def test_the_console_result_page_shows_the_other_documents(  # type: ignore[no-untyped-def]
+    engine, make_user, tmp_path, monkeypatch
+) -> None:
+    use_fast_password_hashing(monkeypatch)
+    if True:
+        settings = Settings(
+            database_url=engine.url.render_as_string(hide_password=False), node="LS",
+            var_dir=tmp_path,
+        )  # fmt: skip
+        make_user(Role.BORDER_OFFICER, username="lerato", port="MSU")
+        add_traveller(engine, "RA1212121", surname="MOHAPI", given="PALESA", birth=BIRTH)
+        index(engine)
+        with TestClient(create_app(settings, engine, FixedClock(NOW))) as client:
+            page = client.get("/login")
+            client.post(
+                "/login",
+                data={"username": "lerato", "password": "correct horse 1",
+                      "csrf_token": csrf_of(page.text)},
+            )  # fmt: skip
+            token = csrf_of(client.get("/console?lang=st").text)
+            mrz = "\n".join(
+                passport_lines("RA3434343", surname="MOHAPI", given="PALESA", birth=BIRTH)
+            )
+            sent = client.post(
+                "/console/check", data={"csrf_token": token, "mrz": mrz}, follow_redirects=False
+            )
+            assert sent.status_code == 303, sent.text
+            html = client.get(sent.headers["location"] + "?lang=st").text
+    assert 'id="also-known-as"' in html
+    assert "O boetse o tsejoa e le" in html  # "Also known as" in Sesotho
+    assert "LSO RA1212121" in html and "mohlomong ke eena" in html  # a candidate only

@@ -148,6 +148,14 @@ def at_check(
     return out
 
 
+def shown(session: Session, record: PersonRecord) -> list[dict[str, Any]]:
+    """The "also known as" of a check shown again (read as the identities stand now)."""
+    params = parameters(session)
+    if params is None:
+        return []
+    return [o.as_dict() for o in also_known_as(session, record, params=params)]
+
+
 def traveller_record(
     *,
     node: str,
