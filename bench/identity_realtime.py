@@ -96,7 +96,7 @@ def build(path: Path, persons: int, queries: int, seed: int) -> tuple[list[Perso
             )
         )  # fmt: skip
         keys.extend((k, r.key) for k in blocking_keys(row))
-        if loaded % max(1, persons // 20_000) == 0 and len(sample) < 20_000:
+        if len(sample) < 20_000:  # the first 20,000: people with their second records
             sample.append(row)
         loaded += 1
         if len(records) >= 50_000:
