@@ -31,8 +31,9 @@ def test_every_code_has_a_severity_and_words_in_both_languages() -> None:
     # passport, a wanted person), the 6 codes of a partner's reports, 5 for children,
     # the 8 cases of a pre-arrival declaration presented at a check (accepted, refused 7 ways)
     # the 11 of a permit shown at the desk (accepted, set aside 10 ways) and the 10 of the
-    # fast lane (a member, a referral at random, a card set aside 8 ways)
-    assert len(texts) == 70
+    # fast lane (a member, a referral at random, a card set aside 8 ways), and the 4 of a linked
+    # identity (two passports; another record's ban, watchlist hit or overstay)
+    assert len(texts) == 74
     for (code, variant), text in texts.items():
         assert text.severity in Severity, code
         assert set(text.words) == {"en", "st"}, code

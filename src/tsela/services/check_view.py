@@ -4,7 +4,8 @@ POST that ran it, and the secondary-inspection sheet).
 Nothing is decided again: the decision and the reasons are the check's own, as stored. What
 the check showed beside them (the traveller, the days of stay, the permits, the recent
 crossings, the other country's record, a child's companions, the declaration accepted) is read
-again as it stood at the moment of the check: crossings after it (its own, once recorded) are
+again as it stood at the moment of the check (the traveller's other records, "also known as",
+as the identities stand now): crossings after it (its own, once recorded) are
 left out. The MRZ's hints are not kept (the MRZ is not stored), so a result shown again has
 none; its check-digit errors are among the stored reasons.
 """
@@ -31,6 +32,7 @@ from tsela.services import audit, checks
 from tsela.services import children as child_service
 from tsela.services import declarations as declaration_service
 from tsela.services import matching as exchange_matching
+from tsela.services.identity import border as identity_border
 from tsela.store.checks import BorderCheck, CheckCompanion
 from tsela.store.declarations import Declaration
 from tsela.store.models import Crossing, Person, TravelDocument, User
@@ -217,6 +219,12 @@ def shown(
         permits=valid_permits,
     )
     officer = session.scalar(select(User.username).where(User.id == check.officer_id))
+    record = identity_border.traveller_record(
+        node=node, person_id=person.id, surname=person.primary_name,
+        given_names=person.given_names, birth_date=person.birth_date, sex=person.sex.value,
+        nationality=person.nationality, number=document.number,
+        issuing_state=document.issuing_state,
+    )  # fmt: skip
     result = checks.CheckResult(
         check=check,
         person=person,
@@ -231,5 +239,6 @@ def shown(
         partner_crossing=other_side.shown,
         child=child_service.summary(person.birth_date, day, _child(session, check)),
         declaration=_declaration(session, reasons, document, port.code),
+        also_known_as=identity_border.shown(session, record),
     )
     return ShownCheck(result, port.code, officer, check.crossing_id is not None)

@@ -38,6 +38,7 @@ from tsela.services import audit, declarations, exchange_outbox
 from tsela.services import children as child_service
 from tsela.services import matching as exchange_matching
 from tsela.services import refusals as refusal_service
+from tsela.services.identity import border as identity_border
 from tsela.services.permits import presented as presented_permits
 from tsela.store import partner_alerts
 from tsela.store.checks import BorderCheck
@@ -135,6 +136,8 @@ class CheckResult:
     partner_crossing: dict[str, Any] | None = None  # the other country's record of it
     child: dict[str, Any] | None = None  # a child traveller: age, case, documents, adults
     declaration: dict[str, Any] | None = None  # the pre-arrival declaration's answers
+    # The traveller's other records (identity resolution): linked ones and candidates.
+    also_known_as: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         p, d = self.person, self.document
@@ -180,6 +183,7 @@ class CheckResult:
             "partner_crossing": self.partner_crossing,
             "child": self.child,
             "declaration": self.declaration,
+            "also_known_as": self.also_known_as,
         }
 
 
@@ -421,6 +425,26 @@ def _permits(
     from tsela.services import permits as permit_service
 
     return permit_service.permits_at_border(session, person_id, day)
+
+
+def _other_screen(session: Session, screening: Screening | None) -> identity_border.Screen | None:
+    """The watchlists asked about another record of the traveller, as about the traveller."""
+    if screening is None:
+        return None
+    known = screening
+
+    def screen(other: Any, day: date) -> Sequence[dec.WatchlistFinding]:
+        who = ScreenInput(
+            surname=other.surname,
+            given_names=other.given_names,
+            birth_date=date.fromisoformat(other.birth_date) if other.birth_date else None,
+            nationality=other.nationality or "",
+            issuing_state=other.document_country or "",
+            document_number=other.document_number or "",
+        )
+        return known.person(session, who, day)
+
+    return screen
 
 
 # --------------------------------------------------------------------------- the check
@@ -718,6 +742,20 @@ def run_check(
         )
     reasons += dec.watchlist_reasons(hits)
     reasons += dec.history_reasons(request.direction.value, country, history)
+    known_as = identity_border.at_check(  # the traveller's other records, if a model is trained
+        session,
+        record=identity_border.traveller_record(
+            node=node, person_id=person.id, surname=person.primary_name,
+            given_names=person.given_names, birth_date=person.birth_date, sex=person.sex.value,
+            nationality=person.nationality, number=number, issuing_state=issuing_state,
+        ),
+        country=country,
+        direction=request.direction.value,
+        day=day,
+        screen=_other_screen(session, screening),
+        history=lambda pid: _crossings(session, pid, country)[0],
+    )  # fmt: skip
+    reasons += known_as.reasons
     child = child_service.prepare(  # a child: the adults named, checked at this desk
         session,
         request.child,
@@ -789,6 +827,7 @@ def run_check(
         partner_crossing=other_side.shown,
         child=child_service.summary(person.birth_date, day, child),
         declaration=declared.shown,
+        also_known_as=known_as.shown,
     )
 
 

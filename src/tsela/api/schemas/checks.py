@@ -132,6 +132,26 @@ class ChildOut(Out):
     accompanied_by: list[CompanionOut]
 
 
+class AlsoKnownAsOut(Out):
+    """Another record of the traveller found by identity resolution (docs/identity.md)."""
+
+    record_key: str
+    source: Literal["person", "partner"]
+    node: str
+    person_id: Id | None
+    surname: str
+    given_names: str
+    birth_date: str | None
+    nationality: str | None
+    document_number: str | None
+    document_country: str | None
+    identity_id: Id
+    probability: float = Field(description="The model's match probability against this record")
+    linked: bool = Field(
+        description="True: the same resolved identity; false: only a candidate (not acted on)"
+    )
+
+
 class CheckOut(Out):
     """A border check: CLEAR, REFER or DENY with every reason, most severe first."""
 
@@ -153,6 +173,10 @@ class CheckOut(Out):
     child: ChildOut | None = Field(None, description="Set when the traveller is under 18")
     declaration: DeclaredAnswersOut | None = Field(
         None, description="The pre-arrival declaration presented, when the check accepted it"
+    )
+    also_known_as: list[AlsoKnownAsOut] = Field(
+        default_factory=list,
+        description="The traveller's other records: linked ones first, then candidates",
     )
 
 
