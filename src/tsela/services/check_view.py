@@ -31,6 +31,7 @@ from tsela.services import audit, checks
 from tsela.services import children as child_service
 from tsela.services import declarations as declaration_service
 from tsela.services import matching as exchange_matching
+from tsela.services import risk as risk_service
 from tsela.store.checks import BorderCheck, CheckCompanion
 from tsela.store.declarations import Declaration
 from tsela.store.models import Crossing, Person, TravelDocument, User
@@ -231,5 +232,6 @@ def shown(
         partner_crossing=other_side.shown,
         child=child_service.summary(person.birth_date, day, _child(session, check)),
         declaration=_declaration(session, reasons, document, port.code),
+        risk_hits=risk_service.hits_of(session, check.id),  # with the officer's outcome
     )
     return ShownCheck(result, port.code, officer, check.crossing_id is not None)

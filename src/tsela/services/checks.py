@@ -38,6 +38,7 @@ from tsela.services import audit, declarations, exchange_outbox
 from tsela.services import children as child_service
 from tsela.services import matching as exchange_matching
 from tsela.services import refusals as refusal_service
+from tsela.services import risk as risk_service
 from tsela.services.permits import presented as presented_permits
 from tsela.store import partner_alerts
 from tsela.store.checks import BorderCheck
@@ -135,6 +136,7 @@ class CheckResult:
     partner_crossing: dict[str, Any] | None = None  # the other country's record of it
     child: dict[str, Any] | None = None  # a child traveller: age, case, documents, adults
     declaration: dict[str, Any] | None = None  # the pre-arrival declaration's answers
+    risk_hits: list[dict[str, Any]] = field(default_factory=list)  # the risk rules' hits
 
     def as_dict(self) -> dict[str, Any]:
         p, d = self.person, self.document
@@ -180,6 +182,7 @@ class CheckResult:
             "partner_crossing": self.partner_crossing,
             "child": self.child,
             "declaration": self.declaration,
+            "risk_hits": self.risk_hits,
         }
 
 
@@ -732,6 +735,23 @@ def run_check(
         source=source,
     )  # fmt: skip
     reasons += declared.reasons
+    risk = risk_service.at_check(  # risk rules as data: their facts, their hits
+        session,
+        node=node,
+        country=country,
+        port_id=port.id,
+        port_code=port.code,
+        direction=request.direction.value,
+        at=request.at,
+        who=risk_service.Subject(
+            person.id, document.id, person.primary_name, person.birth_date,
+            person.nationality, issuing_state, number,
+        ),  # fmt: skip
+        history=history,
+        partner_crossings=other_side.found,
+        child_case=child.travel.case if child.travel else None,
+    )
+    reasons += risk.reasons
 
     reasons = dec.ordered(reasons)
     decision = dec.decide(reasons)
@@ -757,6 +777,10 @@ def run_check(
     # and the ORM's unit of work costs several times the statement itself.
     session.execute(_NEW_CHECK, column_values(check))
     child_service.link(session, node=node, check_id=check.id, child=child, now=now)
+    hit_ids = risk_service.record_hits(
+        session, node=node, check_id=check.id, port_code=port.code, checked_at=request.at,
+        hits=risk.hits, now=now,
+    )  # fmt: skip
     # The audit entry, unsealed (the sequencer chains it): no lock, nothing to wait for.
     audit.record(
         session,
@@ -786,6 +810,15 @@ def run_check(
         partner_crossing=other_side.shown,
         child=child_service.summary(person.birth_date, day, child),
         declaration=declared.shown,
+        risk_hits=[
+            risk_service.hit_out(
+                {"id": i, "check_id": check.id, "rule": h.rule, "mode": h.mode,
+                 "reason_code": h.reason.code, "variant": h.reason.variant,
+                 "facts": h.reason.params, "outcome": None, "outcome_by": None,
+                 "outcome_at": None, "outcome_note": None}
+            )
+            for i, h in zip(hit_ids, risk.hits, strict=True)
+        ],  # fmt: skip
     )
 
 

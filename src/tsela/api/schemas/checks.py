@@ -10,6 +10,7 @@ from pydantic import Field
 from tsela.api.schemas.common import Day, Id, Moment, Out
 from tsela.api.schemas.declarations import DeclaredAnswersOut
 from tsela.api.schemas.permits import PermitViewOut
+from tsela.api.schemas.risk import RiskHitOut
 from tsela.domain.values import Decision, Direction, DocumentStatus
 
 __all__ = [
@@ -153,6 +154,11 @@ class CheckOut(Out):
     child: ChildOut | None = Field(None, description="Set when the traveller is under 18")
     declaration: DeclaredAnswersOut | None = Field(
         None, description="The pre-arrival declaration presented, when the check accepted it"
+    )
+    risk_hits: list[RiskHitOut] = Field(
+        default_factory=list,
+        description="The risk rules that hit (reference/risk_rules.toml): confirm or dismiss "
+        "each with POST /v1/risk-hits/{id}/outcome",
     )
 
 
