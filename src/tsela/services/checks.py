@@ -744,9 +744,14 @@ def run_check(
         direction=request.direction.value,
         at=request.at,
         who=risk_service.Subject(
-            person.id, document.id, person.primary_name, person.birth_date,
-            person.nationality, issuing_state, number,
-        ),  # fmt: skip
+            person.id,
+            document.id,
+            person.primary_name,
+            person.birth_date,
+            person.nationality,
+            issuing_state,
+            number,
+        ),
         history=history,
         partner_crossings=other_side.found,
         child_case=child.travel.case if child.travel else None,
@@ -810,15 +815,7 @@ def run_check(
         partner_crossing=other_side.shown,
         child=child_service.summary(person.birth_date, day, child),
         declaration=declared.shown,
-        risk_hits=[
-            risk_service.hit_out(
-                {"id": i, "check_id": check.id, "rule": h.rule, "mode": h.mode,
-                 "reason_code": h.reason.code, "variant": h.reason.variant,
-                 "facts": h.reason.params, "outcome": None, "outcome_by": None,
-                 "outcome_at": None, "outcome_note": None}
-            )
-            for i, h in zip(hit_ids, risk.hits, strict=True)
-        ],  # fmt: skip
+        risk_hits=risk_service.fresh_hits(check.id, hit_ids, risk.hits),
     )
 
 

@@ -124,10 +124,7 @@ def _partner_refusals(
         .order_by(_R.refused_at.desc(), _R.id)
         .limit(5)
     )
-    return [
-        rules.PartnerRefusal(str(i), n, c, p, t, tuple(g or ()))
-        for i, n, c, p, t, g in rows
-    ]
+    return [rules.PartnerRefusal(str(i), n, c, p, t, tuple(g or ())) for i, n, c, p, t, g in rows]
 
 
 def at_check(
@@ -203,28 +200,44 @@ def record_hits(
     """Keep the check's hits (in its transaction); their ids."""
     if not hits:
         return []
-    rows = [
-        {
-            "id": new_id(),
-            "node": node,
-            "created_at": now,
-            "check_id": check_id,
-            "rule": h.rule,
-            "mode": h.mode,
-            "port_code": port_code,
-            "checked_at": checked_at,
-            "reason_code": h.reason.code,
-            "variant": h.reason.variant,
-            "facts": dict(h.reason.params),
-            "outcome": None,
-            "outcome_by": None,
-            "outcome_at": None,
-            "outcome_note": None,
-        }
-        for h in hits
-    ]
-    session.execute(_NEW_HIT, rows)
-    return [r["id"] for r in rows]
+    ids = [new_id() for _ in hits]
+    session.execute(
+        _NEW_HIT,
+        [
+            _row(i, h)
+            | {
+                "node": node,
+                "created_at": now,
+                "port_code": port_code,
+                "check_id": check_id,
+                "checked_at": checked_at,
+            }
+            for i, h in zip(ids, hits, strict=True)
+        ],
+    )
+    return ids
+
+
+def _row(hit_id: uuid.UUID, hit: rules.Hit) -> dict[str, Any]:
+    return {
+        "id": hit_id,
+        "rule": hit.rule,
+        "mode": hit.mode,
+        "reason_code": hit.reason.code,
+        "variant": hit.reason.variant,
+        "facts": dict(hit.reason.params),
+        "outcome": None,
+        "outcome_by": None,
+        "outcome_at": None,
+        "outcome_note": None,
+    }
+
+
+def fresh_hits(
+    check_id: uuid.UUID, ids: Sequence[uuid.UUID], hits: Sequence[rules.Hit]
+) -> list[dict[str, Any]]:
+    """The hits a check just recorded, as ``hit_out`` says them (no outcome yet)."""
+    return [hit_out(_row(i, h) | {"check_id": check_id}) for i, h in zip(ids, hits, strict=True)]
 
 
 def hit_out(hit: RiskHit | Mapping[str, Any]) -> dict[str, Any]:

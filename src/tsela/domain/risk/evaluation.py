@@ -120,9 +120,9 @@ def visa_run(f: CheckFacts, p: VisaRun) -> Said:
     for entry, leave, next_entry in completed_stays(f.history):
         length = (leave - entry).days + 1  # the day of entry and the day of exit both count
         gap = ((next_entry or today) - leave).days
-        if entry >= since and p.min_stay_days <= length <= p.max_stay_days:
-            if 0 <= gap <= p.max_gap_days:
-                runs.append((entry, leave, length, gap))
+        near_limit = p.min_stay_days <= length <= p.max_stay_days
+        if entry >= since and near_limit and 0 <= gap <= p.max_gap_days:
+            runs.append((entry, leave, length, gap))
     if len(runs) < p.min_stays:
         return None
     return {
