@@ -30,8 +30,9 @@ def test_every_code_has_a_severity_and_words_in_both_languages() -> None:
     # 23 codes (5 of them with cases of their own), 2 more cases (a citizen's expired
     # passport, a wanted person), the 6 codes of a partner's reports, 5 for children,
     # the 8 cases of a pre-arrival declaration presented at a check (accepted, refused 7 ways)
-    # and the 11 of a permit shown at the desk (accepted, set aside 10 ways)
-    assert len(texts) == 60
+    # the 11 of a permit shown at the desk (accepted, set aside 10 ways), and the 4 risk rules'
+    # hits, each also in its "inform only" case
+    assert len(texts) == 68
     for (code, variant), text in texts.items():
         assert text.severity in Severity, code
         assert set(text.words) == {"en", "st"}, code
@@ -57,6 +58,10 @@ def test_every_code_the_code_gives_is_in_the_catalogue() -> None:
     from tsela.domain.decisions import PARTNER_ALERT_CODES
 
     expanded |= set(PARTNER_ALERT_CODES)
+    # a risk rule's hit: the code the rules file names (reference/risk_rules.toml)
+    from tsela.domain import risk
+
+    expanded |= {rule.reason for rule in risk.rules().rules.values()}
     assert expanded == {code for code, _ in reasons.catalogue().texts}
 
 
