@@ -3,23 +3,22 @@ small queries; the hits recorded with the check; a supervisor switching a rule o
 "inform only"; the officer confirming or dismissing a hit; each rule's hits and confirmations
 for the observatory. The rules themselves are ``tsela.domain.risk``'s.
 
-At a check (``at_check``): one query reads the rules' modes at this node; only for the rules
-not switched off, one reads this document's other checks within the window (by the person's
-index) and one the partner's refusals of the traveller within theirs. The visa-run and the
-child-at-night rules use what the check already read (its crossing history, the child's
-travel), and the partner's crossings of the document come with ``matching.at_check``'s one
-query.
+At a check (``at_check``): one query (``gather``) reads the rules' modes at this node, this
+document's other checks within the window (by the person's index) and the partner's refusals
+of the traveller within theirs; a hit adds one insert. The visa-run and the child-at-night
+rules use what the check already read (its crossing history, the child's travel), and the
+partner's crossings of the document come with ``matching.at_check``'s one query.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select
+from sqlalchemy import and_, bindparam, func, insert, literal_column, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from tsela.domain import decisions as dec
@@ -44,23 +43,48 @@ MAX_TEXT = 2000
 # --------------------------------------------------------------------------- the check
 
 _S = RiskRuleSetting.__table__.c
-_MODES = select(_S.rule, _S.mode)
 _K = BorderCheck.__table__.c
 _P = PortOfEntry.__table__.c
-_USES = (
-    select(_P.code, _K.checked_at, _K.node, _K.id)
+_R = Refusal.__table__.c
+# Everything the rules read, in one round trip (built once: building and keying a statement
+# on every check cost more than running it). Rows of three kinds, in common columns:
+#   refusal  the partner's refusals of the traveller in the window: id, node, port, time,
+#            grounds (by document, or by surname, birth date and nationality, as bans are;
+#            a birth date of NULL matches nothing)
+#   use      this node's checks of the document at another port in the window: id, node,
+#            port, time
+#   mode     the supervisors' settings: id, mode (in the node column), rule (in the port
+#            column), time of the change
+_BY_DOCUMENT = and_(
+    _R.document_country == bindparam("state"), _R.document_number == bindparam("number")
+)
+_BY_NAME = and_(
+    _R.surname == bindparam("surname"),
+    _R.birth_date == bindparam("birth"),
+    _R.nationality == bindparam("nationality"),
+)
+_FACTS = union_all(
+    select(
+        literal_column("'refusal'").label("kind"), _R.id, _R.node, _R.port_code, _R.refused_at,
+        _R.grounds,
+    )
+    .where(
+        _R.node != bindparam("node"),
+        _R.refused_at >= bindparam("refused_since"),
+        _R.refused_at <= bindparam("at"),
+        or_(_BY_DOCUMENT, _BY_NAME),
+    ),
+    select(literal_column("'use'"), _K.id, _K.node, _P.code, _K.checked_at, null())
     .join_from(BorderCheck.__table__, PortOfEntry.__table__, _P.id == _K.port_id)
     .where(
         _K.person_id == bindparam("person_id"),
         _K.document_id == bindparam("document_id"),
-        _K.checked_at >= bindparam("since"),
-        _K.checked_at <= bindparam("until"),
+        _K.checked_at >= bindparam("used_since"),
+        _K.checked_at <= bindparam("used_until"),
         _K.port_id != bindparam("port_id"),
-    )
-    .order_by(_K.checked_at.desc(), _K.id)
-    .limit(20)
-)
-_R = Refusal.__table__.c
+    ),
+    select(literal_column("'mode'"), _S.id, _S.mode, _S.rule, _S.updated_at, null()),
+)  # fmt: skip
 _NEW_HIT = insert(RiskHit.__table__)
 
 
@@ -85,46 +109,53 @@ class AtCheck:
     hits: list[rules.Hit] = field(default_factory=list)
 
 
-def modes(session: Session) -> dict[str, Mode]:
-    """The modes supervisors set at this node (a rule not set runs in its file's default)."""
-    return {rule: Mode(mode) for rule, mode in session.execute(_MODES)}
+@dataclass(frozen=True)
+class Gathered:
+    modes: dict[str, Mode]
+    uses: list[rules.DocumentUse]
+    refusals: list[rules.PartnerRefusal]
 
 
-def _document_uses(
-    session: Session, who: Subject, *, port_id: uuid.UUID, at: datetime, window: timedelta
-) -> list[rules.DocumentUse]:
+def gather(
+    session: Session,
+    who: Subject,
+    *,
+    node: str,
+    port_id: uuid.UUID,
+    at: datetime,
+    uses_within: timedelta,
+    refused_within: timedelta,
+) -> Gathered:
+    """The modes and the facts the rules read from the store, in one query (``_FACTS``)."""
     rows = session.execute(
-        _USES,
+        _FACTS,
         {
+            "node": node,
+            "refused_since": at - refused_within,
+            "at": at,
+            "state": who.issuing_state,
+            "number": who.number,
+            "surname": who.surname,
+            "birth": who.birth_date,
+            "nationality": who.nationality,
             "person_id": who.person_id,
             "document_id": who.document_id,
-            "since": at - window,
-            "until": at + window,
+            "used_since": at - uses_within,
+            "used_until": at + uses_within,
             "port_id": port_id,
         },
-    )
-    return [rules.DocumentUse(code, t, node, str(i)) for code, t, node, i in rows]
-
-
-def _partner_refusals(
-    session: Session, who: Subject, *, node: str, at: datetime, window: timedelta
-) -> list[rules.PartnerRefusal]:
-    match = [and_(_R.document_country == who.issuing_state, _R.document_number == who.number)]
-    if who.birth_date is not None:
-        match.append(
-            and_(
-                _R.surname == who.surname,
-                _R.birth_date == who.birth_date,
-                _R.nationality == who.nationality,
+    ).all()
+    found = Gathered({}, [], [])
+    for kind, row_id, row_node, where, moment, grounds in rows:
+        if kind == "mode":
+            found.modes[where] = Mode(row_node)
+        elif kind == "use":
+            found.uses.append(rules.DocumentUse(where, moment, row_node, str(row_id)))
+        else:
+            found.refusals.append(
+                rules.PartnerRefusal(str(row_id), row_node, "", where, moment, tuple(grounds or ()))
             )
-        )
-    rows = session.execute(
-        select(_R.id, _R.node, _R.country, _R.port_code, _R.refused_at, _R.grounds)
-        .where(_R.node != node, _R.refused_at >= at - window, _R.refused_at <= at, or_(*match))
-        .order_by(_R.refused_at.desc(), _R.id)
-        .limit(5)
-    )
-    return [rules.PartnerRefusal(str(i), n, c, p, t, tuple(g or ())) for i, n, c, p, t, g in rows]
+    return found
 
 
 def at_check(
@@ -142,34 +173,29 @@ def at_check(
     child_case: str | None = None,
     catalogue: rules.RiskRules | None = None,
 ) -> AtCheck:
-    """The rules applied to this check: the facts each rule not switched off needs, then
-    ``domain.risk.evaluate``. ``partner_crossings``: the partner's records of the traveller's
-    documents (``matching.AtCheck.found``)."""
+    """The rules applied to this check: the modes and the facts in one query, then
+    ``domain.risk.evaluate`` (a rule switched off is not evaluated). ``partner_crossings``: the
+    partner's records of the traveller's documents (``matching.AtCheck.found``)."""
     known = catalogue or rules.rules()
-    set_modes = modes(session)
-    active = rules.active(set_modes, known)
-    if not active:
+    two_ports = known.parameters("document_two_ports")
+    refused = known.parameters("refused_at_partner")
+    assert isinstance(two_ports, rules.DocumentTwoPorts)
+    assert isinstance(refused, rules.RefusedAtPartner)
+    window = timedelta(minutes=two_ports.window_minutes)
+    found = gather(
+        session, who, node=node, port_id=port_id, at=at, uses_within=window,
+        refused_within=timedelta(days=refused.window_days),
+    )  # fmt: skip
+    if not rules.active(found.modes, known):
         return AtCheck()
-    uses: list[rules.DocumentUse] = []
-    if "document_two_ports" in active:
-        p = known.parameters("document_two_ports")
-        assert isinstance(p, rules.DocumentTwoPorts)
-        window = timedelta(minutes=p.window_minutes)
-        uses = _document_uses(session, who, port_id=port_id, at=at, window=window)
-        uses += [
-            rules.DocumentUse(r.port_code, r.crossed_at, r.node, str(r.id))
-            for r in partner_crossings
-            if r.document_number == who.number
-            and r.document_country == who.issuing_state
-            and abs(r.crossed_at - at) <= window
-        ]
-    refusals: list[rules.PartnerRefusal] = []
-    if "refused_at_partner" in active:
-        p2 = known.parameters("refused_at_partner")
-        assert isinstance(p2, rules.RefusedAtPartner)
-        refusals = _partner_refusals(
-            session, who, node=node, at=at, window=timedelta(days=p2.window_days)
-        )
+    uses = found.uses + [
+        rules.DocumentUse(r.port_code, r.crossed_at, r.node, str(r.id))
+        for r in partner_crossings
+        if r.document_number == who.number
+        and r.document_country == who.issuing_state
+        and abs(r.crossed_at - at) <= window
+    ]
+    partner_country = {"LSO": "ZAF", "ZAF": "LSO"}.get(country, "")
     facts = rules.CheckFacts(
         node=node,
         country=country,
@@ -181,9 +207,9 @@ def at_check(
         child_case=child_case,
         history=history,
         document_uses=uses,
-        partner_refusals=refusals,
+        partner_refusals=[replace(r, country=partner_country) for r in found.refusals],
     )
-    hits = rules.evaluate(facts, set_modes, known)
+    hits = rules.evaluate(facts, found.modes, known)
     return AtCheck([h.reason for h in hits], hits)
 
 

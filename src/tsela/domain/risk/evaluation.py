@@ -9,9 +9,11 @@ check, naming the nearest (or latest) fact that made it hit.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 from typing import Any
 
 from tsela.domain.children import age_on, is_child
@@ -40,7 +42,9 @@ class Hit:
     reason: Reason  # its code, severity and words, the facts in ``reason.params``
 
 
+@cache
 def _post(code: str) -> str:
+    """The shared post a port code belongs to (both sides of Maseru Bridge are one post)."""
     return shared_posts().get(code, code)
 
 
@@ -116,8 +120,13 @@ def visa_run(f: CheckFacts, p: VisaRun) -> Said:
         return None
     today = border_day(f.at)
     since = today - timedelta(days=p.lookback_days)
+    # Only the crossings since the look-back began count (with a day's margin for the zone):
+    # a history of a thousand crossings is cut by binary search, not walked.
+    first = bisect_left(
+        f.history, f.at - timedelta(days=p.lookback_days + 1), key=lambda c: c.crossed_at
+    )
     runs = []
-    for entry, leave, next_entry in completed_stays(f.history):
+    for entry, leave, next_entry in completed_stays(f.history[first:]):
         length = (leave - entry).days + 1  # the day of entry and the day of exit both count
         gap = ((next_entry or today) - leave).days
         near_limit = p.min_stay_days <= length <= p.max_stay_days
