@@ -262,8 +262,25 @@ def _row(hit_id: uuid.UUID, hit: rules.Hit) -> dict[str, Any]:
 def fresh_hits(
     check_id: uuid.UUID, ids: Sequence[uuid.UUID], hits: Sequence[rules.Hit]
 ) -> list[dict[str, Any]]:
-    """The hits a check just recorded, as ``hit_out`` says them (no outcome yet)."""
-    return [hit_out(_row(i, h) | {"check_id": check_id}) for i, h in zip(ids, hits, strict=True)]
+    """The hits a check just recorded, as ``hit_out`` says them (no outcome yet; the English
+    words are the reason's own)."""
+    return [
+        {
+            "id": str(i),
+            "check_id": str(check_id),
+            "rule": h.rule,
+            "mode": h.mode.value,
+            "code": h.reason.code,
+            "variant": h.reason.variant,
+            "params": dict(h.reason.params),
+            "message": h.reason.message,
+            "outcome": None,
+            "outcome_by": None,
+            "outcome_at": None,
+            "outcome_note": None,
+        }
+        for i, h in zip(ids, hits, strict=True)
+    ]
 
 
 def hit_out(hit: RiskHit | Mapping[str, Any]) -> dict[str, Any]:
