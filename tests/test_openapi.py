@@ -108,9 +108,9 @@ def test_every_success_answer_has_a_schema_field_by_field(tmp_path: Path) -> Non
     # Every operation answers success with a body (no 204 here), and as JSON but for the
     # four that answer only with a file (revocation list, QR code, report, refusal notice);
     # three answer a retry with 200 beside their 201.
-    assert operations == 92
-    assert len({(m, p) for m, p, _ in json_answers}) == 92 - 4
-    assert len(json_answers) == 92 - 4 + 3
+    assert operations == 96
+    assert len({(m, p) for m, p, _ in json_answers}) == 96 - 4
+    assert len(json_answers) == 96 - 4 + 3
     # Retries that answer 200 with the first answer are declared beside their 201.
     assert {p for m, p, s in json_answers if s == "200" and (m, p, "201") in json_answers} == {
         "/v1/crossings",

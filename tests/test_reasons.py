@@ -32,8 +32,9 @@ def test_every_code_has_a_severity_and_words_in_both_languages() -> None:
     # the 8 cases of a pre-arrival declaration presented at a check (accepted, refused 7 ways)
     # the 11 of a permit shown at the desk (accepted, set aside 10 ways) and the 10 of the
     # fast lane (a member, a referral at random, a card set aside 8 ways), and the 4 of a linked
-    # identity (two passports; another record's ban, watchlist hit or overstay)
-    assert len(texts) == 74
+    # identity (two passports; another record's ban, watchlist hit or overstay), and the 8 of
+    # the risk rules (4 rules, each referring or informing)
+    assert len(texts) == 82
     for (code, variant), text in texts.items():
         assert text.severity in Severity, code
         assert set(text.words) == {"en", "st"}, code
@@ -59,6 +60,10 @@ def test_every_code_the_code_gives_is_in_the_catalogue() -> None:
     from tsela.domain.decisions import PARTNER_ALERT_CODES
 
     expanded |= set(PARTNER_ALERT_CODES)
+    # a risk rule's hit: the code the rules file names (reference/risk_rules.toml)
+    from tsela.domain import risk
+
+    expanded |= {rule.reason for rule in risk.rules().rules.values()}
     assert expanded == {code for code, _ in reasons.catalogue().texts}
 
 

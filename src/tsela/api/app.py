@@ -143,6 +143,9 @@ def create_app(
     from tsela.api.routes import refusals as refusal_routes
 
     app.include_router(refusal_routes.router)
+    from tsela.api.routes import risk as risk_routes
+
+    app.include_router(risk_routes.router)
     from tsela.api.routes import declarations as declaration_routes
 
     app.include_router(declaration_routes.router)

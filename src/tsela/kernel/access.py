@@ -28,6 +28,8 @@ class Permission(StrEnum):
     REFUSAL_RECORD = "refusal_record"  # refuse entry; the refusals and entry bans on record
     REFUSAL_GROUNDS_READ = "refusal_grounds_read"  # the grounds a refusal may give
     ENTRY_BAN_DECIDE = "entry_ban_decide"  # impose, lift or shorten an entry ban
+    RISK_RULES_READ = "risk_rules_read"  # the risk rules, their parameters and modes
+    RISK_RULES_MANAGE = "risk_rules_manage"  # switch a risk rule on, off or to inform only
     WAITS_STAFFING_READ = "waits_staffing_read"  # desks open against the queue, by hour
     PORT_LIVE_READ = "port_live_read"  # a port's day: volumes by hour, hits, overrides by officer
     DOCUMENT_READ = "document_read"  # read a passport's machine-readable zone
@@ -71,6 +73,8 @@ TABLE: dict[Permission, frozenset[Role]] = {
         {R.BORDER_OFFICER, R.SUPERVISOR, R.ANALYST, R.ADMIN}
     ),
     Permission.ENTRY_BAN_DECIDE: frozenset({R.SUPERVISOR}),
+    Permission.RISK_RULES_READ: frozenset({R.BORDER_OFFICER, R.SUPERVISOR, R.ANALYST, R.ADMIN}),
+    Permission.RISK_RULES_MANAGE: frozenset({R.SUPERVISOR}),
     Permission.WAITS_STAFFING_READ: frozenset({R.SUPERVISOR, R.ANALYST}),
     Permission.PORT_LIVE_READ: frozenset({R.SUPERVISOR}),
     Permission.DOCUMENT_READ: frozenset(

@@ -32,6 +32,7 @@ from tsela.services import audit, checks
 from tsela.services import children as child_service
 from tsela.services import declarations as declaration_service
 from tsela.services import matching as exchange_matching
+from tsela.services import risk as risk_service
 from tsela.services.identity import border as identity_border
 from tsela.store.checks import BorderCheck, CheckCompanion
 from tsela.store.declarations import Declaration
@@ -240,5 +241,6 @@ def shown(
         child=child_service.summary(person.birth_date, day, _child(session, check)),
         declaration=_declaration(session, reasons, document, port.code),
         also_known_as=identity_border.shown(session, record),
+        risk_hits=risk_service.hits_of(session, check.id),  # with the officer's outcome
     )
     return ShownCheck(result, port.code, officer, check.crossing_id is not None)

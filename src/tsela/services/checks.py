@@ -38,6 +38,7 @@ from tsela.services import audit, declarations, exchange_outbox
 from tsela.services import children as child_service
 from tsela.services import matching as exchange_matching
 from tsela.services import refusals as refusal_service
+from tsela.services import risk as risk_service
 from tsela.services.identity import border as identity_border
 from tsela.services.permits import presented as presented_permits
 from tsela.store import partner_alerts
@@ -139,6 +140,8 @@ class CheckResult:
     # The traveller's other records (identity resolution): linked ones and candidates.
     also_known_as: list[dict[str, Any]] = field(default_factory=list)
 
+    risk_hits: list[dict[str, Any]] = field(default_factory=list)  # the risk rules' hits
+
     def as_dict(self) -> dict[str, Any]:
         p, d = self.person, self.document
         return {
@@ -184,6 +187,7 @@ class CheckResult:
             "child": self.child,
             "declaration": self.declaration,
             "also_known_as": self.also_known_as,
+            "risk_hits": self.risk_hits,
         }
 
 
@@ -774,6 +778,29 @@ def run_check(
     reasons += declared.reasons
     reasons += lane
 
+    risk = risk_service.at_check(  # risk rules as data: their facts, their hits
+        session,
+        node=node,
+        country=country,
+        port_id=port.id,
+        port_code=port.code,
+        direction=request.direction.value,
+        at=request.at,
+        who=risk_service.Subject(
+            person.id,
+            document.id,
+            person.primary_name,
+            person.birth_date,
+            person.nationality,
+            issuing_state,
+            number,
+        ),
+        history=history,
+        partner_crossings=other_side.found,
+        child_case=child.travel.case if child.travel else None,
+    )
+    reasons += risk.reasons
+
     reasons = dec.ordered(reasons)
     decision = dec.decide(reasons)
     check = BorderCheck(
@@ -798,6 +825,10 @@ def run_check(
     # and the ORM's unit of work costs several times the statement itself.
     session.execute(_NEW_CHECK, column_values(check))
     child_service.link(session, node=node, check_id=check.id, child=child, now=now)
+    hit_ids = risk_service.record_hits(
+        session, node=node, check_id=check.id, port_code=port.code, checked_at=request.at,
+        hits=risk.hits, now=now,
+    )  # fmt: skip
     # The audit entry, unsealed (the sequencer chains it): no lock, nothing to wait for.
     audit.record(
         session,
@@ -828,6 +859,7 @@ def run_check(
         child=child_service.summary(person.birth_date, day, child),
         declaration=declared.shown,
         also_known_as=known_as.shown,
+        risk_hits=risk_service.fresh_hits(check.id, hit_ids, risk.hits),
     )
 
 

@@ -230,6 +230,9 @@ class AtCheck:
     history: list[dec.PastCrossing]  # this country's history with the gaps they fill
     reasons: list[dec.Reason]  # one per partner record used for the stay
     shown: dict[str, Any] | None  # the other side's record of this crossing, if any
+    # The partner's records of the traveller's documents, newest first (the risk rules look
+    # for the same document at another post: services.risk.at_check).
+    found: list[PartnerCrossing] = field(default_factory=list)
 
 
 def _evidence(session: Session, person_id: uuid.UUID) -> list[PartnerCrossing]:
@@ -348,7 +351,7 @@ def at_check(
         half = "exit" if direction == "entry" else "entry"
         best = max(recent, key=lambda r: (r.direction.value == half, r.crossed_at))
         shown = describe(best, at, person)
-    return AtCheck(merged, reasons, shown)
+    return AtCheck(merged, reasons, shown, found)
 
 
 # --------------------------------------------------------------------------- stay records

@@ -281,3 +281,5 @@ from tsela.store import sdg  # noqa: E402,F401
 from tsela.store import identity  # noqa: E402,F401
 
 from tsela.store import fast_lane  # noqa: E402,F401
+
+from tsela.store import risk  # noqa: E402,F401

@@ -28,6 +28,7 @@ from tsela.config import Settings
 from tsela.domain import children as child_rules
 from tsela.domain.declarations import purposes
 from tsela.domain.reasons import _term
+from tsela.domain.risk import rules as risk_rules
 from tsela.domain.values import Direction
 from tsela.kernel.access import Permission
 from tsela.kernel.actor import Actor
@@ -104,8 +105,15 @@ def _console(
         "country_name": country_name,
         "child_cases": _child_cases(request),
         "purposes": purposes(),
+        "risk_rule_words": _risk_rule_words(request),
     }
     return render(request, "console.html", ctx, status_code)
+
+
+def _risk_rule_words(request: Request) -> dict[str, str]:
+    """What each risk rule looks for, in the reader's language (the hits' headings)."""
+    lang, _chosen = choose_language(request)
+    return {r.id: r.words.get(lang, r.words["en"]) for r in risk_rules().rules.values()}
 
 
 def _child_cases(request: Request) -> list[dict[str, object]]:

@@ -99,6 +99,9 @@ MESSAGES: dict[str, str] = {
         "The end date %(end)s is before the employment started (%(start)s)."
     ),
     "permit.bad_date": N_("Give the date as year-month-day, for example 2026-04-30."),
+    # tsela.services.risk
+    "risk.reason_short": N_("Say why the rule changes, in at least %(min)s characters."),
+    "risk.hit_decided": N_("%(by)s already confirmed or dismissed this hit."),
     # tsela.services.sdg
     "sdg.invalid": N_("Some answers cannot be kept: correct them and send again."),
 }

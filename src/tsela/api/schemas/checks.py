@@ -10,6 +10,7 @@ from pydantic import Field
 from tsela.api.schemas.common import Day, Id, Moment, Out
 from tsela.api.schemas.declarations import DeclaredAnswersOut
 from tsela.api.schemas.permits import PermitViewOut
+from tsela.api.schemas.risk import RiskHitOut
 from tsela.domain.values import Decision, Direction, DocumentStatus
 
 __all__ = [
@@ -177,6 +178,11 @@ class CheckOut(Out):
     also_known_as: list[AlsoKnownAsOut] = Field(
         default_factory=list,
         description="The traveller's other records: linked ones first, then candidates",
+    )
+    risk_hits: list[RiskHitOut] = Field(
+        default_factory=list,
+        description="The risk rules that hit (reference/risk_rules.toml): confirm or dismiss "
+        "each with POST /v1/risk-hits/{id}/outcome",
     )
 
 
