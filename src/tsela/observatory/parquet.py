@@ -7,13 +7,13 @@ so analysts can count distinct and frequent travellers without knowing who they 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.dataset as ds
+
+from tsela.pseudonyms import pseudonym_secret as pseudonym_secret
+from tsela.pseudonyms import traveller_key as traveller_key
 
 CROSSINGS_SCHEMA = pa.schema(
     [
@@ -72,22 +72,6 @@ CHECKS_SCHEMA = pa.schema(
         ("overridden", pa.bool_()),
     ]
 )
-
-
-def pseudonym_secret(var_dir: Path) -> bytes:
-    """The node's secret for traveller keys; created on first use, kept outside the database."""
-    path = var_dir / "keys" / "pseudonym.key"
-    if path.exists():
-        return bytes.fromhex(path.read_text().strip())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_bytes(32)
-    path.write_text(secret.hex())
-    path.chmod(0o600)
-    return secret
-
-
-def traveller_key(secret: bytes, person_id_hex: str) -> str:
-    return hmac.new(secret, person_id_hex.encode(), hashlib.sha256).hexdigest()[:20]
 
 
 def write_crossings(table: pa.Table, out_dir: Path, part: int) -> None:

@@ -278,3 +278,4 @@ from tsela.store import waits  # noqa: E402,F401
 from tsela.store import refusals  # noqa: E402,F401
 from tsela.store import declarations  # noqa: E402,F401
 from tsela.store import sdg  # noqa: E402,F401
+from tsela.store import cases  # noqa: E402,F401
