@@ -142,6 +142,9 @@ def create_app(
     from tsela.api.routes import sdg as sdg_routes
 
     app.include_router(sdg_routes.router)
+    from tsela.api.routes import cases as case_routes
+
+    app.include_router(case_routes.router)
     from tsela.web import install as install_web
 
     install_web(app)  # the browser pages and /static

@@ -192,7 +192,7 @@ def indicators_of(codes: Iterable[str]) -> list[str]:
     unknown = sorted(chosen - set(known))
     if unknown:
         raise CaseInputError(
-            "case.unknown_indicator", "unknown indicator %(code)r", code=unknown[0]
+            "case.unknown_indicator", "unknown indicator %(indicator)r", indicator=unknown[0]
         )
     return [code for code in known if code in chosen]
 

@@ -25,9 +25,7 @@ class Case(Record, Base):
     __tablename__ = "case_file"
 
     kind: Mapped[CaseKind] = mapped_column(str_enum(CaseKind, "case_kind"), nullable=False)
-    status: Mapped[CaseStatus] = mapped_column(
-        str_enum(CaseStatus, "case_status"), nullable=False
-    )
+    status: Mapped[CaseStatus] = mapped_column(str_enum(CaseStatus, "case_status"), nullable=False)
     check_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("border_check.id"), nullable=False, unique=True
     )

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 def install(app: FastAPI) -> None:
     from tsela.web import (
         admin,
+        cases,
         console,
         declare,
         desk,
@@ -47,6 +48,7 @@ def install(app: FastAPI) -> None:
         console,
         officer,
         refusals,
+        cases,
         review,
         observatory,
         sdg,

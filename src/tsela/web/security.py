@@ -21,7 +21,6 @@ from urllib.parse import quote
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
-
 from starlette.concurrency import run_in_threadpool
 
 from tsela.api.auth import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, audit_denial

@@ -125,8 +125,16 @@ def upgrade() -> None:
         sa.Column("actor", sa.String(length=60), nullable=False),
         sa.Column(
             "kind",
-            _enum("case_event_kind", "opened", "indicators", "note", "referred", "assigned",
-                  "handed_over", "closed"),  # fmt: skip
+            _enum(
+                "case_event_kind",
+                "opened",
+                "indicators",
+                "note",
+                "referred",
+                "assigned",
+                "handed_over",
+                "closed",
+            ),
             nullable=False,
         ),
         sa.Column("note", sa.Text(), nullable=False),
