@@ -4,8 +4,6 @@ Continental Operational Centre and the partner node (docs/security.md, "Cases").
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field
 
 from tsela.api.schemas.common import Day, Id, Moment, Out
@@ -13,6 +11,7 @@ from tsela.api.schemas.common import Day, Id, Moment, Out
 __all__ = [
     "CaseCatalogueOut",
     "CaseCheckOut",
+    "CaseEventDetailOut",
     "CaseEventOut",
     "CaseExportOut",
     "CaseListItemOut",
@@ -84,6 +83,23 @@ class CaseCheckOut(Out):
     reasons: list[str] = Field(description="The codes of the check's reasons")
 
 
+class CaseEventDetailOut(Out):
+    """What an event changed; the fields of its kind are set, the others null."""
+
+    kind: str | None = Field(None, description="opened: the kind of case")
+    indicators: list[str] | None = Field(None, description="opened: the indicators ticked")
+    check: str | None = Field(None, description="opened: the check's id")
+    port: str | None = Field(None, description="opened: the port's code")
+    ticked: list[str] | None = Field(None, description="indicators: newly ticked")
+    unticked: list[str] | None = Field(None, description="indicators: no longer ticked")
+    agency: str | None = Field(None, description="referred: police or social_development")
+    to: str | None = Field(
+        None, description="referred: the agency's name; assigned, handed_over: the officer"
+    )
+    from_: str | None = Field(None, alias="from", description="handed_over: the officer before")
+    outcome: str | None = Field(None, description="closed: the outcome's code")
+
+
 class CaseEventOut(Out):
     id: Id
     at: Moment
@@ -92,7 +108,7 @@ class CaseEventOut(Out):
         description="opened, indicators, note, referred, assigned, handed_over, closed"
     )
     note: str
-    detail: dict[str, Any] = Field(description="What it changed (ticked, agency, from, to...)")
+    detail: CaseEventDetailOut
 
 
 class CaseOut(CaseSummaryOut):
