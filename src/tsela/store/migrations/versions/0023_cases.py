@@ -2,7 +2,7 @@
 protect, and the case and its events
 
 Revision ID: 0023_cases
-Revises: 0019_check_stay
+Revises: 0019_check_stay, 0002_watchlists (a merge: it widens the lists' category)
 """
 
 from __future__ import annotations
@@ -15,9 +15,12 @@ from alembic import op
 import tsela.store.types
 
 revision: str = "0023_cases"
-down_revision: str | None = "0019_check_stay"
+# Also after the watchlists' branch, whose category it widens: a merge of the two, so that the
+# lists' revision stops being a head (``depends_on`` would leave it a head of the script that
+# the version table no longer names, and readiness would call it missing).
+down_revision: str | tuple[str, ...] | None = ("0019_check_stay", "0002_watchlists")
 branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = ("0002_watchlists",)  # the lists whose category it widens
+depends_on: str | Sequence[str] | None = None
 
 ROLES = ("border_officer", "supervisor", "permit_officer", "analyst", "admin", "employer",
          "worker", "secretariat")  # fmt: skip
