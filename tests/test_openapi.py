@@ -23,6 +23,7 @@ FILES = {
     ("get", "/v1/permits/{ref}/qr.{kind}", "200"): {"image/png", "image/svg+xml"},
     ("get", "/v1/governance/report", "200"): {"text/html", "application/pdf"},
     ("get", "/v1/refusals/{refusal_id}/notice", "200"): {"text/html", "application/pdf"},
+    ("get", "/v1/cases/export", "200"): {"application/json", "text/csv"},
 }
 
 
@@ -108,9 +109,9 @@ def test_every_success_answer_has_a_schema_field_by_field(tmp_path: Path) -> Non
     # Every operation answers success with a body (no 204 here), and as JSON but for the
     # four that answer only with a file (revocation list, QR code, report, refusal notice);
     # three answer a retry with 200 beside their 201.
-    assert operations == 96
-    assert len({(m, p) for m, p, _ in json_answers}) == 96 - 4
-    assert len(json_answers) == 96 - 4 + 3
+    assert operations == 107
+    assert len({(m, p) for m, p, _ in json_answers}) == 107 - 4
+    assert len(json_answers) == 107 - 4 + 3
     # Retries that answer 200 with the first answer are declared beside their 201.
     assert {p for m, p, s in json_answers if s == "200" and (m, p, "201") in json_answers} == {
         "/v1/crossings",

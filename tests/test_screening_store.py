@@ -69,7 +69,7 @@ def test_csv_import_loads_good_rows_and_reports_bad_ones_by_line(engine: Engine)
         (
             8,
             "category 'nonsense' is not one of wanted, trafficking, deportation, banned_entry, "
-            "sanctions, missing_person, other",
+            "sanctions, missing_person, protect, other",
         ),
     ]
     assert [(w.line, w.message) for w in report.warnings] == [

@@ -124,6 +124,7 @@ def prepare(var_dir: Path, *, persons: int = 0, node: str = "LS") -> tuple[uuid.
                 ("supervisor", Role.SUPERVISOR, None, "Thabo Letsie", {}),
                 ("permits", Role.PERMIT_OFFICER, None, "Mpho Ramakau", {}),
                 ("analyst", Role.ANALYST, None, "Nthabiseng Sello", {}),
+                ("cases", Role.CASE_OFFICER, None, "Mamello Phiri", {}),
                 ("palesa", Role.WORKER, None, "Palesa Molapo", {"person_id": worker.id}),
                 ("orchard", Role.EMPLOYER, None, "Maluti Orchards", {"employer_id": employer.id}),
             ]

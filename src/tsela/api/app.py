@@ -158,6 +158,10 @@ def create_app(
     from tsela.api.routes import identity as identity_routes
 
     app.include_router(identity_routes.router)
+
+    from tsela.api.routes import cases as case_routes
+
+    app.include_router(case_routes.router)
     from tsela.web import install as install_web
 
     install_web(app)  # the browser pages and /static

@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tsela.api.deps import get_settings
 from tsela.config import Settings
-from tsela.kernel.access import Permission, allows, roles_for
+from tsela.kernel.access import AUDITED_DENIALS, Permission, allows, roles_for
 from tsela.kernel.actor import Actor
 from tsela.services import accounts
 from tsela.store.models import Role, User
@@ -201,11 +201,14 @@ def require(permission: Permission) -> Callable[..., Coroutine[Any, Any, User]]:
     """A dependency admitting the roles holding ``permission``; 401 for strangers, 403 for
     other roles. It carries ``tsela_permission`` so a route's permission can be listed."""
 
-    # async: it does no I/O, and a sync dependency would cost a hop to a worker thread.
-    async def dependency(user: User | None = Depends(current_user)) -> User:
+    # async: it does no I/O (but for an audited refusal), and a sync dependency would cost a
+    # hop to a worker thread.
+    async def dependency(request: Request, user: User | None = Depends(current_user)) -> User:
         if user is None:
             raise _unauthorised()
         if not allows(user.role, permission):
+            if permission in AUDITED_DENIALS:
+                await run_in_threadpool(audit_denial, request, user, permission)
             names = ", ".join(sorted(r.value for r in roles_for(permission)))
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,
@@ -216,6 +219,29 @@ def require(permission: Permission) -> Callable[..., Coroutine[Any, Any, User]]:
     # A mark read by declared_roles and the access test (a function attribute).
     dependency.tsela_permission = permission  # type: ignore[attr-defined]
     return dependency
+
+
+def audit_denial(request: Request, user: User, permission: Permission) -> None:
+    """Write that ``user`` was refused ``permission`` (``access.refused``: the method, the
+    path, the role), in a short session of its own: the request does nothing else."""
+    from tsela.services import audit
+
+    with request.app.state.sessions() as session:
+        audit.record(
+            session,
+            actor=user.username,
+            action="access.refused",
+            node=request.app.state.settings.node,
+            entity="permission",
+            entity_id=permission.value,
+            detail={
+                "method": request.method,
+                "path": request.url.path,
+                "role": Role(user.role).value,
+            },
+            source=client_source(request),
+        )
+        session.commit()
 
 
 def acting(permission: Permission) -> Callable[..., Coroutine[Any, Any, Actor]]:

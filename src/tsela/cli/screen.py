@@ -115,7 +115,10 @@ def import_command(
     kind: str = typer.Option("person", help="person entries, or document alerts (CSV only)."),
     category: str = typer.Option(
         "other",
-        help="wanted, trafficking, deportation, banned_entry, sanctions, missing_person, other.",
+        help=(
+            "wanted, trafficking, deportation, banned_entry, sanctions, missing_person, "
+            "protect (persons to protect: referred, never refused), other."
+        ),
     ),
     source: str = typer.Option("", help="Where the list comes from (publisher, date)."),
     mapping: list[str] = typer.Option(

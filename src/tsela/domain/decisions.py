@@ -304,11 +304,12 @@ def stay_reasons(
 
 # --------------------------------------------------------------------------- watchlists
 
-# Categories where a strong match must stop the traveller; a trafficking victim is
-# referred for protection, never denied.
+# Categories where a strong match must stop the traveller. A person to protect (a victim of
+# trafficking, a missing person, anyone on a list of persons to protect) is referred to a
+# protection officer, never denied, however strong the match.
 # (Category names are those of the watchlists: tsela.store.watchlists.WatchlistCategory.)
 DENY_CATEGORIES = frozenset({"wanted", "deportation", "banned_entry", "sanctions"})
-PROTECT_CATEGORIES = frozenset({"trafficking", "missing_person"})
+PROTECT_CATEGORIES = frozenset({"trafficking", "missing_person", "protect"})
 # Of the DENY categories, those where a strong match is referred to the police (detained as
 # the law provides) rather than recommended for refusal.
 POLICE_CATEGORIES = frozenset({"wanted"})

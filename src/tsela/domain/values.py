@@ -38,6 +38,7 @@ class Role(StrEnum):
     EMPLOYER = "employer"
     WORKER = "worker"
     SECRETARIAT = "secretariat"
+    CASE_OFFICER = "case_officer"  # trafficking and smuggling cases, protection
 
 
 class AlertStatus(StrEnum):

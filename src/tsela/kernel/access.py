@@ -10,6 +10,9 @@ A permission is what the role lets one attempt; a service may still refuse a par
 thing: an employer sees only its own workers' permits, a worker only their own, a border
 officer checks travellers only at the port they are posted to, and the governance pages
 open only to the secretariat and the members of a body (any staff may be made one).
+
+Where a refusal itself must be known (the permissions in :data:`AUDITED_DENIALS`: case
+data), a caller refused by role is written to the audit log.
 """
 
 from __future__ import annotations
@@ -56,6 +59,9 @@ class Permission(StrEnum):
     SDG_ASSESSMENT_EDIT = "sdg_assessment_edit"  # the NCC secretariat answers SDG 10.7.2
     USERS_MANAGE = "users_manage"  # accounts, roles, tokens
     AUDIT_READ = "audit_read"  # the audit log and its verification
+    CASE_OPEN = "case_open"  # open a trafficking or smuggling case from a check
+    CASE_READ = "case_read"  # cases: special personal information, every read audited
+    CASE_WORK = "case_work"  # indicators, notes, referral, assignment, hand-over, closure
 
 
 R = Role
@@ -105,7 +111,17 @@ TABLE: dict[Permission, frozenset[Role]] = {
     Permission.SDG_ASSESSMENT_EDIT: frozenset({R.SECRETARIAT}),
     Permission.USERS_MANAGE: frozenset({R.ADMIN}),
     Permission.AUDIT_READ: frozenset({R.ADMIN}),
+    # Cases hold special personal information (a possible victim of trafficking, an
+    # offence): the case officers alone read and work them; the desk only opens them.
+    Permission.CASE_OPEN: frozenset({R.BORDER_OFFICER, R.SUPERVISOR, R.CASE_OFFICER}),
+    Permission.CASE_READ: frozenset({R.CASE_OFFICER}),
+    Permission.CASE_WORK: frozenset({R.CASE_OFFICER}),
 }
+
+# Permissions guarding special personal information: a caller whose role lacks one is
+# refused (403) and the attempt is written to the audit log (``tsela.api.auth.require``,
+# ``tsela.web.security.page_for``).
+AUDITED_DENIALS: frozenset[Permission] = frozenset({Permission.CASE_READ, Permission.CASE_WORK})
 
 
 def roles_for(permission: Permission) -> frozenset[Role]:

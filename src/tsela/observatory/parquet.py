@@ -7,13 +7,13 @@ so analysts can count distinct and frequent travellers without knowing who they 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.dataset as ds
+
+from tsela.pseudonyms import pseudonym_secret as pseudonym_secret
+from tsela.pseudonyms import traveller_key as traveller_key
 
 CROSSINGS_SCHEMA = pa.schema(
     [

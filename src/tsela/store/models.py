@@ -283,3 +283,5 @@ from tsela.store import identity  # noqa: E402,F401
 from tsela.store import fast_lane  # noqa: E402,F401
 
 from tsela.store import risk  # noqa: E402,F401
+
+from tsela.store import cases  # noqa: E402,F401

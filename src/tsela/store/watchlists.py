@@ -36,6 +36,9 @@ class WatchlistCategory(StrEnum):
     BANNED_ENTRY = "banned_entry"
     SANCTIONS = "sanctions"
     MISSING_PERSON = "missing_person"
+    # a person to protect (a witness, a child in care, a person at risk named by social
+    # development): referred to a protection officer, never refused
+    PROTECT = "protect"
     OTHER = "other"
 
 

@@ -31,6 +31,7 @@ DEMO_USERS = [
     ("permits", "permit_officer", None, "Permit officer"),
     ("analyst", "analyst", None, "Observatory analyst"),
     ("secretariat", "secretariat", None, "NCC secretariat"),
+    ("cases", "case_officer", None, "Case officer (trafficking and smuggling cases)"),
     ("admin", "admin", None, "Administrator"),
 ]
 # (username, role, what the account is for)

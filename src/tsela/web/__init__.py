@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 def install(app: FastAPI) -> None:
     from tsela.web import (
         admin,
+        cases,
         console,
         declare,
         desk,
@@ -51,6 +52,7 @@ def install(app: FastAPI) -> None:
         fast_lane,
         officer,
         refusals,
+        cases,
         review,
         risk,
         observatory,

@@ -73,6 +73,7 @@ WATCHLIST_CATEGORIES = {  # WatchlistCategory values
     "banned_entry": N_("Banned from entry"),
     "sanctions": N_("Sanctions"),
     "missing_person": N_("Missing person"),
+    "protect": N_("Person to protect (refer to a protection officer)"),
     "other": N_("Other"),
 }
 

@@ -87,6 +87,7 @@ def _console(
     status_code: int = 200,
     typed: dict[str, str] | None = None,
     shown: check_view.ShownCheck | None = None,
+    case_opened: bool = False,
 ) -> Response:
     posted, ports = _ports(session, user)
     ctx = {
@@ -106,6 +107,7 @@ def _console(
         "child_cases": _child_cases(request),
         "purposes": purposes(),
         "risk_rule_words": _risk_rule_words(request),
+        "case_opened": case_opened,
     }
     return render(request, "console.html", ctx, status_code)
 
@@ -312,7 +314,7 @@ def shown_check(
 ) -> Response:
     """Border officers and supervisors: a check's result, from the check as stored: the
     decision and every reason, the traveller, days of stay, recent crossings; record the
-    crossing, override, or refuse entry from here."""
+    crossing, override, refuse entry or open a case from here."""
     shown = stored_check(request, session, user, settings, check_id)
     if isinstance(shown, Refused):
         return _console(request, session, user, error=shown.message, status_code=shown.status)
@@ -324,6 +326,7 @@ def shown_check(
         shown=shown,
         direction=shown.result.check.direction.value,
         port_code=shown.port_code,
+        case_opened=request.query_params.get("case") == "opened",
     )
 
 

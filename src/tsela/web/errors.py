@@ -102,6 +102,17 @@ MESSAGES: dict[str, str] = {
     # tsela.services.risk
     "risk.reason_short": N_("Say why the rule changes, in at least %(min)s characters."),
     "risk.hit_decided": N_("%(by)s already confirmed or dismissed this hit."),
+    # tsela.services.cases and the case rules (tsela.domain.cases)
+    "case.closed": N_("The case is closed: nothing more can be done to it."),
+    "case.exists": N_("A case was opened from this check already."),
+    "case.unknown_kind": N_("Choose the kind of case."),
+    "case.unknown_agency": N_("Choose where to refer the case: the police or social development."),
+    "case.note_required": N_("Write the note (at least %(min)s characters)."),
+    "case.already_assigned": N_("%(holder)s has this case: hand it over instead."),
+    "case.unassigned": N_("Nobody has this case yet: assign it first."),
+    "case.unassigned_close": N_("Nobody has this case: take it or assign it before closing it."),
+    "case.same_officer": N_("%(user)s has this case already."),
+    "case.no_officer": N_("%(user)s is not an active case officer."),
     # tsela.services.sdg
     "sdg.invalid": N_("Some answers cannot be kept: correct them and send again."),
 }

@@ -46,6 +46,7 @@ ROLE_LABELS: dict[Role, str] = {
     Role.EMPLOYER: N_("Employer"),
     Role.WORKER: N_("Worker"),
     Role.SECRETARIAT: N_("Secretariat"),
+    Role.CASE_OFFICER: N_("Case officer"),
 }
 
 

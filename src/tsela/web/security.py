@@ -21,10 +21,11 @@ from urllib.parse import quote
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from tsela.api.auth import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE
+from tsela.api.auth import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, audit_denial
 from tsela.api.deps import get_session
-from tsela.kernel.access import Permission, allows, roles_for
+from tsela.kernel.access import AUDITED_DENIALS, Permission, allows, roles_for
 from tsela.services import accounts
 from tsela.store.models import Role, User
 from tsela.web.nav import NavItem, nav_for
@@ -131,7 +132,8 @@ PageDependency = Callable[..., Coroutine[Any, Any, User]]
 
 def page_for(permission: Permission) -> PageDependency:
     """A page for the roles holding ``permission``: strangers go to sign in, other roles get
-    403, forms are checked.
+    403 (written to the audit log for the permissions in ``AUDITED_DENIALS``), forms are
+    checked.
 
     Like ``tsela.api.auth.require`` it carries ``tsela_permission`` so the route's roles can
     be listed and tested; ``tsela_page`` tells the tests it answers as a page.
@@ -141,6 +143,8 @@ def page_for(permission: Permission) -> PageDependency:
         if caller.user is None:
             raise LoginRequired(caller.expired)
         if not allows(caller.user.role, permission):
+            if permission in AUDITED_DENIALS:
+                await run_in_threadpool(audit_denial, request, caller.user, permission)
             raise PageForbidden(caller.user, roles_for(permission))
         await check_csrf(request, caller)
         return caller.user
