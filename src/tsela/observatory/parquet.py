@@ -109,22 +109,6 @@ BANS_SCHEMA = pa.schema(
 )
 
 
-def pseudonym_secret(var_dir: Path) -> bytes:
-    """The node's secret for traveller keys; created on first use, kept outside the database."""
-    path = var_dir / "keys" / "pseudonym.key"
-    if path.exists():
-        return bytes.fromhex(path.read_text().strip())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_bytes(32)
-    path.write_text(secret.hex())
-    path.chmod(0o600)
-    return secret
-
-
-def traveller_key(secret: bytes, person_id_hex: str) -> str:
-    return hmac.new(secret, person_id_hex.encode(), hashlib.sha256).hexdigest()[:20]
-
-
 def write_crossings(table: pa.Table, out_dir: Path, part: int) -> None:
     """Append one batch to ``out_dir/crossings/year=YYYY/month=M/``."""
     ds.write_dataset(
