@@ -540,10 +540,25 @@ def ban_out(session: Session, ban: EntryBan) -> dict[str, Any]:
     return out
 
 
-def list_bans(session: Session, *, offset: int = 0, limit: int = 50) -> tuple[list[EntryBan], int]:
-    total = session.scalar(select(func.count()).select_from(EntryBan)) or 0
+def list_bans(
+    session: Session, *, offset: int = 0, limit: int = 50, query: str = ""
+) -> tuple[list[EntryBan], int]:
+    """Bans newest first; ``query`` finds a surname (its beginning, any case) or a document
+    number (exact, separators ignored)."""
+    where = []
+    q = query.strip()
+    if q:
+        number = "".join(c for c in q.upper() if c.isalnum())
+        where.append(
+            or_(
+                func.lower(EntryBan.surname).startswith(q.lower(), autoescape=True),
+                EntryBan.document_number == number,
+            )
+        )
+    total = session.scalar(select(func.count()).select_from(EntryBan).where(*where)) or 0
     rows = session.scalars(
         select(EntryBan)
+        .where(*where)
         .order_by(EntryBan.created_at.desc(), EntryBan.id.desc())
         .offset(max(offset, 0))
         .limit(min(max(limit, 1), MAX_PAGE))
