@@ -447,6 +447,14 @@ def test_leaving_after_an_overstay_shows_the_overstay_not_days_remaining(
     assert 'id="overstay-days"' in leaving.text
     assert "days overstayed on this stay" in leaving.text
     assert 'id="days-remaining"' not in leaving.text  # not "30 days remaining" beside it
+    # The printed inspection sheet says the same: the overstay, not days of a next visit.
+    check_id = re.search(r'name="check_id" value="([^"]+)"', leaving.text).group(1)  # type: ignore[union-attr]
+    sheet = officer.get(f"/console/checks/{check_id}/sheet")
+    assert sheet.status_code == 200
+    assert "105 days overstayed on this stay" in sheet.text  # 135 days of a 30-day visit
+    assert 'id="sheet-stay-days">135<' in sheet.text
+    assert "days remaining" not in sheet.text
+    assert 'id="stay-days-ended">135<' in leaving.text  # not "Days used: 0"
 
 
 def test_a_post_has_both_countries_names_in_every_language(app, make_user) -> None:  # type: ignore[no-untyped-def]
