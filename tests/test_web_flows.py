@@ -165,6 +165,24 @@ def test_an_incomplete_application_is_kept_as_a_draft(worker_and_officer) -> Non
     assert "/desk/permits/" not in officer.get("/desk").text  # nothing for the desk yet
 
 
+def test_missing_evidence_is_said_in_the_readers_words_not_codes(worker_and_officer) -> None:  # type: ignore[no-untyped-def]
+    worker, _officer = worker_and_officer
+    draft = apply_study(worker, complete=False)
+    where = f"/me/permits/{permit_id_of(draft)}"
+    page = worker.get(f"{where}?lang=st").text
+    notice = re.search(r"Ho sa ntse ho haella:([^<]*)<", page)
+    assert notice, "the draft says what is missing"
+    assert notice.group(1).strip() == "Ngoliso sekolong kapa univesithing, Bopaki ba chelete"
+    # Sending it again with nothing added: the refusal is in Sesotho, with the evidence's words.
+    sent = post_form(worker, f"{where}?lang=st", f"{where}/evidence", {})
+    assert sent.status_code == 400
+    assert "Kopo e ke ke ea romeloa: ho sa ntse ho haella" in sent.text
+    assert "missing evidence" not in sent.text and "'institution_registration'" not in sent.text
+    english = post_form(worker, f"{where}?lang=en", f"{where}/evidence", {}).text
+    assert "The application cannot be sent: still missing" in english
+    assert "Proof of funds" in english
+
+
 def test_a_worker_cannot_open_another_workers_permit(
     app, worker_and_officer, engine, make_user
 ) -> None:  # type: ignore[no-untyped-def]
