@@ -246,6 +246,28 @@ def test_public_verify_says_valid_forged_revoked(app, worker_and_officer, engine
     assert "Beha khoutu ea tumello" in empty.text  # the language chosen stays (cookie)
 
 
+def test_a_mine_registers_a_worker_for_an_employment_permit(app, engine, make_user) -> None:  # type: ignore[no-untyped-def]
+    """Not only farms employ: a mine is offered a permit for work in any sector."""
+    employer_id = add_employer(engine, name="Letseng Diamonds", reg="2001/000111/07")
+    make_user(Role.EMPLOYER, username="letseng", employer_id=employer_id)
+    boss = browser(app, "letseng")
+    offered = boss.get("/employer/workers/new?lang=st").text
+    assert '<label for="type-WORK">Tumello ea mosebetsi</label>' in offered  # in Sesotho
+    registered = post_form(
+        boss,
+        "/employer/workers/new?type=WORK&lang=en",
+        "/employer/workers/new",
+        {
+            "type_code": "WORK", "surname": "Letsoela", "given_names": "Teboho",
+            "birth_date": "1990-02-11", "sex": "M", "nationality": "LSO",
+            "document_number": "RE7776665", "document_expiry": "2032-01-31", "country": "ZAF",
+            "ev_passport": "RE7776665", "ev_employment_contract": "LD-2026-7",
+        },
+    )  # fmt: skip
+    assert "The worker is registered and the application is sent." in registered.text
+    assert "Employment permit" in registered.text
+
+
 def test_employer_registers_a_worker_and_verifies_a_qr_image(
     app, worker_and_officer, engine, make_user
 ) -> None:  # type: ignore[no-untyped-def]

@@ -43,6 +43,7 @@ PERMIT_TYPE: dict[str, str] = {
     "STUDY": N_("Cross-border study permit"),
     "BUSINESS": N_("Business establishment permit"),
     "SEASONAL": N_("Seasonal farm-work permit"),
+    "WORK": N_("Employment permit"),
     "FCC": N_("Frequent-crosser card (border resident)"),
 }
 
