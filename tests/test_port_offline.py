@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from _server import ServerProcess
-from factories import passport
+from factories import add_traveller, passport
+from tsela.domain.values import Direction
 from tsela.kernel.clock import FixedClock
 from tsela.port.client import DiskFull, PortClient, PortError
 from tsela.services.accounts import create_user, issue_api_token
@@ -21,7 +22,7 @@ from tsela.services.screening import import_watchlist
 from tsela.services.setup import seed_ports
 from tsela.store.checks import BorderCheck
 from tsela.store.db import make_engine, migrate, session_factory, transaction
-from tsela.store.models import Crossing
+from tsela.store.models import Crossing, PortOfEntry
 from tsela.store.watchlists import WatchlistCategory, WatchlistKind
 
 NOW = datetime(2026, 5, 12, 8, 0, tzinfo=UTC)
@@ -189,3 +190,39 @@ def test_a_full_queue_file_records_nothing_and_says_so(world) -> None:  # type: 
     again = client.check(direction="entry", mrz=mrz(i), at=start + timedelta(seconds=i))
     assert (again.online, again.queued) == (False, True)
     assert client.pending() == queued + 1
+
+
+def test_offline_the_port_knows_its_travellers_stays_and_documents(world) -> None:  # type: ignore[no-untyped-def]
+    """The snapshot carries the port's recent travellers (issue 21): offline, an exit closes
+    the stay the server recorded (no REFER for a stay the local copy never saw), and a typed
+    document number finds its traveller."""
+    server, client, engine = world
+    person, document = add_traveller(
+        engine, "RA9990001", surname="THAMAE", given="PALESA", expiry=date(2032, 1, 1), node="ZA"
+    )
+    with transaction(session_factory(engine)) as s:
+        port = s.scalar(select(PortOfEntry.id).where(PortOfEntry.code == "SNP"))
+        s.add(
+            Crossing(
+                node="ZA", person_id=person.id, document_id=document.id, port_id=port,
+                direction=Direction.ENTRY, country="ZAF", crossed_at=NOW - timedelta(days=10),
+            )
+        )  # fmt: skip
+    synced = client.sync()
+    assert synced["travellers"] == 1
+    server.stop()
+    at = NOW - timedelta(minutes=5)
+    leaving = client.check(
+        direction="exit",
+        mrz=passport("RA9990001", surname="THAMAE", given="PALESA", expiry=date(2032, 1, 1)),
+        at=at,
+        record=False,
+    )
+    assert not leaving.online
+    assert leaving.decision == "CLEAR", leaving.reasons
+    assert leaving.check["stay"]["overstay_days"] == 0
+    typed = client.check(
+        direction="exit", document_number="RA9990001", issuing_state="LSO", at=at, record=False
+    )
+    assert not typed.online and typed.decision == "CLEAR", typed.reasons
+    assert typed.check["traveller"]["surname"] == "THAMAE"

@@ -160,6 +160,7 @@ def test_an_exit_closes_the_open_stay_and_counts_the_overstay() -> None:
     stay, reasons = assess(EXIT, "2026-02-05", [crossed("entry", "2026-01-01")])
     assert stay is not None
     assert stay.overstay_days == 6
+    assert stay.stay_days == 36  # the stay this exit ends, as the console shows it
     assert codes(reasons) == ["stay.overstay"]
     assert reasons[0].params["days"] == "6"
 
@@ -197,6 +198,7 @@ def test_a_permit_for_the_other_country_does_not_count() -> None:
     stay, reasons = assess(EXIT, "2026-02-05", [crossed("entry", "2026-01-01")], permits=(permit,))
     assert stay is not None
     assert stay.overstay_days == 6
+    assert stay.stay_days == 36  # the stay this exit ends, as the console shows it
     assert codes(reasons) == ["stay.overstay"]
 
 
@@ -230,4 +232,5 @@ def test_the_answer_is_the_checks_stay_dictionary() -> None:
         "latest_exit": "2026-03-30",
         "overstay_days": 0,
         "explanation": stay.explanation,
+        "stay_days": None,  # an entry closes no stay
     }

@@ -165,6 +165,24 @@ def test_an_incomplete_application_is_kept_as_a_draft(worker_and_officer) -> Non
     assert "/desk/permits/" not in officer.get("/desk").text  # nothing for the desk yet
 
 
+def test_missing_evidence_is_said_in_the_readers_words_not_codes(worker_and_officer) -> None:  # type: ignore[no-untyped-def]
+    worker, _officer = worker_and_officer
+    draft = apply_study(worker, complete=False)
+    where = f"/me/permits/{permit_id_of(draft)}"
+    page = worker.get(f"{where}?lang=st").text
+    notice = re.search(r"Ho sa ntse ho haella:([^<]*)<", page)
+    assert notice, "the draft says what is missing"
+    assert notice.group(1).strip() == "Ngoliso sekolong kapa univesithing, Bopaki ba chelete"
+    # Sending it again with nothing added: the refusal is in Sesotho, with the evidence's words.
+    sent = post_form(worker, f"{where}?lang=st", f"{where}/evidence", {})
+    assert sent.status_code == 400
+    assert "Kopo e ke ke ea romeloa: ho sa ntse ho haella" in sent.text
+    assert "missing evidence" not in sent.text and "'institution_registration'" not in sent.text
+    english = post_form(worker, f"{where}?lang=en", f"{where}/evidence", {}).text
+    assert "The application cannot be sent: still missing" in english
+    assert "Proof of funds" in english
+
+
 def test_a_worker_cannot_open_another_workers_permit(
     app, worker_and_officer, engine, make_user
 ) -> None:  # type: ignore[no-untyped-def]
@@ -226,6 +244,28 @@ def test_public_verify_says_valid_forged_revoked(app, worker_and_officer, engine
     empty = post_form(public, "/verify", "/verify", {"token": "  "})
     assert empty.status_code == 400
     assert "Beha khoutu ea tumello" in empty.text  # the language chosen stays (cookie)
+
+
+def test_a_mine_registers_a_worker_for_an_employment_permit(app, engine, make_user) -> None:  # type: ignore[no-untyped-def]
+    """Not only farms employ: a mine is offered a permit for work in any sector."""
+    employer_id = add_employer(engine, name="Letseng Diamonds", reg="2001/000111/07")
+    make_user(Role.EMPLOYER, username="letseng", employer_id=employer_id)
+    boss = browser(app, "letseng")
+    offered = boss.get("/employer/workers/new?lang=st").text
+    assert '<label for="type-WORK">Tumello ea mosebetsi</label>' in offered  # in Sesotho
+    registered = post_form(
+        boss,
+        "/employer/workers/new?type=WORK&lang=en",
+        "/employer/workers/new",
+        {
+            "type_code": "WORK", "surname": "Letsoela", "given_names": "Teboho",
+            "birth_date": "1990-02-11", "sex": "M", "nationality": "LSO",
+            "document_number": "RE7776665", "document_expiry": "2032-01-31", "country": "ZAF",
+            "ev_passport": "RE7776665", "ev_employment_contract": "LD-2026-7",
+        },
+    )  # fmt: skip
+    assert "The worker is registered and the application is sent." in registered.text
+    assert "Employment permit" in registered.text
 
 
 def test_employer_registers_a_worker_and_verifies_a_qr_image(
@@ -447,6 +487,14 @@ def test_leaving_after_an_overstay_shows_the_overstay_not_days_remaining(
     assert 'id="overstay-days"' in leaving.text
     assert "days overstayed on this stay" in leaving.text
     assert 'id="days-remaining"' not in leaving.text  # not "30 days remaining" beside it
+    # The printed inspection sheet says the same: the overstay, not days of a next visit.
+    check_id = re.search(r'name="check_id" value="([^"]+)"', leaving.text).group(1)  # type: ignore[union-attr]
+    sheet = officer.get(f"/console/checks/{check_id}/sheet")
+    assert sheet.status_code == 200
+    assert "105 days overstayed on this stay" in sheet.text  # 135 days of a 30-day visit
+    assert 'id="sheet-stay-days">135<' in sheet.text
+    assert "days remaining" not in sheet.text
+    assert 'id="stay-days-ended">135<' in leaving.text  # not "Days used: 0"
 
 
 def test_a_post_has_both_countries_names_in_every_language(app, make_user) -> None:  # type: ignore[no-untyped-def]

@@ -3,6 +3,7 @@ flags, roles, languages, security headers, and no personal data in URLs."""
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -346,6 +347,55 @@ def test_every_message_of_the_pages_has_a_sesotho_translation() -> None:
     for m in messages:
         for name in re.findall(r"%\((\w+)\)s", m):
             assert f"%({name})s" in catalog.get(m).string, m
+
+
+def _codes_raised(paths: list[Path]) -> dict[str, str]:
+    """The refusal codes written out where a refusal is raised (``Invalid("code", ...)``, or
+    a permit error's code argument), each with one place that raises it."""
+    kinds = {"Invalid", "NotFound", "Forbidden", "Conflict", "Unavailable"}
+    coded = {"PermitRuleError", "PermitError", "IllegalTransition"}
+    out: dict[str, str] = {}
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+                continue
+            at = 0 if node.func.id in kinds else 1 if node.func.id in coded else None
+            if at is None or len(node.args) < 2 or not isinstance(node.args[at], ast.Constant):
+                continue
+            code = node.args[at].value  # type: ignore[attr-defined]
+            if isinstance(code, str):
+                out.setdefault(code, f"{path.name}:{node.lineno}")
+    return out
+
+
+def test_the_permit_refusals_a_page_can_show_are_said_in_the_readers_language() -> None:
+    """Server-side messages: every refusal code the permit services and rules raise (the
+    worker's, the employer's and the permit desk's pages show them) has words in the pages'
+    catalogue (tsela.web.errors.MESSAGES), which the test above holds to a Sesotho
+    translation; a code without them would reach a Sesotho page in the service's English."""
+    from tsela.web.errors import MESSAGES
+
+    src = Path(resources.files("tsela"))  # type: ignore[arg-type]
+    paths = [*sorted((src / "services" / "permits").glob("*.py")), src / "domain" / "permits.py"]
+    raised = _codes_raised(paths)
+    assert "permit.evidence_missing" in raised  # the scan really found them
+    unsaid = {code: where for code, where in raised.items() if code not in MESSAGES}
+    assert not unsaid, f"refusal codes with no words for the pages: {unsaid}"
+    # And the words name only values the refusal carries (or the words the pages add).
+    for code in raised:
+        for name in re.findall(r"%\((\w+)\)s", MESSAGES[code]):
+            assert name in {"missing", "type_name"} or name in _values_named(paths, code), code
+
+
+def _values_named(paths: list[Path], code: str) -> set[str]:
+    names: set[str] = set()
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and any(
+                isinstance(a, ast.Constant) and a.value == code for a in node.args
+            ):
+                names.update(k.arg for k in node.keywords if k.arg)
+    return names
 
 
 @pytest.mark.parametrize("catalog", ["messages.pot", "en/LC_MESSAGES/messages.po",

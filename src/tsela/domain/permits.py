@@ -88,12 +88,25 @@ class EvidenceRule:
     any_of: tuple[tuple[str, ...], ...] = ()
 
     def missing(self, have: Iterable[str]) -> list[str]:
-        """What is still missing, in words (empty when the evidence is complete)."""
+        """What is still missing, in English words for the API and the CLI (empty when the
+        evidence is complete); pages say ``lacking`` in the reader's words."""
+        out = []
+        for options in self.lacking(have):
+            if len(options) == 1 and len(options[0]) == 1:
+                out.append(f"'{options[0][0]}'")
+            else:
+                out.append("one of: " + " or ".join("+".join(group) for group in options))
+        return out
+
+    def lacking(self, have: Iterable[str]) -> list[tuple[tuple[str, ...], ...]]:
+        """What is still missing, as codes: one entry per thing lacking, each the groups of
+        evidence kinds any of which would do (a required kind: one group of one kind)."""
         got = set(have)
-        out = [f"'{item}'" for item in self.required if item not in got]
+        out: list[tuple[tuple[str, ...], ...]] = [
+            ((item,),) for item in self.required if item not in got
+        ]
         if self.any_of and not any(set(group) <= got for group in self.any_of):
-            options = " or ".join("+".join(group) for group in self.any_of)
-            out.append(f"one of: {options}")
+            out.append(tuple(tuple(group) for group in self.any_of))
         return out
 
     @property
@@ -135,13 +148,18 @@ class PermitType:
         """Refuse a new application outside the application window."""
         if self.applications_open and today < self.applications_open:
             raise PermitRuleError(
-                f"applications for the {self.name} ({self.code}) open on "
-                f"{self.applications_open.isoformat()}; today is {today.isoformat()}"
+                f"applications for the {self.name} ({self.code}) open on %(opens)s; "
+                f"today is {today.isoformat()}",
+                "permit.applications_not_open",
+                type=self.code,
+                opens=self.applications_open.isoformat(),
             )
         if self.applications_close and today > self.applications_close:
             raise PermitRuleError(
-                f"applications for the {self.name} ({self.code}) closed on "
-                f"{self.applications_close.isoformat()}"
+                f"applications for the {self.name} ({self.code}) closed on %(closed)s",
+                "permit.applications_closed",
+                type=self.code,
+                closed=self.applications_close.isoformat(),
             )
 
     def validity(self, start: date) -> tuple[date, date]:

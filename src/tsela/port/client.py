@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from tsela.domain import mrz as mrz_format
 from tsela.domain.credentials import CredentialError, Verification
-from tsela.domain.values import Direction, Role
+from tsela.domain.values import Direction, DocumentStatus, Role, Sex
 from tsela.kernel.actor import Actor
 from tsela.kernel.clock import SYSTEM, Clock, now
 from tsela.kernel.errors import TselaError
@@ -50,7 +50,7 @@ from tsela.services.screening_link import BorderScreening
 from tsela.services.setup import seed_ports
 from tsela.store import partner_alerts
 from tsela.store.db import make_engine, migrate, session_factory, transaction
-from tsela.store.models import User
+from tsela.store.models import Crossing, Person, PortOfEntry, TravelDocument, User
 from tsela.store.watchlists import (
     DocumentAlert,
     Watchlist,
@@ -341,16 +341,75 @@ class PortClient:
                     partners = partner_alerts.replace_all(s, snap["partner_alerts"])
                 except ValueError as exc:
                     raise PortError(f"the snapshot's partner alerts are refused: {exc}") from None
+        travellers = 0
+        if "travellers" in snap:  # (a server before issue 21 sends none)
+            with transaction(session_factory(self.engine)) as s:
+                travellers = self._load_travellers(s, node, snap["travellers"])
         self._set_meta("node", node)
         self._set_meta("officer", me["username"])
         self._set_meta("snapshot_at", snap["generated_at"])
         return {
             "lists": loaded,
             "partner_alerts": partners,
+            "travellers": travellers,
             "permit_keys_of": permits,
             "generated_at": snap["generated_at"],
             "node": node,
         }
+
+    def _load_travellers(self, s: Session, node: str, rows: list[dict[str, Any]]) -> int:
+        """The port's recent travellers, their documents and crossings, as the server holds
+        them (``port_sync.travellers``). The server's crossings replace the local copy's,
+        but for those recorded here offline that still wait in the queue (the server has not
+        got them yet); a document the local copy registered offline under another id stays."""
+        waiting = {
+            k for (k,) in self.queue.execute(f"SELECT idempotency_key FROM queue WHERE {UNSENT}")
+        }
+        for crossing in s.scalars(select(Crossing)):
+            if crossing.idempotency_key not in waiting:
+                s.delete(crossing)
+        s.flush()
+        ports = dict(s.execute(select(PortOfEntry.code, PortOfEntry.id)).tuples().all())
+        known = {(d.issuing_state, d.number): d.id for d in s.scalars(select(TravelDocument))}
+        loaded: set[uuid.UUID] = set()
+        for row in rows:
+            person_id = uuid.UUID(row["id"])
+            s.merge(
+                Person(
+                    id=person_id, node=row["node"], primary_name=row["primary_name"],
+                    given_names=row["given_names"], sex=Sex(row["sex"]),
+                    birth_date=_day(row["birth_date"]), nationality=row["nationality"],
+                )
+            )  # fmt: skip
+            for d in row["documents"]:
+                doc_id = uuid.UUID(d["id"])
+                if known.get((d["issuing_state"], d["number"]), doc_id) != doc_id:
+                    continue  # registered here offline: the upload will tell the server
+                loaded.add(doc_id)
+                s.merge(
+                    TravelDocument(
+                        id=doc_id, node=d["node"], person_id=person_id,
+                        document_type=d["document_type"], issuing_state=d["issuing_state"],
+                        number=d["number"], expiry_date=_day(d["expiry_date"]),
+                        status=DocumentStatus(d["status"]),
+                    )
+                )  # fmt: skip
+            s.flush()
+            for c in row["crossings"]:
+                if c["port"] not in ports:
+                    continue
+                document_id = uuid.UUID(c["document_id"]) if c["document_id"] else None
+                if document_id not in loaded:
+                    document_id = None
+                s.add(
+                    Crossing(
+                        id=uuid.UUID(c["id"]), node=c["node"], person_id=person_id,
+                        document_id=document_id,
+                        port_id=ports[c["port"]], direction=Direction(c["direction"]),
+                        country=c["country"], crossed_at=datetime.fromisoformat(c["crossed_at"]),
+                    )
+                )  # fmt: skip
+        return len(rows)
 
     # ----------------------------------------------------------------- permits
 
@@ -803,6 +862,10 @@ class PortClient:
         self.http.close()
         self.queue.close()
         self.engine.dispose()
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
 
 
 def _now() -> str:

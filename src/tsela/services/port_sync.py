@@ -10,11 +10,11 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tsela.domain.icao_codes import iso_country
@@ -25,7 +25,7 @@ from tsela.services import checks as svc
 from tsela.services import permit_trust
 from tsela.services.keys import KeyStoreError
 from tsela.store import partner_alerts
-from tsela.store.models import TravelDocument
+from tsela.store.models import Crossing, Person, PortOfEntry, TravelDocument
 from tsela.store.watchlists import (
     PUBLISHED,
     DocumentAlert,
@@ -51,6 +51,17 @@ log = logging.getLogger(__name__)
 
 REGISTER_LIST = "Tsela document register"  # documents this node itself knows are lost etc.
 
+# The port's travellers in the snapshot (docs/operations.md, "The port's local copy"): those
+# who crossed at this port in the last TRAVELLER_DAYS, the most recent TRAVELLERS_MAX of them,
+# each with their documents and their last CROSSINGS_EACH crossings (at any port) within
+# CROSSING_DAYS: what an offline check needs for the stay (an exit closes the stay the entry
+# opened) and to find a traveller by a typed document number. At most 5,000 x 40 = 200,000
+# crossings (about 150 bytes each in the JSON: 30 MB at worst).
+TRAVELLER_DAYS = 180
+TRAVELLERS_MAX = 5000
+CROSSING_DAYS = 365
+CROSSINGS_EACH = 40
+
 
 def _csv(header: tuple[str, ...], rows: list[list[str]]) -> str:
     out = io.StringIO()
@@ -69,7 +80,12 @@ def _birth(e: WatchlistEntry) -> str:
 
 
 def snapshot(
-    session: Session, *, node: str, port: str, var_dir: Path | None = None
+    session: Session,
+    *,
+    node: str,
+    port: str,
+    var_dir: Path | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     lists: list[dict[str, Any]] = []
     for wl in session.scalars(select(Watchlist).where(PUBLISHED).order_by(Watchlist.name)):
@@ -135,7 +151,7 @@ def snapshot(
             ),
         }
     )
-    now = clock.now()
+    now = now or clock.now()
     out: dict[str, Any] = {
         "node": node,
         "port": port,
@@ -143,12 +159,87 @@ def snapshot(
         "lists": lists,
         # The partner's document alerts (docs/exchange.md): refused offline as online.
         "partner_alerts": partner_alerts.alerts_of(session),
+        "travellers": travellers(session, port=port, now=now),
     }
     if var_dir is not None:  # every node's permit keys and revocation list (docs/permits.md)
         try:
             out["permits"] = permit_trust.bundle(session, var_dir, node, now)
         except KeyStoreError as exc:  # the port keeps the bundle it has
             log.error("the port snapshot carries no permit keys: %s", exc)
+    return out
+
+
+def travellers(session: Session, *, port: str, now: datetime) -> list[dict[str, Any]]:
+    """The port's recent travellers with their documents and crossings (see TRAVELLER_DAYS)."""
+    port_id = session.scalar(select(PortOfEntry.id).where(PortOfEntry.code == port))
+    if port_id is None:
+        return []
+    c = Crossing.__table__.c
+    last = func.max(c.crossed_at)
+    people = list(
+        session.scalars(
+            select(c.person_id)
+            .where(c.port_id == port_id, c.crossed_at >= now - timedelta(days=TRAVELLER_DAYS))
+            .group_by(c.person_id)
+            .order_by(last.desc(), c.person_id)
+            .limit(TRAVELLERS_MAX)
+        )
+    )
+    codes = dict(session.execute(select(PortOfEntry.id, PortOfEntry.code)).tuples().all())
+    out: list[dict[str, Any]] = []
+    for at in range(0, len(people), 500):  # bounded IN lists
+        chunk = people[at : at + 500]
+        documents: dict[Any, list[dict[str, Any]]] = {}
+        for d in session.scalars(
+            select(TravelDocument)
+            .where(TravelDocument.person_id.in_(chunk))
+            .order_by(TravelDocument.person_id, TravelDocument.id)
+        ):
+            documents.setdefault(d.person_id, []).append(
+                {
+                    "id": str(d.id), "node": d.node, "document_type": d.document_type,
+                    "issuing_state": d.issuing_state, "number": d.number,
+                    "expiry_date": d.expiry_date.isoformat() if d.expiry_date else None,
+                    "status": d.status.value,
+                }
+            )  # fmt: skip
+        ranked = (
+            select(
+                c.id, c.node, c.person_id, c.document_id, c.port_id, c.direction, c.country,
+                c.crossed_at,
+                func.row_number()
+                .over(partition_by=c.person_id, order_by=(c.crossed_at.desc(), c.id.desc()))
+                .label("n"),
+            )
+            .where(c.person_id.in_(chunk), c.crossed_at >= now - timedelta(days=CROSSING_DAYS))
+            .subquery()
+        )  # fmt: skip
+        crossings: dict[Any, list[dict[str, Any]]] = {}
+        for row in session.execute(
+            select(ranked)
+            .where(ranked.c.n <= CROSSINGS_EACH)
+            .order_by(ranked.c.person_id, ranked.c.crossed_at)
+        ):
+            crossings.setdefault(row.person_id, []).append(
+                {
+                    "id": str(row.id), "node": row.node,
+                    "document_id": str(row.document_id) if row.document_id else None,
+                    "port": codes.get(row.port_id, ""), "direction": str(row.direction.value
+                    if hasattr(row.direction, "value") else row.direction),
+                    "country": row.country, "crossed_at": row.crossed_at.isoformat(),
+                }
+            )  # fmt: skip
+        for p in session.scalars(select(Person).where(Person.id.in_(chunk)).order_by(Person.id)):
+            out.append(
+                {
+                    "id": str(p.id), "node": p.node, "primary_name": p.primary_name,
+                    "given_names": p.given_names, "sex": p.sex.value,
+                    "birth_date": p.birth_date.isoformat() if p.birth_date else None,
+                    "nationality": p.nationality,
+                    "documents": documents.get(p.id, []),
+                    "crossings": crossings.get(p.id, []),
+                }
+            )  # fmt: skip
     return out
 
 

@@ -24,6 +24,7 @@ from tsela.store.models import User
 from tsela.store.permits import Employment, PermitEvidence
 from tsela.web.errors import Refused, attempt
 from tsela.web.i18n import N_
+from tsela.web.labels import evidence_lacking, language_of
 from tsela.web.nav import add_nav
 from tsela.web.render import render
 from tsela.web.security import page_for
@@ -191,7 +192,9 @@ def _detail(
             "p": view,
             "ptype": ptype,
             "evidence": evidence,
-            "missing": ptype.evidence.missing(e.kind for e in evidence),
+            "missing": evidence_lacking(
+                ptype.evidence.lacking(e.kind for e in evidence), language_of(request)
+            ),
             "history": history,
             "targets": targets,
             "can_issue": view.status == S.APPROVED,

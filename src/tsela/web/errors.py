@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from tsela.api.errors import status_of
 from tsela.kernel.errors import NotFound, TselaError, kind_of
 from tsela.services import audit
+from tsela.web import labels
 from tsela.web.i18n import N_, choose_language, translations
 
 T = TypeVar("T")
@@ -99,6 +100,18 @@ MESSAGES: dict[str, str] = {
         "The end date %(end)s is before the employment started (%(start)s)."
     ),
     "permit.bad_date": N_("Give the date as year-month-day, for example 2026-04-30."),
+    "permit.evidence_missing": N_("The application cannot be sent: still missing %(missing)s."),
+    "permit.document_unfit": N_(
+        "The passport %(document)s cannot be used for this application: it has expired, is "
+        "not valid for long enough or is not in force."
+    ),
+    "permit.page": N_("There is no such page of the list: pages count from 1."),
+    "permit.nationality": N_("The %(type_name)s is not open to your nationality."),
+    "permit.prior_required": N_("The %(type_name)s is only for holders of an earlier permit."),
+    "permit.already_open": N_("There is already an open application for the %(type_name)s."),
+    "permit.employer_required": N_("The %(type_name)s must name a registered employer."),
+    "permit.applications_not_open": N_("Applications for the %(type_name)s open on %(opens)s."),
+    "permit.applications_closed": N_("Applications for the %(type_name)s closed on %(closed)s."),
     # tsela.services.risk
     "risk.reason_short": N_("Say why the rule changes, in at least %(min)s characters."),
     "risk.hit_decided": N_("%(by)s already confirmed or dismissed this hit."),
@@ -146,7 +159,20 @@ def refused(request: Request, exc: Exception, status: int = 400) -> Refused:
         return Refused(exc, status_of(exc), exc.message, "en", exc.message.replace("%", "%%"))
     translated = translations(lang).gettext(msgid)
     said_in = lang if translated != msgid or lang == "en" else "en"
-    return Refused(exc, status_of(exc), translated % exc.values, said_in, msgid, dict(exc.values))
+    values = _in_words(exc.values, lang)
+    return Refused(exc, status_of(exc), translated % values, said_in, msgid, values)
+
+
+def _in_words(values: dict[str, Any], lang: str) -> dict[str, Any]:
+    """A refusal's values as the reader reads them: codes (evidence kinds, permit types)
+    replaced by their words in ``lang``."""
+    out = dict(values)
+    if "evidence" in out:
+        out["missing"] = labels.evidence_lacking(out["evidence"], lang)
+    if "type" in out:
+        t = translations(lang)
+        out["type_name"] = t.gettext(labels.type_label(str(out["type"]), str(out["type"])))
+    return out
 
 
 def attempt(

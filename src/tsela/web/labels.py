@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from tsela.domain.permits import PermitStatus
-from tsela.web.i18n import LANGUAGES, N_, translations
+from tsela.web.i18n import LANGUAGES, N_, choose_language, translations
 
 S = PermitStatus
 
@@ -43,6 +43,7 @@ PERMIT_TYPE: dict[str, str] = {
     "STUDY": N_("Cross-border study permit"),
     "BUSINESS": N_("Business establishment permit"),
     "SEASONAL": N_("Seasonal farm-work permit"),
+    "WORK": N_("Employment permit"),
     "FCC": N_("Frequent-crosser card (border resident)"),
 }
 
@@ -108,6 +109,32 @@ def type_label(code: str, fallback: str = "") -> str:
 
 def evidence_label(kind: str) -> str:
     return EVIDENCE.get(kind, kind.replace("_", " "))
+
+
+def evidence_lacking(lacking: Any, lang: str) -> str:
+    """What evidence is still missing (``EvidenceRule.lacking``: for each thing lacking, the
+    groups of kinds any of which would do), said in ``lang`` by the evidence's words."""
+    t = translations(lang)
+
+    def group(kinds: Any) -> str:
+        return " + ".join(t.gettext(evidence_label(str(k))) for k in kinds)
+
+    out = []
+    for options in lacking:
+        if len(options) == 1:
+            out.append(group(options[0]))
+        else:
+            alternatives = (" " + t.gettext("or") + " ").join(group(g) for g in options)
+            out.append(t.gettext(ONE_OF) % {"options": alternatives})
+    return ", ".join(out)
+
+
+ONE_OF = N_("one of: %(options)s")
+
+
+def language_of(request: Any) -> str:
+    """The language of the page being answered."""
+    return choose_language(request)[0]
 
 
 def country_label(code: str) -> str:

@@ -25,6 +25,7 @@ from tsela.store.permits import PermitEvent
 from tsela.web.applying import evidence_from, form_fields, open_types
 from tsela.web.errors import Refused, attempt
 from tsela.web.i18n import N_
+from tsela.web.labels import evidence_lacking, language_of
 from tsela.web.nav import add_nav
 from tsela.web.render import render
 from tsela.web.security import page_for
@@ -206,7 +207,7 @@ def _permit_page(
             "history": history,
             "reasons": reasons,
             "have": set(kinds),
-            "missing": ptype.evidence.missing(kinds),
+            "missing": evidence_lacking(ptype.evidence.lacking(kinds), language_of(request)),
             "can_answer": view.status in (S.DRAFT, S.EVIDENCE_REQUESTED),
             "error": error,
             "done": DONE.get(request.query_params.get("done", "")),

@@ -66,7 +66,11 @@ def port_snapshot(
     )
     session.commit()
     return port_sync.snapshot(
-        session, node=settings.node, port=found.code, var_dir=settings.var_dir
+        session,
+        node=settings.node,
+        port=found.code,
+        var_dir=settings.var_dir,
+        now=clock_of(request).now(),
     )
 
 

@@ -73,6 +73,7 @@ class StaySummaryOut(Out):
     latest_exit: Day | None
     overstay_days: int
     explanation: str
+    stay_days: int | None = None  # on exit: the days of the stay it closes
 
 
 class WatchlistHitOut(Out):

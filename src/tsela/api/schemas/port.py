@@ -40,6 +40,40 @@ class PermitBundleOut(Out):
     revocations: dict[str, str]
 
 
+class SnapshotDocumentOut(Out):
+    id: Id
+    node: str
+    document_type: str
+    issuing_state: str
+    number: str
+    expiry_date: str | None = Field(description="ISO date")
+    status: str
+
+
+class SnapshotCrossingOut(Out):
+    id: Id
+    node: str
+    document_id: Id | None
+    port: str
+    direction: str = Field(examples=["entry", "exit"])
+    country: str
+    crossed_at: Moment
+
+
+class SnapshotTravellerOut(Out):
+    """A traveller who crossed at the port lately, with what an offline check needs."""
+
+    id: Id
+    node: str
+    primary_name: str
+    given_names: str
+    sex: str
+    birth_date: str | None = Field(description="ISO date")
+    nationality: str
+    documents: list[SnapshotDocumentOut]
+    crossings: list[SnapshotCrossingOut] = Field(description="Oldest first")
+
+
 class SnapshotOut(Out):
     node: str
     port: str
@@ -54,6 +88,12 @@ class SnapshotOut(Out):
         None,
         description="Every node's permit key set and signed revocation list, for verifying "
         "permits offline (docs/permits.md)",
+    )
+    travellers: list[SnapshotTravellerOut] = Field(
+        default_factory=list,
+        description="The port's travellers of the last 180 days (at most 5,000, the most "
+        "recent), their documents and last 40 crossings within a year: the stay of an "
+        "offline exit, and a typed document number found offline (docs/operations.md)",
     )
 
 

@@ -88,6 +88,9 @@ class CrossingStay:
     latest_exit: date | None
     overstay_days: int  # of the stay this exit closes; 0 on entry
     explanation: str
+    # On exit, the days of the stay this exit closes (entry and exit days counted); the days
+    # used and remaining are then those of a next visit, so an exit shows this instead.
+    stay_days: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -98,6 +101,7 @@ class CrossingStay:
             "latest_exit": self.latest_exit.isoformat() if self.latest_exit else None,
             "overstay_days": self.overstay_days,
             "explanation": self.explanation,
+            "stay_days": self.stay_days,
         }
 
 
@@ -150,8 +154,11 @@ def _assess(
     ]
     assessment = evaluate(rule, [Stay(a, b) for a, b in stays], as_of=day, permits=covers)
     last_over = 0
+    ended: int | None = None
     if direction is Direction.EXIT and assessment.stays:
         last_over = assessment.stays[-1].overstay_days
+        if stays and stays[-1][1] == day:  # this exit closed an open stay
+            ended = assessment.stays[-1].days
     reasons = dec.stay_reasons(
         direction=direction.value,
         days_remaining=assessment.days_remaining,
@@ -170,5 +177,6 @@ def _assess(
         latest_exit=assessment.latest_exit,
         overstay_days=last_over,
         explanation=assessment.explanation_text,
+        stay_days=ended,
     )
     return stay, reasons

@@ -227,14 +227,18 @@ def apply(
     )
     if problems:
         raise PermitRuleError(
-            f"{who}: document {doc.issuing_state} {doc.number} cannot "
-            f"support a {ptype.code} application: {'; '.join(problems)}"
+            f"{who}: document %(document)s cannot support a {ptype.code} application: %(problems)s",
+            "permit.document_unfit",
+            document=f"{doc.issuing_state} {doc.number}",
+            problems="; ".join(problems),
         )
     if ptype.nationalities and person.nationality not in ptype.nationalities:
         raise PermitRuleError(
             f"the {ptype.name} ({ptype.code}) is only for nationals of "
             f"{', '.join(ptype.nationalities)}"
-            + (f"; applicant is {person.nationality}" if staff else "")
+            + (f"; applicant is {person.nationality}" if staff else ""),
+            "permit.nationality",
+            type=ptype.code,
         )
     if ptype.requires_prior:
         held = session.scalars(
@@ -248,7 +252,9 @@ def apply(
             names = " or ".join(f"{dom.permit_type(c).name} ({c})" for c in ptype.requires_prior)
             raise PermitRuleError(
                 f"the {ptype.name} ({ptype.code}) is only for holders of a {names}; "
-                f"{who.removeprefix('applicant ')} has none"
+                f"{who.removeprefix('applicant ')} has none",
+                "permit.prior_required",
+                type=ptype.code,
             )
     open_app = session.scalars(
         select(Permit.number).where(
@@ -260,7 +266,9 @@ def apply(
     if open_app is not None:
         raise PermitRuleError(
             f"{who} already has an open {ptype.code} application"
-            + (f": {open_app}" if staff else "")
+            + (f": {open_app}" if staff else ""),
+            "permit.already_open",
+            type=ptype.code,
         )
     employer_row: Employer | None = None
     if actor.role is Role.EMPLOYER:
@@ -272,7 +280,11 @@ def apply(
     if employer is not None:
         employer_row = _resolve_employer(session, employer)
     elif ptype.employer_required:
-        raise PermitRuleError(f"a {ptype.name} ({ptype.code}) must name a registered employer")
+        raise PermitRuleError(
+            f"a {ptype.name} ({ptype.code}) must name a registered employer",
+            "permit.employer_required",
+            type=ptype.code,
+        )
     where = (country or ptype.countries[0]).strip().upper()
     if where not in ptype.countries:
         raise PermitRuleError(
@@ -359,10 +371,15 @@ def submit(
         ptype.check_open(today)
     check_scope(actor, permit)
     dom.find_transition(permit.status, S.SUBMITTED)
-    missing = ptype.evidence.missing(evidence_kinds(session, permit))
+    kinds = evidence_kinds(session, permit)
+    missing = ptype.evidence.missing(kinds)
     if missing:
         raise PermitRuleError(
-            f"permit {permit.number} cannot be submitted: missing evidence {', '.join(missing)}"
+            "permit %(number)s cannot be submitted: missing evidence %(missing)s",
+            "permit.evidence_missing",
+            number=permit.number,
+            missing=", ".join(missing),
+            evidence=ptype.evidence.lacking(kinds),  # the codes, said in words by the pages
         )
     move(session, actor, permit, S.SUBMITTED, None, now)
     return permit
