@@ -3,9 +3,10 @@ officer (issue 17 item 3).
 
 ``also_known_as`` does for one record what batch resolution does for all: the record's
 folded features and blocking keys, its candidates from the ``identity_key`` index (one
-indexed ``IN`` query, capped), their ``identity_record`` rows, each scored with the active
-model's parameters by the pure scorer (``tsela.domain.identity.score_pair``, the same levels
-Splink uses). It keeps the candidates at or above the review threshold, and every other
+indexed ``IN`` query, capped), their ``identity_record`` rows, all scored at once with the
+active model's parameters by the pure scorer (``tsela.domain.identity.score_many``: the
+weights of ``score_pair``, the same levels Splink uses, one comparison over every candidate
+at a time). It keeps the candidates at or above the review threshold, and every other
 member of the record's own identity when batch resolution has already placed it.
 
 A *linked* record is one of the same resolved identity (the model linked it above the
@@ -30,7 +31,8 @@ from tsela.domain.identity import (
     PersonRecord,
     blocking_keys,
     features,
-    score_pair,
+    probability_of,
+    score_many,
     thresholds,
 )
 from tsela.store.identity import IdentityKey, IdentityModel, IdentityRecord
@@ -142,14 +144,18 @@ def also_known_as(
     rows = session.connection().execute(_FOUND, {"keys": keys, "own": record.key, "cap": cap}).all()
     mine = next((r.identity_id for r in rows if r.record_key == record.key), None)
     review, _auto = thresholds()
-    out: list[AlsoKnownAs] = []
     seen: set[str] = {record.key}
+    others = []
     for other in rows:
-        if other.record_key in seen:
-            continue  # the record itself, or a linked record that is also a candidate
-        seen.add(other.record_key)
+        if other.record_key not in seen:  # the record itself, or a linked record also found
+            seen.add(other.record_key)  # as a candidate
+            others.append(other)
+    # Every candidate scored at once (the same weights as score_pair, column by column).
+    weights = score_many(params, row, [cast(Mapping[str, Any], o._mapping) for o in others])
+    out: list[AlsoKnownAs] = []
+    for other, weight in zip(others, weights, strict=True):
         linked = mine is not None and other.identity_id == mine
-        probability = score_pair(params, row, cast(Mapping[str, Any], other._mapping)).probability
+        probability = probability_of(weight)
         if not linked and probability < review:
             continue
         out.append(
