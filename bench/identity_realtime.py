@@ -34,9 +34,16 @@ from typing import Any
 from sqlalchemy import create_engine, event, select
 from sqlalchemy.orm import Session
 
-from tsela.domain.identity import FEATURES, PersonRecord, blocking_keys, features, score_pair
+from tsela.domain.identity import (
+    FEATURES,
+    PersonRecord,
+    blocking_keys,
+    features,
+    score_pair,
+    thresholds,
+)
 from tsela.services.identity import engine as splink_engine
-from tsela.services.identity.realtime import also_known_as, parameters
+from tsela.services.identity.realtime import _FOUND, CANDIDATE_CAP, also_known_as, parameters
 from tsela.store.identity import IdentityKey, IdentityModel, IdentityRecord
 from tsela.synth.identities import population
 
@@ -55,6 +62,30 @@ NOW = "2026-12-01 00:00:00.000000"
 def _pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def held_out(persons: int, queries: int, seed: int) -> tuple[list[PersonRecord], dict]:  # type: ignore[type-arg]
+    """The query records and their truths of a database ``build`` made with these options."""
+    held: list[PersonRecord] = []
+    truth_of: dict[str, int] = {}
+    for item in population(persons, dup_share=0.05, seed=seed):
+        if item.kind != "original" and len(held) < queries // 2:
+            held.append(item.record)
+            truth_of[item.record.key] = item.truth
+    return _with_new(held, queries, seed), truth_of
+
+
+def _with_new(held: list[PersonRecord], queries: int, seed: int) -> list[PersonRecord]:
+    # Never-seen people: another seed, keys made distinct.
+    for item in population(queries - len(held), dup_share=0.0, seed=seed + 1000):
+        r = item.record
+        held.append(
+            PersonRecord(
+                f"new:{item.truth}", "person", "LS", r.surname, r.given_names, r.birth_date,
+                r.sex, r.nationality, r.document_number, r.document_country,
+            )
+        )  # fmt: skip
+    return held
 
 
 def build(path: Path, persons: int, queries: int, seed: int) -> tuple[list[PersonRecord], dict]:  # type: ignore[type-arg]
@@ -128,16 +159,7 @@ def build(path: Path, persons: int, queries: int, seed: int) -> tuple[list[Perso
     )
     con.commit()
     con.close()
-    # Never-seen people: another seed, keys made distinct.
-    for item in population(queries - len(held), dup_share=0.0, seed=seed + 1000):
-        r = item.record
-        held.append(
-            PersonRecord(
-                f"new:{item.truth}", "person", "LS", r.surname, r.given_names, r.birth_date,
-                r.sex, r.nationality, r.document_number, r.document_country,
-            )
-        )  # fmt: skip
-    return held, truth_of
+    return _with_new(held, queries, seed), truth_of
 
 
 def main() -> None:
@@ -147,14 +169,20 @@ def main() -> None:
     ap.add_argument("--scan", type=int, default=20_000, help="records the full scan reads")
     ap.add_argument("--seed", type=int, default=17)
     ap.add_argument("--db", type=Path, default=None, help="keep the database here")
+    ap.add_argument(
+        "--reuse", action="store_true", help="time against --db as an earlier run left it"
+    )
     args = ap.parse_args()
 
     print(f"{platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} cores")
     tmp = tempfile.TemporaryDirectory()
     path = args.db or Path(tmp.name) / "identity.sqlite"
-    if path.exists():
-        path.unlink()
-    queries, truth_of = build(path, args.persons, args.queries, args.seed)
+    if args.reuse and path.exists():
+        queries, truth_of = held_out(args.persons, args.queries, args.seed)
+    else:
+        if path.exists():
+            path.unlink()
+        queries, truth_of = build(path, args.persons, args.queries, args.seed)
 
     engine = create_engine(f"sqlite:///{path}")
 
@@ -180,6 +208,25 @@ def main() -> None:
                 want = f"person:{truth_of[q.key]}"
                 found += any(a.record_key == want for a in got)
 
+        # The same search, each candidate scored alone by score_pair (as before score_many),
+        # and the candidate search alone (the query, no scoring).
+        pair_times: list[float] = []
+        search_times: list[float] = []
+        conn = s.connection()
+        review = thresholds()[0]
+        for q in queries:
+            row = features(q)
+            bind = {"keys": blocking_keys(row) or ["-"], "own": q.key, "cap": CANDIDATE_CAP}
+            t0 = time.perf_counter()
+            rows = conn.execute(_FOUND, bind).all()
+            search_times.append((time.perf_counter() - t0) * 1000)
+            seen = {q.key}
+            for other in rows:
+                if other.record_key not in seen:
+                    seen.add(other.record_key)
+                    score_pair(params, row, other._mapping).probability >= review  # noqa: B015
+            pair_times.append((time.perf_counter() - t0) * 1000)
+
         # The obvious alternative: read every record, score each.
         cols = [getattr(IdentityRecord, c) for c in COLUMNS]
         scan_times: list[float] = []
@@ -200,6 +247,12 @@ def main() -> None:
         f"also_known_as (candidate search + scoring), {len(times):,} records against "
         f"{args.persons:,} persons: p50 {_pct(times, 50):.2f} ms, p99 {_pct(times, 99):.2f} ms, "
         f"max {max(times):.2f} ms, mean {statistics.mean(times):.2f} ms"
+    )
+    print(
+        f"  the same candidates scored one pair at a time (score_pair): p50 "
+        f"{_pct(pair_times, 50):.2f} ms, p99 {_pct(pair_times, 99):.2f} ms, "
+        f"mean {statistics.mean(pair_times):.2f} ms; the candidate query alone: p50 "
+        f"{_pct(search_times, 50):.2f} ms, p99 {_pct(search_times, 99):.2f} ms"
     )
     print(
         f"  held-out second records that found their person: {found}/{expected} "

@@ -248,6 +248,12 @@ def test_the_console_result_page_shows_the_other_documents(  # type: ignore[no-u
         )
         assert sent.status_code == 303, sent.text
         html = client.get(sent.headers["location"] + "?lang=st").text
+        sheet = client.get(sent.headers["location"] + "/sheet").text
+    # The printable secondary-inspection sheet says it too.
+    assert 'id="sheet-also-known-as"' in sheet
+    aka = sheet.split('id="sheet-also-known-as"')[1].split("</section>")[0]
+    assert 'data-linked="false"' in aka and "LSO RA1212121" in aka
+    assert "mohlomong ke eena" in aka  # "possible match" (the page kept the language)
     assert 'id="also-known-as"' in html
     assert "O boetse o tsejoa e le" in html  # "Also known as" in Sesotho
     assert "LSO RA1212121" in html and "mohlomong ke eena" in html  # a candidate only
