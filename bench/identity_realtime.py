@@ -69,7 +69,9 @@ def held_out(persons: int, queries: int, seed: int) -> tuple[list[PersonRecord],
     held: list[PersonRecord] = []
     truth_of: dict[str, int] = {}
     for item in population(persons, dup_share=0.05, seed=seed):
-        if item.kind != "original" and len(held) < queries // 2:
+        if len(held) >= queries // 2:
+            break  # the rest were loaded
+        if item.kind != "original":
             held.append(item.record)
             truth_of[item.record.key] = item.truth
     return _with_new(held, queries, seed), truth_of

@@ -194,6 +194,13 @@ def set_up(
                 f"fingerprint {done.fingerprint})"
             )
         walk = dn.seed(ls.var_dir.parent, engines["LS"], engines["ZA"], clock())
+        with console.status("Identity resolution on Lesotho (the supervisor's review queue)…"):
+            resolved = dn.resolve_identities(engines["LS"])
+        console.print(
+            f"{ls.name}: identity resolution {resolved.done}"
+            + (f" in {resolved.seconds:.0f} s" if resolved.done == "trained" else "")
+            + (f" ({resolved.detail})" if resolved.detail else "")
+        )
         from tsela.synth import queue_demo
 
         with console.status("Queue history for the wait-time pages…"):
