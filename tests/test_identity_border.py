@@ -312,3 +312,22 @@ def test_without_a_model_linked_records_do_not_share_a_stay(za, officer, engine)
         mrz=passport("RA7200002", surname="MOSOTHO", given="NTSWAKI", birth=BIRTH),
     )  # fmt: skip
     assert body["stay"]["overstay_days"] == 0 and body["recent_crossings"] == []
+
+
+def test_a_linked_record_is_shown_whatever_the_candidate_cap(engine) -> None:  # type: ignore[no-untyped-def]
+    from tsela.services.identity.border import traveller_record
+    from tsela.services.identity.realtime import also_known_as
+
+    old, _ = add_traveller(engine, "RA7300001", surname="MOKOENA", given="LINEO", birth=BIRTH)
+    new, _ = add_traveller(engine, "RA7300002", surname="MOKOENA", given="LINEO", birth=BIRTH)
+    twin, _ = add_traveller(engine, "RA7300003", surname="MOKOENA", given="LINEO", birth=BIRTH)
+    index(engine, linked=[[old.id, new.id]])
+    record = traveller_record(
+        node="ZA", person_id=new.id, surname="MOKOENA", given_names="LINEO", birth_date=BIRTH,
+        sex="F", nationality="LSO", number="RA7300002", issuing_state="LSO",
+    )  # fmt: skip
+    with session_factory(engine)() as s:
+        wide = [(a.person_id, a.linked) for a in also_known_as(s, record)]
+        none = [(a.person_id, a.linked) for a in also_known_as(s, record, cap=0)]
+    assert wide == [(old.id, True), (twin.id, False)]
+    assert none == [(old.id, True)]  # no candidate scored: the linked record still shown
