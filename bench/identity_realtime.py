@@ -14,8 +14,13 @@ active ``identity_model``.
 Then times ``tsela.services.identity.realtime.also_known_as`` for ``--queries`` new
 records, as the border check calls it: half are second records of loaded people that were
 held out of the load (they should find their person), half people never seen. Beside it,
-in the same run, the obvious alternative: read every record and score each one
-(``score_pair``) — run on the first ``--scan`` records and extrapolated linearly to N.
+in the same run: the first version (one query for the records of up to 400 blocking-key
+rows, each candidate scored alone by ``score_pair``), how many answers differ from scoring
+every candidate read (cap 400), and the obvious alternative: read every record and score
+each one (``score_pair``) — run on the first ``--scan`` records and extrapolated linearly
+to N. Every query is run both ways once before anything is timed (a warm cache for both).
+
+``--db FILE`` keeps the database; ``--reuse`` times against it again without loading.
 """
 
 from __future__ import annotations
@@ -31,12 +36,26 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import bindparam, create_engine, event, select, union_all
 from sqlalchemy.orm import Session
 
-from tsela.domain.identity import FEATURES, PersonRecord, blocking_keys, features, score_pair
+from tsela.domain.identity import (
+    FEATURES,
+    PersonRecord,
+    blocking_keys,
+    features,
+    score_pair,
+    thresholds,
+)
 from tsela.services.identity import engine as splink_engine
-from tsela.services.identity.realtime import also_known_as, parameters
+from tsela.services.identity.realtime import (
+    _K,
+    _R,
+    _SCORED,
+    _SHOWN,
+    also_known_as,
+    parameters,
+)
 from tsela.store.identity import IdentityKey, IdentityModel, IdentityRecord
 from tsela.synth.identities import population
 
@@ -50,11 +69,52 @@ RECORD_SQL = (
     + ")"
 )
 NOW = "2026-12-01 00:00:00.000000"
+OLD_CAP = 400
+# The first version's one query: up to 400 blocking-key rows' records and the own identity.
+OLD_FOUND = union_all(
+    select(*_SHOWN, *_SCORED).where(
+        _R.record_key.in_(
+            select(_K.record_key)
+            .where(_K.key.in_(bindparam("keys", expanding=True)), _K.record_key != bindparam("own"))
+            .limit(bindparam("cap"))
+        )
+    ),
+    select(*_SHOWN, *_SCORED).where(
+        _R.identity_id
+        == select(_R.identity_id).where(_R.record_key == bindparam("own")).scalar_subquery()
+    ),
+)
 
 
 def _pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def held_out(persons: int, queries: int, seed: int) -> tuple[list[PersonRecord], dict]:  # type: ignore[type-arg]
+    """The query records and their truths of a database ``build`` made with these options."""
+    held: list[PersonRecord] = []
+    truth_of: dict[str, int] = {}
+    for item in population(persons, dup_share=0.05, seed=seed):
+        if len(held) >= queries // 2:
+            break  # the rest were loaded
+        if item.kind != "original":
+            held.append(item.record)
+            truth_of[item.record.key] = item.truth
+    return _with_new(held, queries, seed), truth_of
+
+
+def _with_new(held: list[PersonRecord], queries: int, seed: int) -> list[PersonRecord]:
+    # Never-seen people: another seed, keys made distinct.
+    for item in population(queries - len(held), dup_share=0.0, seed=seed + 1000):
+        r = item.record
+        held.append(
+            PersonRecord(
+                f"new:{item.truth}", "person", "LS", r.surname, r.given_names, r.birth_date,
+                r.sex, r.nationality, r.document_number, r.document_country,
+            )
+        )  # fmt: skip
+    return held
 
 
 def build(path: Path, persons: int, queries: int, seed: int) -> tuple[list[PersonRecord], dict]:  # type: ignore[type-arg]
@@ -128,16 +188,7 @@ def build(path: Path, persons: int, queries: int, seed: int) -> tuple[list[Perso
     )
     con.commit()
     con.close()
-    # Never-seen people: another seed, keys made distinct.
-    for item in population(queries - len(held), dup_share=0.0, seed=seed + 1000):
-        r = item.record
-        held.append(
-            PersonRecord(
-                f"new:{item.truth}", "person", "LS", r.surname, r.given_names, r.birth_date,
-                r.sex, r.nationality, r.document_number, r.document_country,
-            )
-        )  # fmt: skip
-    return held, truth_of
+    return _with_new(held, queries, seed), truth_of
 
 
 def main() -> None:
@@ -147,14 +198,20 @@ def main() -> None:
     ap.add_argument("--scan", type=int, default=20_000, help="records the full scan reads")
     ap.add_argument("--seed", type=int, default=17)
     ap.add_argument("--db", type=Path, default=None, help="keep the database here")
+    ap.add_argument(
+        "--reuse", action="store_true", help="time against --db as an earlier run left it"
+    )
     args = ap.parse_args()
 
     print(f"{platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} cores")
     tmp = tempfile.TemporaryDirectory()
     path = args.db or Path(tmp.name) / "identity.sqlite"
-    if path.exists():
-        path.unlink()
-    queries, truth_of = build(path, args.persons, args.queries, args.seed)
+    if args.reuse and path.exists():
+        queries, truth_of = held_out(args.persons, args.queries, args.seed)
+    else:
+        if path.exists():
+            path.unlink()
+        queries, truth_of = build(path, args.persons, args.queries, args.seed)
 
     engine = create_engine(f"sqlite:///{path}")
 
@@ -165,9 +222,14 @@ def main() -> None:
     with Session(engine) as s:
         params = parameters(s)
         assert params is not None
-        # Warm up: the page cache, SQLAlchemy's statement cache.
-        for q in queries[:50]:
-            also_known_as(s, q)
+        # Warm up (the page cache, SQLAlchemy's statement cache) with every query both ways,
+        # so that neither way is timed on a colder cache than the other; and compare the
+        # answers with those of scoring every candidate read (up to 400).
+        differ = 0
+        for q in queries:
+            now = [(a.record_key, a.linked) for a in also_known_as(s, q)]
+            wide = [(a.record_key, a.linked) for a in also_known_as(s, q, cap=OLD_CAP)]
+            differ += now != wide
         times: list[float] = []
         found = expected = shown = 0
         for q in queries:
@@ -179,6 +241,25 @@ def main() -> None:
                 expected += 1
                 want = f"person:{truth_of[q.key]}"
                 found += any(a.record_key == want for a in got)
+
+        # The first version, in the same run: one query for up to 400 blocking-key rows'
+        # records, each candidate scored alone by score_pair; and the query alone.
+        pair_times: list[float] = []
+        search_times: list[float] = []
+        conn = s.connection()
+        review = thresholds()[0]
+        for q in queries:
+            row = features(q)
+            bind = {"keys": blocking_keys(row) or ["-"], "own": q.key, "cap": OLD_CAP}
+            t0 = time.perf_counter()
+            rows = conn.execute(OLD_FOUND, bind).all()
+            search_times.append((time.perf_counter() - t0) * 1000)
+            seen = {q.key}
+            for other in rows:
+                if other.record_key not in seen:
+                    seen.add(other.record_key)
+                    score_pair(params, row, other._mapping).probability >= review  # noqa: B015
+            pair_times.append((time.perf_counter() - t0) * 1000)
 
         # The obvious alternative: read every record, score each.
         cols = [getattr(IdentityRecord, c) for c in COLUMNS]
@@ -200,6 +281,16 @@ def main() -> None:
         f"also_known_as (candidate search + scoring), {len(times):,} records against "
         f"{args.persons:,} persons: p50 {_pct(times, 50):.2f} ms, p99 {_pct(times, 99):.2f} ms, "
         f"max {max(times):.2f} ms, mean {statistics.mean(times):.2f} ms"
+    )
+    print(
+        f"  answers that differ from scoring every candidate read (cap {OLD_CAP}): "
+        f"{differ}/{len(queries)}"
+    )
+    print(
+        f"  first version (one query, up to {OLD_CAP} candidates, score_pair each): p50 "
+        f"{_pct(pair_times, 50):.2f} ms, p99 {_pct(pair_times, 99):.2f} ms, "
+        f"mean {statistics.mean(pair_times):.2f} ms; the candidate query alone: p50 "
+        f"{_pct(search_times, 50):.2f} ms, p99 {_pct(search_times, 99):.2f} ms"
     )
     print(
         f"  held-out second records that found their person: {found}/{expected} "

@@ -6,6 +6,7 @@ refused with nothing changed and the refusal audited."""
 from __future__ import annotations
 
 import json
+import random
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -25,6 +26,8 @@ from tsela.domain.identity import (
     features,
     fold_document,
     fold_name,
+    probability_of,
+    score_many,
     score_pair,
 )
 from tsela.domain.values import Decision, Direction, Role
@@ -105,6 +108,32 @@ def test_the_scorer_names_the_level_of_each_field() -> None:
         params, a, features(rec("person:d", "Zulu", "Sipho", date(1970, 1, 9), "A9"))
     )
     assert same.probability > 0.99 > 0.01 > other.probability
+
+
+def test_scoring_many_candidates_at_once_gives_the_pairwise_scores() -> None:
+    # Every level its own weight, so a level told apart wrongly shows.
+    rng = random.Random(5)
+    m = tuple(
+        tuple(None if i == 0 else rng.uniform(0.01, 0.9) for i in range(len(c.levels)))
+        for c in COMPARISONS
+    )
+    u = tuple(
+        tuple(None if i == 0 else rng.uniform(0.001, 0.9) for i in range(len(c.levels)))
+        for c in COMPARISONS
+    )
+    params = Parameters("many-1", 1e-4, m, u)
+    rows = [features(p.record) for p in population(300, dup_share=0.5, seed=11)]
+    # The rare levels: names reversed, birth day and month swapped, missing values.
+    rows.append(features(rec("person:r", "Palesa", "Mohapi", date(1990, 4, 3), None)))
+    rows.append(features(rec("person:s", "Mohapi", "Palesa", date(1990, 3, 4), "RA1234567")))
+    rows.append(features(rec("person:n", "Mohapi", "", None, None)))
+    for left in rows[::7] + rows[-3:]:
+        many = score_many(params, left, rows)
+        assert [probability_of(w) for w in many] == [
+            score_pair(params, left, r).probability for r in rows
+        ]
+        assert [round(w, 3) for w in many] == [score_pair(params, left, r).weight for r in rows]
+    assert score_many(params, rows[0], []) == []
 
 
 def test_a_rejected_pair_is_never_joined_by_the_models_links() -> None:

@@ -248,6 +248,86 @@ def test_the_console_result_page_shows_the_other_documents(  # type: ignore[no-u
         )
         assert sent.status_code == 303, sent.text
         html = client.get(sent.headers["location"] + "?lang=st").text
+        sheet = client.get(sent.headers["location"] + "/sheet").text
+    # The printable secondary-inspection sheet says it too.
+    assert 'id="sheet-also-known-as"' in sheet
+    aka = sheet.split('id="sheet-also-known-as"')[1].split("</section>")[0]
+    assert 'data-linked="false"' in aka and "LSO RA1212121" in aka
+    assert "mohlomong ke eena" in aka  # "possible match" (the page kept the language)
     assert 'id="also-known-as"' in html
     assert "O boetse o tsejoa e le" in html  # "Also known as" in Sesotho
     assert "LSO RA1212121" in html and "mohlomong ke eena" in html  # a candidate only
+
+
+def _enter(za: TestClient, officer: dict[str, str], at: datetime, mrz: str, key: str) -> None:
+    za.app.state.clock.set(at)  # type: ignore[attr-defined]
+    entered = check(za, officer, at=at.isoformat(), mrz=mrz)
+    r = za.post(
+        "/v1/crossings", json={"check_id": entered["check_id"]},
+        headers={**officer, "Idempotency-Key": key},
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    za.app.state.clock.set(NOW)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("linked", [True, False], ids=["linked", "candidate"])
+def test_the_stay_counts_from_the_entry_on_the_old_passport(  # type: ignore[no-untyped-def]
+    za, officer, engine, linked
+) -> None:
+    # She entered on her old passport 40 days ago, then was issued a new one inside the
+    # country (a new person record); she leaves on the new one.
+    old, _ = add_traveller(engine, "RA7100001", surname="MOSOTHO", given="NTSWAKI", birth=BIRTH)
+    new, _ = add_traveller(engine, "RA7100002", surname="MOSOTHO", given="NTSWAKI", birth=BIRTH)
+    entry = NOW - timedelta(days=40)
+    _enter(za, officer, entry, passport("RA7100001", surname="MOSOTHO", given="NTSWAKI",
+                                         birth=BIRTH), "old-in")  # fmt: skip
+    index(engine, linked=[[old.id, new.id]] if linked else [])
+    body = check(
+        za, officer, direction="exit",
+        mrz=passport("RA7100002", surname="MOSOTHO", given="NTSWAKI", birth=BIRTH),
+    )  # fmt: skip
+    stay = body["stay"]
+    if linked:
+        # One traveller: the stay runs from the entry on the old passport to today.
+        assert stay["overstay_days"] == 11
+        assert "from 2026-04-02 to 2026-05-12 overstayed by 11 days" in stay["explanation"]
+        assert body["decision"] != "CLEAR"
+        assert [c["direction"] for c in body["recent_crossings"]] == ["entry"]
+        assert body["recent_crossings"][0]["crossed_at"].startswith("2026-04-02")
+    else:
+        # Only a candidate: shown to the officer, her stay is the new record's alone.
+        assert stay["overstay_days"] == 0 and "2026-04-02" not in stay["explanation"]
+        assert body["recent_crossings"] == []
+        assert [a["linked"] for a in body["also_known_as"]] == [False]
+
+
+def test_without_a_model_linked_records_do_not_share_a_stay(za, officer, engine) -> None:  # type: ignore[no-untyped-def]
+    old, _ = add_traveller(engine, "RA7200001", surname="MOSOTHO", given="NTSWAKI", birth=BIRTH)
+    new, _ = add_traveller(engine, "RA7200002", surname="MOSOTHO", given="NTSWAKI", birth=BIRTH)
+    _enter(za, officer, NOW - timedelta(days=40), passport(
+        "RA7200001", surname="MOSOTHO", given="NTSWAKI", birth=BIRTH), "old-in-2")  # fmt: skip
+    index(engine, linked=[[old.id, new.id]], model=False)
+    body = check(
+        za, officer, direction="exit",
+        mrz=passport("RA7200002", surname="MOSOTHO", given="NTSWAKI", birth=BIRTH),
+    )  # fmt: skip
+    assert body["stay"]["overstay_days"] == 0 and body["recent_crossings"] == []
+
+
+def test_a_linked_record_is_shown_whatever_the_candidate_cap(engine) -> None:  # type: ignore[no-untyped-def]
+    from tsela.services.identity.border import traveller_record
+    from tsela.services.identity.realtime import also_known_as
+
+    old, _ = add_traveller(engine, "RA7300001", surname="MOKOENA", given="LINEO", birth=BIRTH)
+    new, _ = add_traveller(engine, "RA7300002", surname="MOKOENA", given="LINEO", birth=BIRTH)
+    twin, _ = add_traveller(engine, "RA7300003", surname="MOKOENA", given="LINEO", birth=BIRTH)
+    index(engine, linked=[[old.id, new.id]])
+    record = traveller_record(
+        node="ZA", person_id=new.id, surname="MOKOENA", given_names="LINEO", birth_date=BIRTH,
+        sex="F", nationality="LSO", number="RA7300002", issuing_state="LSO",
+    )  # fmt: skip
+    with session_factory(engine)() as s:
+        wide = [(a.person_id, a.linked) for a in also_known_as(s, record)]
+        none = [(a.person_id, a.linked) for a in also_known_as(s, record, cap=0)]
+    assert wide == [(old.id, True), (twin.id, False)]
+    assert none == [(old.id, True)]  # no candidate scored: the linked record still shown

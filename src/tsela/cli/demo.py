@@ -194,6 +194,17 @@ def set_up(
                 f"fingerprint {done.fingerprint})"
             )
         walk = dn.seed(ls.var_dir.parent, engines["LS"], engines["ZA"], clock())
+        with console.status("Identity resolution on Lesotho (the supervisor's review queue)…"):
+            resolved = dn.resolve_identities(engines["LS"], ls.var_dir)
+        console.print(
+            f"{ls.name}: identity resolution "
+            + {
+                "resolved": f"run in {resolved.seconds:.0f} s",
+                "kept": "kept (a model is there)",
+            }.get(resolved.done, resolved.done)
+            + (f" ({resolved.detail})" if resolved.detail else "")
+            + f"; the review queue at {ls.url}/identity/review as supervisor"
+        )
         from tsela.synth import queue_demo
 
         with console.status("Queue history for the wait-time pages…"):

@@ -312,7 +312,7 @@ _DOCUMENT = (
 _C = Crossing.__table__.c  # Core columns: an ORM-enabled select costs more to run
 _CROSSINGS = (
     select(_C.direction, _C.country, _C.crossed_at, _C.port_id)
-    .where(_C.person_id == bindparam("person_id"))
+    .where(_C.person_id.in_(bindparam("people", expanding=True)))
     .order_by(_C.crossed_at.desc())
     .limit(2 * HISTORY_LIMIT)
 )
@@ -393,15 +393,17 @@ def _register(
 
 
 def _crossings(
-    session: Session, person_id: uuid.UUID, country: str
+    session: Session, people: Sequence[uuid.UUID], country: str
 ) -> tuple[list[dec.PastCrossing], list[dict[str, Any]]]:
     """The crossing history into and out of ``country`` (oldest first, for the stay rules
-    and the irregularity indicators) and the most recent crossings anywhere, from one query.
+    and the irregularity indicators) and the most recent crossings anywhere, from one query,
+    of the persons ``people``: the traveller's own person and the persons of this node that
+    identity resolution linked to it (``identity_border.linked_people``), one traveller.
 
     The query reads the last ``2 * HISTORY_LIMIT`` records of both countries: a traveller
     between Lesotho and South Africa has about as many records of one as of the other.
     """
-    rows = session.execute(_CROSSINGS, {"person_id": person_id}).all()
+    rows = session.execute(_CROSSINGS, {"people": list(people)}).all()
     history: list[dec.PastCrossing] = []
     for d, c, t, port_id in rows:
         if c == country and len(history) < HISTORY_LIMIT:
@@ -706,7 +708,10 @@ def run_check(
     )
     reasons, valid_permits = reasons + shown.reasons, [*valid_permits, *shown.permits]
 
-    history, recent = _crossings(session, person.id, country)
+    # The whole identity: the crossings of this node's persons linked to the traveller's
+    # (an old passport's, a new one's) count for the stay and the history (none: no model).
+    people = [person.id, *identity_border.linked_people(session, person.id)]
+    history, recent = _crossings(session, people, country)
     other_side = exchange_matching.at_check(
         session,
         person=person,
@@ -757,7 +762,7 @@ def run_check(
         direction=request.direction.value,
         day=day,
         screen=_other_screen(session, screening),
-        history=lambda pid: _crossings(session, pid, country)[0],
+        history=lambda pid: _crossings(session, [pid], country)[0],
     )  # fmt: skip
     reasons += known_as.reasons
     child = child_service.prepare(  # a child: the adults named, checked at this desk

@@ -27,6 +27,7 @@ from tsela.domain.identity.model import (
     contributions_from_row,
     format_version,
     probability_of,
+    score_many,
     score_pair,
     thresholds,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "format_version",
     "pair_key",
     "probability_of",
+    "score_many",
     "score_pair",
     "settings",
     "thresholds",

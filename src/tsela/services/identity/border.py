@@ -5,7 +5,12 @@ The check shows the traveller's other records ("also known as": linked ones and 
 show what the traveller's own record does not: two valid passports of different states, an
 entry ban, a watchlist hit or an overstay on another record of the same person.
 
-Without a trained model the check is what it was: nothing shown, no reason.
+The traveller's stay and crossing history are those of the whole identity: ``linked_people``
+gives the persons of this node linked to the traveller's (an old passport's and a new one's),
+whose crossings the check reads as one traveller's (``services.checks.run_check``).
+
+Without a trained model the check is what it was: nothing shown, no reason, the traveller's
+own crossings only.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from tsela.domain import decisions as dec
@@ -27,6 +32,7 @@ from tsela.domain.values import Direction, DocumentStatus
 from tsela.services import refusals as refusal_service
 from tsela.services.identity.realtime import AlsoKnownAs, also_known_as, parameters
 from tsela.services.identity.records import person_key
+from tsela.store.identity import IdentityRecord
 from tsela.store.models import TravelDocument
 
 NOBODY = uuid.UUID(int=0)  # a partner's record names no person of this node
@@ -39,6 +45,32 @@ History = Callable[[uuid.UUID], Sequence[dec.PastCrossing]]
 class AtCheck:
     shown: list[dict[str, Any]] = field(default_factory=list)  # "also known as"
     reasons: list[Reason] = field(default_factory=list)
+
+
+_R = IdentityRecord.__table__.c
+# The persons of this node (its ``person`` rows, whichever node created them) in the
+# traveller's resolved identity, but the traveller's own.
+_LINKED = (
+    select(_R.person_id)
+    .where(
+        _R.identity_id
+        == select(_R.identity_id).where(_R.record_key == bindparam("own")).scalar_subquery(),
+        _R.source == "person",
+        _R.person_id.is_not(None),
+        _R.record_key != bindparam("own"),
+    )
+    .order_by(_R.person_id)
+)
+
+
+def linked_people(session: Session, person_id: uuid.UUID) -> list[uuid.UUID]:
+    """The other persons of this node linked to ``person_id`` (the same resolved identity:
+    linked by the model above the auto-link threshold or by a supervisor; never a mere
+    candidate). None without an active model."""
+    if parameters(session) is None:
+        return []
+    rows = session.connection().execute(_LINKED, {"own": person_key(person_id)})
+    return [p for (p,) in rows if p is not None]
 
 
 def _document(other: AlsoKnownAs) -> str:
