@@ -328,3 +328,16 @@ def test_unlinking_waits_for_a_check_still_running_on_the_person(stored) -> None
     # Twenty minutes later the check is taken as abandoned: unlinking goes ahead.
     with time_machine.travel(NOW + timedelta(minutes=20), tick=False), transaction(factory) as s:
         identity.unlink(s, SUPERVISOR, sure.left.record_key)
+
+
+def test_training_on_records_with_no_duplicates_says_why_and_keeps_nothing(engine: Engine) -> None:
+    """A register where every record is a different person gives EM nothing to learn from:
+    a clear refusal naming the way out, no model and no identity stored."""
+    people = [p for p in population(300, dup_share=0.0, seed=11)]
+    with transaction(session_factory(engine)) as s:
+        write(s, people, NOW)
+    with time_machine.travel(NOW, tick=False), pytest.raises(Invalid) as refused:
+        _resolve(engine, train=True)
+    assert refused.value.code == "identity.training_failed"
+    assert "--model" in refused.value.message
+    assert _identity(engine) == {}

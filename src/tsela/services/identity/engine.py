@@ -191,19 +191,33 @@ def _input(db_api: Any, engine: str, rows: Sequence[dict[str, Any]], spark: Any)
     return db_api.register(pd.DataFrame.from_records(list(rows), columns=list(FEATURES)))
 
 
-def _train(linker: Any) -> None:
+def _train(linker: Any, records: int) -> None:
     from splink import block_on
 
     conf = settings()["training"]
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on("doc_fold"), block_on("surname_fold", "given_fold", "birth_date")],
-        recall=float(conf["deterministic_recall"]),
-    )
-    linker.training.estimate_u_using_random_sampling(max_pairs=float(conf["u_max_pairs"]), seed=7)
-    for cols in conf["em_blocks"]:
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            block_on(*cols), estimate_without_term_frequencies=True
+    try:
+        linker.training.estimate_probability_two_random_records_match(
+            [block_on("doc_fold"), block_on("surname_fold", "given_fold", "birth_date")],
+            recall=float(conf["deterministic_recall"]),
         )
+        linker.training.estimate_u_using_random_sampling(
+            max_pairs=float(conf["u_max_pairs"]), seed=7
+        )
+        for cols in conf["em_blocks"]:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                block_on(*cols), estimate_without_term_frequencies=True
+            )
+    except (ArithmeticError, ValueError) as exc:
+        # EM needs pairs that are likely one person: a register with none (every record
+        # distinct, or too few records) leaves nothing to estimate from.
+        raise Invalid(
+            "identity.training_failed",
+            "A model cannot be trained on these %(n)s records (%(why)s): they hold too few "
+            "likely duplicates. Train on a larger set, or give a trained model "
+            "(tsela identity resolve --model FILE).",
+            n=records,
+            why=str(exc) or type(exc).__name__,
+        ) from None
 
 
 def resolve(
@@ -229,7 +243,7 @@ def resolve(
         linker = Linker(table, _for_dialect(model, engine), log_level=logging.ERROR)
     else:
         linker = Linker(table, splink_settings(), log_level=logging.ERROR)
-        _train(linker)
+        _train(linker, len(rows))
     trained = dict(linker.misc.save_model_to_json())
     trained[_FORMAT_KEY] = format_version()
     review, _auto = thresholds()
