@@ -158,9 +158,9 @@ def test_bad_input_gets_one_clear_line(env: dict[str, str], tmp_path: Path) -> N
     assert "expired on 2025-01-01" in out and "Traceback" not in out
     code, out = run(env, "permit", "decide", "LS-STUDY-NONE", "approve")
     assert code == 2 and "no permit numbered 'LS-STUDY-NONE'" in out
-    code, out = run(env, "permit", "apply", "WORK", "--surname", "X", "--nationality", "LSO",
+    code, out = run(env, "permit", "apply", "MINING", "--surname", "X", "--nationality", "LSO",
                     "--passport", "RA1234567", "--passport-expiry", "2030-01-01")  # fmt: skip
-    assert code == 2 and "unknown permit type 'WORK'" in out
+    assert code == 2 and "unknown permit type 'MINING'" in out
     code, out = run(env, "employer", "add", "#", "--name", "X", "--sector", "retail")
     assert code == 2 and "registration number '#'" in out
 

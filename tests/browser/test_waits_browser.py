@@ -37,7 +37,11 @@ def test_a_traveller_reads_the_wait_on_a_phone(chromium, with_queues: Site) -> N
         expect(page.get_by_role("heading", name="Waiting times at the border")).to_be_visible()
         expect(page.locator("#waits-updated")).to_contain_text("Updated at 09:00")
         figures = page.request.get("/v1/waits").json()["ports"]
-        msu = next(w for w in figures if (w["port_code"], w["direction"]) == ("MSU", "entry"))
+        msu = next(
+            w
+            for w in figures
+            if (w["port_code"], w["direction"], w["lane"]) == ("MSU", "entry", "general")
+        )
         card = page.locator("#wait-MSU-entry-general")
         minutes = msu["wait_minutes"]
         expect(card).to_contain_text(f"{minutes} min" if minutes else "No queue")

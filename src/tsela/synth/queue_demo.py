@@ -69,7 +69,13 @@ def write(engine: Engine, node: str, now: datetime) -> int:
             if port_id is None:
                 continue
             for direction in Direction:
-                where = (QueueEvent.port_id == port_id, QueueEvent.direction == direction)
+                # The demo's queues are the general lane's: a fast-lane scan already recorded
+                # today must not make the general lane's day look written.
+                where = (
+                    QueueEvent.port_id == port_id,
+                    QueueEvent.direction == direction,
+                    QueueEvent.lane == "general",
+                )
                 started = s.scalar(select(func.min(QueueEvent.at)).where(*where))
                 rows: list[dict[str, Any]] = []
                 if started is None or started >= day_start(today):

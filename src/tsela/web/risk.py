@@ -170,5 +170,7 @@ def observatory_page(
         "start": start.isoformat(),
         "end": end.isoformat(),
         "problem": problem,
+        # The rules' own page is for those who may read them: nobody is offered a 403.
+        "can_read_rules": allows(user.role, Permission.RISK_RULES_READ),
     }
     return render(request, "observatory/risk_rules.html", ctx, 400 if problem else 200)
