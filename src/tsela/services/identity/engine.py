@@ -150,6 +150,11 @@ def _db_api(engine: str, spark: Any = None) -> Any:
 
         if spark is None:
             spark = local_spark()
+        if spark.sparkContext.getCheckpointDir() is None:
+            # Splink checkpoints intermediate tables to cut Spark's long query plans.
+            import tempfile
+
+            spark.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="tsela-spark-"))
         return SparkAPI(spark_session=spark)
     check_engine(engine)
     raise AssertionError(engine)
